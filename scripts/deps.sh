@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mapd needs, only those that are missing.
+# Usage: scripts/deps.sh [build|test|bench]   (test adds node/chromium tooling)
+set -euo pipefail
+mode=${1:-build}
+pkgs=(cmake make gcc pkg-config libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
+      libspatialite-dev libsqlite3-mod-spatialite libsqlite3-dev sqlite3 libmicrohttpd-dev
+      libprotobuf-c-dev protobuf-c-compiler libjansson-dev libcmocka-dev zlib1g-dev
+      libcurl4-openssl-dev curl)
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
+  pkgs+=(nodejs npm chromium libxml2-utils)
+fi
+if [ "$mode" = bench ]; then
+  pkgs+=(postgresql-15-postgis-3 postgresql-contrib wrk nginx-light)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# node/npm may come from outside Debian on some images: accept any working binaries.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  tmp=(); for p in "${missing[@]}"; do [ "$p" = nodejs ] || [ "$p" = npm ] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

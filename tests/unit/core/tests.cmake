@@ -1,0 +1,5 @@
+mapd_unit_test(core err mapd_core)
+mapd_unit_test(core buf mapd_core)
+mapd_unit_test(core time mapd_core)
+mapd_unit_test(core text mapd_core)
+mapd_unit_test(core pool mapd_core)
