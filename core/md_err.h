@@ -13,6 +13,13 @@
 
 #define MD_WUR __attribute__((warn_unused_result))
 #define MD_PRINTF(a, b) __attribute__((format(printf, a, b)))
+/* Deliberately ignore a result (best-effort work such as a header on an error
+ * reply); GCC does not let a (void) cast silence warn_unused_result. */
+#define MD_IGNORE(expr) \
+    do {                \
+        if (expr) {     \
+        }               \
+    } while (0)
 
 /* X(NAME, json code, message, http status) */
 #define MD_ERR_LIST(X)                                                                  \

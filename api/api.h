@@ -1,0 +1,107 @@
+/* api.h - mapd's HTTP API, independent of the HTTP library (library mapd_api).
+ *
+ * mapd/ turns each libmicrohttpd request into a struct md_request, calls
+ * md_api_handle() on a worker thread with that thread's struct md_worker, and
+ * sends back the struct md_response. Everything here is testable and
+ * fuzzable without sockets.
+ *
+ * Ownership: a request and everything it points at is borrowed for the call;
+ * the response owns its body buffer (md_response_free) and takes header
+ * values from the request pool.
+ */
+#ifndef MD_API_H
+#define MD_API_H
+
+#include "md_buf.h"
+#include "md_err.h"
+#include "md_pool.h"
+#include "store.h"
+#include "geos_ctx.h"
+#include <proj.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct md_kv {
+    const char *key;
+    const char *value;
+};
+
+/* Server configuration, filled by mapd from its command line. */
+struct md_config {
+    const char *db_path;
+    const char *web_dir;        /* static web map files; NULL = none */
+    const char *styles_dir;     /* MapLibre styles */
+    const char *public_url;     /* base URL for links; NULL = from Host header */
+    size_t max_body_bytes;      /* request bodies (413 above) */
+    size_t tile_cache_bytes;    /* 0 disables the tile cache */
+    int max_query_limit;        /* cap on limit= parameters */
+    int timezone_offset_min;    /* city time zone for dates shown */
+    int rate_limit_per_min;     /* report creates per client address per minute; 0 = off */
+    const char *cors_origin;    /* Access-Control-Allow-Origin; NULL = none */
+};
+
+/* Per-worker-thread resources, owned by mapd (one per thread, never shared). */
+struct md_worker {
+    struct md_store *store;
+    struct md_geos *geos;
+    PJ_CONTEXT *proj;
+};
+
+struct md_request {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* URL path, percent-decoded, no query string */
+    const struct md_kv *query;
+    size_t nquery;
+    const struct md_kv *headers;
+    size_t nheaders;
+    const char *body; /* may contain NULs; body[body_len] == '\0' */
+    size_t body_len;
+    const char *client_addr; /* "127.0.0.1" */
+    struct md_pool *pool;    /* per-request arena, freed after the response is sent */
+};
+
+/* A streamed body: mapd calls `next` whenever the client can take more
+ * bytes; it appends to `out` and returns MD_OK (possibly with nothing added:
+ * mapd polls again shortly), or MD_ENOTFOUND at the end of the stream. `free`
+ * runs once when the connection is done. */
+struct md_stream {
+    md_err (*next)(void *userdata, struct md_buf *out);
+    void (*free)(void *userdata);
+    void *userdata;
+};
+
+#define MD_RESPONSE_MAX_HEADERS 16
+
+struct md_response {
+    int status;
+    const char *content_type; /* static or pool string */
+    struct md_buf body;
+    struct md_kv headers[MD_RESPONSE_MAX_HEADERS];
+    size_t nheaders;
+    const char *route;   /* route name for logs and metrics */
+    struct md_stream stream; /* next != NULL: body is streamed */
+};
+
+struct md_api;
+
+/* New API over the config (borrowed; must outlive the api). Caller frees. */
+md_err md_api_new(const struct md_config *cfg, struct md_api **out, struct md_ctx *ctx) MD_WUR;
+void md_api_free(struct md_api *api);
+/* Handle one request. Always fills `res` (errors become JSON error bodies);
+ * never fails. `w` is the calling thread's worker. */
+void md_api_handle(struct md_api *api, struct md_worker *w, const struct md_request *req,
+                   struct md_response *res);
+void md_response_init(struct md_response *res);
+void md_response_free(struct md_response *res);
+/* Record a finished request's route, status and latency in the metrics. */
+void md_api_observe(struct md_api *api, const char *route, int status, int64_t micros);
+
+/* Helpers for handlers (and mapd's own early errors, e.g. 413). */
+const char *md_request_query(const struct md_request *req, const char *key);
+const char *md_request_header(const struct md_request *req, const char *name);
+md_err md_response_header(struct md_response *res, struct md_pool *pool, const char *name,
+                          const char *value) MD_WUR;
+/* Render ctx's error as {"error":{"code","message"}} with its HTTP status. */
+void md_response_error(struct md_response *res, const struct md_ctx *ctx);
+
+#endif

@@ -1,0 +1,33 @@
+/* api_int.h - private to api/: the shared API state and the handler type. */
+#ifndef MD_API_INT_H
+#define MD_API_INT_H
+
+#include "api.h"
+#include "metrics.h"
+#include <pthread.h>
+
+struct md_api {
+    const struct md_config *cfg;
+    struct md_metrics *metrics;
+    int64_t started_at;
+};
+
+/* Everything a handler gets; res->body starts empty, res->status 200. */
+struct md_call {
+    struct md_api *api;
+    struct md_worker *w;
+    const struct md_request *req;
+    struct md_response *res;
+    struct md_ctx *ctx;
+    const char *tail; /* path after the route's prefix */
+};
+
+typedef md_err (*md_handler_fn)(struct md_call *call);
+
+/* Set a JSON body (takes a NUL-terminated string, copies it). */
+md_err md__json_body(struct md_call *call, const char *json) MD_WUR;
+
+md_err md__handle_health(struct md_call *call) MD_WUR;
+md_err md__handle_metrics(struct md_call *call) MD_WUR;
+
+#endif

@@ -1,0 +1,47 @@
+/* health.c - GET /health (liveness + database facts) and GET /metrics. */
+#include "api_int.h"
+#include "md_time.h"
+
+#include <stdio.h>
+
+md_err md__handle_health(struct md_call *call)
+{
+    struct md_store *s = call->w->store;
+    struct md_buf *b = &call->res->body;
+    int version = 0;
+    md_err rc = md_store_schema_version(s, &version, call->ctx);
+    if (rc)
+        return rc;
+    rc = md_buf_printf(b, "{\"status\":\"ok\",\"version\":\"%s\",\"schema_version\":%d,"
+                          "\"uptime_s\":%lld,\"layers\":{",
+                       MAPD_VERSION, version, (long long)(md_time_now() - call->api->started_at));
+    for (int l = 0; !rc && l < MD_LAYER__COUNT; l++) {
+        struct md_layer_info info;
+        rc = md_store_layer_info(s, (enum md_layer)l, &info, call->ctx);
+        if (!rc)
+            rc = md_buf_printf(b, "%s\"%s\":{\"rows\":%lld,\"version\":%lld}", l ? "," : "",
+                               md_layer_name((enum md_layer)l), (long long)info.row_count,
+                               (long long)info.version);
+    }
+    if (!rc)
+        rc = md_buf_puts(b, "}}\n");
+    return rc == MD_ETOOBIG ? md_fail(call->ctx, rc, "health response too large") : rc;
+}
+
+md_err md__handle_metrics(struct md_call *call)
+{
+    struct md_buf *b = &call->res->body;
+    call->res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    md_err rc = md_metrics_render(call->api->metrics, b);
+    struct md_status_count counts[16];
+    int n = 0;
+    if (!rc)
+        rc = md_store_report_status_counts(call->w->store, counts, 16, &n, call->ctx);
+    if (!rc)
+        rc = md_buf_puts(b, "# HELP mapd_reports Reports by workflow status.\n"
+                            "# TYPE mapd_reports gauge\n");
+    for (int i = 0; !rc && i < n; i++)
+        rc = md_buf_printf(b, "mapd_reports{status=\"%s\"} %lld\n", counts[i].status,
+                           (long long)counts[i].count);
+    return rc;
+}

@@ -1,0 +1,223 @@
+/* router.c - request dispatch, the route table, and JSON error bodies.
+ *
+ * Routes are matched on the path (exactly, or as a prefix for families like
+ * /tiles/); a path that matches only under other methods answers 405 with
+ * an Allow header; no match answers 404. HEAD is served as GET (mapd/ drops
+ * the body). Handlers return md_err with detail in call->ctx; this module
+ * turns that into {"error": {"code", "message"}} with the status from the
+ * error table - except where a handler already wrote its own error form
+ * (Open311), which it signals by setting res->status >= 400 itself.
+ */
+#include "api_int.h"
+#include "md_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct route {
+    const char *method;
+    const char *path;
+    bool prefix;
+    md_handler_fn fn;
+    const char *name;
+};
+
+static const struct route routes[] = {
+    {"GET", "/health", false, md__handle_health, "health"},
+    {"GET", "/metrics", false, md__handle_metrics, "metrics"},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static bool path_matches(const struct route *r, const char *path, const char **tail)
+{
+    size_t n = strlen(r->path);
+    if (r->prefix) {
+        if (strncmp(path, r->path, n) != 0)
+            return false;
+        *tail = path + n;
+        return true;
+    }
+    if (strcmp(path, r->path) != 0)
+        return false;
+    *tail = path + n;
+    return true;
+}
+
+void md_response_init(struct md_response *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->status = 200;
+    res->content_type = "application/json";
+    md_buf_init(&res->body, (size_t)64 << 20);
+}
+
+void md_response_free(struct md_response *res)
+{
+    md_buf_free(&res->body);
+    if (res->stream.free)
+        res->stream.free(res->stream.userdata);
+    res->stream.free = NULL;
+    res->stream.next = NULL;
+}
+
+const char *md_request_query(const struct md_request *req, const char *key)
+{
+    for (size_t i = 0; i < req->nquery; i++) {
+        if (strcmp(req->query[i].key, key) == 0)
+            return req->query[i].value ? req->query[i].value : "";
+    }
+    return NULL;
+}
+
+const char *md_request_header(const struct md_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++) {
+        if (strcasecmp(req->headers[i].key, name) == 0)
+            return req->headers[i].value;
+    }
+    return NULL;
+}
+
+md_err md_response_header(struct md_response *res, struct md_pool *pool, const char *name,
+                          const char *value)
+{
+    if (res->nheaders >= MD_RESPONSE_MAX_HEADERS)
+        return MD_EINTERNAL;
+    const char *v = pool ? md_pool_strdup(pool, value) : value;
+    if (!v)
+        return MD_ENOMEM;
+    res->headers[res->nheaders].key = name;
+    res->headers[res->nheaders].value = v;
+    res->nheaders++;
+    return MD_OK;
+}
+
+void md_response_error(struct md_response *res, const struct md_ctx *ctx)
+{
+    md_err err = ctx->err ? ctx->err : MD_EINTERNAL;
+    res->status = md_err_http_status(err);
+    res->content_type = "application/json";
+    md_buf_reset(&res->body);
+    if (md_buf_puts(&res->body, "{\"error\":{\"code\":") ||
+        md_buf_json_str(&res->body, md_err_code(err)) ||
+        md_buf_puts(&res->body, ",\"message\":") ||
+        md_buf_json_str(&res->body, md_ctx_message(ctx)) || md_buf_puts(&res->body, "}}\n")) {
+        md_buf_reset(&res->body);
+        MD_IGNORE(md_buf_puts(&res->body, "{\"error\":{\"code\":\"internal_error\"}}\n"));
+    }
+}
+
+md_err md__json_body(struct md_call *call, const char *json)
+{
+    call->res->content_type = "application/json";
+    md_buf_reset(&call->res->body);
+    md_err rc = md_buf_puts(&call->res->body, json);
+    return rc ? md_fail(call->ctx, rc, "response too large") : MD_OK;
+}
+
+static md_err method_not_allowed(struct md_call *call, const char *path)
+{
+    char allow[128] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < NROUTES; i++) {
+        const char *tail;
+        if (path_matches(&routes[i], path, &tail) && !strstr(allow, routes[i].method)) {
+            int n = snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "",
+                             routes[i].method);
+            if (n > 0 && (size_t)n < sizeof(allow) - used)
+                used += (size_t)n;
+        }
+    }
+    if (strstr(allow, "GET") && !strstr(allow, "HEAD") && used + 6 < sizeof(allow))
+        memcpy(allow + used, ", HEAD", 7);
+    MD_IGNORE(md_response_header(call->res, call->req->pool, "Allow", allow));
+    return md_fail(call->ctx, MD_EMETHOD, "%s is not allowed on %s (allowed: %s)",
+                   call->req->method, path, allow);
+}
+
+static md_err dispatch(struct md_call *call)
+{
+    const struct md_request *req = call->req;
+    const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    bool other_method = false;
+    if (!req->path || req->path[0] != '/' || strstr(req->path, "/../") ||
+        memchr(req->path, '\0', strlen(req->path) + 1) != req->path + strlen(req->path))
+        return md_fail(call->ctx, MD_EINVAL, "malformed request path");
+    for (size_t i = 0; i < NROUTES; i++) {
+        const char *tail;
+        if (!path_matches(&routes[i], req->path, &tail))
+            continue;
+        if (strcmp(routes[i].method, method) != 0) {
+            other_method = true;
+            continue;
+        }
+        call->res->route = routes[i].name;
+        call->tail = tail;
+        return routes[i].fn(call);
+    }
+    if (other_method)
+        return method_not_allowed(call, req->path);
+    return md_fail(call->ctx, MD_ENOTFOUND, "no such resource: %s", req->path);
+}
+
+void md_api_handle(struct md_api *api, struct md_worker *w, const struct md_request *req,
+                   struct md_response *res)
+{
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    ctx.pool = req->pool;
+    struct md_call call = {.api = api, .w = w, .req = req, .res = res, .ctx = &ctx};
+    res->route = "other";
+    md_err rc = dispatch(&call);
+    if (rc) {
+        if (!ctx.err)
+            md_fail(&ctx, rc, NULL);
+        if (res->status < 400)
+            md_response_error(res, &ctx);
+    }
+    if (api->cfg->cors_origin)
+        MD_IGNORE(md_response_header(res, NULL, "Access-Control-Allow-Origin", api->cfg->cors_origin));
+}
+
+md_err md_api_new(const struct md_config *cfg, struct md_api **out, struct md_ctx *ctx)
+{
+    struct md_api *api = calloc(1, sizeof(*api));
+    const char **route_names = calloc(NROUTES, sizeof(*route_names));
+    if (!api || !route_names) {
+        free(api);
+        free(route_names);
+        return md_fail(ctx, MD_ENOMEM, "api");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < NROUTES; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < n; j++)
+            seen = seen || strcmp(route_names[j], routes[i].name) == 0;
+        if (!seen)
+            route_names[n++] = routes[i].name;
+    }
+    api->cfg = cfg;
+    api->metrics = md_metrics_new(route_names, n);
+    free(route_names);
+    if (!api->metrics) {
+        free(api);
+        return md_fail(ctx, MD_ENOMEM, "metrics");
+    }
+    api->started_at = md_time_now();
+    *out = api;
+    return MD_OK;
+}
+
+void md_api_free(struct md_api *api)
+{
+    if (!api)
+        return;
+    md_metrics_free(api->metrics);
+    free(api);
+}
+
+void md_api_observe(struct md_api *api, const char *route, int status, int64_t micros)
+{
+    md_metrics_observe(api->metrics, route, status, micros);
+}

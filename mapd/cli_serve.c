@@ -1,0 +1,131 @@
+/* cli_serve.c - `mapd serve`: parse flags, start the server, wait for a signal. */
+#include "cli.h"
+#include "md_text.h"
+#include "server.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void serve_help(void)
+{
+    printf("usage: mapd serve --db FILE [options]\n"
+           "  --db FILE              SpatiaLite database made by mapd init/sample (required)\n"
+           "  --port N               TCP port (default 8080; 0 = any free port)\n"
+           "  --bind ADDR            address to listen on (default 127.0.0.1)\n"
+           "  --threads N            worker threads (default 4)\n"
+           "  --tile-cache-mb N      tile cache budget in MiB (default 256; 0 disables)\n"
+           "  --web DIR              web map files to serve at / (default: built-in path)\n"
+           "  --styles DIR           MapLibre styles (default: built-in path)\n"
+           "  --public-url URL       base URL used in links (default: from the Host header)\n"
+           "  --max-body-kb N        request body limit (default 1024)\n"
+           "  --max-connections N    total connections (default 1024)\n"
+           "  --max-per-client N     connections per client address (default 64; 0 = no limit)\n"
+           "  --timeout N            seconds before an idle or slow client is cut off (default 30)\n"
+           "  --rate-limit N         report creates per client per minute (default 30; 0 = off)\n"
+           "  --cors-origin ORIGIN   send Access-Control-Allow-Origin: ORIGIN\n"
+           "  --quiet                no per-request log lines\n");
+}
+
+static int num(const char *what, const char *arg, int64_t lo, int64_t hi, int64_t *out)
+{
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    if (md_parse_int64(arg, what, lo, hi, out, &ctx))
+        return md_cli_usage_error("serve", "%s", md_ctx_message(&ctx));
+    return 0;
+}
+
+static int check_db_path(const char *db)
+{
+    struct stat st;
+    if (stat(db, &st) == 0 && (st.st_mode & S_IWOTH)) {
+        fprintf(stderr, "mapd serve: refusing to serve %s: it is world-writable (chmod o-w it)\n",
+                db);
+        return 1;
+    }
+    return 0;
+}
+
+int md_cli_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},          {"port", required_argument, NULL, 'p'},
+        {"bind", required_argument, NULL, 'b'},        {"threads", required_argument, NULL, 't'},
+        {"tile-cache-mb", required_argument, NULL, 'c'}, {"web", required_argument, NULL, 'w'},
+        {"styles", required_argument, NULL, 'S'},      {"public-url", required_argument, NULL, 'u'},
+        {"max-body-kb", required_argument, NULL, 'B'}, {"max-connections", required_argument, NULL, 'C'},
+        {"max-per-client", required_argument, NULL, 'P'}, {"timeout", required_argument, NULL, 'T'},
+        {"rate-limit", required_argument, NULL, 'r'},  {"cors-origin", required_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    struct md_config cfg = {
+        .web_dir = MAPD_WEB_DIR,
+        .styles_dir = MAPD_STYLES_DIR,
+        .max_body_bytes = 1024 * 1024,
+        .tile_cache_bytes = (size_t)256 << 20,
+        .max_query_limit = 10000,
+        .timezone_offset_min = 480,
+        .rate_limit_per_min = 30,
+    };
+    struct md_server_opts so = {.bind = "127.0.0.1", .port = 8080, .threads = 4,
+                                .max_connections = 1024, .max_connections_per_ip = 64,
+                                .timeout_seconds = 30, .drain_seconds = 10};
+    int64_t v = 0;
+    int c, bad = 0;
+    optind = 1;
+    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:w:S:u:B:C:P:T:r:o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': cfg.db_path = optarg; break;
+        case 'p': bad = num("--port", optarg, 0, 65535, &v); so.port = (uint16_t)v; break;
+        case 'b': so.bind = optarg; break;
+        case 't': bad = num("--threads", optarg, 1, 256, &v); so.threads = (unsigned)v; break;
+        case 'c': bad = num("--tile-cache-mb", optarg, 0, 65536, &v); cfg.tile_cache_bytes = (size_t)v << 20; break;
+        case 'w': cfg.web_dir = optarg; break;
+        case 'S': cfg.styles_dir = optarg; break;
+        case 'u': cfg.public_url = optarg; break;
+        case 'B': bad = num("--max-body-kb", optarg, 1, 1024 * 1024, &v); cfg.max_body_bytes = (size_t)v * 1024; break;
+        case 'C': bad = num("--max-connections", optarg, 1, 100000, &v); so.max_connections = (unsigned)v; break;
+        case 'P': bad = num("--max-per-client", optarg, 0, 100000, &v); so.max_connections_per_ip = (unsigned)v; break;
+        case 'T': bad = num("--timeout", optarg, 1, 3600, &v); so.timeout_seconds = (unsigned)v; break;
+        case 'r': bad = num("--rate-limit", optarg, 0, 1000000, &v); cfg.rate_limit_per_min = (int)v; break;
+        case 'o': cfg.cors_origin = optarg; break;
+        case 'q': so.quiet = true; break;
+        case 'h': serve_help(); return 0;
+        default: return md_cli_usage_error("serve", "bad option");
+        }
+    }
+    if (bad)
+        return bad;
+    if (optind < argc)
+        return md_cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+    if (!cfg.db_path)
+        return md_cli_usage_error("serve", "--db FILE is required");
+    if (check_db_path(cfg.db_path))
+        return 1;
+
+    /* Block the stop signals in every thread; the main thread takes them with sigwait. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_server *srv = NULL;
+    if (md_server_start(&so, &cfg, &srv, &ctx))
+        return md_cli_fail("serve", &ctx);
+    printf("mapd: serving %s on http://%s:%u/\n", cfg.db_path, so.bind, (unsigned)md_server_port(srv));
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "mapd: %s received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    md_server_stop(srv);
+    fprintf(stderr, "mapd: stopped cleanly\n");
+    return 0;
+}

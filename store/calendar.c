@@ -1,0 +1,126 @@
+/* calendar.c - adding working time (see calendar.h). Walks day by day: a
+ * deadline of 5 days crosses at most a few weeks, so the loop is short. */
+#include "calendar.h"
+#include "md_time.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void md_calendar_default(struct md_calendar *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->offset_min = 480;
+    c->day_start_min = 540;
+    c->day_end_min = 1020;
+    c->weekdays = 0x1f;
+}
+
+void md_calendar_free(struct md_calendar *c)
+{
+    if (!c)
+        return;
+    free(c->holidays);
+    free(c->workdays);
+    c->holidays = c->workdays = NULL;
+    c->nholidays = c->nworkdays = 0;
+}
+
+static bool in_sorted(const int64_t *v, size_t n, int64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v[mid] == x)
+            return true;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+bool md_calendar_is_workday(const struct md_calendar *c, int64_t day)
+{
+    if (in_sorted(c->holidays, c->nholidays, day))
+        return false;
+    if (in_sorted(c->workdays, c->nworkdays, day))
+        return true;
+    int weekday = (int)(((day % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday (3) */
+    return (c->weekdays >> weekday) & 1;
+}
+
+static md_err push_day(int64_t **v, size_t *n, int64_t day)
+{
+    int64_t *p = realloc(*v, (*n + 1) * sizeof(**v));
+    if (!p)
+        return MD_ENOMEM;
+    p[(*n)++] = day;
+    *v = p;
+    return MD_OK;
+}
+
+md_err md_calendar_load(struct md_store *s, struct md_calendar *c, struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT day, kind FROM calendar_days ORDER BY day";
+    md_calendar_default(c);
+    sqlite3_stmt *st;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    int src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t t;
+        const char *day = (const char *)sqlite3_column_text(st, 0);
+        const char *kind = (const char *)sqlite3_column_text(st, 1);
+        rc = md_time_parse(day, 0, &t, ctx);
+        if (rc)
+            break;
+        if (strcmp(kind, "holiday") == 0)
+            rc = push_day(&c->holidays, &c->nholidays, t / 86400);
+        else
+            rc = push_day(&c->workdays, &c->nworkdays, t / 86400);
+        if (rc)
+            rc = md_fail(ctx, rc, "calendar");
+    }
+    sqlite3_reset(st);
+    if (rc)
+        md_calendar_free(c);
+    return rc;
+}
+
+md_err md_calendar_deadline(const struct md_calendar *c, int64_t start, int64_t value,
+                            const char *unit, int64_t *out, struct md_ctx *ctx)
+{
+    int64_t per_day = c->day_end_min - c->day_start_min;
+    int64_t minutes;
+    if (value < 0 || value > 10000)
+        return md_fail(ctx, MD_EINVAL, "deadline value %lld is out of range", (long long)value);
+    if (unit && strcmp(unit, "hours") == 0)
+        minutes = value * 60;
+    else if (unit && strcmp(unit, "days") == 0)
+        minutes = value * per_day;
+    else
+        return md_fail(ctx, MD_EINVAL, "deadline unit must be hours or days");
+    if (per_day <= 0 || c->weekdays == 0)
+        return md_fail(ctx, MD_EINVAL, "calendar has no working time");
+    int64_t local = start + (int64_t)c->offset_min * 60;
+    int64_t day = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+    int64_t minute = (local - day * 86400) / 60; /* minute of day, seconds dropped */
+    int64_t guard = 0;
+    for (;;) {
+        if (md_calendar_is_workday(c, day) && minute < c->day_end_min) {
+            int64_t from = minute > c->day_start_min ? minute : c->day_start_min;
+            int64_t avail = c->day_end_min - from;
+            if (minutes <= avail) {
+                *out = day * 86400 + (from + minutes) * 60 - (int64_t)c->offset_min * 60;
+                return MD_OK;
+            }
+            minutes -= avail;
+        }
+        day++;
+        minute = 0;
+        if (++guard > 3660)
+            return md_fail(ctx, MD_EINVAL, "no working time within ten years");
+    }
+}

@@ -1,0 +1,469 @@
+/* schema.c - creating the schema, the change-tracking triggers, bulk mode.
+ *
+ * Invariants kept by the triggers of each layer table T (layer id L):
+ *   - layers.version of L grows by >= 1 on every INSERT/UPDATE/DELETE of T;
+ *   - change_log gets the lon/lat bbox of every old and new row state;
+ *   - layers.row_count = count(*) of T;
+ *   - for point layers, cluster_cells(L, z, cell, category) = count and
+ *     lon/lat sums of T's rows in that cell, for every z < cluster zoom;
+ *   - report_status_counts = count of reports per status.
+ * Bulk mode drops the triggers inside a transaction and re-establishes every
+ * invariant from the table before it commits.
+ */
+#include "md_buf.h"
+#include "md_time.h"
+#include "schema_sql.h"
+#include "store_int.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Cell index of a lon/lat at zoom column `z`: 2^(z+3) cells per axis. */
+#define CELL_X(lon) "CAST(((" lon ") + 180.0) / 360.0 * (1 << (z + 3)) AS INTEGER)"
+#define CELL_Y(lat)                                                                            \
+    "CAST((1.0 - ln(tan(radians(max(-85.0511, min(85.0511, " lat "))))"                        \
+    " + 1.0 / cos(radians(max(-85.0511, min(85.0511, " lat "))))) / pi()) / 2.0"               \
+    " * (1 << (z + 3)) AS INTEGER)"
+#define NOW_SQL "CAST(strftime('%%s', 'now') AS INTEGER)"
+
+struct layer_def {
+    const char *table;
+    const char *category; /* NULL for polygon layers */
+};
+
+static const struct layer_def layer_defs[MD_LAYER__COUNT] = {
+    {"facilities", "category"}, {"reports", "service_code"}, {"districts", NULL}, {"grids", NULL}};
+
+static md_err point_triggers(struct md_buf *b, int L, const char *t, const char *cat)
+{
+    const char *status_ins = L == MD_LAYER_REPORTS
+                                 ? "  UPDATE report_status_counts SET n = n + 1 WHERE status = NEW.status;\n"
+                                 : "";
+    const char *status_del = L == MD_LAYER_REPORTS
+                                 ? "  UPDATE report_status_counts SET n = n - 1 WHERE status = OLD.status;\n"
+                                 : "";
+    md_err rc = md_buf_printf(
+        b,
+        "CREATE TRIGGER %1$s_geom_check BEFORE INSERT ON %1$s\n"
+        " WHEN abs(ST_X(NEW.geom) - NEW.lon) > 1e-9 OR abs(ST_Y(NEW.geom) - NEW.lat) > 1e-9\n"
+        " BEGIN SELECT RAISE(ABORT, '%1$s: lon/lat differ from geom'); END;\n"
+        "CREATE TRIGGER %1$s_geom_check_u BEFORE UPDATE OF lon, lat, geom ON %1$s\n"
+        " WHEN abs(ST_X(NEW.geom) - NEW.lon) > 1e-9 OR abs(ST_Y(NEW.geom) - NEW.lat) > 1e-9\n"
+        " BEGIN SELECT RAISE(ABORT, '%1$s: lon/lat differ from geom'); END;\n"
+        "CREATE TRIGGER %1$s_track_i AFTER INSERT ON %1$s BEGIN\n"
+        "  INSERT INTO change_log(layer, feature_id, minx, miny, maxx, maxy, at)\n"
+        "    VALUES (%2$d, NEW.id, NEW.lon, NEW.lat, NEW.lon, NEW.lat, " NOW_SQL ");\n"
+        "  UPDATE layers SET version = version + 1, row_count = row_count + 1 WHERE id = %2$d;\n"
+        "%4$s"
+        "  INSERT INTO cluster_cells(layer, z, cx, cy, category, n, sum_lon, sum_lat)\n"
+        "    SELECT %2$d, z, " CELL_X("NEW.lon") ", " CELL_Y("NEW.lat") ", NEW.%3$s, 1, NEW.lon, NEW.lat\n"
+        "    FROM cluster_zooms WHERE layer = %2$d AND true\n"
+        "    ON CONFLICT DO UPDATE SET n = n + 1, sum_lon = sum_lon + excluded.sum_lon,\n"
+        "      sum_lat = sum_lat + excluded.sum_lat;\n"
+        "END;\n"
+        "CREATE TRIGGER %1$s_track_u AFTER UPDATE ON %1$s BEGIN\n"
+        "  INSERT INTO change_log(layer, feature_id, minx, miny, maxx, maxy, at)\n"
+        "    VALUES (%2$d, OLD.id, OLD.lon, OLD.lat, OLD.lon, OLD.lat, " NOW_SQL "),\n"
+        "           (%2$d, NEW.id, NEW.lon, NEW.lat, NEW.lon, NEW.lat, " NOW_SQL ");\n"
+        "  UPDATE layers SET version = version + 1 WHERE id = %2$d;\n"
+        "END;\n",
+        t, L, cat, status_ins);
+    /* Moving a point or changing its category moves it between cells. */
+    if (!rc)
+        rc = md_buf_printf(
+            b,
+            "CREATE TRIGGER %1$s_cells_u AFTER UPDATE OF lon, lat, %3$s ON %1$s BEGIN\n"
+            "  UPDATE cluster_cells SET n = n - 1, sum_lon = sum_lon - OLD.lon,\n"
+            "    sum_lat = sum_lat - OLD.lat\n"
+            "    WHERE layer = %2$d AND category = OLD.%3$s AND (z, cx, cy) IN\n"
+            "      (SELECT z, " CELL_X("OLD.lon") ", " CELL_Y("OLD.lat") " FROM cluster_zooms\n"
+            "       WHERE layer = %2$d);\n"
+            "  DELETE FROM cluster_cells WHERE layer = %2$d AND category = OLD.%3$s AND n <= 0;\n"
+            "  INSERT INTO cluster_cells(layer, z, cx, cy, category, n, sum_lon, sum_lat)\n"
+            "    SELECT %2$d, z, " CELL_X("NEW.lon") ", " CELL_Y("NEW.lat") ", NEW.%3$s, 1, NEW.lon,\n"
+            "      NEW.lat FROM cluster_zooms WHERE layer = %2$d AND true\n"
+            "    ON CONFLICT DO UPDATE SET n = n + 1, sum_lon = sum_lon + excluded.sum_lon,\n"
+            "      sum_lat = sum_lat + excluded.sum_lat;\n"
+            "END;\n"
+            "CREATE TRIGGER %1$s_track_d AFTER DELETE ON %1$s BEGIN\n"
+            "  INSERT INTO change_log(layer, feature_id, minx, miny, maxx, maxy, at)\n"
+            "    VALUES (%2$d, OLD.id, OLD.lon, OLD.lat, OLD.lon, OLD.lat, " NOW_SQL ");\n"
+            "  UPDATE layers SET version = version + 1, row_count = row_count - 1 WHERE id = %2$d;\n"
+            "%4$s"
+            "  UPDATE cluster_cells SET n = n - 1, sum_lon = sum_lon - OLD.lon,\n"
+            "    sum_lat = sum_lat - OLD.lat\n"
+            "    WHERE layer = %2$d AND category = OLD.%3$s AND (z, cx, cy) IN\n"
+            "      (SELECT z, " CELL_X("OLD.lon") ", " CELL_Y("OLD.lat") " FROM cluster_zooms\n"
+            "       WHERE layer = %2$d);\n"
+            "  DELETE FROM cluster_cells WHERE layer = %2$d AND category = OLD.%3$s AND n <= 0;\n"
+            "END;\n",
+            t, L, cat, status_del);
+    if (!rc && L == MD_LAYER_REPORTS)
+        rc = md_buf_printf(
+            b, "CREATE TRIGGER reports_status_u AFTER UPDATE OF status ON reports\n"
+               " WHEN OLD.status <> NEW.status BEGIN\n"
+               "  UPDATE report_status_counts SET n = n - 1 WHERE status = OLD.status;\n"
+               "  UPDATE report_status_counts SET n = n + 1 WHERE status = NEW.status;\n"
+               "END;\n");
+    return rc;
+}
+
+static md_err polygon_triggers(struct md_buf *b, int L, const char *t)
+{
+    return md_buf_printf(
+        b,
+        "CREATE TRIGGER %1$s_track_i AFTER INSERT ON %1$s BEGIN\n"
+        "  INSERT INTO change_log(layer, feature_id, minx, miny, maxx, maxy, at)\n"
+        "    VALUES (%2$d, NEW.rowid, MbrMinX(NEW.geom), MbrMinY(NEW.geom), MbrMaxX(NEW.geom),\n"
+        "            MbrMaxY(NEW.geom), " NOW_SQL ");\n"
+        "  UPDATE layers SET version = version + 1, row_count = row_count + 1 WHERE id = %2$d;\n"
+        "END;\n"
+        "CREATE TRIGGER %1$s_track_u AFTER UPDATE ON %1$s BEGIN\n"
+        "  INSERT INTO change_log(layer, feature_id, minx, miny, maxx, maxy, at)\n"
+        "    VALUES (%2$d, OLD.rowid, MbrMinX(OLD.geom), MbrMinY(OLD.geom), MbrMaxX(OLD.geom),\n"
+        "            MbrMaxY(OLD.geom), " NOW_SQL "),\n"
+        "           (%2$d, NEW.rowid, MbrMinX(NEW.geom), MbrMinY(NEW.geom), MbrMaxX(NEW.geom),\n"
+        "            MbrMaxY(NEW.geom), " NOW_SQL ");\n"
+        "  UPDATE layers SET version = version + 1 WHERE id = %2$d;\n"
+        "END;\n"
+        "CREATE TRIGGER %1$s_track_d AFTER DELETE ON %1$s BEGIN\n"
+        "  INSERT INTO change_log(layer, feature_id, minx, miny, maxx, maxy, at)\n"
+        "    VALUES (%2$d, OLD.rowid, MbrMinX(OLD.geom), MbrMinY(OLD.geom), MbrMaxX(OLD.geom),\n"
+        "            MbrMaxY(OLD.geom), " NOW_SQL ");\n"
+        "  UPDATE layers SET version = version + 1, row_count = row_count - 1 WHERE id = %2$d;\n"
+        "END;\n",
+        t, L);
+}
+
+md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx)
+{
+    struct md_buf b;
+    md_buf_init(&b, 1 << 20);
+    const struct layer_def *d = &layer_defs[layer];
+    md_err rc = d->category ? point_triggers(&b, (int)layer, d->table, d->category)
+                            : polygon_triggers(&b, (int)layer, d->table);
+    if (rc)
+        rc = md_fail(ctx, rc, "building trigger SQL");
+    else
+        rc = md__store_exec(s, b.data, ctx);
+    md_buf_free(&b);
+    return rc;
+}
+
+md_err md__store_drop_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx)
+{
+    static const char *const suffixes[] = {"geom_check", "geom_check_u", "track_i", "track_u",
+                                           "cells_u",    "track_d",      "status_u"};
+    char sql[128];
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        snprintf(sql, sizeof(sql), "DROP TRIGGER IF EXISTS %s_%s", layer_defs[layer].table,
+                 suffixes[i]);
+        md_err rc = md__store_exec(s, sql, ctx);
+        if (rc)
+            return rc;
+    }
+    return MD_OK;
+}
+
+md_err md_store_schema_version(struct md_store *s, int *out, struct md_ctx *ctx)
+{
+    static const char probe[] = "SELECT count(*) FROM sqlite_master WHERE name = 'meta'";
+    static const char sql[] = "SELECT value FROM meta WHERE key = 'schema_version'";
+    sqlite3_stmt *st;
+    md_err rc = md_store_stmt(s, probe, &st, ctx);
+    if (rc)
+        return rc;
+    int have = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_reset(st);
+    *out = 0;
+    if (!have)
+        return MD_OK;
+    rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return MD_OK;
+}
+
+static md_err load_facility_categories(struct md_store *s, json_t *arr, struct md_ctx *ctx)
+{
+    static const char sql[] = "INSERT OR REPLACE INTO facility_categories(code, name_zh, name_en,"
+                              " color, sort) VALUES (?, ?, ?, ?, ?)";
+    size_t i;
+    json_t *row;
+    json_array_foreach(arr, i, row)
+    {
+        const char *code = json_string_value(json_object_get(row, "code"));
+        const char *zh = json_string_value(json_object_get(row, "name_zh"));
+        const char *en = json_string_value(json_object_get(row, "name_en"));
+        const char *color = json_string_value(json_object_get(row, "color"));
+        if (!code || !zh || !en)
+            return md_fail(ctx, MD_EINVAL, "facility_categories[%zu]: code, name_zh, name_en are required", i);
+        sqlite3_stmt *st;
+        md_err rc = md_store_stmt(s, sql, &st, ctx);
+        if (rc)
+            return rc;
+        sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, zh, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, en, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, color ? color : "#888888", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, (int)i);
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src != SQLITE_DONE)
+            return md_store_fail(s, src, "facility category", ctx);
+    }
+    return MD_OK;
+}
+
+static json_t *find_group(json_t *groups, const char *code)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(groups, i, g)
+    {
+        const char *c = json_string_value(json_object_get(g, "code"));
+        if (c && strcmp(c, code) == 0)
+            return g;
+    }
+    return NULL;
+}
+
+static md_err load_category(struct md_store *s, json_t *row, json_t *groups, size_t i,
+                            struct md_ctx *ctx)
+{
+    static const char sql[] =
+        "INSERT OR REPLACE INTO categories(code, kind, group_code, group_zh, group_en, name_zh,"
+        " name_en, description, deadline_value, deadline_unit, unit_type, dup_radius_m, attributes,"
+        " sort) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    const char *code = json_string_value(json_object_get(row, "code"));
+    const char *group = json_string_value(json_object_get(row, "group"));
+    const char *kind = json_string_value(json_object_get(row, "kind"));
+    const char *zh = json_string_value(json_object_get(row, "name_zh"));
+    const char *en = json_string_value(json_object_get(row, "name_en"));
+    const char *desc = json_string_value(json_object_get(row, "description"));
+    const char *unit_type = json_string_value(json_object_get(row, "unit_type"));
+    json_t *deadline = json_object_get(row, "deadline");
+    json_t *g = group ? find_group(groups, group) : NULL;
+    json_t *attrs = json_object_get(row, "attributes");
+    if (!code || strlen(code) != 6 || !g || !zh || !en || !unit_type ||
+        !json_is_array(deadline) || json_array_size(deadline) != 2 ||
+        !json_is_integer(json_array_get(deadline, 0)) ||
+        !json_is_string(json_array_get(deadline, 1)))
+        return md_fail(ctx, MD_EINVAL,
+                       "categories[%zu]: needs a 6-digit code, a known group, name_zh, name_en,"
+                       " unit_type and deadline [value, \"hours\"|\"days\"]",
+                       i);
+    char *attrs_text = attrs ? json_dumps(attrs, JSON_COMPACT) : NULL;
+    sqlite3_stmt *st;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        goto out;
+    json_t *dr = json_object_get(row, "dup_radius_m");
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kind ? kind : "problem", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, group, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, json_string_value(json_object_get(g, "name_zh")), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, json_string_value(json_object_get(g, "name_en")), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, zh, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, en, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, desc ? desc : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, json_integer_value(json_array_get(deadline, 0)));
+    sqlite3_bind_text(st, 10, json_string_value(json_array_get(deadline, 1)), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, unit_type, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 12, json_is_number(dr) ? json_number_value(dr) : 50.0);
+    sqlite3_bind_text(st, 13, attrs_text ? attrs_text : "[]", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 14, (int)i);
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (src != SQLITE_DONE)
+        rc = md_store_fail(s, src, "category", ctx);
+out:
+    free(attrs_text);
+    return rc;
+}
+
+/* Load (or reload) categories and facility categories from a JSON file. */
+md_err md_store_load_categories(struct md_store *s, const char *path, struct md_ctx *ctx)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root)
+        return md_fail(ctx, MD_EINVAL, "%s:%d: %s", path, jerr.line, jerr.text);
+    md_err rc = MD_OK;
+    json_t *fc = json_object_get(root, "facility_categories");
+    json_t *groups = json_object_get(root, "groups");
+    json_t *cats = json_object_get(root, "categories");
+    if (!json_is_array(fc) || !json_is_array(groups) || !json_is_array(cats)) {
+        rc = md_fail(ctx, MD_EINVAL,
+                     "%s: needs arrays facility_categories, groups and categories", path);
+        goto out;
+    }
+    rc = load_facility_categories(s, fc, ctx);
+    size_t i;
+    json_t *row;
+    json_array_foreach(cats, i, row)
+    {
+        if (rc)
+            break;
+        rc = load_category(s, row, groups, i, ctx);
+    }
+out:
+    json_decref(root);
+    return rc;
+}
+
+static md_err create_schema(struct md_store *s, struct md_ctx *ctx)
+{
+    md_err rc = md__store_exec(s, "SELECT InitSpatialMetaData(0, 'WGS84')", ctx);
+    if (!rc)
+        rc = md__store_exec(s, schema_tables_sql, ctx);
+    if (!rc)
+        rc = md__store_exec(s, schema_geometry_sql, ctx);
+    for (int l = 0; !rc && l < MD_LAYER__COUNT; l++)
+        rc = md__store_create_triggers(s, (enum md_layer)l, ctx);
+    if (rc)
+        return rc;
+    /* SpatiaLite's functions report failure in their result, not as SQL errors. */
+    static const char check_sql[] = "SELECT count(*) FROM geometry_columns WHERE spatial_index_enabled = 1";
+    sqlite3_stmt *chk;
+    rc = md_store_stmt(s, check_sql, &chk, ctx);
+    if (rc)
+        return rc;
+    int ngeom = sqlite3_step(chk) == SQLITE_ROW ? sqlite3_column_int(chk, 0) : 0;
+    sqlite3_reset(chk);
+    if (ngeom != MD_LAYER__COUNT)
+        return md_fail(ctx, MD_EDB, "SpatiaLite did not create the geometry columns (%d of %d)",
+                       ngeom, MD_LAYER__COUNT);
+    static const char meta_sql[] = "INSERT INTO meta(key, value) VALUES ('schema_version', ?),"
+                                   " ('created_at', ?), ('generator', 'mapd')";
+    sqlite3_stmt *st;
+    rc = md_store_stmt(s, meta_sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int(st, 1, MD_SCHEMA_VERSION);
+    sqlite3_bind_int64(st, 2, md_time_now());
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    return src == SQLITE_DONE ? MD_OK : md_store_fail(s, src, "meta", ctx);
+}
+
+md_err md_store_init(struct md_store *s, const char *categories_path, struct md_ctx *ctx)
+{
+    int version = 0;
+    md_err rc = md_store_schema_version(s, &version, ctx);
+    if (rc)
+        return rc;
+    if (version > MD_SCHEMA_VERSION)
+        return md_fail(ctx, MD_EINVAL,
+                       "database schema version %d is newer than this mapd (%d)", version,
+                       MD_SCHEMA_VERSION);
+    rc = md_store_begin(s, ctx);
+    if (rc)
+        return rc;
+    if (version == 0)
+        rc = create_schema(s, ctx);
+    if (!rc && categories_path)
+        rc = md_store_load_categories(s, categories_path, ctx);
+    if (!rc)
+        rc = md_store_commit(s, ctx);
+    else
+        md_store_rollback(s);
+    return rc;
+}
+
+md_err md_store_bulk_begin(struct md_store *s, enum md_layer layer, struct md_ctx *ctx)
+{
+    md_err rc = md_store_begin(s, ctx);
+    if (!rc)
+        rc = md__store_drop_triggers(s, layer, ctx);
+    if (rc)
+        md_store_rollback(s);
+    return rc;
+}
+
+void md_store_bulk_abort(struct md_store *s)
+{
+    md_store_rollback(s);
+}
+
+/* cluster_cells for a point layer, from the table: the finest zoom by one
+ * GROUP BY over the table, each coarser zoom from the next finer one. */
+static md_err rebuild_cells(struct md_store *s, enum md_layer layer, struct md_ctx *ctx)
+{
+    struct md_layer_info info;
+    md_err rc = md_store_layer_info(s, layer, &info, ctx);
+    if (rc || info.cluster_below_zoom <= 0)
+        return rc;
+    const struct layer_def *d = &layer_defs[layer];
+    char sql[2048];
+    snprintf(sql, sizeof(sql), "DELETE FROM cluster_cells WHERE layer = %d", (int)layer);
+    rc = md__store_exec(s, sql, ctx);
+    int zmax = info.cluster_below_zoom - 1;
+    if (!rc) {
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO cluster_cells(layer, z, cx, cy, category, n, sum_lon, sum_lat)"
+                 " SELECT %d, z, " CELL_X("lon") ", " CELL_Y("lat") ", %s, count(*), sum(lon),"
+                 " sum(lat) FROM (SELECT %d AS z, lon, lat, %s FROM %s) GROUP BY 3, 4, 5",
+                 (int)layer, d->category, zmax, d->category, d->table);
+        rc = md__store_exec(s, sql, ctx);
+    }
+    for (int z = zmax - 1; !rc && z >= 0; z--) {
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO cluster_cells(layer, z, cx, cy, category, n, sum_lon, sum_lat)"
+                 " SELECT layer, %d, cx >> 1, cy >> 1, category, sum(n), sum(sum_lon),"
+                 " sum(sum_lat) FROM cluster_cells WHERE layer = %d AND z = %d"
+                 " GROUP BY cx >> 1, cy >> 1, category",
+                 z, (int)layer, z + 1);
+        rc = md__store_exec(s, sql, ctx);
+    }
+    return rc;
+}
+
+md_err md_store_bulk_end(struct md_store *s, enum md_layer layer, const struct md_bbox *changed,
+                         struct md_ctx *ctx)
+{
+    char sql[512];
+    md_err rc = rebuild_cells(s, layer, ctx);
+    if (!rc) {
+        snprintf(sql, sizeof(sql),
+                 "UPDATE layers SET version = version + 1, row_count = (SELECT count(*) FROM %s)"
+                 " WHERE id = %d",
+                 layer_defs[layer].table, (int)layer);
+        rc = md__store_exec(s, sql, ctx);
+    }
+    if (!rc && layer == MD_LAYER_REPORTS)
+        rc = md__store_exec(s,
+                            "UPDATE report_status_counts SET n = (SELECT count(*) FROM reports r"
+                            " WHERE r.status = report_status_counts.status)",
+                            ctx);
+    if (!rc && changed) {
+        static const char log_sql[] = "INSERT INTO change_log(layer, feature_id, minx, miny, maxx,"
+                                      " maxy, at) VALUES (?, NULL, ?, ?, ?, ?, ?)";
+        sqlite3_stmt *st;
+        rc = md_store_stmt(s, log_sql, &st, ctx);
+        if (!rc) {
+            sqlite3_bind_int(st, 1, (int)layer);
+            sqlite3_bind_double(st, 2, changed->minx);
+            sqlite3_bind_double(st, 3, changed->miny);
+            sqlite3_bind_double(st, 4, changed->maxx);
+            sqlite3_bind_double(st, 5, changed->maxy);
+            sqlite3_bind_int64(st, 6, md_time_now());
+            int src = sqlite3_step(st);
+            sqlite3_reset(st);
+            if (src != SQLITE_DONE)
+                rc = md_store_fail(s, src, "change log", ctx);
+        }
+    }
+    if (!rc)
+        rc = md__store_create_triggers(s, layer, ctx);
+    if (!rc)
+        rc = md_store_commit(s, ctx);
+    else
+        md_store_rollback(s);
+    return rc;
+}

@@ -1,0 +1,114 @@
+/* schema_sql.h - the DDL of schema version 1 (private to store/).
+ *
+ * Time columns are UTC epoch seconds. Point layers keep lon/lat beside the
+ * SpatiaLite geometry: the geometry feeds the R*Tree and spatial SQL, the
+ * plain columns feed the tile encoder without parsing blobs; both are written
+ * together by the store API (and checked by a trigger).
+ *
+ * cluster_cells holds, per point layer, zoom below the layer's cluster zoom,
+ * cell (1/8 of a tile on each axis) and category: the member count and the
+ * sums of lon/lat. Triggers keep it exact on every insert, update and delete,
+ * so a low-zoom tile is a read of a few hundred rows whatever the data size.
+ */
+#ifndef MD_SCHEMA_SQL_H
+#define MD_SCHEMA_SQL_H
+
+#define MD_CLUSTER_CELLS_PER_TILE_LOG2 3
+
+static const char schema_tables_sql[] =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+    "CREATE TABLE layers (\n"
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,\n"
+    "  version INTEGER NOT NULL DEFAULT 0, row_count INTEGER NOT NULL DEFAULT 0,\n"
+    "  cluster_below_zoom INTEGER NOT NULL DEFAULT 0,\n"
+    "  min_zoom INTEGER NOT NULL DEFAULT 0, max_zoom INTEGER NOT NULL DEFAULT 22,\n"
+    "  cache_seconds INTEGER NOT NULL DEFAULT 0);\n"
+    "INSERT INTO layers(id, name, cluster_below_zoom, min_zoom, max_zoom, cache_seconds) VALUES\n"
+    "  (0, 'facilities', 13, 0, 22, 60), (1, 'reports', 12, 0, 22, 5),\n"
+    "  (2, 'districts', 0, 0, 22, 86400), (3, 'grids', 0, 10, 22, 86400);\n"
+    "CREATE TABLE cluster_zooms (layer INTEGER NOT NULL, z INTEGER NOT NULL, PRIMARY KEY (layer, z));\n"
+    "WITH RECURSIVE zz(z) AS (SELECT 0 UNION ALL SELECT z + 1 FROM zz WHERE z < 21)\n"
+    "  INSERT INTO cluster_zooms SELECT l.id, zz.z FROM layers l, zz WHERE zz.z < l.cluster_below_zoom;\n"
+    "CREATE TABLE change_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, layer INTEGER NOT NULL,\n"
+    "  feature_id INTEGER, minx REAL NOT NULL, miny REAL NOT NULL, maxx REAL NOT NULL,\n"
+    "  maxy REAL NOT NULL, at INTEGER NOT NULL);\n"
+    "CREATE TABLE cluster_cells (layer INTEGER NOT NULL, z INTEGER NOT NULL, cx INTEGER NOT NULL,\n"
+    "  cy INTEGER NOT NULL, category TEXT NOT NULL, n INTEGER NOT NULL, sum_lon REAL NOT NULL,\n"
+    "  sum_lat REAL NOT NULL, PRIMARY KEY (layer, z, cx, cy, category)) WITHOUT ROWID;\n"
+    "CREATE TABLE facility_categories (code TEXT PRIMARY KEY, name_zh TEXT NOT NULL,\n"
+    "  name_en TEXT NOT NULL, color TEXT NOT NULL DEFAULT '#888888', sort INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE categories (code TEXT PRIMARY KEY CHECK (length(code) = 6),\n"
+    "  kind TEXT NOT NULL CHECK (kind IN ('problem', 'correction')),\n"
+    "  group_code TEXT NOT NULL, group_zh TEXT NOT NULL, group_en TEXT NOT NULL,\n"
+    "  name_zh TEXT NOT NULL, name_en TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',\n"
+    "  deadline_value INTEGER NOT NULL CHECK (deadline_value > 0),\n"
+    "  deadline_unit TEXT NOT NULL CHECK (deadline_unit IN ('hours', 'days')),\n"
+    "  unit_type TEXT NOT NULL, dup_radius_m REAL NOT NULL DEFAULT 50,\n"
+    "  attributes TEXT NOT NULL DEFAULT '[]', sort INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE districts (code TEXT PRIMARY KEY, name TEXT NOT NULL, name_en TEXT NOT NULL DEFAULT '',\n"
+    "  label_lon REAL, label_lat REAL, updated_at INTEGER NOT NULL);\n"
+    "CREATE TABLE grids (code TEXT PRIMARY KEY CHECK (length(code) = 15),\n"
+    "  district_code TEXT NOT NULL REFERENCES districts(code), updated_at INTEGER NOT NULL);\n"
+    "CREATE INDEX grids_district ON grids(district_code);\n"
+    "CREATE TABLE facilities (id INTEGER PRIMARY KEY,\n"
+    "  category TEXT NOT NULL REFERENCES facility_categories(code),\n"
+    "  name TEXT NOT NULL, address TEXT NOT NULL DEFAULT '', phone TEXT NOT NULL DEFAULT '',\n"
+    "  opening_hours TEXT NOT NULL DEFAULT '', district_code TEXT, grid_code TEXT,\n"
+    "  status TEXT NOT NULL CHECK (status IN ('open', 'closed', 'unverified')),\n"
+    "  source TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL,\n"
+    "  lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),\n"
+    "  lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90));\n"
+    "CREATE INDEX facilities_category ON facilities(category);\n"
+    "CREATE INDEX facilities_district ON facilities(district_code);\n"
+    "CREATE TABLE facility_history (id INTEGER PRIMARY KEY, facility_id INTEGER NOT NULL,\n"
+    "  report_id INTEGER, change TEXT NOT NULL, actor_role TEXT NOT NULL, actor_id TEXT NOT NULL,\n"
+    "  at INTEGER NOT NULL);\n"
+    "CREATE INDEX facility_history_facility ON facility_history(facility_id, id);\n"
+    "CREATE TABLE reports (id INTEGER PRIMARY KEY,\n"
+    "  kind TEXT NOT NULL CHECK (kind IN ('problem', 'incident', 'correction')),\n"
+    "  service_code TEXT NOT NULL REFERENCES categories(code),\n"
+    "  description TEXT NOT NULL DEFAULT '' CHECK (length(description) <= 4000),\n"
+    "  address TEXT NOT NULL DEFAULT '', district_code TEXT NOT NULL, grid_code TEXT,\n"
+    "  status TEXT NOT NULL CHECK (status IN ('reported', 'filed', 'dispatched', 'in_progress',\n"
+    "    'handled', 'closed', 'rejected', 'parked')),\n"
+    "  parked_from TEXT, channel TEXT NOT NULL CHECK (channel IN ('app', 'web', 'hotline', 'patrol',\n"
+    "    'import', 'open311')),\n"
+    "  media_urls TEXT NOT NULL DEFAULT '[]', facility_id INTEGER, proposed_change TEXT,\n"
+    "  merged_into INTEGER, token TEXT UNIQUE, created_at INTEGER NOT NULL,\n"
+    "  updated_at INTEGER NOT NULL, expected_at INTEGER, closed_at INTEGER,\n"
+    "  lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),\n"
+    "  lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90));\n"
+    "CREATE INDEX reports_status ON reports(status, expected_at);\n"
+    "CREATE INDEX reports_created ON reports(created_at);\n"
+    "CREATE INDEX reports_updated ON reports(updated_at);\n"
+    "CREATE INDEX reports_service ON reports(service_code, status);\n"
+    "CREATE INDEX reports_district ON reports(district_code, created_at);\n"
+    "CREATE TABLE report_contacts (report_id INTEGER PRIMARY KEY, name TEXT, phone TEXT,\n"
+    "  email TEXT, device_id TEXT, client_addr TEXT);\n"
+    "CREATE TABLE report_history (id INTEGER PRIMARY KEY, report_id INTEGER NOT NULL,\n"
+    "  action TEXT NOT NULL, from_status TEXT, to_status TEXT NOT NULL, actor_role TEXT NOT NULL,\n"
+    "  actor_id TEXT NOT NULL, note TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL);\n"
+    "CREATE INDEX report_history_report ON report_history(report_id, id);\n"
+    "CREATE TABLE report_status_counts (status TEXT PRIMARY KEY, n INTEGER NOT NULL);\n"
+    "INSERT INTO report_status_counts VALUES ('reported', 0), ('filed', 0), ('dispatched', 0),\n"
+    "  ('in_progress', 0), ('handled', 0), ('closed', 0), ('rejected', 0), ('parked', 0);\n"
+    "CREATE TABLE tokens (id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE,\n"
+    "  role TEXT NOT NULL CHECK (role IN ('app', 'officer', 'centre', 'admin')),\n"
+    "  label TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, revoked_at INTEGER);\n"
+    "CREATE TABLE calendar_days (day TEXT PRIMARY KEY,\n"
+    "  kind TEXT NOT NULL CHECK (kind IN ('holiday', 'workday')), note TEXT NOT NULL DEFAULT '');\n"
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, type TEXT NOT NULL, report_id INTEGER NOT NULL,\n"
+    "  payload TEXT NOT NULL, at INTEGER NOT NULL);\n";
+
+/* Geometry columns and their R*Tree indexes (SpatiaLite). */
+static const char schema_geometry_sql[] =
+    "SELECT AddGeometryColumn('districts', 'geom', 4326, 'MULTIPOLYGON', 'XY', 1);\n"
+    "SELECT AddGeometryColumn('grids', 'geom', 4326, 'MULTIPOLYGON', 'XY', 1);\n"
+    "SELECT AddGeometryColumn('facilities', 'geom', 4326, 'POINT', 'XY', 1);\n"
+    "SELECT AddGeometryColumn('reports', 'geom', 4326, 'POINT', 'XY', 1);\n"
+    "SELECT CreateSpatialIndex('districts', 'geom');\n"
+    "SELECT CreateSpatialIndex('grids', 'geom');\n"
+    "SELECT CreateSpatialIndex('facilities', 'geom');\n"
+    "SELECT CreateSpatialIndex('reports', 'geom');\n";
+
+#endif

@@ -1,0 +1,117 @@
+/* store.h - mapd's SpatiaLite database: the public API of library mapd_store.
+ *
+ * One struct md_store = one SQLite connection with SpatiaLite loaded, WAL
+ * mode, synchronous=FULL, and a cache of prepared statements. A connection is
+ * used by one thread at a time (each server worker owns one).
+ *
+ * Layers: facilities, reports, districts, grids. Every change to a layer's
+ * table bumps layers.version and appends its bounding box to change_log
+ * (triggers in schema.c), so any writer - this process, `mapd import`, or the
+ * sqlite3 shell with SpatiaLite loaded - keeps tiles and caches correct.
+ */
+#ifndef MD_STORE_H
+#define MD_STORE_H
+
+#include "md_err.h"
+#include "md_types.h"
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MD_SCHEMA_VERSION 1
+
+enum md_layer { MD_LAYER_FACILITIES = 0, MD_LAYER_REPORTS, MD_LAYER_DISTRICTS, MD_LAYER_GRIDS, MD_LAYER__COUNT };
+
+/* "facilities", ... ; NULL for out-of-range. */
+const char *md_layer_name(enum md_layer layer);
+/* Look up a layer by exact name; MD_ENOTFOUND when unknown. */
+md_err md_layer_parse(const char *name, enum md_layer *out);
+
+enum md_store_flags {
+    MD_STORE_READWRITE = 0,
+    MD_STORE_READONLY = 1, /* open read-only (queries, backup source) */
+    MD_STORE_CREATE = 2,   /* create the file if missing */
+};
+
+struct md_store;
+
+/* Open `path` with SpatiaLite loaded. Fails with MD_EIO/MD_EDB and detail in
+ * ctx when the file is missing (without CREATE), unreadable, read-only while
+ * a write open was asked, or not a mapd database (unless CREATE on a new file).
+ * Caller frees with md_store_close(). */
+md_err md_store_open(const char *path, int flags, struct md_store **out, struct md_ctx *ctx) MD_WUR;
+/* Finalizes cached statements and closes; accepts NULL. */
+void md_store_close(struct md_store *s);
+/* The raw connection, borrowed (for modules of this library and tests). */
+sqlite3 *md_store_db(struct md_store *s);
+const char *md_store_path(const struct md_store *s);
+
+/* Create the schema in an empty database and load categories from the JSON
+ * file `categories_path` (see sample-data/categories.json). Idempotent on a
+ * database that already has the current schema version. */
+md_err md_store_init(struct md_store *s, const char *categories_path, struct md_ctx *ctx) MD_WUR;
+/* Schema version recorded in the database (0 when uninitialised). */
+md_err md_store_schema_version(struct md_store *s, int *out, struct md_ctx *ctx) MD_WUR;
+
+/* A prepared statement for `sql`, prepared once per connection and cached by
+ * the string's address (pass string literals / static constants). Returned
+ * reset with bindings cleared; borrowed - do not finalize. */
+md_err md_store_stmt(struct md_store *s, const char *sql, sqlite3_stmt **out, struct md_ctx *ctx) MD_WUR;
+/* Record sqlite3_errmsg() in ctx, mapping SQLITE_FULL to MD_ENOSPACE,
+ * BUSY/LOCKED to MD_EBUSY, READONLY/CANTOPEN/IOERR to MD_EIO, else MD_EDB. */
+md_err md_store_fail(struct md_store *s, int sqlite_rc, const char *what, struct md_ctx *ctx);
+
+/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails). */
+md_err md_store_begin(struct md_store *s, struct md_ctx *ctx) MD_WUR;
+md_err md_store_commit(struct md_store *s, struct md_ctx *ctx) MD_WUR;
+void md_store_rollback(struct md_store *s);
+
+/* Per-layer data version (bumped by every change) and row count. */
+struct md_layer_info {
+    int64_t version;
+    int64_t row_count;
+    int cluster_below_zoom; /* points clustered for z < this (0 = never) */
+    int min_zoom, max_zoom;
+    int cache_seconds; /* Cache-Control max-age for tiles */
+};
+md_err md_store_layer_info(struct md_store *s, enum md_layer layer, struct md_layer_info *out,
+                           struct md_ctx *ctx) MD_WUR;
+
+/* Newest change_log sequence number (0 when empty). */
+md_err md_store_change_seq(struct md_store *s, int64_t *out, struct md_ctx *ctx) MD_WUR;
+struct md_change {
+    int64_t seq;
+    enum md_layer layer;
+    struct md_bbox bbox; /* lon/lat of the changed feature (old or new state) */
+};
+typedef md_err (*md_change_fn)(const struct md_change *change, void *userdata);
+/* Call fn for each change with seq > after, in order; at most `limit` rows. */
+md_err md_store_changes_since(struct md_store *s, int64_t after, int limit, md_change_fn fn,
+                              void *userdata, struct md_ctx *ctx) MD_WUR;
+
+/* Counts of reports per status (from the trigger-maintained table). */
+struct md_status_count {
+    char status[16];
+    int64_t count;
+};
+md_err md_store_report_status_counts(struct md_store *s, struct md_status_count *out, int max,
+                                     int *n, struct md_ctx *ctx) MD_WUR;
+
+#endif
+
+/* Bulk loading of one layer (sample, import): begins an IMMEDIATE transaction
+ * and drops the layer's change-tracking triggers inside it, so other
+ * connections never see the table without them. md_store_bulk_end() rebuilds
+ * what the triggers maintain (cluster cells, row count, status counts), bumps
+ * the version once, logs one change over `changed` (lon/lat bbox of the rows
+ * written; NULL = nothing changed), restores the triggers and commits.
+ * md_store_bulk_abort() rolls everything back. */
+md_err md_store_bulk_begin(struct md_store *s, enum md_layer layer, struct md_ctx *ctx) MD_WUR;
+md_err md_store_bulk_end(struct md_store *s, enum md_layer layer, const struct md_bbox *changed,
+                         struct md_ctx *ctx) MD_WUR;
+void md_store_bulk_abort(struct md_store *s);
+
+/* (Re)load categories and facility categories from a JSON file (see
+ * sample-data/categories.json); must be called inside a transaction or
+ * as part of md_store_init(). */
+md_err md_store_load_categories(struct md_store *s, const char *path, struct md_ctx *ctx) MD_WUR;

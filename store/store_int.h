@@ -1,0 +1,27 @@
+/* store_int.h - private to store/: the connection struct and internal helpers. */
+#ifndef MD_STORE_INT_H
+#define MD_STORE_INT_H
+
+#include "store.h"
+#include <stddef.h>
+
+struct store_stmt {
+    const char *sql; /* key: address of the caller's constant */
+    sqlite3_stmt *stmt;
+};
+
+struct md_store {
+    sqlite3 *db;
+    void *splite_cache;
+    char *path;
+    struct store_stmt *stmts;
+    size_t nstmts, capstmts;
+};
+
+/* Run trusted (compiled-in) SQL with sqlite3_exec; never for request text. */
+md_err md__store_exec(struct md_store *s, const char *sql, struct md_ctx *ctx) MD_WUR;
+/* (Re)create the change-tracking triggers of one layer / drop them (bulk loads). */
+md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx) MD_WUR;
+md_err md__store_drop_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx) MD_WUR;
+
+#endif
