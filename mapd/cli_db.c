@@ -11,13 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static int open_and_init(const char *cmd, const char *db, const char *categories,
+static int open_and_init(const char *cmd, const char *db, const char *categories, int flags,
                          struct md_store **out)
 {
     struct md_ctx ctx;
     md_ctx_init(&ctx);
     struct md_store *s = NULL;
-    if (md_store_open(db, MD_STORE_CREATE, &s, &ctx) || md_store_init(s, categories, &ctx)) {
+    if (md_store_open(db, MD_STORE_CREATE | flags, &s, &ctx) || md_store_init(s, categories, &ctx)) {
         md_store_close(s);
         return md_cli_fail(cmd, &ctx);
     }
@@ -55,7 +55,7 @@ int md_cli_init(int argc, char **argv)
     if (!db)
         return md_cli_usage_error("init", "--db FILE is required");
     struct md_store *s = NULL;
-    int status = open_and_init("init", db, categories, &s);
+    int status = open_and_init("init", db, categories, 0, &s);
     md_store_close(s);
     if (status == 0)
         printf("initialised %s (schema version %d)\n", db, MD_SCHEMA_VERSION);
@@ -135,7 +135,9 @@ int md_cli_sample(int argc, char **argv)
     if (access(db, F_OK) == 0)
         return md_cli_usage_error("sample", "%s exists; the sample needs a new file", db);
     struct md_store *s = NULL;
-    int status = open_and_init("sample", db, categories, &s);
+    /* A sample is rebuilt from scratch on failure: no fsync while building;
+     * the final checkpoint below makes it durable. */
+    int status = open_and_init("sample", db, categories, MD_STORE_BULK, &s);
     if (status)
         return status;
     struct md_ctx ctx;
@@ -149,7 +151,12 @@ int md_cli_sample(int argc, char **argv)
                 (long long)o.facilities, (long long)o.reports, db,
                 (double)(md_time_mono_us() - t0) / 1e6);
     md_geos_free(g);
+    if (!ctx.err && sqlite3_exec(md_store_db(s), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+                                 NULL) != SQLITE_OK)
+        md_fail(&ctx, MD_EIO, "checkpoint failed: %s", sqlite3_errmsg(md_store_db(s)));
     md_store_close(s);
+    if (!ctx.err) /* make the finished file durable */
+        sync();
     if (ctx.err) {
         unlink(db);
         return md_cli_fail("sample", &ctx);

@@ -441,7 +441,7 @@ static md_err save_districts(const struct md_areas *a, struct md_store *s, int64
                               " CastToMultiPolygon(GeomFromWKB(?, 4326)))";
     for (size_t i = 0; i < a->ndistricts; i++) {
         const struct district *d = &a->districts[i];
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         md_err rc = md_store_stmt(s, sql, &st, ctx);
         if (rc)
             return rc;
@@ -472,7 +472,7 @@ static md_err save_grids(const struct md_areas *a, struct md_store *s, int64_t n
                               " VALUES (?, ?, ?, CastToMultiPolygon(GeomFromWKB(?, 4326)))";
     for (size_t i = 0; i < a->ngrids; i++) {
         const struct grid *gr = &a->grids[i];
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         md_err rc = md_store_stmt(s, sql, &st, ctx);
         if (rc)
             return rc;
@@ -515,7 +515,7 @@ md_err md_areas_save(const struct md_areas *a, struct md_store *s, int64_t now,
 static md_err locate_one(struct md_store *s, const char *sql, double lon, double lat, char *out,
                          size_t outsz, struct md_ctx *ctx)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         return rc;

@@ -64,7 +64,7 @@ md_err md_calendar_load(struct md_store *s, struct md_calendar *c, struct md_ctx
 {
     static const char sql[] = "SELECT day, kind FROM calendar_days ORDER BY day";
     md_calendar_default(c);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         return rc;

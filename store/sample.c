@@ -156,7 +156,7 @@ static md_err load_categories(struct gen *g, struct md_ctx *ctx)
     static const char csql[] = "SELECT code, deadline_unit, name_zh, deadline_value, kind"
                                " FROM categories ORDER BY code";
     static const char fsql[] = "SELECT code FROM facility_categories ORDER BY sort, code";
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(g->s, csql, &st, ctx);
     if (rc)
         return rc;
@@ -261,7 +261,7 @@ static md_err insert_facility(struct gen *g, int64_t id, const struct place *p, 
                         : strcmp(cat, "breakfast") == 0                           ? "06:00-10:00"
                                                                                   : "07:00-23:00";
     int64_t updated = g->o->anchor - (int64_t)rng_below(&g->rng, 400 * 86400);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(g->s, sql, &st, ctx);
     if (rc)
         return rc;
@@ -421,7 +421,7 @@ static md_err insert_history(struct gen *g, int64_t report_id, const struct walk
                               " actor_role, actor_id, note, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
     for (int i = 0; i < w->n; i++) {
         const struct step *s = &w->steps[i];
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         md_err rc = md_store_stmt(g->s, sql, &st, ctx);
         if (rc)
             return rc;
@@ -452,7 +452,7 @@ static md_err insert_contact(struct gen *g, int64_t report_id, struct md_ctx *ct
     snprintf(phone, sizeof(phone), "1%010llu", (unsigned long long)(3000000000ull + rng_below(&g->rng, 6000000000ull)));
     snprintf(email, sizeof(email), "citizen%llu@example.cn", (unsigned long long)rng_below(&g->rng, 1000000));
     snprintf(device, sizeof(device), "dev-%016llx", (unsigned long long)rng_next(&g->rng));
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(g->s, sql, &st, ctx);
     if (rc)
         return rc;
@@ -488,7 +488,7 @@ static md_err insert_report_row(struct gen *g, const struct report_row *r, const
         " created_at, updated_at, expected_at, closed_at, lon, lat, geom) VALUES (?1, ?2, ?3, ?4,"
         " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
         " MakePoint(?19, ?20, 4326))";
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(g->s, sql, &st, ctx);
     if (rc)
         return rc;

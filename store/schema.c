@@ -171,7 +171,7 @@ md_err md_store_schema_version(struct md_store *s, int *out, struct md_ctx *ctx)
 {
     static const char probe[] = "SELECT count(*) FROM sqlite_master WHERE name = 'meta'";
     static const char sql[] = "SELECT value FROM meta WHERE key = 'schema_version'";
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, probe, &st, ctx);
     if (rc)
         return rc;
@@ -203,7 +203,7 @@ static md_err load_facility_categories(struct md_store *s, json_t *arr, struct m
         const char *color = json_string_value(json_object_get(row, "color"));
         if (!code || !zh || !en)
             return md_fail(ctx, MD_EINVAL, "facility_categories[%zu]: code, name_zh, name_en are required", i);
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         md_err rc = md_store_stmt(s, sql, &st, ctx);
         if (rc)
             return rc;
@@ -259,7 +259,7 @@ static md_err load_category(struct md_store *s, json_t *row, json_t *groups, siz
                        " unit_type and deadline [value, \"hours\"|\"days\"]",
                        i);
     char *attrs_text = attrs ? json_dumps(attrs, JSON_COMPACT) : NULL;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         goto out;
@@ -330,7 +330,7 @@ static md_err create_schema(struct md_store *s, struct md_ctx *ctx)
         return rc;
     /* SpatiaLite's functions report failure in their result, not as SQL errors. */
     static const char check_sql[] = "SELECT count(*) FROM geometry_columns WHERE spatial_index_enabled = 1";
-    sqlite3_stmt *chk;
+    sqlite3_stmt *chk = NULL;
     rc = md_store_stmt(s, check_sql, &chk, ctx);
     if (rc)
         return rc;
@@ -341,7 +341,7 @@ static md_err create_schema(struct md_store *s, struct md_ctx *ctx)
                        ngeom, MD_LAYER__COUNT);
     static const char meta_sql[] = "INSERT INTO meta(key, value) VALUES ('schema_version', ?),"
                                    " ('created_at', ?), ('generator', 'mapd')";
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = md_store_stmt(s, meta_sql, &st, ctx);
     if (rc)
         return rc;
@@ -444,7 +444,7 @@ md_err md_store_bulk_end(struct md_store *s, enum md_layer layer, const struct m
     if (!rc && changed) {
         static const char log_sql[] = "INSERT INTO change_log(layer, feature_id, minx, miny, maxx,"
                                       " maxy, at) VALUES (?, NULL, ?, ?, ?, ?, ?)";
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         rc = md_store_stmt(s, log_sql, &st, ctx);
         if (!rc) {
             sqlite3_bind_int(st, 1, (int)layer);

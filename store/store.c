@@ -92,6 +92,11 @@ static md_err apply_pragmas(struct md_store *s, int flags, struct md_ctx *ctx)
     sqlite3_busy_timeout(s->db, 10000);
     if (flags & MD_STORE_READONLY)
         return exec_sql(s, "PRAGMA query_only = 1; PRAGMA cache_size = -16000;", ctx);
+    if (flags & MD_STORE_BULK)
+        return exec_sql(s,
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;"
+                        " PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY;",
+                        ctx);
     return exec_sql(s,
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                     " PRAGMA foreign_keys = OFF; PRAGMA cache_size = -16000;"
@@ -214,7 +219,7 @@ md_err md_store_layer_info(struct md_store *s, enum md_layer layer, struct md_la
 {
     static const char sql[] = "SELECT version, row_count, cluster_below_zoom, min_zoom, max_zoom,"
                               " cache_seconds FROM layers WHERE id = ?";
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         return rc;
@@ -240,7 +245,7 @@ md_err md_store_layer_info(struct md_store *s, enum md_layer layer, struct md_la
 md_err md_store_change_seq(struct md_store *s, int64_t *out, struct md_ctx *ctx)
 {
     static const char sql[] = "SELECT seq FROM change_log ORDER BY seq DESC LIMIT 1";
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         return rc;
@@ -260,7 +265,7 @@ md_err md_store_changes_since(struct md_store *s, int64_t after, int limit, md_c
 {
     static const char sql[] = "SELECT seq, layer, minx, miny, maxx, maxy FROM change_log"
                               " WHERE seq > ? ORDER BY seq LIMIT ?";
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         return rc;
@@ -287,7 +292,7 @@ md_err md_store_report_status_counts(struct md_store *s, struct md_status_count 
                                      int *n, struct md_ctx *ctx)
 {
     static const char sql[] = "SELECT status, n FROM report_status_counts ORDER BY status";
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         return rc;
