@@ -152,21 +152,6 @@ md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct
     return rc;
 }
 
-md_err md__store_drop_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx)
-{
-    static const char *const suffixes[] = {"geom_check", "geom_check_u", "track_i", "track_u",
-                                           "cells_u",    "track_d",      "status_u"};
-    char sql[128];
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(sql, sizeof(sql), "DROP TRIGGER IF EXISTS %s_%s", layer_defs[layer].table,
-                 suffixes[i]);
-        md_err rc = md__store_exec(s, sql, ctx);
-        if (rc)
-            return rc;
-    }
-    return MD_OK;
-}
-
 md_err md_store_schema_version(struct md_store *s, int *out, struct md_ctx *ctx)
 {
     static const char probe[] = "SELECT count(*) FROM sqlite_master WHERE name = 'meta'";
@@ -376,19 +361,72 @@ md_err md_store_init(struct md_store *s, const char *categories_path, struct md_
     return rc;
 }
 
+/* Tables a layer's bulk load writes: its own and its side tables. */
+static const char *const bulk_tables[MD_LAYER__COUNT][4] = {
+    {"facilities", "facility_history", NULL},
+    {"reports", "report_history", "report_contacts", NULL},
+    {"districts", NULL},
+    {"grids", NULL},
+};
+
+/* Save and drop the secondary indexes and triggers of a table, except the
+ * SpatiaLite R*Tree triggers (gii/giu/gid_*), which keep the index right.
+ * Indexes rebuilt once from sorted data beat millions of incremental
+ * inserts; triggers are re-established by md_store_bulk_end. */
+static md_err bulk_strip_table(struct md_store *s, const char *table, struct md_buf *restore,
+                               struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ?"
+                              " AND type IN ('index', 'trigger') AND sql IS NOT NULL"
+                              " AND name NOT LIKE 'gii!_%' ESCAPE '!' AND name NOT LIKE 'giu!_%'"
+                              " ESCAPE '!' AND name NOT LIKE 'gid!_%' ESCAPE '!' ORDER BY type, name";
+    struct md_buf drops;
+    md_buf_init(&drops, 1 << 20);
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        goto out;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 0);
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        const char *ddl = (const char *)sqlite3_column_text(st, 2);
+        rc = md_buf_printf(restore, "%s;\n", ddl);
+        if (!rc)
+            rc = md_buf_printf(&drops, "DROP %s \"%s\";\n", strcmp(type, "index") ? "TRIGGER" : "INDEX", name);
+    }
+    sqlite3_reset(st);
+    if (rc)
+        rc = md_fail(ctx, rc, "saving the schema of %s", table);
+    else if (drops.len)
+        rc = md__store_exec(s, drops.data, ctx);
+out:
+    md_buf_free(&drops);
+    return rc;
+}
+
 md_err md_store_bulk_begin(struct md_store *s, enum md_layer layer, struct md_ctx *ctx)
 {
+    struct md_buf restore;
+    md_buf_init(&restore, 4 << 20);
     md_err rc = md_store_begin(s, ctx);
-    if (!rc)
-        rc = md__store_drop_triggers(s, layer, ctx);
-    if (rc)
+    for (int i = 0; !rc && bulk_tables[layer][i]; i++)
+        rc = bulk_strip_table(s, bulk_tables[layer][i], &restore, ctx);
+    if (rc) {
         md_store_rollback(s);
-    return rc;
+        md_buf_free(&restore);
+        return rc;
+    }
+    free(s->bulk_restore);
+    s->bulk_restore = md_buf_steal(&restore, NULL);
+    return MD_OK;
 }
 
 void md_store_bulk_abort(struct md_store *s)
 {
     md_store_rollback(s);
+    free(s->bulk_restore);
+    s->bulk_restore = NULL;
 }
 
 /* cluster_cells for a point layer, from the table: the finest zoom by one
@@ -459,8 +497,10 @@ md_err md_store_bulk_end(struct md_store *s, enum md_layer layer, const struct m
                 rc = md_store_fail(s, src, "change log", ctx);
         }
     }
-    if (!rc)
-        rc = md__store_create_triggers(s, layer, ctx);
+    if (!rc && s->bulk_restore)
+        rc = md__store_exec(s, s->bulk_restore, ctx);
+    free(s->bulk_restore);
+    s->bulk_restore = NULL;
     if (!rc)
         rc = md_store_commit(s, ctx);
     else

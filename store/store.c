@@ -148,6 +148,7 @@ void md_store_close(struct md_store *s)
     for (size_t i = 0; i < s->nstmts; i++)
         sqlite3_finalize(s->stmts[i].stmt);
     free(s->stmts);
+    free(s->bulk_restore);
     if (s->db)
         sqlite3_close_v2(s->db);
     if (s->splite_cache)

@@ -16,12 +16,12 @@ struct md_store {
     char *path;
     struct store_stmt *stmts;
     size_t nstmts, capstmts;
+    char *bulk_restore; /* DDL to run at md_store_bulk_end (owned) */
 };
 
 /* Run trusted (compiled-in) SQL with sqlite3_exec; never for request text. */
 md_err md__store_exec(struct md_store *s, const char *sql, struct md_ctx *ctx) MD_WUR;
-/* (Re)create the change-tracking triggers of one layer / drop them (bulk loads). */
+/* Create the change-tracking triggers of one layer. */
 md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx) MD_WUR;
-md_err md__store_drop_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx) MD_WUR;
 
 #endif

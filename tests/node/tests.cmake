@@ -15,7 +15,7 @@ if(MAPD_NODE_TESTS)
       WORKING_DIRECTORY ${MAPD_NODE_DIR})
     set_tests_properties(node/${name} PROPERTIES
       FIXTURES_REQUIRED "node_modules;${ARGN}"
-      ENVIRONMENT "MAPD_SOURCE_DIR=${PROJECT_SOURCE_DIR};MAPD_BUILD_DIR=${PROJECT_BINARY_DIR};ASAN_OPTIONS=detect_leaks=1")
+      ENVIRONMENT "${MAPD_TEST_ENV}")
   endfunction()
 
   file(GLOB MAPD_NODE_CMAKE ${MAPD_NODE_DIR}/*.cmake)

@@ -8,3 +8,8 @@ mapd_unit_test(tiles tile_gzip mapd_tiles)
 add_executable(mvt_from_json ${CMAKE_CURRENT_SOURCE_DIR}/tools/mvt_from_json.c)
 target_link_libraries(mvt_from_json PRIVATE mapd_tiles PkgConfig::JANSSON)
 mapd_target(mvt_from_json)
+
+# Throughput of prepare + encode (run by hand: build/.../tests/mvt_bench).
+add_executable(mvt_bench ${CMAKE_CURRENT_SOURCE_DIR}/tools/mvt_bench.c)
+target_link_libraries(mvt_bench PRIVATE mapd_tiles)
+mapd_target(mvt_bench)

@@ -1,0 +1,2 @@
+mapd_integration_test(server mapd_core)
+mapd_integration_test(sample mapd_store mapd_core)

@@ -1,0 +1,229 @@
+/* harness.c - start/stop a real mapd server and speak HTTP to it (harness.h). */
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "harness: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    abort();
+}
+
+int md_sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *env_or_die(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        die("environment variable %s is not set (run through ctest)", name);
+    return v;
+}
+
+static void spawn(struct md_harness *h, const char *const *extra_args)
+{
+    int out[2];
+    if (pipe(out) != 0)
+        die("pipe: %s", strerror(errno));
+    char errlog[320];
+    snprintf(errlog, sizeof(errlog), "%s/stderr.log", h->dir);
+    const char *bin = env_or_die("MAPD_BIN");
+    const char *argv[64] = {bin, "serve", "--db", h->db, "--port", "0", "--quiet", "--threads", "4"};
+    size_t n = 9;
+    for (size_t i = 0; extra_args && extra_args[i] && n < 62; i++)
+        argv[n++] = extra_args[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(errlog, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(out[1], 1);
+        if (fd >= 0)
+            dup2(fd, 2);
+        close(out[0]);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    h->pid = pid;
+    FILE *f = fdopen(out[0], "r");
+    char line[512];
+    if (!f || !fgets(line, sizeof(line), f)) {
+        md_sh("cat %s >&2", errlog);
+        die("server did not start (see its stderr above)");
+    }
+    fclose(f);
+    const char *p = strstr(line, "http://");
+    const char *colon = p ? strrchr(p, ':') : NULL;
+    if (!colon)
+        die("unexpected first line from server: %s", line);
+    h->port = (uint16_t)atoi(colon + 1);
+    snprintf(h->base, sizeof(h->base), "http://127.0.0.1:%u", (unsigned)h->port);
+}
+
+void md_harness_start(struct md_harness *h, const char *const *extra_args)
+{
+    memset(h, 0, sizeof(*h));
+    snprintf(h->dir, sizeof(h->dir), "/tmp/mapd-test-XXXXXX");
+    if (!mkdtemp(h->dir))
+        die("mkdtemp: %s", strerror(errno));
+    snprintf(h->db, sizeof(h->db), "%s/db.sqlite", h->dir);
+    if (md_sh("cp '%s' '%s'", env_or_die("MAPD_FIXTURE_DB"), h->db) != 0)
+        die("cannot copy the fixture database");
+    spawn(h, extra_args);
+}
+
+void md_harness_restart(struct md_harness *h, const char *const *extra_args)
+{
+    spawn(h, extra_args);
+}
+
+static int wait_exit(pid_t pid, int seconds)
+{
+    for (int i = 0; i < seconds * 100; i++) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        usleep(10000);
+    }
+    return -1;
+}
+
+int md_harness_stop(struct md_harness *h)
+{
+    if (h->pid <= 0)
+        return -1;
+    kill(h->pid, SIGTERM);
+    int st = wait_exit(h->pid, 20);
+    if (st == -1) {
+        kill(h->pid, SIGKILL);
+        waitpid(h->pid, NULL, 0);
+    }
+    h->pid = 0;
+    if (st != 0)
+        md_sh("cat %s/stderr.log >&2", h->dir);
+    else
+        md_sh("rm -rf '%s'", h->dir);
+    return st;
+}
+
+void md_harness_kill(struct md_harness *h)
+{
+    if (h->pid <= 0)
+        return;
+    kill(h->pid, SIGKILL);
+    waitpid(h->pid, NULL, 0);
+    h->pid = 0;
+}
+
+struct sink {
+    char *data;
+    size_t len;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct sink *s = userdata;
+    size_t n = size * nmemb;
+    char *p = realloc(s->data, s->len + n + 1);
+    if (!p)
+        return 0;
+    memcpy(p + s->len, ptr, n);
+    s->data = p;
+    s->len += n;
+    s->data[s->len] = '\0';
+    return n;
+}
+
+int md_http(const struct md_harness *h, const char *method, const char *path,
+            const char *const *headers, const char *body, size_t body_len, struct md_http_res *res)
+{
+    memset(res, 0, sizeof(*res));
+    CURL *c = curl_easy_init();
+    if (!c)
+        return -1;
+    char url[4096];
+    snprintf(url, sizeof(url), "%s%s", h->base, path);
+    struct sink b = {0}, hd = {0};
+    struct curl_slist *hl = NULL;
+    for (size_t i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    hl = curl_slist_append(hl, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &hd);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    CURLcode cc = curl_easy_perform(c);
+    if (cc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    res->body = b.data ? b.data : calloc(1, 1);
+    res->len = b.len;
+    res->headers = hd.data ? hd.data : calloc(1, 1);
+    return cc == CURLE_OK ? 0 : -1;
+}
+
+void md_http_res_free(struct md_http_res *res)
+{
+    free(res->body);
+    free(res->headers);
+    res->body = res->headers = NULL;
+}
+
+bool md_http_header(const struct md_http_res *res, const char *name, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    for (const char *p = res->headers; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            size_t len = (size_t)((eol ? eol : v + strlen(v)) - v);
+            while (len && (v[len - 1] == '\r' || v[len - 1] == '\n'))
+                len--;
+            snprintf(out, n, "%.*s", (int)len, v);
+            return true;
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return false;
+}

@@ -1,0 +1,2 @@
+mapd_unit_test(store store mapd_store)
+mapd_unit_test(store calendar mapd_store)
