@@ -24,6 +24,19 @@ struct md_call {
 
 typedef md_err (*md_handler_fn)(struct md_call *call);
 
+/* A route: exact path, or a prefix (prefix = true) whose rest is call->tail. */
+struct md_route {
+    const char *method;
+    const char *path;
+    bool prefix;
+    md_handler_fn fn;
+    const char *name; /* for logs and metrics */
+};
+
+/* Route tables, one per API family (defined in each family's module). */
+extern const struct md_route md__core_routes[];
+extern const size_t md__core_routes_count;
+
 /* Set a JSON body (takes a NUL-terminated string, copies it). */
 md_err md__json_body(struct md_call *call, const char *json) MD_WUR;
 

@@ -4,6 +4,12 @@
 
 #include <stdio.h>
 
+const struct md_route md__core_routes[] = {
+    {"GET", "/health", false, md__handle_health, "health"},
+    {"GET", "/metrics", false, md__handle_metrics, "metrics"},
+};
+const size_t md__core_routes_count = sizeof(md__core_routes) / sizeof(md__core_routes[0]);
+
 md_err md__handle_health(struct md_call *call)
 {
     struct md_store *s = call->w->store;

@@ -15,21 +15,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct route {
-    const char *method;
-    const char *path;
-    bool prefix;
-    md_handler_fn fn;
-    const char *name;
+struct route_table {
+    const struct md_route *routes;
+    const size_t *count;
 };
 
-static const struct route routes[] = {
-    {"GET", "/health", false, md__handle_health, "health"},
-    {"GET", "/metrics", false, md__handle_metrics, "metrics"},
+/* Every API family's routes; a family adds one line here. */
+static const struct route_table tables[] = {
+    {md__core_routes, &md__core_routes_count},
 };
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+#define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
-static bool path_matches(const struct route *r, const char *path, const char **tail)
+/* Iterate over all routes of all tables. */
+#define FOR_EACH_ROUTE(r)                                                                     \
+    for (size_t t_ = 0; t_ < NTABLES; t_++)                                                 \
+        for (const struct md_route *r = tables[t_].routes;                                    \
+             r < tables[t_].routes + *tables[t_].count; r++)
+
+static bool path_matches(const struct md_route *r, const char *path, const char **tail)
 {
     size_t n = strlen(r->path);
     if (r->prefix) {
@@ -120,11 +123,12 @@ static md_err method_not_allowed(struct md_call *call, const char *path)
 {
     char allow[128] = "";
     size_t used = 0;
-    for (size_t i = 0; i < NROUTES; i++) {
+    FOR_EACH_ROUTE(r)
+    {
         const char *tail;
-        if (path_matches(&routes[i], path, &tail) && !strstr(allow, routes[i].method)) {
+        if (path_matches(r, path, &tail) && !strstr(allow, r->method)) {
             int n = snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "",
-                             routes[i].method);
+                             r->method);
             if (n > 0 && (size_t)n < sizeof(allow) - used)
                 used += (size_t)n;
         }
@@ -144,17 +148,18 @@ static md_err dispatch(struct md_call *call)
     if (!req->path || req->path[0] != '/' || strstr(req->path, "/../") ||
         memchr(req->path, '\0', strlen(req->path) + 1) != req->path + strlen(req->path))
         return md_fail(call->ctx, MD_EINVAL, "malformed request path");
-    for (size_t i = 0; i < NROUTES; i++) {
+    FOR_EACH_ROUTE(r)
+    {
         const char *tail;
-        if (!path_matches(&routes[i], req->path, &tail))
+        if (!path_matches(r, req->path, &tail))
             continue;
-        if (strcmp(routes[i].method, method) != 0) {
+        if (strcmp(r->method, method) != 0) {
             other_method = true;
             continue;
         }
-        call->res->route = routes[i].name;
+        call->res->route = r->name;
         call->tail = tail;
-        return routes[i].fn(call);
+        return r->fn(call);
     }
     if (other_method)
         return method_not_allowed(call, req->path);
@@ -183,19 +188,23 @@ void md_api_handle(struct md_api *api, struct md_worker *w, const struct md_requ
 md_err md_api_new(const struct md_config *cfg, struct md_api **out, struct md_ctx *ctx)
 {
     struct md_api *api = calloc(1, sizeof(*api));
-    const char **route_names = calloc(NROUTES, sizeof(*route_names));
+    size_t total = 0;
+    for (size_t t = 0; t < NTABLES; t++)
+        total += *tables[t].count;
+    const char **route_names = calloc(total ? total : 1, sizeof(*route_names));
     if (!api || !route_names) {
         free(api);
         free(route_names);
         return md_fail(ctx, MD_ENOMEM, "api");
     }
     size_t n = 0;
-    for (size_t i = 0; i < NROUTES; i++) {
+    FOR_EACH_ROUTE(r)
+    {
         bool seen = false;
         for (size_t j = 0; j < n; j++)
-            seen = seen || strcmp(route_names[j], routes[i].name) == 0;
+            seen = seen || strcmp(route_names[j], r->name) == 0;
         if (!seen)
-            route_names[n++] = routes[i].name;
+            route_names[n++] = r->name;
     }
     api->cfg = cfg;
     api->metrics = md_metrics_new(route_names, n);

@@ -151,9 +151,9 @@ int md_cli_sample(int argc, char **argv)
                 (long long)o.facilities, (long long)o.reports, db,
                 (double)(md_time_mono_us() - t0) / 1e6);
     md_geos_free(g);
-    if (!ctx.err && sqlite3_exec(md_store_db(s), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+    if (!ctx.err && sqlite3_exec(md_store_db(s), "PRAGMA journal_mode = WAL", NULL, NULL,
                                  NULL) != SQLITE_OK)
-        md_fail(&ctx, MD_EIO, "checkpoint failed: %s", sqlite3_errmsg(md_store_db(s)));
+        md_fail(&ctx, MD_EIO, "switching to WAL failed: %s", sqlite3_errmsg(md_store_db(s)));
     md_store_close(s);
     if (!ctx.err) /* make the finished file durable */
         sync();

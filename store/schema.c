@@ -370,16 +370,17 @@ static const char *const bulk_tables[MD_LAYER__COUNT][4] = {
 };
 
 /* Save and drop the secondary indexes and triggers of a table, except the
- * SpatiaLite R*Tree triggers (gii/giu/gid_*), which keep the index right.
- * Indexes rebuilt once from sorted data beat millions of incremental
- * inserts; triggers are re-established by md_store_bulk_end. */
+ * SpatiaLite R*Tree update/delete triggers (giu/gid_*). Indexes rebuilt once
+ * from sorted data beat millions of incremental inserts; the R*Tree entries
+ * of inserted rows are added in one statement; triggers are re-established
+ * by md_store_bulk_end. Bulk mode is for inserts. */
 static md_err bulk_strip_table(struct md_store *s, const char *table, struct md_buf *restore,
                                struct md_ctx *ctx)
 {
     static const char sql[] = "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ?"
                               " AND type IN ('index', 'trigger') AND sql IS NOT NULL"
-                              " AND name NOT LIKE 'gii!_%' ESCAPE '!' AND name NOT LIKE 'giu!_%'"
-                              " ESCAPE '!' AND name NOT LIKE 'gid!_%' ESCAPE '!' ORDER BY type, name";
+                              " AND name NOT LIKE 'giu!_%' ESCAPE '!'"
+                              " AND name NOT LIKE 'gid!_%' ESCAPE '!' ORDER BY type, name";
     struct md_buf drops;
     md_buf_init(&drops, 1 << 20);
     sqlite3_stmt *st = NULL;
@@ -405,11 +406,27 @@ out:
     return rc;
 }
 
+static md_err max_rowid(struct md_store *s, enum md_layer layer, int64_t *out, struct md_ctx *ctx)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT coalesce(max(rowid), 0) FROM %s", layer_defs[layer].table);
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        src = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return src == SQLITE_OK ? MD_OK : md_store_fail(s, src, "max rowid", ctx);
+}
+
 md_err md_store_bulk_begin(struct md_store *s, enum md_layer layer, struct md_ctx *ctx)
 {
     struct md_buf restore;
     md_buf_init(&restore, 4 << 20);
     md_err rc = md_store_begin(s, ctx);
+    if (!rc)
+        rc = max_rowid(s, layer, &s->bulk_first_rowid, ctx);
     for (int i = 0; !rc && bulk_tables[layer][i]; i++)
         rc = bulk_strip_table(s, bulk_tables[layer][i], &restore, ctx);
     if (rc) {
@@ -466,7 +483,15 @@ md_err md_store_bulk_end(struct md_store *s, enum md_layer layer, const struct m
                          struct md_ctx *ctx)
 {
     char sql[512];
-    md_err rc = rebuild_cells(s, layer, ctx);
+    const char *t = layer_defs[layer].table;
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO idx_%s_geom(pkid, xmin, xmax, ymin, ymax) SELECT rowid, MbrMinX(geom),"
+             " MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM %s WHERE rowid > %lld"
+             " AND geom IS NOT NULL",
+             t, t, (long long)s->bulk_first_rowid);
+    md_err rc = md__store_exec(s, sql, ctx);
+    if (!rc)
+        rc = rebuild_cells(s, layer, ctx);
     if (!rc) {
         snprintf(sql, sizeof(sql),
                  "UPDATE layers SET version = version + 1, row_count = (SELECT count(*) FROM %s)"

@@ -94,7 +94,7 @@ static md_err apply_pragmas(struct md_store *s, int flags, struct md_ctx *ctx)
         return exec_sql(s, "PRAGMA query_only = 1; PRAGMA cache_size = -16000;", ctx);
     if (flags & MD_STORE_BULK)
         return exec_sql(s,
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;"
+                        "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;"
                         " PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY;",
                         ctx);
     return exec_sql(s,

@@ -31,7 +31,8 @@ enum md_store_flags {
     MD_STORE_READWRITE = 0,
     MD_STORE_READONLY = 1, /* open read-only (queries, backup source) */
     MD_STORE_CREATE = 2,   /* create the file if missing */
-    MD_STORE_BULK = 4,     /* building a new file: no fsync, big cache (not durable!) */
+    MD_STORE_BULK = 4,     /* building a new file: journal in memory, no fsync, big cache;
+                              not durable until the caller switches to WAL and syncs */
 };
 
 struct md_store;

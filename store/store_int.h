@@ -17,6 +17,7 @@ struct md_store {
     struct store_stmt *stmts;
     size_t nstmts, capstmts;
     char *bulk_restore; /* DDL to run at md_store_bulk_end (owned) */
+    int64_t bulk_first_rowid; /* rows above this were inserted in bulk mode */
 };
 
 /* Run trusted (compiled-in) SQL with sqlite3_exec; never for request text. */
