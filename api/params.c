@@ -104,6 +104,12 @@ md_err md__param_time(struct md_call *c, const char *name, int64_t *out, bool *p
     return MD_OK;
 }
 
+md_err md__param_crs(struct md_call *c, enum md_crs *out)
+{
+    *out = MD_CRS_WGS84;
+    return md_crs_parse(md__param(c, "crs"), out, c->ctx);
+}
+
 md_err md__send_json(struct md_call *c, int status, json_t *j)
 {
     if (!j)

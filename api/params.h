@@ -8,6 +8,7 @@
 #define MD_PARAMS_H
 
 #include "api_int.h"
+#include "coords.h"
 #include "md_types.h"
 #include <jansson.h>
 
@@ -25,6 +26,8 @@ md_err md__param_lonlat(struct md_call *c, const char *lon_name, const char *lat
 md_err md__param_bbox(struct md_call *c, const char *name, struct md_bbox *out, bool *present) MD_WUR;
 /* ISO 8601 date or date-time (city offset when none is given). */
 md_err md__param_time(struct md_call *c, const char *name, int64_t *out, bool *present) MD_WUR;
+/* crs=wgs84|gcj02|bd09 (default wgs84): the CRS of points in and out. */
+md_err md__param_crs(struct md_call *c, enum md_crs *out) MD_WUR;
 /* Serialize `j` (stolen) as the JSON body with `status`. */
 md_err md__send_json(struct md_call *c, int status, json_t *j) MD_WUR;
 
