@@ -77,8 +77,7 @@ int main(int argc, char **argv)
     struct md_bbox b;
     md_tile_bounds_lonlat(t, &b);
     const char *names[] = {"points", "lines", "polygons"};
-    static const enum md_mvt_geom_type types[] = {MD_MVT_POINT, MD_MVT_LINESTRING,
-                                                  MD_MVT_POLYGON};
+    static const enum md_mvt_geom_type types[] = {MD_MVT_POINT, MD_MVT_LINESTRING, MD_MVT_POLYGON};
 
     for (int kind = 0; kind < 3; kind++) {
         GEOSGeometry **geoms = calloc((size_t)per_tile, sizeof(*geoms));

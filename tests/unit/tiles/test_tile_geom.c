@@ -242,6 +242,45 @@ static void simplify_and_collapse(void **state)
     assert_equals_wkt(out, "POLYGON ((100 100, 200 100, 200 200, 100 200, 100 100))");
     GEOSGeom_destroy_r(geos, out);
 
+    /* A 400-vertex circle of radius 100 units keeps its area with far fewer
+     * vertices. */
+    char circle[400 * 40 + 64];
+    size_t len = (size_t)snprintf(circle, sizeof(circle), "POLYGON ((");
+    for (int i = 0; i <= 400; i++) {
+        double a = 2 * M_PI * (i % 400) / 400;
+        len += (size_t)snprintf(circle + len, sizeof(circle) - len, "%s%.6f %.6f",
+                                i ? ", " : "", 2000 + 100 * cos(a), 2000 + 100 * sin(a));
+    }
+    snprintf(circle + len, sizeof(circle) - len, "))");
+    out = prepare(TILE, circle, MD_OK);
+    assert_non_null(out);
+    int vertices = GEOSGeomGetNumPoints_r(geos, GEOSGetExteriorRing_r(geos, out));
+    assert_true(vertices > 10 && vertices < 60);
+    assert_true(GEOSArea_r(geos, out, &area));
+    assert_true(fabs(area - M_PI * 100 * 100) < 0.03 * M_PI * 100 * 100);
+    assert_int_equal(GEOSisValid_r(geos, out), 1);
+    assert_integer_coords(out);
+    GEOSGeom_destroy_r(geos, out);
+
+    /* Douglas-Peucker alone would drop the shell's vertex (500,0), 1 unit off
+     * the chord, and lay the shell's edge onto the hole's. The topology-
+     * preserving simplifier keeps it, and the hole. */
+    out = prepare(TILE,
+                  "POLYGON ((0 1, 500 0, 1000 1, 1000 1000, 0 1000, 0 1),"
+                  "(450 1, 450 50, 550 50, 550 1, 450 1))",
+                  MD_OK);
+    assert_non_null(out);
+    assert_int_equal(GEOSisValid_r(geos, out), 1);
+    assert_int_equal(GEOSGetNumInteriorRings_r(geos, out), 1);
+    assert_equals_wkt(out, "POLYGON ((0 1, 500 0, 1000 1, 1000 1000, 0 1000, 0 1),"
+                           "(450 1, 450 50, 550 50, 550 1, 450 1))");
+    /* Without the hole the vertex goes. */
+    GEOSGeom_destroy_r(geos, out);
+    out = prepare(TILE, "POLYGON ((0 1, 500 0, 1000 1, 1000 1000, 0 1000, 0 1))", MD_OK);
+    assert_equals_wkt(out, "POLYGON ((0 1, 1000 1, 1000 1000, 0 1000, 0 1))");
+    assert_int_equal(GEOSGeomGetNumPoints_r(geos, GEOSGetExteriorRing_r(geos, out)), 5);
+    GEOSGeom_destroy_r(geos, out);
+
     /* A line shorter than half a unit collapses. */
     out = prepare(TILE, "LINESTRING (50.1 50.1, 50.3 50.2)", MD_OK);
     assert_null(out);
