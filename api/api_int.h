@@ -4,12 +4,14 @@
 
 #include "api.h"
 #include "metrics.h"
+#include "tile_cache.h"
 #include <pthread.h>
 
 struct md_api {
     const struct md_config *cfg;
     struct md_metrics *metrics;
     int64_t started_at;
+    struct md_tile_cache *tile_cache; /* NULL when disabled */
 };
 
 /* Everything a handler gets; res->body starts empty, res->status 200. */
@@ -36,6 +38,8 @@ struct md_route {
 /* Route tables, one per API family (defined in each family's module). */
 extern const struct md_route md__core_routes[];
 extern const size_t md__core_routes_count;
+extern const struct md_route md__tile_routes[];
+extern const size_t md__tile_routes_count;
 
 /* Set a JSON body (takes a NUL-terminated string, copies it). */
 md_err md__json_body(struct md_call *call, const char *json) MD_WUR;

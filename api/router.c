@@ -23,6 +23,7 @@ struct route_table {
 /* Every API family's routes; a family adds one line here. */
 static const struct route_table tables[] = {
     {md__core_routes, &md__core_routes_count},
+    {md__tile_routes, &md__tile_routes_count},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -214,6 +215,10 @@ md_err md_api_new(const struct md_config *cfg, struct md_api **out, struct md_ct
         return md_fail(ctx, MD_ENOMEM, "metrics");
     }
     api->started_at = md_time_now();
+    if (cfg->tile_cache_bytes > 0 && !(api->tile_cache = md_tile_cache_new(cfg->tile_cache_bytes))) {
+        md_api_free(api);
+        return md_fail(ctx, MD_ENOMEM, "tile cache");
+    }
     *out = api;
     return MD_OK;
 }
@@ -223,6 +228,7 @@ void md_api_free(struct md_api *api)
     if (!api)
         return;
     md_metrics_free(api->metrics);
+    md_tile_cache_free(api->tile_cache);
     free(api);
 }
 

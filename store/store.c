@@ -215,6 +215,30 @@ void md_store_rollback(struct md_store *s)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+static md_err step_once(struct md_store *s, const char *sql, struct md_ctx *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    return src == SQLITE_DONE ? MD_OK : md_store_fail(s, src, sql, ctx);
+}
+
+md_err md_store_read_begin(struct md_store *s, struct md_ctx *ctx)
+{
+    static const char sql[] = "BEGIN";
+    return step_once(s, sql, ctx);
+}
+
+void md_store_read_end(struct md_store *s)
+{
+    static const char sql[] = "COMMIT";
+    if (!sqlite3_get_autocommit(s->db) && step_once(s, sql, NULL))
+        md_store_rollback(s);
+}
+
 md_err md_store_layer_info(struct md_store *s, enum md_layer layer, struct md_layer_info *out,
                            struct md_ctx *ctx)
 {

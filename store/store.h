@@ -68,6 +68,11 @@ md_err md_store_begin(struct md_store *s, struct md_ctx *ctx) MD_WUR;
 md_err md_store_commit(struct md_store *s, struct md_ctx *ctx) MD_WUR;
 void md_store_rollback(struct md_store *s);
 
+/* A read snapshot: BEGIN (deferred) ... COMMIT. Everything read in between
+ * sees one consistent state of the database. read_end never fails. */
+md_err md_store_read_begin(struct md_store *s, struct md_ctx *ctx) MD_WUR;
+void md_store_read_end(struct md_store *s);
+
 /* Per-layer data version (bumped by every change) and row count. */
 struct md_layer_info {
     int64_t version;

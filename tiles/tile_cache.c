@@ -1,0 +1,384 @@
+/* tile_cache.c - LRU tile cache with change-log invalidation (see tile_cache.h).
+ *
+ * Entries live in a hash table whose hash ignores the layer list, so all
+ * cached variants of one z/x/y share a chain: invalidating a tile is one
+ * chain walk. A doubly linked list orders entries by last use. A ring keeps
+ * the last RING changes for the race rule of md_tile_cache_put.
+ */
+#include "tile_cache.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RING 4096
+#define NBUCKETS 65536
+#define CLUSTER_CELL_UNITS (MD_TILE_EXTENT / 8)
+
+struct entry {
+    struct md_tile_key key;
+    unsigned mask;
+    struct entry *hnext;        /* hash chain */
+    struct entry *prev, *next;  /* LRU list, head = most recent */
+    char etag[24];
+    size_t raw_len, gz_len;
+    unsigned char *bytes; /* raw then gz */
+};
+
+struct change {
+    int64_t seq;
+    enum md_layer layer;
+    struct md_bbox bbox;
+};
+
+struct md_tile_cache {
+    pthread_mutex_t lock;
+    pthread_mutex_t sync_lock;
+    struct entry **buckets;
+    struct entry *head, *tail;
+    size_t bytes, budget, entries;
+    int64_t seq;
+    int cluster_below[MD_LAYER__COUNT];
+    struct change ring[RING];
+    size_t ring_next, ring_count;
+    struct md_tile_cache_stats stats;
+};
+
+struct md_tile_key md_tile_key_make(struct md_tile_id t, const struct md_tile_layers *layers)
+{
+    struct md_tile_key k = {.t = t, .layers_code = 0};
+    for (size_t i = 0; i < layers->n; i++)
+        k.layers_code = k.layers_code * 8 + (uint32_t)layers->layer[i] + 1;
+    return k;
+}
+
+static unsigned key_mask(uint32_t code)
+{
+    unsigned mask = 0;
+    for (; code; code /= 8)
+        mask |= 1u << ((code % 8) - 1);
+    return mask;
+}
+
+static size_t bucket_of(struct md_tile_id t)
+{
+    uint64_t h = ((uint64_t)t.z << 50) ^ ((uint64_t)t.x << 25) ^ t.y;
+    h *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 48) & (NBUCKETS - 1);
+}
+
+static bool same_key(const struct md_tile_key *a, const struct md_tile_key *b)
+{
+    return a->t.z == b->t.z && a->t.x == b->t.x && a->t.y == b->t.y &&
+           a->layers_code == b->layers_code;
+}
+
+struct md_tile_cache *md_tile_cache_new(size_t budget)
+{
+    struct md_tile_cache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->buckets = calloc(NBUCKETS, sizeof(*c->buckets));
+    if (!c->buckets) {
+        free(c);
+        return NULL;
+    }
+    c->budget = budget;
+    c->seq = -1;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->sync_lock, NULL);
+    return c;
+}
+
+void md_tile_cache_free(struct md_tile_cache *c)
+{
+    if (!c)
+        return;
+    for (struct entry *e = c->head; e;) {
+        struct entry *next = e->next;
+        free(e->bytes);
+        free(e);
+        e = next;
+    }
+    free(c->buckets);
+    pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->sync_lock);
+    free(c);
+}
+
+static void lru_unlink(struct md_tile_cache *c, struct entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        c->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void lru_push_front(struct md_tile_cache *c, struct entry *e)
+{
+    e->prev = NULL;
+    e->next = c->head;
+    if (c->head)
+        c->head->prev = e;
+    c->head = e;
+    if (!c->tail)
+        c->tail = e;
+}
+
+static size_t entry_size(const struct entry *e)
+{
+    return sizeof(*e) + e->raw_len + e->gz_len;
+}
+
+/* Remove e from the chain (given its predecessor link) and the LRU; free it. */
+static void drop_entry(struct md_tile_cache *c, struct entry **link, struct entry *e)
+{
+    *link = e->hnext;
+    lru_unlink(c, e);
+    c->bytes -= entry_size(e);
+    c->entries--;
+    free(e->bytes);
+    free(e);
+}
+
+static void drop_key(struct md_tile_cache *c, const struct md_tile_key *k)
+{
+    struct entry **link = &c->buckets[bucket_of(k->t)];
+    while (*link) {
+        if (same_key(&(*link)->key, k)) {
+            drop_entry(c, link, *link);
+            return;
+        }
+        link = &(*link)->hnext;
+    }
+}
+
+/* Tiles of zoom z a change touches: its bbox plus the buffer, plus one
+ * cluster cell at cluster zooms. */
+static void change_range(const struct md_tile_cache *c, const struct change *ch, uint32_t z,
+                         uint32_t *x0, uint32_t *y0, uint32_t *x1, uint32_t *y1)
+{
+    uint32_t grow = MD_TILE_BUFFER;
+    if ((int)z < c->cluster_below[ch->layer])
+        grow += CLUSTER_CELL_UNITS;
+    md_tile_range_covering(z, &ch->bbox, MD_TILE_EXTENT, grow, x0, y0, x1, y1);
+}
+
+static bool change_touches(const struct md_tile_cache *c, const struct change *ch,
+                           const struct md_tile_key *k, unsigned mask)
+{
+    if (!(mask & (1u << ch->layer)))
+        return false;
+    uint32_t x0, y0, x1, y1;
+    change_range(c, ch, k->t.z, &x0, &y0, &x1, &y1);
+    return k->t.x >= x0 && k->t.x <= x1 && k->t.y >= y0 && k->t.y <= y1;
+}
+
+static void invalidate_tile(struct md_tile_cache *c, struct md_tile_id t, enum md_layer layer)
+{
+    struct entry **link = &c->buckets[bucket_of(t)];
+    while (*link) {
+        struct entry *e = *link;
+        if (e->key.t.z == t.z && e->key.t.x == t.x && e->key.t.y == t.y &&
+            (e->mask & (1u << layer))) {
+            drop_entry(c, link, e);
+            c->stats.invalidations++;
+        } else {
+            link = &e->hnext;
+        }
+    }
+}
+
+static void invalidate(struct md_tile_cache *c, const struct change *ch)
+{
+    for (uint32_t z = 0; z <= MD_TILE_MAX_ZOOM; z++) {
+        uint32_t x0, y0, x1, y1;
+        change_range(c, ch, z, &x0, &y0, &x1, &y1);
+        uint64_t area = (uint64_t)(x1 - x0 + 1) * (y1 - y0 + 1);
+        if (area <= c->entries + 16) {
+            for (uint32_t x = x0; x <= x1; x++)
+                for (uint32_t y = y0; y <= y1; y++)
+                    invalidate_tile(c, (struct md_tile_id){z, x, y}, ch->layer);
+            continue;
+        }
+        /* A large area (a bulk import): walk the entries instead. */
+        for (struct entry *e = c->head; e;) {
+            struct entry *next = e->next;
+            if (e->key.t.z == z && change_touches(c, ch, &e->key, e->mask))
+                drop_key(c, &e->key), c->stats.invalidations++;
+            e = next;
+        }
+    }
+    c->ring[c->ring_next] = *ch;
+    c->ring_next = (c->ring_next + 1) % RING;
+    if (c->ring_count < RING)
+        c->ring_count++;
+}
+
+struct sync_state {
+    struct md_tile_cache *c;
+    int64_t last;
+};
+
+static md_err apply_change(const struct md_change *mc, void *userdata)
+{
+    struct sync_state *ss = userdata;
+    struct change ch = {.seq = mc->seq, .layer = mc->layer, .bbox = mc->bbox};
+    pthread_mutex_lock(&ss->c->lock);
+    invalidate(ss->c, &ch);
+    pthread_mutex_unlock(&ss->c->lock);
+    ss->last = mc->seq;
+    return MD_OK;
+}
+
+md_err md_tile_cache_sync(struct md_tile_cache *c, struct md_store *s, struct md_ctx *ctx)
+{
+    int64_t newest = 0;
+    md_err rc = md_store_change_seq(s, &newest, ctx);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&c->lock);
+    int64_t seen = c->seq;
+    pthread_mutex_unlock(&c->lock);
+    if (newest == seen)
+        return MD_OK;
+    pthread_mutex_lock(&c->sync_lock);
+    pthread_mutex_lock(&c->lock);
+    seen = c->seq;
+    pthread_mutex_unlock(&c->lock);
+    if (seen < 0) {
+        /* First sync: nothing cached yet; learn the cluster zooms. */
+        for (int l = 0; !rc && l < MD_LAYER__COUNT; l++) {
+            struct md_layer_info info;
+            rc = md_store_layer_info(s, (enum md_layer)l, &info, ctx);
+            c->cluster_below[l] = info.cluster_below_zoom;
+        }
+        seen = newest;
+    }
+    struct sync_state ss = {.c = c, .last = seen};
+    while (!rc && ss.last < newest) {
+        int64_t before = ss.last;
+        rc = md_store_changes_since(s, ss.last, 10000, apply_change, &ss, ctx);
+        if (ss.last == before)
+            break; /* rows were pruned or rolled back: nothing more to apply */
+    }
+    pthread_mutex_lock(&c->lock);
+    if (!rc)
+        c->seq = newest > ss.last ? newest : ss.last;
+    c->stats.seq = c->seq;
+    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->sync_lock);
+    return rc;
+}
+
+bool md_tile_cache_get(struct md_tile_cache *c, const struct md_tile_key *k, bool gzip,
+                       struct md_buf *out, char etag[24])
+{
+    bool hit = false;
+    pthread_mutex_lock(&c->lock);
+    for (struct entry *e = c->buckets[bucket_of(k->t)]; e; e = e->hnext) {
+        if (!same_key(&e->key, k))
+            continue;
+        const unsigned char *p = gzip ? e->bytes + e->raw_len : e->bytes;
+        size_t n = gzip ? e->gz_len : e->raw_len;
+        if (md_buf_append(out, p, n) == MD_OK) {
+            memcpy(etag, e->etag, 24);
+            lru_unlink(c, e);
+            lru_push_front(c, e);
+            hit = true;
+        }
+        break;
+    }
+    if (hit)
+        c->stats.hits++;
+    else
+        c->stats.misses++;
+    pthread_mutex_unlock(&c->lock);
+    return hit;
+}
+
+/* True when a change newer than `seq` may touch k (or the ring is too short to tell). */
+static bool stale(const struct md_tile_cache *c, const struct md_tile_key *k, unsigned mask,
+                  int64_t seq)
+{
+    if (seq >= c->seq)
+        return false;
+    size_t oldest = (c->ring_next + RING - c->ring_count) % RING;
+    if (c->ring_count == 0 || c->ring[oldest].seq > seq + 1)
+        return true;
+    for (size_t i = 0; i < c->ring_count; i++) {
+        const struct change *ch = &c->ring[(oldest + i) % RING];
+        if (ch->seq > seq && change_touches(c, ch, k, mask))
+            return true;
+    }
+    return false;
+}
+
+void md_tile_cache_put(struct md_tile_cache *c, const struct md_tile_key *k, const void *raw,
+                       size_t raw_len, const void *gz, size_t gz_len, const char *etag,
+                       int64_t seq)
+{
+    struct entry *e = calloc(1, sizeof(*e));
+    unsigned char *bytes = malloc(raw_len + gz_len + 1);
+    if (!e || !bytes || sizeof(*e) + raw_len + gz_len > c->budget / 4) {
+        free(e);
+        free(bytes);
+        return;
+    }
+    e->key = *k;
+    e->mask = key_mask(k->layers_code);
+    e->raw_len = raw_len;
+    e->gz_len = gz_len;
+    e->bytes = bytes;
+    if (raw_len)
+        memcpy(bytes, raw, raw_len);
+    if (gz_len)
+        memcpy(bytes + raw_len, gz, gz_len);
+    snprintf(e->etag, sizeof(e->etag), "%s", etag);
+    pthread_mutex_lock(&c->lock);
+    if (c->seq < 0 || stale(c, k, e->mask, seq)) {
+        c->stats.skipped_stale++;
+        pthread_mutex_unlock(&c->lock);
+        free(bytes);
+        free(e);
+        return;
+    }
+    drop_key(c, k);
+    struct entry **bucket = &c->buckets[bucket_of(k->t)];
+    e->hnext = *bucket;
+    *bucket = e;
+    lru_push_front(c, e);
+    c->bytes += entry_size(e);
+    c->entries++;
+    c->stats.puts++;
+    while (c->bytes > c->budget && c->tail) {
+        struct entry *victim = c->tail;
+        drop_key(c, &victim->key);
+        c->stats.evictions++;
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+void md_tile_cache_stats(struct md_tile_cache *c, struct md_tile_cache_stats *out)
+{
+    pthread_mutex_lock(&c->lock);
+    *out = c->stats;
+    out->bytes = c->bytes;
+    out->entries = c->entries;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void md_tile_etag(const void *bytes, size_t n, char out[24])
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    const unsigned char *p = bytes;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
+}

@@ -1,0 +1,506 @@
+/* tile_render.c - database rows to one MVT tile (see tile_render.h).
+ *
+ * Steps per tile: BEGIN (a read snapshot) -> newest change seq -> each layer
+ * in order -> COMMIT -> serialize; if the bytes exceed MD_TILE_MAX_BYTES the
+ * tile is rendered again with half the point budget.
+ *
+ * Thinning: when a point layer has more candidates than its budget, points
+ * are bucketed on a square grid in tile space whose cell doubles until the
+ * number of occupied cells fits; the lowest id in each cell is kept. The
+ * result is even density over the tile, not a prefix of some order.
+ */
+#include "tile_render.h"
+#include "mvt_encode.h"
+#include "tile_geom.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Public properties of one candidate point. */
+struct point_row {
+    int64_t id;
+    int32_t x, y;
+    const char *category, *name, *status, *kind;
+    int64_t created_at, expected_at;
+};
+
+struct render {
+    struct md_store *s;
+    struct md_geos *g;
+    struct md_pool *pool;
+    struct md_mvt *mvt;
+    struct md_tile_id t;
+    struct md_ctx *ctx;
+    struct md_tile_stats *stats;
+    size_t point_budget;
+    int64_t now;
+};
+
+static const int32_t lo_lim = -MD_TILE_BUFFER, hi_lim = MD_TILE_EXTENT + MD_TILE_BUFFER;
+
+static bool in_buffer(double x, double y)
+{
+    return x >= lo_lim && x <= hi_lim && y >= lo_lim && y <= hi_lim;
+}
+
+static const char *pool_text(struct md_pool *pool, sqlite3_stmt *st, int col)
+{
+    const unsigned char *v = sqlite3_column_text(st, col);
+    return md_pool_strdup(pool, v ? (const char *)v : "");
+}
+
+/* "1234" -> "1.2k", "15300" -> "15k", "2100000" -> "2.1M" (as supercluster). */
+static void abbreviate(int64_t n, char out[32])
+{
+    if (n >= 1000000)
+        snprintf(out, 32, "%.1fM", (double)n / 1e6);
+    else if (n >= 10000)
+        snprintf(out, 32, "%lldk", (long long)(n / 1000));
+    else if (n >= 1000)
+        snprintf(out, 32, "%.1fk", (double)n / 1e3);
+    else
+        snprintf(out, 32, "%lld", (long long)n);
+}
+
+/* ---- clusters ---------------------------------------------------------- */
+
+struct cell {
+    int64_t cx, cy, n;
+    double sum_lon, sum_lat;
+    const char *top_category;
+    int64_t top_n;
+    struct md_buf cats; /* "toilet:3,kiosk:1" */
+};
+
+static md_err emit_cluster(struct render *r, struct cell *c)
+{
+    double tx, ty;
+    md_tile_project(r->t, MD_TILE_EXTENT, c->sum_lon / (double)c->n, c->sum_lat / (double)c->n,
+                    &tx, &ty);
+    if (!in_buffer(tx, ty))
+        return MD_OK;
+    char abbr[32];
+    abbreviate(c->n, abbr);
+    /* Cluster ids are cell ids (zoom, cell x, cell y), unique per layer. */
+    uint64_t id = ((uint64_t)r->t.z << 56) | ((uint64_t)c->cx << 28) | (uint64_t)c->cy;
+    md_err rc = md_mvt_feature(r->mvt, id, MD_MVT_POINT);
+    if (!rc)
+        rc = md_mvt_point(r->mvt, (int32_t)lround(tx), (int32_t)lround(ty));
+    if (!rc)
+        rc = md_mvt_prop_bool(r->mvt, "cluster", true);
+    if (!rc)
+        rc = md_mvt_prop_int(r->mvt, "point_count", c->n);
+    if (!rc)
+        rc = md_mvt_prop_str(r->mvt, "point_count_abbreviated", abbr);
+    if (!rc)
+        rc = md_mvt_prop_str(r->mvt, "category", c->top_category);
+    if (!rc)
+        rc = md_mvt_prop_str(r->mvt, "categories", c->cats.data ? c->cats.data : "");
+    if (!rc)
+        rc = md_mvt_feature_end(r->mvt);
+    if (!rc) {
+        r->stats->features++;
+        r->stats->clusters++;
+    }
+    return rc;
+}
+
+static md_err render_clusters(struct render *r, enum md_layer layer)
+{
+    static const char sql[] = "SELECT cx, cy, category, n, sum_lon, sum_lat FROM cluster_cells"
+                              " WHERE layer = ?1 AND z = ?2 AND cx BETWEEN ?3 AND ?4"
+                              " AND cy BETWEEN ?5 AND ?6 ORDER BY cx, cy";
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(r->s, sql, &st, r->ctx);
+    if (rc)
+        return rc;
+    /* Cells of this tile plus one ring around it: a neighbour's mean may lie
+     * inside the buffer. */
+    int64_t c0x = (int64_t)r->t.x * 8 - 1, c0y = (int64_t)r->t.y * 8 - 1;
+    sqlite3_bind_int(st, 1, (int)layer);
+    sqlite3_bind_int(st, 2, (int)r->t.z);
+    sqlite3_bind_int64(st, 3, c0x);
+    sqlite3_bind_int64(st, 4, c0x + 9);
+    sqlite3_bind_int64(st, 5, c0y);
+    sqlite3_bind_int64(st, 6, c0y + 9);
+    struct cell c = {.cx = -1};
+    md_buf_init(&c.cats, 4096);
+    int src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t cx = sqlite3_column_int64(st, 0), cy = sqlite3_column_int64(st, 1);
+        if (c.n > 0 && (cx != c.cx || cy != c.cy)) {
+            rc = emit_cluster(r, &c);
+            c.n = 0;
+            md_buf_reset(&c.cats);
+        }
+        if (rc)
+            break;
+        const char *cat = (const char *)sqlite3_column_text(st, 2);
+        int64_t n = sqlite3_column_int64(st, 3);
+        if (c.n == 0) {
+            c.cx = cx;
+            c.cy = cy;
+            c.sum_lon = c.sum_lat = 0;
+            c.top_n = 0;
+        }
+        c.n += n;
+        c.sum_lon += sqlite3_column_double(st, 4);
+        c.sum_lat += sqlite3_column_double(st, 5);
+        if (n > c.top_n) {
+            c.top_n = n;
+            c.top_category = md_pool_strdup(r->pool, cat ? cat : "");
+        }
+        if (md_buf_printf(&c.cats, "%s%s:%lld", c.cats.len ? "," : "", cat ? cat : "",
+                          (long long)n))
+            rc = md_fail(r->ctx, MD_ENOMEM, "cluster categories");
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = md_store_fail(r->s, src, "cluster cells", r->ctx);
+    if (!rc && c.n > 0)
+        rc = emit_cluster(r, &c);
+    sqlite3_reset(st);
+    md_buf_free(&c.cats);
+    return rc;
+}
+
+/* ---- raw points ----------------------------------------------------------- */
+
+static const char facilities_sql[] =
+    "SELECT f.id, f.lon, f.lat, f.category, f.name, f.status FROM idx_facilities_geom i"
+    " JOIN facilities f ON f.id = i.pkid"
+    " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
+static const char reports_sql[] =
+    "SELECT r.id, r.lon, r.lat, r.service_code, NULL, r.status, r.kind, r.created_at,"
+    " r.expected_at FROM idx_reports_geom i JOIN reports r ON r.id = i.pkid"
+    " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
+
+struct point_set {
+    struct point_row *rows;
+    size_t n, cap;
+};
+
+static md_err push_row(struct render *r, struct point_set *ps, const struct point_row *row)
+{
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? ps->cap * 2 : 1024;
+        if (cap > MD_TILE_MAX_FEATURES * 8)
+            return md_fail(r->ctx, MD_ENOMEM, "too many candidate points");
+        struct point_row *rows = md_pool_alloc(r->pool, cap * sizeof(*rows));
+        if (!rows)
+            return md_fail(r->ctx, MD_ENOMEM, "tile memory");
+        if (ps->n)
+            memcpy(rows, ps->rows, ps->n * sizeof(*rows));
+        ps->rows = rows;
+        ps->cap = cap;
+    }
+    ps->rows[ps->n++] = *row;
+    return MD_OK;
+}
+
+static md_err load_points(struct render *r, enum md_layer layer, struct point_set *ps)
+{
+    bool reports = layer == MD_LAYER_REPORTS;
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(r->s, reports ? reports_sql : facilities_sql, &st, r->ctx);
+    if (rc)
+        return rc;
+    struct md_bbox q;
+    md_tile_query_bbox(r->t, MD_TILE_EXTENT, MD_TILE_BUFFER, &q);
+    sqlite3_bind_double(st, 1, q.minx);
+    sqlite3_bind_double(st, 2, q.maxx);
+    sqlite3_bind_double(st, 3, q.miny);
+    sqlite3_bind_double(st, 4, q.maxy);
+    int src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        double tx, ty;
+        md_tile_project(r->t, MD_TILE_EXTENT, sqlite3_column_double(st, 1),
+                        sqlite3_column_double(st, 2), &tx, &ty);
+        if (!in_buffer(tx, ty))
+            continue;
+        struct point_row row = {.id = sqlite3_column_int64(st, 0),
+                                .x = (int32_t)lround(tx),
+                                .y = (int32_t)lround(ty),
+                                .category = pool_text(r->pool, st, 3)};
+        if (reports) {
+            row.status = pool_text(r->pool, st, 5);
+            row.kind = pool_text(r->pool, st, 6);
+            row.created_at = sqlite3_column_int64(st, 7);
+            row.expected_at = sqlite3_column_int64(st, 8);
+        } else {
+            row.name = pool_text(r->pool, st, 4);
+            row.status = pool_text(r->pool, st, 5);
+        }
+        if (!row.category || !row.status || (reports ? !row.kind : !row.name))
+            rc = md_fail(r->ctx, MD_ENOMEM, "tile memory");
+        else
+            rc = push_row(r, ps, &row);
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = md_store_fail(r->s, src, "tile points", r->ctx);
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    const struct point_row *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Keep the lowest id per grid cell, doubling the cell until the kept count
+ * fits the budget. `keep` gets one flag per row. */
+static md_err thin(struct render *r, struct point_set *ps, bool *keep, size_t *kept)
+{
+    size_t nslots = 1;
+    while (nslots < ps->n * 2)
+        nslots <<= 1;
+    uint64_t *slots = md_pool_alloc(r->pool, nslots * sizeof(*slots));
+    if (!slots)
+        return md_fail(r->ctx, MD_ENOMEM, "thinning");
+    qsort(ps->rows, ps->n, sizeof(*ps->rows), cmp_id);
+    for (int32_t cellsz = 4; cellsz <= MD_TILE_EXTENT * 2; cellsz *= 2) {
+        memset(slots, 0xff, nslots * sizeof(*slots));
+        *kept = 0;
+        for (size_t i = 0; i < ps->n; i++) {
+            int32_t cx = (ps->rows[i].x - lo_lim) / cellsz, cy = (ps->rows[i].y - lo_lim) / cellsz;
+            uint64_t key = ((uint64_t)(uint32_t)cx << 32) | (uint32_t)cy;
+            size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (nslots - 1);
+            while (slots[h] != UINT64_MAX && slots[h] != key)
+                h = (h + 1) & (nslots - 1);
+            keep[i] = slots[h] == UINT64_MAX;
+            if (keep[i]) {
+                slots[h] = key;
+                (*kept)++;
+            }
+        }
+        if (*kept <= r->point_budget)
+            break;
+    }
+    return MD_OK;
+}
+
+static md_err emit_point(struct render *r, enum md_layer layer, const struct point_row *p)
+{
+    md_err rc = md_mvt_feature(r->mvt, (uint64_t)p->id, MD_MVT_POINT);
+    if (!rc)
+        rc = md_mvt_point(r->mvt, p->x, p->y);
+    if (layer == MD_LAYER_FACILITIES) {
+        if (!rc)
+            rc = md_mvt_prop_str(r->mvt, "category", p->category);
+        if (!rc)
+            rc = md_mvt_prop_str(r->mvt, "name", p->name);
+        if (!rc)
+            rc = md_mvt_prop_str(r->mvt, "status", p->status);
+    } else {
+        bool open = strcmp(p->status, "closed") != 0 && strcmp(p->status, "rejected") != 0;
+        if (!rc)
+            rc = md_mvt_prop_str(r->mvt, "service_code", p->category);
+        if (!rc)
+            rc = md_mvt_prop_str(r->mvt, "status", p->status);
+        if (!rc)
+            rc = md_mvt_prop_str(r->mvt, "kind", p->kind);
+        if (!rc)
+            rc = md_mvt_prop_int(r->mvt, "created_at", p->created_at);
+        if (!rc)
+            rc = md_mvt_prop_bool(r->mvt, "overdue",
+                                  open && p->expected_at > 0 && p->expected_at < r->now);
+    }
+    if (!rc)
+        rc = md_mvt_feature_end(r->mvt);
+    if (!rc)
+        r->stats->features++;
+    return rc;
+}
+
+static md_err render_points(struct render *r, enum md_layer layer)
+{
+    struct point_set ps = {0};
+    md_err rc = load_points(r, layer, &ps);
+    if (rc || ps.n == 0)
+        return rc;
+    bool *keep = NULL;
+    size_t kept = ps.n;
+    if (ps.n > r->point_budget) {
+        keep = md_pool_alloc(r->pool, ps.n * sizeof(*keep));
+        if (!keep)
+            return md_fail(r->ctx, MD_ENOMEM, "thinning");
+        rc = thin(r, &ps, keep, &kept);
+        r->stats->thinned += ps.n - kept;
+    }
+    for (size_t i = 0; !rc && i < ps.n; i++) {
+        if (!keep || keep[i])
+            rc = emit_point(r, layer, &ps.rows[i]);
+    }
+    return rc;
+}
+
+/* ---- polygons ---------------------------------------------------------------- */
+
+static const char districts_sql[] =
+    "SELECT d.rowid, d.code, d.name, d.name_en, AsBinary(d.geom) FROM idx_districts_geom i"
+    " JOIN districts d ON d.rowid = i.pkid"
+    " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
+static const char grids_sql[] =
+    "SELECT g.rowid, g.code, g.district_code, NULL, AsBinary(g.geom) FROM idx_grids_geom i"
+    " JOIN grids g ON g.rowid = i.pkid"
+    " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
+
+static md_err emit_polygon(struct render *r, enum md_layer layer, sqlite3_stmt *st,
+                           GEOSWKBReader *reader)
+{
+    GEOSContextHandle_t h = md_geos_handle(r->g);
+    const unsigned char *wkb = sqlite3_column_blob(st, 4);
+    int n = sqlite3_column_bytes(st, 4);
+    if (!wkb || n <= 0)
+        return MD_OK;
+    GEOSGeometry *geom = GEOSWKBReader_read_r(h, reader, wkb, (size_t)n);
+    if (!geom)
+        return md_geos_fail(r->g, r->ctx, "cannot read polygon WKB");
+    GEOSGeometry *tg = NULL;
+    md_err rc = md_tile_geom_prepare(h, geom, r->t, MD_TILE_EXTENT, MD_TILE_BUFFER, &tg, r->ctx);
+    GEOSGeom_destroy_r(h, geom);
+    if (rc || !tg)
+        return rc;
+    rc = md_mvt_feature(r->mvt, (uint64_t)sqlite3_column_int64(st, 0), MD_MVT_POLYGON);
+    if (!rc)
+        rc = md_mvt_geom_geos(r->mvt, h, tg);
+    if (!rc)
+        rc = md_mvt_prop_str(r->mvt, "code", (const char *)sqlite3_column_text(st, 1));
+    if (layer == MD_LAYER_DISTRICTS) {
+        if (!rc)
+            rc = md_mvt_prop_str(r->mvt, "name", (const char *)sqlite3_column_text(st, 2));
+        if (!rc)
+            rc = md_mvt_prop_str(r->mvt, "name_en", (const char *)sqlite3_column_text(st, 3));
+    } else if (!rc) {
+        rc = md_mvt_prop_str(r->mvt, "district_code", (const char *)sqlite3_column_text(st, 2));
+    }
+    if (!rc)
+        rc = md_mvt_feature_end(r->mvt);
+    if (!rc)
+        r->stats->features++;
+    GEOSGeom_destroy_r(h, tg);
+    return rc;
+}
+
+static md_err render_polygons(struct render *r, enum md_layer layer)
+{
+    GEOSContextHandle_t h = md_geos_handle(r->g);
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(r->s, layer == MD_LAYER_DISTRICTS ? districts_sql : grids_sql, &st,
+                              r->ctx);
+    if (rc)
+        return rc;
+    GEOSWKBReader *reader = GEOSWKBReader_create_r(h);
+    if (!reader)
+        return md_geos_fail(r->g, r->ctx, "WKB reader");
+    struct md_bbox q;
+    md_tile_query_bbox(r->t, MD_TILE_EXTENT, MD_TILE_BUFFER, &q);
+    sqlite3_bind_double(st, 1, q.minx);
+    sqlite3_bind_double(st, 2, q.maxx);
+    sqlite3_bind_double(st, 3, q.miny);
+    sqlite3_bind_double(st, 4, q.maxy);
+    int src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
+        rc = emit_polygon(r, layer, st, reader);
+    if (!rc && src != SQLITE_DONE)
+        rc = md_store_fail(r->s, src, "tile polygons", r->ctx);
+    sqlite3_reset(st);
+    GEOSWKBReader_destroy_r(h, reader);
+    return rc;
+}
+
+/* ---- the tile -------------------------------------------------------------- */
+
+static md_err render_layers(struct render *r, const struct md_tile_layers *layers)
+{
+    md_err rc = md_store_change_seq(r->s, &r->stats->change_seq, r->ctx);
+    for (size_t i = 0; !rc && i < layers->n; i++) {
+        enum md_layer layer = layers->layer[i];
+        struct md_layer_info info;
+        rc = md_store_layer_info(r->s, layer, &info, r->ctx);
+        if (rc || (int)r->t.z < info.min_zoom || (int)r->t.z > info.max_zoom)
+            continue;
+        rc = md_mvt_layer(r->mvt, md_layer_name(layer), MD_TILE_EXTENT);
+        if (rc)
+            break;
+        if (layer == MD_LAYER_FACILITIES || layer == MD_LAYER_REPORTS)
+            rc = (int)r->t.z < info.cluster_below_zoom ? render_clusters(r, layer)
+                                                       : render_points(r, layer);
+        else
+            rc = render_polygons(r, layer);
+    }
+    return rc;
+}
+
+md_err md_tile_render(struct md_store *s, struct md_geos *g, struct md_pool *pool,
+                      struct md_tile_id t, const struct md_tile_layers *layers, int64_t now,
+                      struct md_buf *out, struct md_tile_stats *stats, struct md_ctx *ctx)
+{
+    if (!md_tile_valid(t))
+        return md_fail(ctx, MD_EINVAL, "tile %u/%u/%u is outside the tile pyramid", t.z, t.x, t.y);
+    size_t start = out->len;
+    struct render r = {.s = s, .g = g, .pool = pool, .t = t, .ctx = ctx, .stats = stats,
+                       .point_budget = MD_TILE_POINT_BUDGET, .now = now};
+    for (int attempt = 0; attempt < 6; attempt++) {
+        memset(stats, 0, sizeof(*stats));
+        out->len = start;
+        r.mvt = md_mvt_new(pool);
+        if (!r.mvt)
+            return md_fail(ctx, MD_ENOMEM, "tile builder");
+        md_mvt_set_ctx(r.mvt, ctx);
+        md_err rc = md_store_read_begin(s, ctx);
+        if (!rc) {
+            rc = render_layers(&r, layers);
+            md_store_read_end(s);
+        }
+        if (!rc)
+            rc = md_mvt_serialize(r.mvt, out);
+        if (rc)
+            return rc;
+        if (out->len - start <= MD_TILE_MAX_BYTES && stats->features <= MD_TILE_MAX_FEATURES)
+            return MD_OK;
+        r.point_budget /= 2;
+    }
+    return md_fail(ctx, MD_EINTERNAL, "tile %u/%u/%u stays over its size budget", t.z, t.x, t.y);
+}
+
+md_err md_tile_layers_parse(const char *text, size_t len, struct md_tile_layers *out,
+                            struct md_ctx *ctx)
+{
+    out->n = 0;
+    size_t i = 0;
+    while (i <= len) {
+        size_t j = i;
+        while (j < len && text[j] != ',')
+            j++;
+        char name[32];
+        size_t n = j - i;
+        enum md_layer layer;
+        if (n == 0 || n >= sizeof(name))
+            return md_fail(ctx, MD_EINVAL, "empty or overlong layer name in '%.*s'",
+                           (int)(len > 64 ? 64 : len), text);
+        memcpy(name, text + i, n);
+        name[n] = '\0';
+        if (md_layer_parse(name, &layer))
+            return md_fail(ctx, MD_EINVAL,
+                           "unknown layer '%.31s' (layers: facilities, reports, districts, grids)",
+                           name);
+        for (size_t k = 0; k < out->n; k++) {
+            if (out->layer[k] == layer)
+                return md_fail(ctx, MD_EINVAL, "layer '%s' is listed twice", name);
+        }
+        out->layer[out->n++] = layer;
+        i = j + 1;
+    }
+    return MD_OK;
+}
+
+unsigned md_tile_layers_mask(const struct md_tile_layers *layers)
+{
+    unsigned mask = 0;
+    for (size_t i = 0; i < layers->n; i++)
+        mask |= 1u << layers->layer[i];
+    return mask;
+}

@@ -1,0 +1,53 @@
+/* tile_render.h - one vector tile from the database, for one or more layers.
+ *
+ * Point layers below their cluster zoom come from store's cluster_cells
+ * (one feature per occupied cell, at its members' mean); at and above it,
+ * every point in the buffered tile from the R*Tree, thinned on an even grid
+ * when a layer would exceed its feature budget. Polygon layers go through
+ * the GEOS pipeline of tile_geom.h. Tiles stay under MD_TILE_MAX_BYTES: a
+ * tile that comes out larger is rendered again with a smaller point budget.
+ * Only public fields become properties.
+ */
+#ifndef MD_TILE_RENDER_H
+#define MD_TILE_RENDER_H
+
+#include "geos_ctx.h"
+#include "md_buf.h"
+#include "md_pool.h"
+#include "store.h"
+#include "tile_math.h"
+
+#define MD_TILE_MAX_BYTES (500 * 1024)
+#define MD_TILE_MAX_FEATURES 200000
+/* Points per layer before thinning starts (~25 bytes each on the wire). */
+#define MD_TILE_POINT_BUDGET 12000
+#define MD_TILE_MAX_LAYERS MD_LAYER__COUNT
+
+struct md_tile_layers {
+    enum md_layer layer[MD_TILE_MAX_LAYERS];
+    size_t n;
+};
+
+struct md_tile_stats {
+    size_t features;  /* features written, all layers */
+    size_t clusters;  /* of which cluster features */
+    size_t thinned;   /* points left out by thinning */
+    int64_t change_seq; /* the database's change_log seq the tile reflects */
+};
+
+/* Render tile `t` with `layers` (in that order) into `out` (appended; empty
+ * when no layer has a feature there). Reads in one read transaction so the
+ * tile and stats->change_seq are one consistent snapshot. `pool` holds the
+ * temporary memory (borrowed). Errors: MD_EDB, MD_EGEOS, MD_ENOMEM. */
+md_err md_tile_render(struct md_store *s, struct md_geos *g, struct md_pool *pool,
+                      struct md_tile_id t, const struct md_tile_layers *layers, int64_t now,
+                      struct md_buf *out, struct md_tile_stats *stats, struct md_ctx *ctx) MD_WUR;
+
+/* Parse "facilities,reports": known names, no repeats, at most 4.
+ * MD_EINVAL with a message naming the bad part. */
+md_err md_tile_layers_parse(const char *text, size_t len, struct md_tile_layers *out,
+                            struct md_ctx *ctx) MD_WUR;
+/* Bit mask (1 << layer) of a layer list. */
+unsigned md_tile_layers_mask(const struct md_tile_layers *layers);
+
+#endif
