@@ -38,6 +38,7 @@ struct md_server {
 };
 
 struct req_state {
+    struct md_server *srv;
     struct md_pool *pool;
     struct md_buf body;
     bool too_big;
@@ -196,6 +197,9 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct req_sta
     st->answered = true;
     st->status = res->status;
     st->route = res->route ? res->route : "other";
+    /* Counted before the client can see the answer, so a following /metrics
+     * request always includes it. */
+    md_api_observe(st->srv->api, st->route, st->status, md_time_mono_us() - st->start_us);
     if (!r)
         return MHD_NO;
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)res->status, r);
@@ -262,6 +266,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st = calloc(1, sizeof(*st));
         if (!st)
             return MHD_NO;
+        st->srv = srv;
         st->pool = md_pool_new(REQUEST_POOL_MAX);
         st->start_us = md_time_mono_us();
         md_buf_init(&st->body, srv->cfg->max_body_bytes);
@@ -310,8 +315,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     int64_t us = md_time_mono_us() - st->start_us;
     int status = st->answered ? st->status : 499;
-    if (st->answered)
-        md_api_observe(srv->api, st->route, status, us);
     if (!srv->opts.quiet)
         fprintf(stderr, "%s %s %d %lldus%s\n", st->method ? st->method : "-",
                 st->path ? st->path : "-", status, (long long)us,
