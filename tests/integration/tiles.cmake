@@ -1,0 +1,1 @@
+mapd_integration_test(tiles mapd_tiles mapd_store mapd_core PkgConfig::GDAL)
