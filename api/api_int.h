@@ -38,6 +38,8 @@ struct md_route {
 /* Route tables, one per API family (defined in each family's module). */
 extern const struct md_route md__core_routes[];
 extern const size_t md__core_routes_count;
+extern const struct md_route md__queries_routes[];
+extern const size_t md__queries_routes_count;
 extern const struct md_route md__tile_routes[];
 extern const size_t md__tile_routes_count;
 

@@ -23,6 +23,7 @@ struct route_table {
 /* Every API family's routes; a family adds one line here. */
 static const struct route_table tables[] = {
     {md__core_routes, &md__core_routes_count},
+    {md__queries_routes, &md__queries_routes_count},
     {md__tile_routes, &md__tile_routes_count},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))

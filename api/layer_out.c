@@ -1,0 +1,401 @@
+/* layer_out.c - public fields of each layer as GeoJSON and CSV (layer_out.h).
+ *
+ * Each layer has one column list; the SELECT text, the GeoJSON properties
+ * and the CSV header all come from it, so a column can never be public in
+ * one output and private in another. Polygons come out of SQLite as WKB
+ * (AsBinary) and are walked here, so every vertex goes through the same
+ * number formatting and CRS conversion as points.
+ */
+#include "layer_out.h"
+#include "md_time.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum col_type { COL_INT, COL_TEXT, COL_TIME, COL_JSON, COL_REAL, COL_LON, COL_LAT, COL_WKB };
+
+struct col {
+    const char *name;
+    enum col_type type;
+};
+
+struct layer_desc {
+    const char *select, *select_by_id, *time_column;
+    const struct col *cols;
+    int ncols;
+    bool text_id;
+};
+
+#define FAC_SELECT                                                                            \
+    "SELECT t.id, t.category, t.name, t.address, t.phone, t.opening_hours, t.district_code," \
+    " t.grid_code, t.status, t.source, t.updated_at, t.lon, t.lat FROM facilities t"
+static const struct col fac_cols[] = {
+    {"id", COL_INT},          {"category", COL_TEXT},      {"name", COL_TEXT},
+    {"address", COL_TEXT},    {"phone", COL_TEXT},         {"opening_hours", COL_TEXT},
+    {"district_code", COL_TEXT}, {"grid_code", COL_TEXT},  {"status", COL_TEXT},
+    {"source", COL_TEXT},     {"updated_at", COL_TIME},    {"lon", COL_LON},
+    {"lat", COL_LAT}};
+
+#define REP_SELECT                                                                            \
+    "SELECT t.id, t.kind, t.service_code, t.description, t.address, t.district_code,"        \
+    " t.grid_code, t.status, t.parked_from, t.channel, t.media_urls, t.facility_id,"         \
+    " t.proposed_change, t.merged_into, t.created_at, t.updated_at, t.expected_at,"          \
+    " t.closed_at, t.lon, t.lat FROM reports t"
+static const struct col rep_cols[] = {
+    {"id", COL_INT},           {"kind", COL_TEXT},          {"service_code", COL_TEXT},
+    {"description", COL_TEXT}, {"address", COL_TEXT},       {"district_code", COL_TEXT},
+    {"grid_code", COL_TEXT},   {"status", COL_TEXT},        {"parked_from", COL_TEXT},
+    {"channel", COL_TEXT},     {"media_urls", COL_JSON},    {"facility_id", COL_INT},
+    {"proposed_change", COL_JSON}, {"merged_into", COL_INT}, {"created_at", COL_TIME},
+    {"updated_at", COL_TIME},  {"expected_at", COL_TIME},   {"closed_at", COL_TIME},
+    {"lon", COL_LON},          {"lat", COL_LAT}};
+
+#define DIS_SELECT                                                                            \
+    "SELECT t.code, t.name, t.name_en, t.label_lon, t.label_lat, t.updated_at,"              \
+    " AsBinary(t.geom) FROM districts t"
+static const struct col dis_cols[] = {{"code", COL_TEXT},      {"name", COL_TEXT},
+                                      {"name_en", COL_TEXT},   {"label_lon", COL_REAL},
+                                      {"label_lat", COL_REAL}, {"updated_at", COL_TIME},
+                                      {"wkt", COL_WKB}};
+
+#define GRD_SELECT                                                                            \
+    "SELECT t.code, t.district_code, t.updated_at, AsBinary(t.geom) FROM grids t"
+static const struct col grd_cols[] = {
+    {"code", COL_TEXT}, {"district_code", COL_TEXT}, {"updated_at", COL_TIME}, {"wkt", COL_WKB}};
+
+#define NCOLS(a) ((int)(sizeof(a) / sizeof(a[0])))
+static const struct layer_desc descs[MD_LAYER__COUNT] = {
+    {FAC_SELECT, FAC_SELECT " WHERE t.id = ?1", "updated_at", fac_cols, NCOLS(fac_cols), false},
+    {REP_SELECT, REP_SELECT " WHERE t.id = ?1", "created_at", rep_cols, NCOLS(rep_cols), false},
+    {DIS_SELECT, DIS_SELECT " WHERE t.code = ?1", "updated_at", dis_cols, NCOLS(dis_cols), true},
+    {GRD_SELECT, GRD_SELECT " WHERE t.code = ?1", "updated_at", grd_cols, NCOLS(grd_cols), true},
+};
+
+const char *md__layer_select(enum md_layer layer)
+{
+    return descs[layer].select;
+}
+
+const char *md__layer_select_by_id(enum md_layer layer)
+{
+    return descs[layer].select_by_id;
+}
+
+const char *md__layer_time_column(enum md_layer layer)
+{
+    return descs[layer].time_column;
+}
+
+md_err md__put_double(struct md_buf *b, double v)
+{
+    if (!isfinite(v))
+        return md_buf_puts(b, "null");
+    char s[40];
+    snprintf(s, sizeof(s), "%.15g", v);
+    if (strtod(s, NULL) != v)
+        snprintf(s, sizeof(s), "%.17g", v);
+    return md_buf_puts(b, s);
+}
+
+static md_err put_lonlat(struct md_buf *b, enum md_crs crs, double lon, double lat)
+{
+    double x, y;
+    md_crs_from_wgs84(crs, lon, lat, &x, &y);
+    md_err rc = md_buf_putc(b, '[');
+    if (!rc)
+        rc = md__put_double(b, x);
+    if (!rc)
+        rc = md_buf_putc(b, ',');
+    if (!rc)
+        rc = md__put_double(b, y);
+    return rc ? rc : md_buf_putc(b, ']');
+}
+
+/* ---- WKB (ISO/OGC, as SpatiaLite's AsBinary writes it) to GeoJSON or WKT. */
+
+struct wkb {
+    const unsigned char *p, *end;
+    bool little;
+};
+
+static bool wkb_u32(struct wkb *w, uint32_t *out)
+{
+    if (w->end - w->p < 4)
+        return false;
+    const unsigned char *p = w->p;
+    *out = w->little ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                           (uint32_t)p[3] << 24
+                     : (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 |
+                           (uint32_t)p[0] << 24;
+    w->p += 4;
+    return true;
+}
+
+static bool wkb_double(struct wkb *w, double *out)
+{
+    uint32_t a, b;
+    if (!wkb_u32(w, &a) || !wkb_u32(w, &b))
+        return false;
+    uint64_t u = w->little ? (uint64_t)b << 32 | a : (uint64_t)a << 32 | b;
+    memcpy(out, &u, sizeof(*out));
+    return true;
+}
+
+static bool wkb_header(struct wkb *w, uint32_t *type)
+{
+    if (w->p >= w->end)
+        return false;
+    w->little = *w->p++ == 1;
+    return wkb_u32(w, type);
+}
+
+/* One ring: GeoJSON [[x,y],...] or WKT (x y, ...). */
+static md_err ring_out(struct wkb *w, struct md_buf *b, enum md_crs crs, bool wkt)
+{
+    uint32_t npts;
+    if (!wkb_u32(w, &npts) || (size_t)(w->end - w->p) < (size_t)npts * 16)
+        return MD_EPARSE;
+    md_err rc = md_buf_putc(b, wkt ? '(' : '[');
+    for (uint32_t i = 0; !rc && i < npts; i++) {
+        double x, y;
+        if (!wkb_double(w, &x) || !wkb_double(w, &y))
+            return MD_EPARSE;
+        if (i)
+            rc = md_buf_putc(b, ',');
+        if (!rc && wkt) {
+            double cx, cy;
+            md_crs_from_wgs84(crs, x, y, &cx, &cy);
+            rc = md__put_double(b, cx);
+            if (!rc)
+                rc = md_buf_putc(b, ' ');
+            if (!rc)
+                rc = md__put_double(b, cy);
+        } else if (!rc) {
+            rc = put_lonlat(b, crs, x, y);
+        }
+    }
+    return rc ? rc : md_buf_putc(b, wkt ? ')' : ']');
+}
+
+static md_err polygon_out(struct wkb *w, struct md_buf *b, enum md_crs crs, bool wkt)
+{
+    uint32_t nrings;
+    if (!wkb_u32(w, &nrings))
+        return MD_EPARSE;
+    md_err rc = md_buf_putc(b, wkt ? '(' : '[');
+    for (uint32_t i = 0; !rc && i < nrings; i++) {
+        if (i)
+            rc = md_buf_putc(b, ',');
+        if (!rc)
+            rc = ring_out(w, b, crs, wkt);
+    }
+    return rc ? rc : md_buf_putc(b, wkt ? ')' : ']');
+}
+
+/* A Polygon or MultiPolygon (the only polygon types mapd stores). */
+static md_err wkb_polygon_out(const void *blob, int len, struct md_buf *b, enum md_crs crs,
+                              bool wkt)
+{
+    struct wkb w = {blob, (const unsigned char *)blob + (len > 0 ? len : 0), true};
+    uint32_t type;
+    if (!blob || !wkb_header(&w, &type))
+        return wkt ? MD_OK : md_buf_puts(b, "null");
+    md_err rc;
+    if (type == 3) {
+        rc = md_buf_puts(b, wkt ? "POLYGON " : "{\"type\":\"Polygon\",\"coordinates\":");
+        if (!rc)
+            rc = polygon_out(&w, b, crs, wkt);
+    } else if (type == 6) {
+        uint32_t n;
+        if (!wkb_u32(&w, &n))
+            return MD_EPARSE;
+        rc = md_buf_puts(b, wkt ? "MULTIPOLYGON (" : "{\"type\":\"MultiPolygon\",\"coordinates\":[");
+        for (uint32_t i = 0; !rc && i < n; i++) {
+            uint32_t t;
+            if (!wkb_header(&w, &t) || t != 3)
+                return MD_EPARSE;
+            if (i)
+                rc = md_buf_putc(b, ',');
+            if (!rc)
+                rc = polygon_out(&w, b, crs, wkt);
+        }
+        if (!rc)
+            rc = md_buf_putc(b, wkt ? ')' : ']');
+    } else {
+        return MD_EPARSE;
+    }
+    return rc || wkt ? rc : md_buf_putc(b, '}');
+}
+
+/* ---- values */
+
+static md_err put_time(struct md_buf *b, sqlite3_stmt *st, int i, int tz, bool quoted)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return quoted ? md_buf_puts(b, "null") : MD_OK;
+    char t[MD_TIME_STR_MAX];
+    md_time_format(sqlite3_column_int64(st, i), tz, t);
+    return quoted ? md_buf_json_str(b, t) : md_buf_puts(b, t);
+}
+
+/* A JSON-text column embedded as JSON (null when absent or not JSON). */
+static md_err put_json_text(struct md_buf *b, const char *text)
+{
+    if (!text)
+        return md_buf_puts(b, "null");
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    if (!j)
+        return md_buf_json_str(b, text);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    if (!s)
+        return MD_ENOMEM;
+    md_err rc = md_buf_puts(b, s);
+    free(s);
+    return rc;
+}
+
+static md_err put_json_value(struct md_buf *b, sqlite3_stmt *st, int i, enum col_type type,
+                             int tz)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return md_buf_puts(b, "null");
+    switch (type) {
+    case COL_INT: return md_buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, i));
+    case COL_REAL: return md__put_double(b, sqlite3_column_double(st, i));
+    case COL_TIME: return put_time(b, st, i, tz, true);
+    case COL_JSON: return put_json_text(b, (const char *)sqlite3_column_text(st, i));
+    default: return md_buf_json_str(b, (const char *)sqlite3_column_text(st, i));
+    }
+}
+
+md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_feature_opts *o,
+                       const double *distance_m, struct md_buf *b)
+{
+    const struct layer_desc *d = &descs[layer];
+    md_err rc = md_buf_puts(b, "{\"type\":\"Feature\",\"id\":");
+    if (!rc)
+        rc = d->text_id ? md_buf_json_str(b, (const char *)sqlite3_column_text(st, 0))
+                        : md_buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, 0));
+    if (!rc)
+        rc = md_buf_puts(b, ",\"geometry\":");
+    int lon_col = -1;
+    for (int i = 0; !rc && i < d->ncols; i++) {
+        if (d->cols[i].type == COL_LON)
+            lon_col = i;
+        else if (d->cols[i].type == COL_WKB)
+            rc = wkb_polygon_out(sqlite3_column_blob(st, i), sqlite3_column_bytes(st, i), b,
+                                 o->crs, false);
+    }
+    if (!rc && lon_col >= 0) {
+        rc = md_buf_puts(b, "{\"type\":\"Point\",\"coordinates\":");
+        if (!rc)
+            rc = put_lonlat(b, o->crs, sqlite3_column_double(st, lon_col),
+                            sqlite3_column_double(st, lon_col + 1));
+        if (!rc)
+            rc = md_buf_putc(b, '}');
+    }
+    if (!rc)
+        rc = md_buf_puts(b, ",\"properties\":{");
+    bool first = true;
+    for (int i = d->text_id ? 0 : 1; !rc && i < d->ncols; i++) {
+        enum col_type t = d->cols[i].type;
+        if (t == COL_LON || t == COL_LAT || t == COL_WKB)
+            continue;
+        rc = md_buf_printf(b, "%s\"%s\":", first ? "" : ",", d->cols[i].name);
+        if (!rc)
+            rc = put_json_value(b, st, i, t, o->tz_offset_min);
+        first = false;
+    }
+    if (!rc && distance_m) {
+        rc = md_buf_puts(b, ",\"distance_m\":");
+        if (!rc)
+            rc = md_buf_printf(b, "%.4f", *distance_m);
+    }
+    if (!rc)
+        rc = md_buf_putc(b, '}');
+    if (!rc && o->self_base) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        rc = md_buf_puts(b, ",\"links\":[{\"rel\":\"self\",\"type\":\"application/geo+json\","
+                            "\"href\":");
+        if (!rc) {
+            size_t n = strlen(o->self_base) + strlen(id) + 2;
+            char *href = malloc(n);
+            if (!href)
+                return MD_ENOMEM;
+            snprintf(href, n, "%s/%s", o->self_base, id);
+            rc = md_buf_json_str(b, href);
+            free(href);
+        }
+        if (!rc && o->collection_url) {
+            rc = md_buf_puts(b, "},{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":");
+            if (!rc)
+                rc = md_buf_json_str(b, o->collection_url);
+        }
+        if (!rc)
+            rc = md_buf_puts(b, "}]");
+    }
+    return rc ? rc : md_buf_putc(b, '}');
+}
+
+md_err md__csv_header(enum md_layer layer, struct md_buf *b)
+{
+    const struct layer_desc *d = &descs[layer];
+    md_err rc = MD_OK;
+    for (int i = 0; !rc && i < d->ncols; i++)
+        rc = md_buf_printf(b, "%s%s", i ? "," : "", d->cols[i].name);
+    return rc ? rc : md_buf_puts(b, "\r\n");
+}
+
+static md_err csv_field(struct md_buf *b, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n"))
+        return md_buf_puts(b, s);
+    md_err rc = md_buf_putc(b, '"');
+    for (; !rc && *s; s++)
+        rc = *s == '"' ? md_buf_puts(b, "\"\"") : md_buf_putc(b, *s);
+    return rc ? rc : md_buf_putc(b, '"');
+}
+
+md_err md__row_csv(sqlite3_stmt *st, enum md_layer layer, const struct md_feature_opts *o,
+                   struct md_buf *b)
+{
+    const struct layer_desc *d = &descs[layer];
+    md_err rc = MD_OK;
+    double lon = 0, lat = 0;
+    for (int i = 0; !rc && i < d->ncols; i++) {
+        if (i)
+            rc = md_buf_putc(b, ',');
+        if (rc)
+            break;
+        enum col_type t = d->cols[i].type;
+        if (t == COL_LON) {
+            md_crs_from_wgs84(o->crs, sqlite3_column_double(st, i),
+                              sqlite3_column_double(st, i + 1), &lon, &lat);
+            rc = md__put_double(b, lon);
+        } else if (t == COL_LAT) {
+            rc = md__put_double(b, lat);
+        } else if (t == COL_WKB) {
+            struct md_buf w;
+            md_buf_init(&w, b->max);
+            rc = wkb_polygon_out(sqlite3_column_blob(st, i), sqlite3_column_bytes(st, i), &w,
+                                 o->crs, true);
+            if (!rc && w.data)
+                rc = csv_field(b, w.data);
+            md_buf_free(&w);
+        } else if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+            continue;
+        } else if (t == COL_TIME) {
+            rc = put_time(b, st, i, o->tz_offset_min, false);
+        } else if (t == COL_REAL) {
+            rc = md__put_double(b, sqlite3_column_double(st, i));
+        } else {
+            rc = csv_field(b, (const char *)sqlite3_column_text(st, i));
+        }
+    }
+    return rc ? rc : md_buf_puts(b, "\r\n");
+}

@@ -1,0 +1,48 @@
+/* layer_out.h - private to api/: the public fields of each layer as GeoJSON
+ * features and CSV rows (queries, OGC API, exports, `mapd export`).
+ *
+ * Public means: every column of facilities/districts/grids, and every column
+ * of reports except `token` (the reporter's follow-up secret); nothing from
+ * report_contacts. This list is the only place that decides it.
+ *
+ * Usage: step a statement made from md__layer_select(layer) (or the by-id
+ * form) and hand each row to md__row_geojson / md__row_csv. Points are
+ * written in `crs`; polygons (districts, grids) too, vertex by vertex.
+ */
+#ifndef MD_LAYER_OUT_H
+#define MD_LAYER_OUT_H
+
+#include "coords.h"
+#include "md_buf.h"
+#include "store.h"
+
+struct md_feature_opts {
+    enum md_crs crs;
+    int tz_offset_min;   /* times are written in this offset */
+    const char *self_base; /* when set: add links self (base + "/" + id) and collection */
+    const char *collection_url;
+};
+
+/* "SELECT <public columns> FROM <table> t" (static; append " WHERE ..." by
+ * choosing md__layer_select_by_id for ?1 = id, which is a text code for
+ * districts and grids). */
+const char *md__layer_select(enum md_layer layer);
+const char *md__layer_select_by_id(enum md_layer layer);
+/* Time column used for datetime filters: created_at (reports) or updated_at. */
+const char *md__layer_time_column(enum md_layer layer);
+
+/* Append the current row of `st` as a GeoJSON Feature; `distance_m` (may be
+ * NULL) adds properties.distance_m. */
+md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_feature_opts *o,
+                       const double *distance_m, struct md_buf *b) MD_WUR;
+/* CSV (RFC 4180): the header line, and the current row as one line. Point
+ * layers end with lon,lat; polygon layers with a WKT column. */
+md_err md__csv_header(enum md_layer layer, struct md_buf *b) MD_WUR;
+md_err md__row_csv(sqlite3_stmt *st, enum md_layer layer, const struct md_feature_opts *o,
+                   struct md_buf *b) MD_WUR;
+
+/* A double in the shortest form that reads back to the same value ("null"
+ * for NaN/inf). */
+md_err md__put_double(struct md_buf *b, double v) MD_WUR;
+
+#endif

@@ -1,0 +1,447 @@
+/* queries.c - /api/v1/nearest, /api/v1/within, /api/v1/districts/at, and
+ * the parameter helpers the other planner APIs share (queries.h).
+ *
+ * Points in requests are in the request's crs (wgs84 by default) and are
+ * converted to WGS84 before any search; points in replies are converted
+ * back. Distances are geodesic metres on WGS84 between the WGS84 points.
+ */
+#include "queries.h"
+#include "areas.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_POLYGON_VERTICES 100000
+
+static md_err handle_nearest(struct md_call *c);
+static md_err handle_within(struct md_call *c);
+static md_err handle_district_at(struct md_call *c);
+
+const struct md_route md__queries_routes[] = {
+    {"GET", "/api/v1/nearest", false, handle_nearest, "nearest"},
+    {"GET", "/api/v1/within", false, handle_within, "within"},
+    {"POST", "/api/v1/within", false, handle_within, "within"},
+    {"GET", "/api/v1/districts/at", false, handle_district_at, "districts_at"},
+};
+const size_t md__queries_routes_count = sizeof(md__queries_routes) / sizeof(md__queries_routes[0]);
+
+md_err md__param_layer(struct md_call *c, const char *name, enum md_layer dflt, bool point_only,
+                       enum md_layer *out)
+{
+    const char *v = md__param(c, name);
+    *out = dflt;
+    if (!v || !*v)
+        return MD_OK;
+    if (md_layer_parse(v, out) || (point_only && !md_query_point_layer(*out)))
+        return md_fail(c->ctx, MD_EINVAL, "%s must be %s", name,
+                       point_only ? "facilities or reports"
+                                  : "facilities, reports, districts or grids");
+    return MD_OK;
+}
+
+static bool one_of(const char *v, const char *const *list)
+{
+    for (; *list; list++) {
+        if (strcmp(v, *list) == 0)
+            return true;
+    }
+    return false;
+}
+
+md_err md__param_filter(struct md_call *c, enum md_layer layer, struct md_query_filter *f)
+{
+    static const char *const fac_status[] = {"open", "closed", "unverified", NULL};
+    static const char *const rep_status[] = {"reported", "filed", "dispatched", "in_progress",
+                                             "handled", "closed", "rejected", "parked", NULL};
+    static const char *const kinds[] = {"problem", "incident", "correction", NULL};
+    bool reports = layer == MD_LAYER_REPORTS;
+    memset(f, 0, sizeof(*f));
+    md_err rc = md__param_str(c, "category", false, 32, &f->category);
+    if (!rc)
+        rc = md__param_str(c, "status", false, 16, &f->status);
+    if (!rc)
+        rc = md__param_str(c, "district", false, 16, &f->district);
+    if (!rc && reports)
+        rc = md__param_str(c, "group", false, 8, &f->group);
+    if (!rc && reports)
+        rc = md__param_str(c, "kind", false, 16, &f->kind);
+    if (!rc)
+        rc = md__param_time(c, "from", &f->from, &f->has_from);
+    if (!rc)
+        rc = md__param_time(c, "to", &f->to, &f->has_to);
+    if (rc)
+        return rc;
+    if (!reports && (md__param(c, "group") || md__param(c, "kind")))
+        return md_fail(c->ctx, MD_EINVAL, "group and kind apply to reports only");
+    if (f->status && !one_of(f->status, reports ? rep_status : fac_status))
+        return md_fail(c->ctx, MD_EINVAL, "status '%s' is not a %s status", f->status,
+                       reports ? "report" : "facility");
+    if (f->kind && !one_of(f->kind, kinds))
+        return md_fail(c->ctx, MD_EINVAL, "kind must be problem, incident or correction");
+    if (f->has_from && f->has_to && f->from > f->to)
+        return md_fail(c->ctx, MD_EINVAL, "from is after to");
+    return md__check_filter(c, layer, f);
+}
+
+/* 1 when `sql` with ?1 = value returns a row. */
+static md_err exists(struct md_call *c, const char *sql, const char *value, bool *found)
+{
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(c->w->store, sql, &st, c->ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    *found = src == SQLITE_ROW;
+    sqlite3_reset(st);
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        return md_store_fail(c->w->store, src, "lookup", c->ctx);
+    return MD_OK;
+}
+
+md_err md__check_filter(struct md_call *c, enum md_layer layer, const struct md_query_filter *f)
+{
+    static const char fcat[] = "SELECT 1 FROM facility_categories WHERE code = ?1";
+    static const char rcat[] = "SELECT 1 FROM categories WHERE code = ?1";
+    static const char grp[] = "SELECT 1 FROM categories WHERE group_code = ?1 LIMIT 1";
+    static const char dis[] = "SELECT 1 FROM districts WHERE code = ?1";
+    bool found = true;
+    md_err rc = MD_OK;
+    if (f->category && !(rc = exists(c, layer == MD_LAYER_REPORTS ? rcat : fcat, f->category, &found)) &&
+        !found)
+        return md_fail(c->ctx, MD_EINVAL, "unknown category '%s'", f->category);
+    if (!rc && f->group && !(rc = exists(c, grp, f->group, &found)) && !found)
+        return md_fail(c->ctx, MD_EINVAL, "unknown group '%s'", f->group);
+    if (!rc && f->district && !(rc = exists(c, dis, f->district, &found)) && !found)
+        return md_fail(c->ctx, MD_EINVAL, "unknown district '%s'", f->district);
+    return rc;
+}
+
+/* ---- GeoJSON polygon bodies */
+
+static md_err ring_from_json(struct md_call *c, json_t *ring, enum md_crs crs, size_t *budget,
+                             GEOSGeometry **out)
+{
+    GEOSContextHandle_t h = md_geos_handle(c->w->geos);
+    size_t n = json_array_size(ring);
+    if (!json_is_array(ring) || n < 4)
+        return md_fail(c->ctx, MD_EINVAL, "polygon: a ring needs at least 4 positions");
+    if (n > *budget)
+        return md_fail(c->ctx, MD_EINVAL, "polygon: more than %d vertices", MAX_POLYGON_VERTICES);
+    *budget -= n;
+    GEOSCoordSequence *seq = GEOSCoordSeq_create_r(h, (unsigned)n, 2);
+    if (!seq)
+        return md_geos_fail(c->w->geos, c->ctx, "polygon");
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = json_array_get(ring, i);
+        double x = json_number_value(json_array_get(p, 0)), y = json_number_value(json_array_get(p, 1));
+        if (!json_is_array(p) || json_array_size(p) < 2 || !json_is_number(json_array_get(p, 0)) ||
+            !json_is_number(json_array_get(p, 1))) {
+            GEOSCoordSeq_destroy_r(h, seq);
+            return md_fail(c->ctx, MD_EINVAL, "polygon: position %zu is not [lon, lat]", i);
+        }
+        if (x < -180 || x > 180 || y < -90 || y > 90) {
+            GEOSCoordSeq_destroy_r(h, seq);
+            return md_fail(c->ctx, MD_EINVAL, "polygon: position %g,%g is outside -180..180, -90..90",
+                           x, y);
+        }
+        md_crs_to_wgs84(crs, x, y, &x, &y);
+        GEOSCoordSeq_setXY_r(h, seq, (unsigned)i, x, y);
+    }
+    *out = GEOSGeom_createLinearRing_r(h, seq);
+    if (!*out)
+        return md_fail(c->ctx, MD_EINVAL, "polygon: a ring is not closed");
+    return MD_OK;
+}
+
+static md_err polygon_from_json(struct md_call *c, json_t *rings, enum md_crs crs, size_t *budget,
+                                GEOSGeometry **out)
+{
+    GEOSContextHandle_t h = md_geos_handle(c->w->geos);
+    size_t n = json_array_size(rings);
+    if (!json_is_array(rings) || n < 1)
+        return md_fail(c->ctx, MD_EINVAL, "polygon: coordinates must be an array of rings");
+    GEOSGeometry **r = calloc(n, sizeof(*r));
+    if (!r)
+        return md_fail(c->ctx, MD_ENOMEM, "polygon");
+    md_err rc = MD_OK;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = ring_from_json(c, json_array_get(rings, i), crs, budget, &r[i]);
+    if (!rc) {
+        *out = GEOSGeom_createPolygon_r(h, r[0], r + 1, (unsigned)(n - 1));
+        if (!*out)
+            rc = md_geos_fail(c->w->geos, c->ctx, "polygon");
+    } else {
+        for (size_t i = 0; i < n; i++)
+            GEOSGeom_destroy_r(h, r[i]);
+    }
+    free(r);
+    return rc;
+}
+
+static md_err geometry_from_json(struct md_call *c, json_t *g, enum md_crs crs, GEOSGeometry **out)
+{
+    GEOSContextHandle_t h = md_geos_handle(c->w->geos);
+    const char *type = json_string_value(json_object_get(g, "type"));
+    json_t *coords = json_object_get(g, "coordinates");
+    size_t budget = MAX_POLYGON_VERTICES;
+    if (type && strcmp(type, "Polygon") == 0)
+        return polygon_from_json(c, coords, crs, &budget, out);
+    if (!type || strcmp(type, "MultiPolygon") != 0)
+        return md_fail(c->ctx, MD_EINVAL, "the body must be a GeoJSON Polygon or MultiPolygon");
+    size_t n = json_array_size(coords);
+    if (n < 1)
+        return md_fail(c->ctx, MD_EINVAL, "polygon: a MultiPolygon needs at least one polygon");
+    GEOSGeometry **parts = calloc(n, sizeof(*parts));
+    if (!parts)
+        return md_fail(c->ctx, MD_ENOMEM, "polygon");
+    md_err rc = MD_OK;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = polygon_from_json(c, json_array_get(coords, i), crs, &budget, &parts[i]);
+    if (!rc) {
+        *out = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts, (unsigned)n);
+        if (!*out)
+            rc = md_geos_fail(c->w->geos, c->ctx, "polygon");
+    } else {
+        for (size_t i = 0; i < n; i++)
+            GEOSGeom_destroy_r(h, parts[i]);
+    }
+    free(parts);
+    return rc;
+}
+
+md_err md__body_polygon(struct md_call *c, enum md_crs crs, GEOSGeometry **out)
+{
+    GEOSContextHandle_t h = md_geos_handle(c->w->geos);
+    json_error_t jerr;
+    *out = NULL;
+    if (!c->req->body_len)
+        return md_fail(c->ctx, MD_EINVAL, "the body must be a GeoJSON Polygon or MultiPolygon");
+    json_t *root = json_loadb(c->req->body, c->req->body_len, 0, &jerr);
+    if (!root)
+        return md_fail(c->ctx, MD_EPARSE, "body is not JSON: %s (line %d)", jerr.text, jerr.line);
+    json_t *g = root;
+    const char *type = json_string_value(json_object_get(root, "type"));
+    if (type && strcmp(type, "FeatureCollection") == 0) {
+        json_t *features = json_object_get(root, "features");
+        if (json_array_size(features) != 1) {
+            json_decref(root);
+            return md_fail(c->ctx, MD_EINVAL, "a FeatureCollection body must hold one feature");
+        }
+        g = json_array_get(features, 0);
+        type = json_string_value(json_object_get(g, "type"));
+    }
+    if (type && strcmp(type, "Feature") == 0)
+        g = json_object_get(g, "geometry");
+    md_err rc = geometry_from_json(c, g, crs, out);
+    json_decref(root);
+    if (rc)
+        return rc;
+    char valid = GEOSisValid_r(h, *out);
+    if (valid != 1) {
+        char *reason = GEOSisValidReason_r(h, *out);
+        rc = md_fail(c->ctx, MD_EINVAL, "polygon is not valid: %s", reason ? reason : "invalid");
+        GEOSFree_r(h, reason);
+        GEOSGeom_destroy_r(h, *out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* ---- replies */
+
+md_err md__send_hits(struct md_call *c, enum md_layer layer, const struct md_query_hit *hits,
+                     int n, int64_t matched, bool with_distance, enum md_crs crs, const char *extra)
+{
+    struct md_store *s = c->w->store;
+    struct md_buf *b = &c->res->body;
+    struct md_feature_opts o = {.crs = crs, .tz_offset_min = c->api->cfg->timezone_offset_min};
+    md_buf_reset(b);
+    md_err rc = md_buf_printf(b, "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,"
+                                 "\"numberReturned\":%d,\"crs_name\":\"%s\"%s,\"features\":[",
+                              (long long)matched, n, md_crs_name(crs), extra ? extra : "");
+    for (int i = 0; !rc && i < n; i++) {
+        sqlite3_stmt *st = NULL;
+        rc = md_store_stmt(s, md__layer_select_by_id(layer), &st, c->ctx);
+        if (rc)
+            return rc;
+        sqlite3_bind_int64(st, 1, hits[i].id);
+        int src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            if (i)
+                rc = md_buf_putc(b, ',');
+            if (!rc)
+                rc = md__row_geojson(st, layer, &o, with_distance ? &hits[i].distance_m : NULL, b);
+        } else if (src != SQLITE_DONE) {
+            rc = md_store_fail(s, src, "feature", c->ctx);
+        }
+        sqlite3_reset(st);
+    }
+    if (!rc)
+        rc = md_buf_puts(b, "]}\n");
+    if (rc)
+        return c->ctx->err ? rc : md_fail(c->ctx, rc, "building the response");
+    c->res->content_type = "application/geo+json";
+    return MD_OK;
+}
+
+/* lon/lat in the request's crs, checked, converted to WGS84. */
+static md_err param_point(struct md_call *c, enum md_crs crs, double *lon, double *lat)
+{
+    md_err rc = md__param_lonlat(c, "lon", "lat", lon, lat);
+    if (!rc)
+        md_crs_to_wgs84(crs, *lon, *lat, lon, lat);
+    return rc;
+}
+
+static md_err handle_nearest(struct md_call *c)
+{
+    enum md_crs crs;
+    enum md_layer layer;
+    struct md_query_filter f;
+    double lon, lat, max_m = 0;
+    int64_t k = 10;
+    md_err rc = md__param_crs(c, &crs);
+    if (!rc)
+        rc = md__param_layer(c, "layer", MD_LAYER_FACILITIES, true, &layer);
+    if (!rc)
+        rc = param_point(c, crs, &lon, &lat);
+    if (!rc)
+        rc = md__param_int(c, "k", false, 1, MD_QUERY_MAX_K, &k);
+    if (!rc)
+        rc = md__param_double(c, "max_distance", false, &max_m);
+    if (!rc && !(max_m >= 0))
+        rc = md_fail(c->ctx, MD_EINVAL, "max_distance must be a positive number of metres");
+    if (!rc)
+        rc = md__param_filter(c, layer, &f);
+    if (rc)
+        return rc;
+    struct md_query_hit *hits = md_pool_calloc(c->req->pool, (size_t)k, sizeof(*hits));
+    if (!hits)
+        return md_fail(c->ctx, MD_ENOMEM, "nearest");
+    int n = 0;
+    rc = md_query_nearest(c->w->store, layer, lon, lat, (int)k, max_m, &f, hits, &n, c->ctx);
+    if (!rc)
+        rc = md__send_hits(c, layer, hits, n, n, true, crs, NULL);
+    return rc;
+}
+
+static md_err handle_within(struct md_call *c)
+{
+    enum md_crs crs;
+    enum md_layer layer;
+    struct md_query_filter f;
+    struct md_region r = {.kind = MD_REGION_ALL};
+    GEOSGeometry *poly = NULL;
+    const GEOSPreparedGeometry *prep = NULL;
+    GEOSContextHandle_t h = md_geos_handle(c->w->geos);
+    int64_t limit = 100, offset = 0;
+    bool has_bbox = false, post = strcmp(c->req->method, "POST") == 0;
+    bool has_point = md__param(c, "lon") || md__param(c, "lat") || md__param(c, "radius");
+    md_err rc = md__param_crs(c, &crs);
+    if (!rc)
+        rc = md__param_layer(c, "layer", MD_LAYER_FACILITIES, true, &layer);
+    if (!rc)
+        rc = md__param_bbox(c, "bbox", &r.boxes[0], &has_bbox);
+    if (!rc)
+        rc = md__param_int(c, "limit", false, 1, c->api->cfg->max_query_limit, &limit);
+    if (!rc)
+        rc = md__param_int(c, "offset", false, 0, INT32_MAX, &offset);
+    if (!rc)
+        rc = md__param_filter(c, layer, &f);
+    if (rc)
+        goto out;
+    int regions = has_point + has_bbox + post + (f.district != NULL);
+    if (regions != 1) {
+        rc = md_fail(c->ctx, MD_EINVAL, "within needs exactly one of lon+lat+radius, bbox, "
+                                        "district, or a GeoJSON polygon body (POST)");
+        goto out;
+    }
+    if (has_point) {
+        r.kind = MD_REGION_CIRCLE;
+        rc = param_point(c, crs, &r.lon, &r.lat);
+        if (!rc)
+            rc = md__param_double(c, "radius", true, &r.radius_m);
+        if (!rc && (r.radius_m < 0 || r.radius_m > 1e6))
+            rc = md_fail(c->ctx, MD_EINVAL, "radius must be between 0 and 1000000 metres, got %g",
+                         r.radius_m);
+    } else if (has_bbox) {
+        r.kind = MD_REGION_BOXES;
+        r.nboxes = 1;
+        if (crs != MD_CRS_WGS84) {
+            /* The box's corners in WGS84: the offsets are smooth and small, so
+             * the converted corners bound the converted box to within metres. */
+            struct md_bbox b = r.boxes[0];
+            md_crs_to_wgs84(crs, b.minx, b.miny, &r.boxes[0].minx, &r.boxes[0].miny);
+            md_crs_to_wgs84(crs, b.maxx, b.maxy, &r.boxes[0].maxx, &r.boxes[0].maxy);
+        }
+    } else if (post) {
+        r.kind = MD_REGION_POLYGON;
+        rc = md__body_polygon(c, crs, &poly);
+        if (!rc && !(prep = GEOSPrepare_r(h, poly)))
+            rc = md_geos_fail(c->w->geos, c->ctx, "preparing the polygon");
+        if (!rc) {
+            double x0, y0, x1, y1;
+            GEOSGeom_getXMin_r(h, poly, &x0);
+            GEOSGeom_getYMin_r(h, poly, &y0);
+            GEOSGeom_getXMax_r(h, poly, &x1);
+            GEOSGeom_getYMax_r(h, poly, &y1);
+            r.boxes[0] = (struct md_bbox){x0, y0, x1, y1};
+            r.nboxes = 1;
+            r.geos = h;
+            r.polygon = prep;
+        }
+    }
+    if (rc)
+        goto out;
+    struct md_query_hit *hits = md_pool_calloc(c->req->pool, (size_t)limit, sizeof(*hits));
+    if (!hits) {
+        rc = md_fail(c->ctx, MD_ENOMEM, "within");
+        goto out;
+    }
+    int n = 0;
+    int64_t matched = 0;
+    rc = md_query_within(c->w->store, layer, &r, &f,
+                         r.kind == MD_REGION_CIRCLE ? MD_ORDER_DISTANCE : MD_ORDER_ID, offset,
+                         (int)limit, hits, &n, &matched, c->ctx);
+    if (!rc) {
+        char extra[96];
+        snprintf(extra, sizeof(extra), ",\"offset\":%lld,\"limit\":%lld", (long long)offset,
+                 (long long)limit);
+        rc = md__send_hits(c, layer, hits, n, matched, r.kind == MD_REGION_CIRCLE, crs, extra);
+    }
+out:
+    GEOSPreparedGeom_destroy_r(h, prep);
+    GEOSGeom_destroy_r(h, poly);
+    return rc;
+}
+
+static md_err handle_district_at(struct md_call *c)
+{
+    static const char sql[] = "SELECT name, name_en FROM districts WHERE code = ?1";
+    enum md_crs crs;
+    double lon, lat;
+    char district[MD_DISTRICT_CODE_MAX], grid[MD_GRID_CODE_MAX];
+    md_err rc = md__param_crs(c, &crs);
+    if (!rc)
+        rc = param_point(c, crs, &lon, &lat);
+    if (!rc)
+        rc = md_store_locate(c->w->store, lon, lat, district, grid, c->ctx);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    rc = md_store_stmt(c->w->store, sql, &st, c->ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, district, -1, SQLITE_STATIC);
+    json_t *j = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        j = json_pack("{s:{s:s,s:s,s:s},s:o}", "district", "code", district, "name",
+                      (const char *)sqlite3_column_text(st, 0), "name_en",
+                      (const char *)sqlite3_column_text(st, 1), "grid",
+                      grid[0] ? json_pack("{s:s}", "code", grid) : json_null());
+    sqlite3_reset(st);
+    return md__send_json(c, 200, j);
+}
