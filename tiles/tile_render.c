@@ -83,8 +83,9 @@ static md_err emit_cluster(struct render *r, struct cell *c)
         return MD_OK;
     char abbr[32];
     abbreviate(c->n, abbr);
-    /* Cluster ids are cell ids (zoom, cell x, cell y), unique per layer. */
-    uint64_t id = ((uint64_t)r->t.z << 56) | ((uint64_t)c->cx << 28) | (uint64_t)c->cy;
+    /* Cluster ids are cell numbers at this zoom (row-major, from 1): unique in
+     * the tile and below 2^53, so JavaScript clients read them exactly. */
+    uint64_t id = (uint64_t)c->cx * ((uint64_t)1 << (r->t.z + 3)) + (uint64_t)c->cy + 1;
     md_err rc = md_mvt_feature(r->mvt, id, MD_MVT_POINT);
     if (!rc)
         rc = md_mvt_point(r->mvt, (int32_t)lround(tx), (int32_t)lround(ty));

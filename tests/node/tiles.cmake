@@ -1,0 +1,1 @@
+mapd_node_test(tiles_decode tiles_decode.mjs sample_db)

@@ -1,0 +1,130 @@
+// Tiles decoded by @mapbox/vector-tile (independent of mapd's own decoder
+// and of GDAL), the style validated by @maplibre/maplibre-gl-style-spec.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import Pbf from 'pbf';
+import { VectorTile } from '@mapbox/vector-tile';
+import { startServer, tileAt } from './mapd_server.mjs';
+
+const require = createRequire(import.meta.url);
+let srv;
+before(async () => { srv = await startServer(); });
+after(async () => { assert.equal(await srv.stop(), 0); });
+
+const allowed = {
+  facilities: ['category', 'name', 'status', 'cluster', 'point_count', 'point_count_abbreviated', 'categories'],
+  reports: ['service_code', 'status', 'kind', 'created_at', 'overdue', 'category', 'cluster',
+    'point_count', 'point_count_abbreviated', 'categories'],
+  districts: ['code', 'name', 'name_en'],
+  grids: ['code', 'district_code'],
+};
+
+async function fetchTile(layers, { z, x, y }) {
+  const res = await fetch(`${srv.base}/tiles/${layers}/${z}/${x}/${y}.mvt`);
+  const buf = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, headers: res.headers, tile: buf.length ? new VectorTile(new Pbf(buf)) : null };
+}
+
+function features(layer) {
+  const out = [];
+  for (let i = 0; i < layer.length; i++) out.push(layer.feature(i));
+  return out;
+}
+
+test('composite tiles decode with the expected layers, ids, types and public fields', async () => {
+  for (const z of [8, 11, 12, 14, 16]) {
+    const t = tileAt(z, 116.40, 39.91);
+    const { status, headers, tile } = await fetchTile('districts,grids,facilities,reports', t);
+    assert.equal(status, 200);
+    assert.equal(headers.get('content-type'), 'application/vnd.mapbox-vector-tile');
+    for (const name of Object.keys(tile.layers)) {
+      const layer = tile.layers[name];
+      assert.ok(allowed[name], `unexpected layer ${name}`);
+      assert.equal(layer.extent, 4096);
+      assert.equal(layer.version, 2);
+      assert.ok(layer.length > 0, `empty layer ${name} written at z${z}`);
+      const ids = new Set();
+      for (const f of features(layer)) {
+        for (const k of Object.keys(f.properties)) assert.ok(allowed[name].includes(k), `${name}.${k}`);
+        assert.ok(f.id !== undefined, 'feature id missing');
+        ids.add(f.id);
+        const geom = f.loadGeometry();
+        assert.ok(geom.length > 0);
+        for (const ring of geom) for (const p of ring) {
+          assert.ok(p.x >= -64 && p.x <= 4160 && p.y >= -64 && p.y <= 4160, `point outside buffer ${p.x},${p.y}`);
+        }
+        if (name === 'districts' || name === 'grids') assert.equal(f.type, 3);
+        else assert.equal(f.type, 1);
+      }
+      assert.equal(ids.size, layer.length, `duplicate feature ids in ${name}`);
+    }
+    if (z >= 10) assert.ok(tile.layers.grids, `grids at z${z}`);
+    assert.ok(tile.layers.districts);
+  }
+});
+
+test('clusters carry counts that add up, single points carry row ids', async () => {
+  const t6 = tileAt(6, 116.4, 39.9);
+  const { tile } = await fetchTile('reports', t6);
+  const cl = features(tile.layers.reports);
+  assert.ok(cl.every((f) => f.properties.cluster === true));
+  assert.equal(cl.reduce((s, f) => s + f.properties.point_count, 0), 20000);
+  for (const f of cl) {
+    const cats = f.properties.categories.split(',').map((s) => Number(s.split(':')[1]));
+    assert.equal(cats.reduce((a, b) => a + b, 0), f.properties.point_count);
+    if (f.properties.point_count >= 1000) assert.match(f.properties.point_count_abbreviated, /k$/);
+  }
+  const t16 = tileAt(16, 116.40, 39.91);
+  const { tile: raw } = await fetchTile('reports', t16);
+  for (const f of features(raw.layers.reports)) {
+    assert.equal(f.properties.cluster, undefined);
+    assert.match(f.properties.service_code, /^\d{6}$/);
+    assert.ok(Number.isInteger(f.id) && f.id >= 1 && f.id <= 20000);
+  }
+});
+
+test('polygon rings are wound as the spec says', async () => {
+  const t = tileAt(9, 116.40, 39.91);
+  const { tile } = await fetchTile('districts', t);
+  for (const f of features(tile.layers.districts)) {
+    const rings = f.loadGeometry();
+    // Spec 4.3.4.4: exterior rings have positive area by the surveyor's
+    // formula in tile space (y down) - positive signedArea() in vector-tile.
+    let exteriors = 0;
+    let first = true;
+    for (const ring of rings) {
+      let area = 0;
+      for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        area += (ring[j].x - ring[i].x) * (ring[i].y + ring[j].y);
+      }
+      if (first) assert.ok(area > 0, `first ring of ${f.properties.code} is not an exterior`);
+      first = false;
+      if (area > 0) exteriors++;
+    }
+    assert.ok(exteriors >= 1, `district ${f.properties.code} has no exterior ring`);
+    assert.match(f.properties.code, /^1101\d\d$/);
+  }
+});
+
+test('the style validates with gl-style-validate and points at this server', async () => {
+  const res = await fetch(`${srv.base}/styles/mapd.json`);
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  assert.ok(!text.includes('{{base}}'));
+  const style = JSON.parse(text);
+  assert.equal(style.sources.mapd.url, `${srv.base}/tiles/districts,grids,facilities,reports.json`);
+  const dir = mkdtempSync(join(tmpdir(), 'mapd-style-'));
+  const file = join(dir, 'style.json');
+  writeFileSync(file, text);
+  const bin = require.resolve('@maplibre/maplibre-gl-style-spec/dist/gl-style-validate.mjs');
+  // Exits non-zero and prints the errors when the style is invalid.
+  execFileSync(process.execPath, [bin, file], { stdio: 'inherit' });
+  const tj = await (await fetch(style.sources.mapd.url)).json();
+  assert.equal(tj.tilejson, '3.0.0');
+  assert.deepEqual(tj.vector_layers.map((l) => l.id), ['districts', 'grids', 'facilities', 'reports']);
+});
