@@ -816,7 +816,7 @@ static md_err prop_add(struct md_mvt *t, const char *key, const uint8_t *head, s
         return rc;
     if (!key || !key[0])
         return fail(t, MD_EINVAL, "feature %llu: property key is empty", (unsigned long long)t->id);
-    uint32_t k, v;
+    uint32_t k = 0, v = 0;
     rc = key_index(t, key, &k);
     if (!rc)
         rc = value_index(t, head, head_len, tail, tail_len, &v);

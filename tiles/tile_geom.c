@@ -42,17 +42,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* md_tile_project with the tile's constants worked out once per geometry:
+ * tx = wx * scale - x0, ty = wy * scale - y0 in world coordinates. */
 struct project_params {
-    struct md_tile_id tile;
-    uint32_t extent;
+    double scale, x0, y0;
 };
+
+static void project_init(struct project_params *p, struct md_tile_id t, uint32_t extent)
+{
+    p->scale = (double)(UINT32_C(1) << t.z) * extent;
+    p->x0 = (double)t.x * extent;
+    p->y0 = (double)t.y * extent;
+}
 
 static int project_xy(double *x, double *y, void *userdata)
 {
     const struct project_params *p = userdata;
-    if (!isfinite(*x) || !isfinite(*y))
+    double lon = *x, lat = *y;
+    if (!isfinite(lon) || !isfinite(lat))
         return 0;
-    md_tile_project(p->tile, p->extent, *x, *y, x, y);
+    lat = lat > MD_MERC_MAX_LAT ? MD_MERC_MAX_LAT : lat < -MD_MERC_MAX_LAT ? -MD_MERC_MAX_LAT : lat;
+    double wx = lon / 360.0 + 0.5;
+    double wy = 0.5 - log(tan(M_PI / 4.0 + lat * (M_PI / 360.0))) / (2.0 * M_PI);
+    *x = wx * p->scale - p->x0;
+    *y = wy * p->scale - p->y0;
     return 1;
 }
 
@@ -474,7 +487,8 @@ md_err md_tile_geom_prepare(GEOSContextHandle_t h, const GEOSGeometry *lonlat_ge
         goto out;
     }
 
-    struct project_params params = {t, extent};
+    struct project_params params;
+    project_init(&params, t, extent);
     step = "projection";
     if (!replace(h, &cur, GEOSGeom_transformXY_r(h, lonlat_geom, project_xy, &params)))
         goto geos_fail;

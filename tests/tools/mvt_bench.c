@@ -1,15 +1,18 @@
 /* mvt_bench - throughput of the tile path: md_tile_geom_prepare +
  * md_mvt_* + md_mvt_serialize, for point, line and polygon layers.
  *
- *   mvt_bench [features_per_tile [tiles]]
+ *   mvt_bench [features_per_tile [tiles [dump_dir]]]
  *
- * Prints features per second for each layer kind, for comparison with
- * PostGIS ST_AsMVTGeom + ST_AsMVT on the same shapes. Synthetic data from a
+ * Prints features per second for each layer kind. With dump_dir, also writes
+ * the features as dump_dir/{points,lines,polygons}.tsv (id, category,
+ * capacity, name, rating, WKT in lon/lat) for loading into PostGIS and timing
+ * ST_AsMVTGeom + ST_AsMVT on the same shapes (see tests/tools/mvt_bench.sql). Synthetic data from a
  * fixed-seed generator, all inside tile 14/13492/6208 (Beijing) and its
  * neighbours, so clipping is exercised too.
  */
 #include <geos_c.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -68,10 +71,78 @@ static GEOSGeometry *shape(GEOSContextHandle_t h, const struct md_bbox *b, int k
     return GEOSGeom_createPolygon_r(h, rings[0], &rings[1], 1);
 }
 
+/* The layer's features as TSV, the properties as the benchmark writes them. */
+static int dump(GEOSContextHandle_t h, const char *dir, const char *name, GEOSGeometry **geoms,
+                int n)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s.tsv", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    GEOSWKTWriter *w = GEOSWKTWriter_create_r(h);
+    GEOSWKTWriter_setTrim_r(h, w, 1);
+    for (int i = 0; i < n; i++) {
+        char *text = GEOSWKTWriter_write_r(h, w, geoms[i]);
+        fprintf(f, "%d\t%s\t%d\t%s\t%.1f\t%s\n", i, CATEGORIES[i % 5], i % 300,
+                i % 2 ? "north gate" : "south gate", (i % 50) / 10.0, text);
+        GEOSFree_r(h, text);
+    }
+    GEOSWKTWriter_destroy_r(h, w);
+    return fclose(f) ? 1 : 0;
+}
+
+/* Encode the prepared geometries (NULL = dropped) as one tile; with
+ * `direct`, points go through md_mvt_point as the tile renderer does. */
+static int encode(GEOSContextHandle_t h, GEOSGeometry **tile_geoms, int n, const char *name,
+                  enum md_mvt_geom_type type, bool direct, size_t *kept, size_t *bytes)
+{
+    struct md_pool *pool = md_pool_new(256u << 20);
+    struct md_mvt *mvt = md_mvt_new(pool);
+    struct md_buf out;
+    md_buf_init(&out, 64u << 20);
+    md_err rc = md_mvt_layer(mvt, name, MD_TILE_EXTENT);
+    for (int i = 0; !rc && i < n; i++) {
+        if (!tile_geoms[i])
+            continue;
+        rc = md_mvt_feature(mvt, (uint64_t)i, type);
+        if (!rc && direct) {
+            double x = 0, y = 0;
+            GEOSGeomGetX_r(h, tile_geoms[i], &x);
+            GEOSGeomGetY_r(h, tile_geoms[i], &y);
+            rc = md_mvt_point(mvt, (int32_t)x, (int32_t)y);
+        } else if (!rc) {
+            rc = md_mvt_geom_geos(mvt, h, tile_geoms[i]);
+        }
+        if (!rc)
+            rc = md_mvt_prop_str(mvt, "category", CATEGORIES[i % 5]);
+        if (!rc)
+            rc = md_mvt_prop_int(mvt, "capacity", i % 300);
+        if (!rc)
+            rc = md_mvt_prop_str(mvt, "name", i % 2 ? "north gate" : "south gate");
+        if (!rc)
+            rc = md_mvt_prop_double(mvt, "rating", (i % 50) / 10.0);
+        if (!rc)
+            rc = md_mvt_feature_end(mvt);
+    }
+    if (!rc)
+        rc = md_mvt_serialize(mvt, &out);
+    if (rc)
+        fprintf(stderr, "encode: %s\n", md_mvt_message(mvt));
+    *kept += md_mvt_feature_count(mvt);
+    *bytes += out.len;
+    md_buf_free(&out);
+    md_pool_free(pool);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     int per_tile = argc > 1 ? atoi(argv[1]) : 5000;
     int tiles = argc > 2 ? atoi(argv[2]) : 20;
+    const char *dump_dir = argc > 3 ? argv[3] : NULL;
     GEOSContextHandle_t h = GEOS_init_r();
     struct md_tile_id t = {14, 13492, 6208};
     struct md_bbox b;
@@ -79,70 +150,56 @@ int main(int argc, char **argv)
     const char *names[] = {"points", "lines", "polygons"};
     static const enum md_mvt_geom_type types[] = {MD_MVT_POINT, MD_MVT_LINESTRING, MD_MVT_POLYGON};
 
+    printf("%d features per tile, %d tiles; feature/s over all input features\n", per_tile, tiles);
     for (int kind = 0; kind < 3; kind++) {
         GEOSGeometry **geoms = calloc((size_t)per_tile, sizeof(*geoms));
+        GEOSGeometry **tile_geoms = calloc((size_t)per_tile, sizeof(*geoms));
         for (int i = 0; i < per_tile; i++)
             geoms[i] = shape(h, &b, kind);
-        double prep_time = 0, enc_time = 0;
-        size_t kept = 0, bytes = 0;
+        if (dump_dir && dump(h, dump_dir, names[kind], geoms, per_tile))
+            return 1;
+        struct md_ctx ctx;
+        md_ctx_init(&ctx);
+        double t0 = now();
         for (int n = 0; n < tiles; n++) {
-            struct md_pool *pool = md_pool_new(256u << 20);
-            struct md_mvt *mvt = md_mvt_new(pool);
-            struct md_buf out;
-            md_buf_init(&out, 64u << 20);
-            struct md_ctx ctx;
-            md_ctx_init(&ctx);
-            if (md_mvt_layer(mvt, names[kind], MD_TILE_EXTENT))
-                return 1;
             for (int i = 0; i < per_tile; i++) {
-                double t0 = now();
-                GEOSGeometry *g = NULL;
-                if (md_tile_geom_prepare(h, geoms[i], t, MD_TILE_EXTENT, MD_TILE_BUFFER, &g,
-                                         &ctx)) {
+                if (tile_geoms[i])
+                    GEOSGeom_destroy_r(h, tile_geoms[i]);
+                tile_geoms[i] = NULL;
+                if (md_tile_geom_prepare(h, geoms[i], t, MD_TILE_EXTENT, MD_TILE_BUFFER,
+                                         &tile_geoms[i], &ctx)) {
                     fprintf(stderr, "prepare: %s\n", md_ctx_message(&ctx));
                     return 1;
                 }
-                double t1 = now();
-                prep_time += t1 - t0;
-                if (!g)
-                    continue;
-                md_err rc = md_mvt_feature(mvt, (uint64_t)i, types[kind]);
-                if (!rc)
-                    rc = md_mvt_geom_geos(mvt, h, g);
-                if (!rc)
-                    rc = md_mvt_prop_str(mvt, "category", CATEGORIES[i % 5]);
-                if (!rc)
-                    rc = md_mvt_prop_int(mvt, "capacity", i % 300);
-                if (!rc)
-                    rc = md_mvt_prop_str(mvt, "name", i % 2 ? "north gate" : "south gate");
-                if (!rc)
-                    rc = md_mvt_prop_double(mvt, "rating", (i % 50) / 10.0);
-                if (!rc)
-                    rc = md_mvt_feature_end(mvt);
-                GEOSGeom_destroy_r(h, g);
-                if (rc) {
-                    fprintf(stderr, "encode: %s\n", md_mvt_message(mvt));
-                    return 1;
-                }
-                enc_time += now() - t1;
             }
-            double t2 = now();
-            if (md_mvt_serialize(mvt, &out))
-                return 1;
-            enc_time += now() - t2;
-            kept += md_mvt_feature_count(mvt);
-            bytes += out.len;
-            md_buf_free(&out);
-            md_pool_free(pool);
         }
-        double total = (double)per_tile * tiles;
-        printf("%-8s %7d features/tile, %4.1f%% kept, %8.0f B/tile: prepare %9.0f feat/s, "
-               "encode %9.0f feat/s, both %9.0f feat/s\n",
-               names[kind], per_tile, 100.0 * kept / total, (double)bytes / tiles,
-               total / prep_time, kept / enc_time, total / (prep_time + enc_time));
-        for (int i = 0; i < per_tile; i++)
+        double t1 = now();
+        size_t kept = 0, bytes = 0;
+        for (int n = 0; n < tiles; n++)
+            if (encode(h, tile_geoms, per_tile, names[kind], types[kind], false, &kept, &bytes))
+                return 1;
+        double t2 = now();
+        double total = (double)per_tile * tiles, prep = t1 - t0, enc = t2 - t1;
+        printf("%-8s %4.1f%% kept, %7.0f B/tile: prepare %8.0f/s, encode %8.0f/s, both %8.0f/s\n",
+               names[kind], 100.0 * kept / total, (double)bytes / tiles, total / prep, total / enc,
+               total / (prep + enc));
+        if (kind == 0) {
+            kept = bytes = 0;
+            double t3 = now();
+            for (int n = 0; n < tiles; n++)
+                if (encode(h, tile_geoms, per_tile, names[kind], types[kind], true, &kept, &bytes))
+                    return 1;
+            enc = now() - t3;
+            printf("%-8s (md_mvt_point)               encode %8.0f/s, both %8.0f/s\n", names[kind],
+                   total / enc, total / (prep + enc));
+        }
+        for (int i = 0; i < per_tile; i++) {
             GEOSGeom_destroy_r(h, geoms[i]);
+            if (tile_geoms[i])
+                GEOSGeom_destroy_r(h, tile_geoms[i]);
+        }
         free(geoms);
+        free(tile_geoms);
     }
     GEOS_finish_r(h);
     return 0;
