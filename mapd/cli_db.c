@@ -1,4 +1,5 @@
 /* cli_db.c - `mapd init` and `mapd sample`: creating databases. */
+#include "calendar.h"
 #include "cli.h"
 #include "md_text.h"
 #include "md_time.h"
@@ -17,7 +18,11 @@ static int open_and_init(const char *cmd, const char *db, const char *categories
     struct md_ctx ctx;
     md_ctx_init(&ctx);
     struct md_store *s = NULL;
-    if (md_store_open(db, MD_STORE_CREATE | flags, &s, &ctx) || md_store_init(s, categories, &ctx)) {
+    char calbuf[4096];
+    const char *calendar = md_cli_data_path("calendar.json", calbuf, sizeof(calbuf));
+    if (md_store_open(db, MD_STORE_CREATE | flags, &s, &ctx) || md_store_init(s, categories, &ctx) ||
+        md_store_begin(s, &ctx) || md_calendar_import(s, calendar, &ctx) ||
+        md_store_commit(s, &ctx)) {
         md_store_close(s);
         return md_cli_fail(cmd, &ctx);
     }
@@ -42,7 +47,8 @@ int md_cli_init(int argc, char **argv)
         case 'h':
             printf("usage: mapd init --db FILE [--categories FILE]\n"
                    "  Create FILE (SpatiaLite) with mapd's schema, spatial indexes and the\n"
-                   "  categories from FILE (default %s).\n",
+                   "  categories from FILE (default %s) and the working-time calendar\n"
+                   "  (holidays, make-up workdays) from calendar.json beside it.\n",
                    categories);
             return 0;
         default: return md_cli_usage_error("init", "bad option");

@@ -3,6 +3,8 @@
 #include "calendar.h"
 #include "md_time.h"
 
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,4 +125,49 @@ md_err md_calendar_deadline(const struct md_calendar *c, int64_t start, int64_t 
         if (++guard > 3660)
             return md_fail(ctx, MD_EINVAL, "no working time within ten years");
     }
+}
+
+md_err md_calendar_import(struct md_store *s, const char *json_path, struct md_ctx *ctx)
+{
+    static const char sql[] = "INSERT OR REPLACE INTO calendar_days(day, kind, note) VALUES (?, ?, ?)";
+    json_error_t jerr;
+    json_t *root = json_load_file(json_path, 0, &jerr);
+    if (!root)
+        return md_fail(ctx, MD_EINVAL, "%s:%d: %s", json_path, jerr.line, jerr.text);
+    md_err rc = MD_OK;
+    json_t *days = json_object_get(root, "days");
+    if (!json_is_array(days))
+        rc = md_fail(ctx, MD_EINVAL, "%s: needs an array \"days\"", json_path);
+    size_t i;
+    json_t *d;
+    json_array_foreach(days, i, d)
+    {
+        if (rc)
+            break;
+        const char *day = json_string_value(json_object_get(d, "day"));
+        const char *kind = json_string_value(json_object_get(d, "kind"));
+        const char *note = json_string_value(json_object_get(d, "note"));
+        int64_t t;
+        if (!day || strlen(day) != 10 || !kind ||
+            (strcmp(kind, "holiday") != 0 && strcmp(kind, "workday") != 0)) {
+            rc = md_fail(ctx, MD_EINVAL, "%s: days[%zu] needs day YYYY-MM-DD and kind holiday|workday",
+                         json_path, i);
+            break;
+        }
+        rc = md_time_parse(day, 0, &t, ctx);
+        sqlite3_stmt *st = NULL;
+        if (!rc)
+            rc = md_store_stmt(s, sql, &st, ctx);
+        if (rc)
+            break;
+        sqlite3_bind_text(st, 1, day, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, note ? note : "", -1, SQLITE_STATIC);
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src != SQLITE_DONE)
+            rc = md_store_fail(s, src, "calendar day", ctx);
+    }
+    json_decref(root);
+    return rc;
 }

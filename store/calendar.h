@@ -22,6 +22,11 @@ struct md_calendar {
     size_t nworkdays;
 };
 
+/* Load holidays and make-up workdays from a JSON file
+ * {"days": [{"day": "YYYY-MM-DD", "kind": "holiday"|"workday", "note": "..."}]}
+ * (see sample-data/calendar.json) into table calendar_days, replacing days
+ * already there. Runs in the caller's transaction, if any. */
+md_err md_calendar_import(struct md_store *s, const char *json_path, struct md_ctx *ctx) MD_WUR;
 /* Defaults: UTC+8, 09:00-17:00, Monday-Friday, no holidays. */
 void md_calendar_default(struct md_calendar *c);
 /* Defaults plus the holidays and make-up days in the store's calendar_days. */

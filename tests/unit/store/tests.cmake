@@ -1,2 +1,3 @@
 mapd_unit_test(store store mapd_store)
 mapd_unit_test(store calendar mapd_store)
+mapd_unit_test(store workflow mapd_store)

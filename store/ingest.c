@@ -1,0 +1,351 @@
+/* ingest.c - the group-commit writer (see ingest.h).
+ *
+ * Ticket life: QUEUED (in the list) -> RUNNING (in the writer's batch) ->
+ * DONE. All ticket fields are guarded by g->lock. md_ingest_ticket_free on a
+ * QUEUED ticket unlinks it (it is never written); on a RUNNING one marks it
+ * abandoned and the writer frees it when the batch is done; on a DONE one
+ * frees it. The waker is called with g->lock held, so a thread that sees
+ * DONE under the lock knows the wake call is over.
+ */
+#include "ingest.h"
+#include "md_time.h"
+#include "store_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BATCH 1024
+
+enum ticket_state { QUEUED, RUNNING, DONE };
+
+struct md_ingest_ticket {
+    struct md_ingest *owner;
+    struct md_ingest_ticket *next;
+    enum ticket_state state;
+    bool abandoned;
+    struct md_report_input in; /* strings point into blob */
+    char *blob;
+    md_wake_fn wake;
+    void *wake_arg;
+    md_err err;
+    char msg[MD_CTX_MSG_MAX];
+    struct md_report_created created;
+};
+
+struct md_ingest {
+    pthread_mutex_t lock;
+    pthread_cond_t work;  /* writer waits for tickets */
+    pthread_cond_t done;  /* blocking submitters wait for results */
+    struct md_ingest_ticket *head, *tail;
+    size_t queued, max_queue;
+    bool stopping;
+    pthread_t thread;
+    bool started;
+    struct md_store *store;
+    int offset_min;
+    md_wake_fn on_commit;
+    void *on_commit_arg;
+    int64_t batches, reports;
+};
+
+/* Copy the strings of `in` into one allocation owned by the ticket. */
+static md_err copy_input(struct md_ingest_ticket *t, const struct md_report_input *in)
+{
+    const char *src[] = {in->kind,        in->service_code,  in->description,   in->address,
+                         in->channel,     in->media_urls,    in->attributes,    in->proposed_change,
+                         in->contact.name, in->contact.phone, in->contact.email, in->contact.device_id,
+                         in->client_addr, in->actor_id};
+    enum { N = sizeof(src) / sizeof(src[0]) };
+    size_t total = 0;
+    for (int i = 0; i < N; i++)
+        total += src[i] ? strlen(src[i]) + 1 : 0;
+    t->blob = malloc(total ? total : 1);
+    if (!t->blob)
+        return MD_ENOMEM;
+    const char *dst[N];
+    char *p = t->blob;
+    for (int i = 0; i < N; i++) {
+        dst[i] = NULL;
+        if (src[i]) {
+            size_t n = strlen(src[i]) + 1;
+            memcpy(p, src[i], n);
+            dst[i] = p;
+            p += n;
+        }
+    }
+    t->in = *in;
+    t->in.kind = dst[0];
+    t->in.service_code = dst[1];
+    t->in.description = dst[2];
+    t->in.address = dst[3];
+    t->in.channel = dst[4];
+    t->in.media_urls = dst[5];
+    t->in.attributes = dst[6];
+    t->in.proposed_change = dst[7];
+    t->in.contact.name = dst[8];
+    t->in.contact.phone = dst[9];
+    t->in.contact.email = dst[10];
+    t->in.contact.device_id = dst[11];
+    t->in.client_addr = dst[12];
+    t->in.actor_id = dst[13];
+    return MD_OK;
+}
+
+static void ticket_destroy(struct md_ingest_ticket *t)
+{
+    if (!t)
+        return;
+    free(t->blob);
+    free(t);
+}
+
+/* Write one batch in one transaction; fills each ticket's result. */
+static void write_batch(struct md_ingest *g, struct md_ingest_ticket **batch, size_t n)
+{
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    int64_t now = md_time_now();
+    md_err rc = md_store_begin(g->store, &ctx);
+    for (size_t i = 0; i < n; i++) {
+        struct md_ingest_ticket *t = batch[i];
+        if (rc) {
+            t->err = rc;
+            snprintf(t->msg, sizeof(t->msg), "%s", md_ctx_message(&ctx));
+            continue;
+        }
+        struct md_ctx one;
+        md_ctx_init(&one);
+        t->err = md__store_exec(g->store, "SAVEPOINT report", &one);
+        if (!t->err)
+            t->err = md_report_insert(g->store, &t->in, now, g->offset_min, &t->created, &one);
+        if (t->err) {
+            MD_IGNORE(md__store_exec(g->store, "ROLLBACK TO report; RELEASE report", NULL));
+            snprintf(t->msg, sizeof(t->msg), "%s", md_ctx_message(&one));
+        } else {
+            MD_IGNORE(md__store_exec(g->store, "RELEASE report", NULL));
+        }
+    }
+    if (!rc) {
+        rc = md_store_commit(g->store, &ctx);
+        for (size_t i = 0; rc && i < n; i++) {
+            if (!batch[i]->err) {
+                batch[i]->err = rc;
+                snprintf(batch[i]->msg, sizeof(batch[i]->msg), "%s", md_ctx_message(&ctx));
+            }
+        }
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct md_ingest *g = arg;
+    struct md_ingest_ticket **batch = calloc(MAX_BATCH, sizeof(*batch));
+    pthread_mutex_lock(&g->lock);
+    for (;;) {
+        while (!g->head && !g->stopping)
+            pthread_cond_wait(&g->work, &g->lock);
+        if (!g->head)
+            break;
+        size_t n = 0;
+        while (g->head && n < (batch ? MAX_BATCH : 1)) {
+            struct md_ingest_ticket *t = g->head;
+            g->head = t->next;
+            t->next = NULL;
+            t->state = RUNNING;
+            if (batch)
+                batch[n] = t;
+            n++;
+            g->queued--;
+            if (!batch) { /* no memory for a batch: fail this one */
+                t->err = MD_ENOMEM;
+                snprintf(t->msg, sizeof(t->msg), "out of memory in the report writer");
+                t->state = DONE;
+                if (t->abandoned)
+                    ticket_destroy(t);
+                else if (t->wake)
+                    t->wake(t->wake_arg);
+                n = 0;
+            }
+        }
+        if (!g->head)
+            g->tail = NULL;
+        if (!n)
+            continue;
+        pthread_mutex_unlock(&g->lock);
+        write_batch(g, batch, n);
+        size_t ok = 0;
+        pthread_mutex_lock(&g->lock);
+        for (size_t i = 0; i < n; i++) {
+            struct md_ingest_ticket *t = batch[i];
+            ok += t->err == MD_OK;
+            t->state = DONE;
+            if (t->abandoned)
+                ticket_destroy(t);
+            else if (t->wake)
+                t->wake(t->wake_arg);
+        }
+        g->batches++;
+        g->reports += (int64_t)ok;
+        pthread_cond_broadcast(&g->done);
+        pthread_mutex_unlock(&g->lock);
+        if (ok && g->on_commit)
+            g->on_commit(g->on_commit_arg);
+        pthread_mutex_lock(&g->lock);
+    }
+    pthread_mutex_unlock(&g->lock);
+    free(batch);
+    return NULL;
+}
+
+md_err md_ingest_start(const char *db_path, int offset_min, size_t max_queue,
+                       md_wake_fn on_commit, void *arg, struct md_ingest **out,
+                       struct md_ctx *ctx)
+{
+    struct md_ingest *g = calloc(1, sizeof(*g));
+    if (!g)
+        return md_fail(ctx, MD_ENOMEM, "report writer");
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_cond_init(&g->work, NULL);
+    pthread_cond_init(&g->done, NULL);
+    g->offset_min = offset_min;
+    g->max_queue = max_queue ? max_queue : 100000;
+    g->on_commit = on_commit;
+    g->on_commit_arg = arg;
+    md_err rc = md_store_open(db_path, MD_STORE_READWRITE, &g->store, ctx);
+    if (!rc && pthread_create(&g->thread, NULL, writer_main, g) != 0)
+        rc = md_fail(ctx, MD_EINTERNAL, "cannot start the report writer thread");
+    if (rc) {
+        md_ingest_stop(g);
+        return rc;
+    }
+    g->started = true;
+    *out = g;
+    return MD_OK;
+}
+
+void md_ingest_stop(struct md_ingest *g)
+{
+    if (!g)
+        return;
+    if (g->started) {
+        pthread_mutex_lock(&g->lock);
+        g->stopping = true;
+        pthread_cond_signal(&g->work);
+        pthread_mutex_unlock(&g->lock);
+        pthread_join(g->thread, NULL);
+    }
+    md_store_close(g->store);
+    pthread_cond_destroy(&g->work);
+    pthread_cond_destroy(&g->done);
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+}
+
+md_err md_ingest_submit(struct md_ingest *g, const struct md_report_input *in,
+                        struct md_ingest_ticket **out, struct md_ctx *ctx)
+{
+    struct md_ingest_ticket *t = calloc(1, sizeof(*t));
+    if (!t || copy_input(t, in)) {
+        ticket_destroy(t);
+        return md_fail(ctx, MD_ENOMEM, "queueing the report");
+    }
+    pthread_mutex_lock(&g->lock);
+    if (g->stopping || g->queued >= g->max_queue) {
+        pthread_mutex_unlock(&g->lock);
+        ticket_destroy(t);
+        return md_fail(ctx, MD_EBUSY, "the report writer is %s; retry later",
+                       g->stopping ? "shutting down" : "overloaded");
+    }
+    t->owner = g;
+    t->state = QUEUED;
+    if (g->tail)
+        g->tail->next = t;
+    else
+        g->head = t;
+    g->tail = t;
+    g->queued++;
+    pthread_cond_signal(&g->work);
+    pthread_mutex_unlock(&g->lock);
+    *out = t;
+    return MD_OK;
+}
+
+void md_ingest_ticket_set_waker(struct md_ingest_ticket *t, md_wake_fn wake, void *arg)
+{
+    struct md_ingest *g = t->owner;
+    pthread_mutex_lock(&g->lock);
+    t->wake = wake;
+    t->wake_arg = arg;
+    if (t->state == DONE && wake)
+        wake(arg);
+    pthread_mutex_unlock(&g->lock);
+}
+
+bool md_ingest_ticket_done(struct md_ingest_ticket *t, md_err *err, struct md_report_created *out,
+                           struct md_ctx *ctx)
+{
+    struct md_ingest *g = t->owner;
+    pthread_mutex_lock(&g->lock);
+    bool done = t->state == DONE;
+    if (done) {
+        *err = t->err;
+        if (!t->err && out)
+            *out = t->created;
+        if (t->err)
+            md_fail(ctx, t->err, "%s", t->msg);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return done;
+}
+
+void md_ingest_ticket_free(struct md_ingest_ticket *t)
+{
+    if (!t)
+        return;
+    struct md_ingest *g = t->owner;
+    pthread_mutex_lock(&g->lock);
+    if (t->state == RUNNING) {
+        t->abandoned = true; /* the writer frees it */
+        t = NULL;
+    } else if (t->state == QUEUED) {
+        struct md_ingest_ticket **pp = &g->head, *prev = NULL;
+        while (*pp && *pp != t) {
+            prev = *pp;
+            pp = &(*pp)->next;
+        }
+        if (*pp) {
+            *pp = t->next;
+            if (g->tail == t)
+                g->tail = prev;
+            g->queued--;
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
+    ticket_destroy(t);
+}
+
+md_err md_ingest_create(struct md_ingest *g, const struct md_report_input *in,
+                        struct md_report_created *out, struct md_ctx *ctx)
+{
+    struct md_ingest_ticket *t = NULL;
+    md_err rc = md_ingest_submit(g, in, &t, ctx);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&g->lock);
+    while (t->state != DONE)
+        pthread_cond_wait(&g->done, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+    MD_IGNORE(!md_ingest_ticket_done(t, &rc, out, ctx));
+    md_ingest_ticket_free(t);
+    return rc;
+}
+
+void md_ingest_stats(struct md_ingest *g, int64_t *batches, int64_t *reports)
+{
+    pthread_mutex_lock(&g->lock);
+    *batches = g->batches;
+    *reports = g->reports;
+    pthread_mutex_unlock(&g->lock);
+}

@@ -1,0 +1,53 @@
+/* ingest.h - durable report creation with group commit (SPEC §9).
+ *
+ * One writer thread owns its own connection (WAL, synchronous=FULL). Request
+ * threads queue validated reports; the writer takes everything queued, writes
+ * each inside a savepoint of one transaction and commits once, so one fsync
+ * covers the whole batch. A ticket is marked done only after COMMIT
+ * returned: whoever answers 201 after md_ingest_ticket_done() is answering
+ * for a report that is on disk. A report that fails alone (a constraint)
+ * is rolled back to its savepoint and fails alone; a failed COMMIT fails
+ * the whole batch and nothing of it is visible.
+ */
+#ifndef MD_INGEST_H
+#define MD_INGEST_H
+
+#include "reports.h"
+
+struct md_ingest;
+struct md_ingest_ticket;
+
+typedef void (*md_wake_fn)(void *arg);
+
+/* Start the writer on `db_path`. `on_commit(arg)` (may be NULL) runs on the
+ * writer thread after each committed batch (e.g. to wake event streams).
+ * `max_queue` bounds the queued reports (MD_EBUSY beyond). Caller stops
+ * with md_ingest_stop(). */
+md_err md_ingest_start(const char *db_path, int offset_min, size_t max_queue,
+                       md_wake_fn on_commit, void *arg, struct md_ingest **out,
+                       struct md_ctx *ctx) MD_WUR;
+/* Finish every queued report, stop the thread, close; accepts NULL. */
+void md_ingest_stop(struct md_ingest *g);
+
+/* Queue a copy of `in` (nothing of `in` is kept). The ticket belongs to the
+ * caller, who frees it with md_ingest_ticket_free() at any time (a ticket
+ * freed before it is done is still written; its result is dropped). */
+md_err md_ingest_submit(struct md_ingest *g, const struct md_report_input *in,
+                        struct md_ingest_ticket **out, struct md_ctx *ctx) MD_WUR;
+/* Call wake(arg) from the writer thread once the ticket is done (at once if
+ * it already is). wake must not call back into the ingest. */
+void md_ingest_ticket_set_waker(struct md_ingest_ticket *t, md_wake_fn wake, void *arg);
+/* True when the ticket is done; then *err is its result, *out filled on
+ * MD_OK, and ctx (may be NULL) receives the failure's message. */
+bool md_ingest_ticket_done(struct md_ingest_ticket *t, md_err *err, struct md_report_created *out,
+                           struct md_ctx *ctx);
+void md_ingest_ticket_free(struct md_ingest_ticket *t);
+
+/* Submit and wait (for callers that may block: CLI, tests). */
+md_err md_ingest_create(struct md_ingest *g, const struct md_report_input *in,
+                        struct md_report_created *out, struct md_ctx *ctx) MD_WUR;
+
+/* Counters for metrics: batches committed and reports written. */
+void md_ingest_stats(struct md_ingest *g, int64_t *batches, int64_t *reports);
+
+#endif

@@ -1,0 +1,872 @@
+/* reports.c - reports: insert, read, list, history, workflow steps, merges,
+ * corrections, events (see reports.h).
+ *
+ * Invariants:
+ *   - the only columns read into JSON are those of REPORT_COLS: public
+ *     fields; report_contacts is written here and read nowhere;
+ *   - each change is one report_history row and one events row in the same
+ *     transaction as the change; history rows are only ever inserted;
+ *   - lon/lat and geom are written together (geom = MakePoint(lon, lat)).
+ */
+#include "reports.h"
+#include "geodesic.h"
+#include "md_time.h"
+#include "workflow.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Public columns of a report joined with its category, in row_json order. */
+#define REPORT_COLS                                                                            \
+    "r.id, r.kind, r.service_code, c.name_zh, c.name_en, c.group_code, r.description,"         \
+    " r.address, r.district_code, r.grid_code, r.status, r.channel, r.media_urls,"             \
+    " r.attributes, r.facility_id, r.proposed_change, r.merged_into, r.created_at,"            \
+    " r.updated_at, r.expected_at, r.closed_at, r.lon, r.lat,"                                 \
+    " (SELECT h.note FROM report_history h WHERE h.report_id = r.id ORDER BY h.id DESC"        \
+    " LIMIT 1)"
+#define REPORT_FROM " FROM reports r LEFT JOIN categories c ON c.code = r.service_code"
+
+static json_t *time_json(sqlite3_stmt *st, int col, int offset_min)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return json_null();
+    char buf[MD_TIME_STR_MAX];
+    md_time_format(sqlite3_column_int64(st, col), offset_min, buf);
+    return json_string(buf);
+}
+
+static json_t *text_json(sqlite3_stmt *st, int col)
+{
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    return v ? json_string(v) : json_null();
+}
+
+/* Parse a JSON column written by this module; `fallback` when unparsable. */
+static json_t *stored_json(sqlite3_stmt *st, int col, json_t *fallback)
+{
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    json_t *j = v ? json_loads(v, JSON_DECODE_ANY, NULL) : NULL;
+    if (j) {
+        json_decref(fallback);
+        return j;
+    }
+    return fallback;
+}
+
+static bool is_overdue(const char *status, sqlite3_int64 expected, bool has_expected, int64_t now)
+{
+    return has_expected && expected < now && status &&
+           (strcmp(status, "dispatched") == 0 || strcmp(status, "in_progress") == 0);
+}
+
+/* One row of REPORT_COLS as public JSON (NULL on allocation failure). */
+static json_t *row_json(sqlite3_stmt *st, int64_t now, int offset_min)
+{
+    const char *status = (const char *)sqlite3_column_text(st, 10);
+    bool has_expected = sqlite3_column_type(st, 19) != SQLITE_NULL;
+    json_t *j = json_object();
+    if (!j)
+        return NULL;
+    json_object_set_new(j, "id", json_integer(sqlite3_column_int64(st, 0)));
+    json_object_set_new(j, "kind", text_json(st, 1));
+    json_object_set_new(j, "category", text_json(st, 2));
+    json_object_set_new(j, "category_name", text_json(st, 3));
+    json_object_set_new(j, "category_name_en", text_json(st, 4));
+    json_object_set_new(j, "group", text_json(st, 5));
+    json_object_set_new(j, "description", text_json(st, 6));
+    json_object_set_new(j, "address", text_json(st, 7));
+    json_object_set_new(j, "district", text_json(st, 8));
+    const char *grid = (const char *)sqlite3_column_text(st, 9);
+    json_object_set_new(j, "grid", grid && *grid ? json_string(grid) : json_null());
+    json_object_set_new(j, "status", text_json(st, 10));
+    json_object_set_new(j, "channel", text_json(st, 11));
+    json_object_set_new(j, "media_urls", stored_json(st, 12, json_array()));
+    json_object_set_new(j, "attributes", stored_json(st, 13, json_object()));
+    json_object_set_new(j, "facility_id", sqlite3_column_type(st, 14) == SQLITE_NULL
+                                              ? json_null()
+                                              : json_integer(sqlite3_column_int64(st, 14)));
+    json_object_set_new(j, "proposed_change", stored_json(st, 15, json_null()));
+    json_object_set_new(j, "merged_into", sqlite3_column_type(st, 16) == SQLITE_NULL
+                                              ? json_null()
+                                              : json_integer(sqlite3_column_int64(st, 16)));
+    json_object_set_new(j, "created_at", time_json(st, 17, offset_min));
+    json_object_set_new(j, "updated_at", time_json(st, 18, offset_min));
+    json_object_set_new(j, "expected_at", time_json(st, 19, offset_min));
+    json_object_set_new(j, "closed_at", time_json(st, 20, offset_min));
+    json_object_set_new(j, "lon", json_real(sqlite3_column_double(st, 21)));
+    json_object_set_new(j, "lat", json_real(sqlite3_column_double(st, 22)));
+    json_object_set_new(j, "status_note", text_json(st, 23));
+    json_object_set_new(j, "overdue", json_boolean(is_overdue(status, sqlite3_column_int64(st, 19),
+                                                              has_expected, now)));
+    return j;
+}
+
+static md_err step_done(struct md_store *s, sqlite3_stmt *st, const char *what, struct md_ctx *ctx)
+{
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    return src == SQLITE_DONE ? MD_OK : md_store_fail(s, src, what, ctx);
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Append an event row; payload is {"type": type, ...extra, "report": report}. */
+static md_err add_event(struct md_store *s, const char *type, int64_t report_id, json_t *payload,
+                        int64_t now, int64_t *event_id, struct md_ctx *ctx)
+{
+    static const char sql[] = "INSERT INTO events(type, report_id, payload, at) VALUES (?, ?, ?, ?)";
+    char *text = json_dumps(payload, JSON_COMPACT);
+    if (!text)
+        return md_fail(ctx, MD_ENOMEM, "event payload");
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, report_id);
+        sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, now);
+        rc = step_done(s, st, "event", ctx);
+    }
+    free(text);
+    if (!rc && event_id)
+        *event_id = sqlite3_last_insert_rowid(md_store_db(s));
+    return rc;
+}
+
+static md_err load_public(struct md_store *s, int64_t id, int64_t now, int offset_min,
+                          json_t **out, struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT " REPORT_COLS REPORT_FROM " WHERE r.id = ?";
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        *out = row_json(st, now, offset_min);
+        if (!*out)
+            rc = md_fail(ctx, MD_ENOMEM, "report JSON");
+    } else if (src == SQLITE_DONE) {
+        rc = md_fail(ctx, MD_ENOTFOUND, "report %lld does not exist", (long long)id);
+    } else {
+        rc = md_store_fail(s, src, "reading the report", ctx);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+md_err md_report_get(struct md_store *s, int64_t id, int64_t now, int offset_min, json_t **out,
+                     struct md_ctx *ctx)
+{
+    return load_public(s, id, now, offset_min, out, ctx);
+}
+
+static md_err insert_contact(struct md_store *s, int64_t id, const struct md_report_input *in,
+                             struct md_ctx *ctx)
+{
+    static const char sql[] = "INSERT INTO report_contacts(report_id, name, phone, email,"
+                              " device_id, client_addr) VALUES (?, ?, ?, ?, ?, ?)";
+    const struct md_contact *c = &in->contact;
+    if (!c->name && !c->phone && !c->email && !c->device_id && !in->client_addr)
+        return MD_OK;
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    bind_opt_text(st, 2, c->name);
+    bind_opt_text(st, 3, c->phone);
+    bind_opt_text(st, 4, c->email);
+    bind_opt_text(st, 5, c->device_id);
+    bind_opt_text(st, 6, in->client_addr);
+    return step_done(s, st, "report contact", ctx);
+}
+
+static md_err insert_history(struct md_store *s, int64_t id, const char *action, const char *from,
+                             const char *to, const char *role, const char *actor, const char *note,
+                             int64_t now, struct md_ctx *ctx)
+{
+    static const char sql[] = "INSERT INTO report_history(report_id, action, from_status, to_status,"
+                              " actor_role, actor_id, note, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
+    bind_opt_text(st, 3, from);
+    sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, role, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, note ? note : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, now);
+    return step_done(s, st, "report history", ctx);
+}
+
+/* Event payload {"type", "report", extra...}; takes ownership of report. */
+static md_err emit(struct md_store *s, const char *type, int64_t id, json_t *report, json_t *extra,
+                   int64_t now, int64_t *event_id, struct md_ctx *ctx)
+{
+    json_t *payload = extra ? extra : json_object();
+    if (!payload) {
+        json_decref(report);
+        return md_fail(ctx, MD_ENOMEM, "event payload");
+    }
+    json_object_set_new(payload, "type", json_string(type));
+    json_object_set_new(payload, "report", report);
+    md_err rc = add_event(s, type, id, payload, now, event_id, ctx);
+    json_decref(payload);
+    return rc;
+}
+
+md_err md_report_insert(struct md_store *s, const struct md_report_input *in, int64_t now,
+                        int offset_min, struct md_report_created *out, struct md_ctx *ctx)
+{
+    static const char sql[] =
+        "INSERT INTO reports(kind, service_code, description, address, district_code, grid_code,"
+        " status, channel, media_urls, attributes, facility_id, proposed_change, token,"
+        " created_at, updated_at, lon, lat, geom) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'reported',"
+        " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, MakePoint(?14, ?15, 4326))";
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[16];
+    md_err rc = md_random_bytes(raw, sizeof(raw), ctx);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out->token[2 * i] = hex[raw[i] >> 4];
+        out->token[2 * i + 1] = hex[raw[i] & 15];
+    }
+    sqlite3_stmt *st = NULL;
+    rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, in->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, in->service_code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, in->description ? in->description : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, in->address ? in->address : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, in->district, -1, SQLITE_STATIC);
+    if (in->grid[0])
+        sqlite3_bind_text(st, 6, in->grid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, in->channel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, in->media_urls ? in->media_urls : "[]", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, in->attributes ? in->attributes : "{}", -1, SQLITE_STATIC);
+    if (in->facility_id)
+        sqlite3_bind_int64(st, 10, in->facility_id);
+    bind_opt_text(st, 11, in->proposed_change);
+    sqlite3_bind_text(st, 12, out->token, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 13, now);
+    sqlite3_bind_double(st, 14, in->lon);
+    sqlite3_bind_double(st, 15, in->lat);
+    rc = step_done(s, st, "saving the report", ctx);
+    if (rc)
+        return rc;
+    out->id = sqlite3_last_insert_rowid(md_store_db(s));
+    out->created_at = now;
+    rc = insert_contact(s, out->id, in, ctx);
+    if (!rc)
+        rc = insert_history(s, out->id, "report", NULL, "reported", md_role_name(in->actor_role),
+                            in->actor_id ? in->actor_id : "anonymous", "", now, ctx);
+    json_t *report = NULL;
+    if (!rc)
+        rc = load_public(s, out->id, now, offset_min, &report, ctx);
+    if (!rc)
+        rc = emit(s, "report.created", out->id, report, NULL, now, &out->event_id, ctx);
+    return rc;
+}
+
+md_err md_report_by_token(struct md_store *s, const char *token, int64_t *id, struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT id FROM reports WHERE token = ?";
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    else if (src == SQLITE_DONE)
+        rc = md_fail(ctx, MD_ENOTFOUND, "no report has this token");
+    else
+        rc = md_store_fail(s, src, "token lookup", ctx);
+    sqlite3_reset(st);
+    return rc;
+}
+
+md_err md_report_history(struct md_store *s, int64_t id, int offset_min, json_t **out,
+                         struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT action, from_status, to_status, actor_role, actor_id, note, at"
+                              " FROM report_history WHERE report_id = ? ORDER BY id";
+    static const char exists_sql[] = "SELECT 1 FROM reports WHERE id = ?";
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, exists_sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (src != SQLITE_ROW)
+        return src == SQLITE_DONE
+                   ? md_fail(ctx, MD_ENOTFOUND, "report %lld does not exist", (long long)id)
+                   : md_store_fail(s, src, "reading the report", ctx);
+    rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    json_t *arr = json_array();
+    sqlite3_bind_int64(st, 1, id);
+    while (arr && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *h = json_object();
+        json_object_set_new(h, "action", text_json(st, 0));
+        json_object_set_new(h, "from", text_json(st, 1));
+        json_object_set_new(h, "to", text_json(st, 2));
+        json_object_set_new(h, "role", text_json(st, 3));
+        json_object_set_new(h, "actor", text_json(st, 4));
+        json_object_set_new(h, "note", text_json(st, 5));
+        json_object_set_new(h, "at", time_json(st, 6, offset_min));
+        json_array_append_new(arr, h);
+    }
+    if (!arr)
+        rc = md_fail(ctx, MD_ENOMEM, "history");
+    else if (src != SQLITE_DONE)
+        rc = md_store_fail(s, src, "reading the history", ctx);
+    sqlite3_reset(st);
+    if (rc)
+        json_decref(arr);
+    else
+        *out = arr;
+    return rc;
+}
+
+md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int64_t now,
+                      int offset_min, json_t **out, struct md_ctx *ctx)
+{
+    /* One statement for every filter combination: an absent filter binds NULL. */
+    static const char sql[] =
+        "SELECT " REPORT_COLS REPORT_FROM " WHERE"
+        " (?1 IS NULL OR instr(',' || ?1 || ',', ',' || r.status || ',') > 0)"
+        " AND (?2 IS NULL OR (?2 = 1) = (r.status NOT IN ('closed', 'rejected')))"
+        " AND (?3 IS NULL OR instr(',' || ?3 || ',', ',' || r.service_code || ',') > 0)"
+        " AND (?4 IS NULL OR r.district_code = ?4)"
+        " AND (?5 IS NULL OR r.kind = ?5)"
+        " AND (?6 IS NULL OR r.created_at >= ?6) AND (?7 IS NULL OR r.created_at < ?7)"
+        " AND (?8 IS NULL OR r.updated_at >= ?8) AND (?9 IS NULL OR r.updated_at < ?9)"
+        " AND (?10 IS NULL OR r.id IN (SELECT pkid FROM idx_reports_geom WHERE xmin <= ?12"
+        "   AND xmax >= ?10 AND ymin <= ?13 AND ymax >= ?11))"
+        " AND (?14 IS NULL OR ST_Distance(r.geom, MakePoint(?14, ?15, 4326), 1) <= ?16)"
+        " AND (?17 IS NULL OR (r.status IN ('dispatched', 'in_progress') AND r.expected_at < ?17))"
+        " ORDER BY r.id DESC LIMIT ?18 OFFSET ?19";
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    bind_opt_text(st, 1, f->statuses);
+    if (f->open_state)
+        sqlite3_bind_int(st, 2, f->open_state);
+    bind_opt_text(st, 3, f->service_codes);
+    bind_opt_text(st, 4, f->district);
+    bind_opt_text(st, 5, f->kind);
+    if (f->created_from)
+        sqlite3_bind_int64(st, 6, f->created_from);
+    if (f->created_to)
+        sqlite3_bind_int64(st, 7, f->created_to);
+    if (f->updated_from)
+        sqlite3_bind_int64(st, 8, f->updated_from);
+    if (f->updated_to)
+        sqlite3_bind_int64(st, 9, f->updated_to);
+    struct md_bbox box = f->bbox;
+    bool has_box = f->has_bbox;
+    if (f->has_near) {
+        struct md_bbox around;
+        md_geod_bbox_around(f->near_lon, f->near_lat, f->radius_m, &around);
+        if (has_box) {
+            box.minx = fmax(box.minx, around.minx);
+            box.miny = fmax(box.miny, around.miny);
+            box.maxx = fmin(box.maxx, around.maxx);
+            box.maxy = fmin(box.maxy, around.maxy);
+        } else {
+            box = around;
+        }
+        has_box = true;
+        sqlite3_bind_double(st, 14, f->near_lon);
+        sqlite3_bind_double(st, 15, f->near_lat);
+        sqlite3_bind_double(st, 16, f->radius_m);
+    }
+    if (has_box) {
+        sqlite3_bind_double(st, 10, box.minx);
+        sqlite3_bind_double(st, 11, box.miny);
+        sqlite3_bind_double(st, 12, box.maxx);
+        sqlite3_bind_double(st, 13, box.maxy);
+    }
+    if (f->overdue)
+        sqlite3_bind_int64(st, 17, now);
+    sqlite3_bind_int(st, 18, f->limit > 0 ? f->limit : 100);
+    sqlite3_bind_int(st, 19, f->offset > 0 ? f->offset : 0);
+    json_t *arr = json_array();
+    int src = SQLITE_DONE;
+    while (arr && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *j = row_json(st, now, offset_min);
+        if (!j || json_array_append_new(arr, j)) {
+            rc = md_fail(ctx, MD_ENOMEM, "report list");
+            break;
+        }
+    }
+    if (!arr)
+        rc = md_fail(ctx, MD_ENOMEM, "report list");
+    else if (!rc && src != SQLITE_DONE)
+        rc = md_store_fail(s, src, "listing reports", ctx);
+    sqlite3_reset(st);
+    if (rc)
+        json_decref(arr);
+    else
+        *out = arr;
+    return rc;
+}
+
+static int by_distance(const void *a, const void *b)
+{
+    double da = json_real_value(json_object_get(*(json_t *const *)a, "distance_m"));
+    double db = json_real_value(json_object_get(*(json_t *const *)b, "distance_m"));
+    return da < db ? -1 : da > db;
+}
+
+md_err md_report_nearby_open(struct md_store *s, const char *service_code, double lon, double lat,
+                             double radius_m, int64_t exclude_id, int limit, int offset_min,
+                             json_t **out, struct md_ctx *ctx)
+{
+    static const char sql[] =
+        "SELECT r.id, r.status, r.lon, r.lat, r.created_at, r.description FROM reports r"
+        " WHERE r.id IN (SELECT pkid FROM idx_reports_geom WHERE xmin <= ?3 AND xmax >= ?1"
+        "   AND ymin <= ?4 AND ymax >= ?2)"
+        " AND r.service_code = ?5 AND r.status NOT IN ('closed', 'rejected') AND r.id <> ?6"
+        " LIMIT 1000";
+    struct md_bbox b;
+    md_geod_bbox_around(lon, lat, radius_m, &b);
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_double(st, 1, b.minx);
+    sqlite3_bind_double(st, 2, b.miny);
+    sqlite3_bind_double(st, 3, b.maxx);
+    sqlite3_bind_double(st, 4, b.maxy);
+    sqlite3_bind_text(st, 5, service_code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, exclude_id);
+    size_t n = 0, cap = 16;
+    json_t **items = malloc(cap * sizeof(*items));
+    int src = SQLITE_DONE;
+    while (items && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        double d = md_geod_distance(lon, lat, sqlite3_column_double(st, 2),
+                                    sqlite3_column_double(st, 3));
+        if (!(d <= radius_m))
+            continue;
+        if (n == cap) {
+            json_t **more = realloc(items, 2 * cap * sizeof(*items));
+            if (!more)
+                break;
+            items = more;
+            cap *= 2;
+        }
+        json_t *j = json_object();
+        json_object_set_new(j, "id", json_integer(sqlite3_column_int64(st, 0)));
+        json_object_set_new(j, "status", text_json(st, 1));
+        json_object_set_new(j, "distance_m", json_real(round(d * 10) / 10));
+        json_object_set_new(j, "created_at", time_json(st, 4, offset_min));
+        json_object_set_new(j, "description", text_json(st, 5));
+        items[n++] = j;
+    }
+    if (src != SQLITE_DONE && src != SQLITE_ROW)
+        rc = md_store_fail(s, src, "nearby reports", ctx);
+    else if (!items || src == SQLITE_ROW)
+        rc = md_fail(ctx, MD_ENOMEM, "nearby reports");
+    sqlite3_reset(st);
+    json_t *arr = rc ? NULL : json_array();
+    if (items)
+        qsort(items, n, sizeof(*items), by_distance);
+    for (size_t i = 0; i < n; i++) {
+        if (arr && (int)json_array_size(arr) < limit)
+            json_array_append(arr, items[i]);
+        json_decref(items[i]);
+    }
+    free(items);
+    if (!rc && !arr)
+        rc = md_fail(ctx, MD_ENOMEM, "nearby reports");
+    if (!rc)
+        *out = arr;
+    return rc;
+}
+
+md_err md_category_get(struct md_store *s, const char *code, struct md_category *out,
+                       struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT code, kind, group_code, name_zh, name_en, deadline_value,"
+                              " deadline_unit, dup_radius_m, attributes FROM categories WHERE code = ?";
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        snprintf(out->code, sizeof(out->code), "%s", sqlite3_column_text(st, 0));
+        snprintf(out->kind, sizeof(out->kind), "%s", sqlite3_column_text(st, 1));
+        snprintf(out->group_code, sizeof(out->group_code), "%s", sqlite3_column_text(st, 2));
+        snprintf(out->name_zh, sizeof(out->name_zh), "%s", sqlite3_column_text(st, 3));
+        snprintf(out->name_en, sizeof(out->name_en), "%s", sqlite3_column_text(st, 4));
+        out->deadline_value = sqlite3_column_int64(st, 5);
+        snprintf(out->deadline_unit, sizeof(out->deadline_unit), "%s", sqlite3_column_text(st, 6));
+        out->dup_radius_m = sqlite3_column_double(st, 7);
+        out->attributes = stored_json(st, 8, json_array());
+        if (!json_is_array(out->attributes)) {
+            json_decref(out->attributes);
+            out->attributes = json_array();
+        }
+    } else if (src == SQLITE_DONE) {
+        rc = md_fail(ctx, MD_ENOTFOUND, "unknown category '%.20s'", code);
+    } else {
+        rc = md_store_fail(s, src, "category", ctx);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+void md_category_clear(struct md_category *c)
+{
+    if (!c)
+        return;
+    json_decref(c->attributes);
+    c->attributes = NULL;
+}
+
+md_err md_categories_json(struct md_store *s, json_t **out, struct md_ctx *ctx)
+{
+    static const char sql[] =
+        "SELECT code, kind, group_code, group_zh, group_en, name_zh, name_en, description,"
+        " deadline_value, deadline_unit, unit_type, dup_radius_m, attributes FROM categories"
+        " ORDER BY sort, code";
+    static const char *const names[] = {"code",     "kind",           "group",         "group_zh",
+                                        "group_en", "name_zh",        "name_en",       "description",
+                                        "deadline_value", "deadline_unit", "unit_type", "dup_radius_m"};
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    json_t *arr = json_array();
+    int src = SQLITE_DONE;
+    while (arr && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *c = json_object();
+        for (int i = 0; i < 12; i++) {
+            json_t *v = i == 8    ? json_integer(sqlite3_column_int64(st, i))
+                        : i == 11 ? json_real(sqlite3_column_double(st, i))
+                                  : text_json(st, i);
+            json_object_set_new(c, names[i], v);
+        }
+        json_object_set_new(c, "attributes", stored_json(st, 12, json_array()));
+        json_array_append_new(arr, c);
+    }
+    if (!arr)
+        rc = md_fail(ctx, MD_ENOMEM, "categories");
+    else if (src != SQLITE_DONE)
+        rc = md_store_fail(s, src, "categories", ctx);
+    sqlite3_reset(st);
+    if (rc)
+        json_decref(arr);
+    else
+        *out = arr;
+    return rc;
+}
+
+/* State of a report needed to take a step. */
+struct report_state {
+    char status[MD_STATUS_MAX];
+    char parked_from[MD_STATUS_MAX];
+    char service_code[8];
+    char kind[16];
+    int64_t facility_id;
+    char *proposed_change; /* owned */
+    int64_t merged_into;
+};
+
+static md_err read_state(struct md_store *s, int64_t id, struct report_state *rs,
+                         struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT status, parked_from, service_code, kind, facility_id,"
+                              " proposed_change, merged_into FROM reports WHERE id = ?";
+    memset(rs, 0, sizeof(*rs));
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        snprintf(rs->status, sizeof(rs->status), "%s", sqlite3_column_text(st, 0));
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+            snprintf(rs->parked_from, sizeof(rs->parked_from), "%s", sqlite3_column_text(st, 1));
+        snprintf(rs->service_code, sizeof(rs->service_code), "%s", sqlite3_column_text(st, 2));
+        snprintf(rs->kind, sizeof(rs->kind), "%s", sqlite3_column_text(st, 3));
+        rs->facility_id = sqlite3_column_int64(st, 4);
+        const char *pc = (const char *)sqlite3_column_text(st, 5);
+        rs->proposed_change = pc ? strdup(pc) : NULL;
+        rs->merged_into = sqlite3_column_int64(st, 6);
+    } else if (src == SQLITE_DONE) {
+        rc = md_fail(ctx, MD_ENOTFOUND, "report %lld does not exist", (long long)id);
+    } else {
+        rc = md_store_fail(s, src, "reading the report", ctx);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Apply an accepted correction to its facility; records before/after. */
+static md_err apply_correction(struct md_store *s, int64_t report_id, const struct report_state *rs,
+                               const struct md_principal *who, int64_t now, struct md_ctx *ctx)
+{
+    static const char read_sql[] = "SELECT name, category, status, lon, lat FROM facilities"
+                                   " WHERE id = ?";
+    static const char update_sql[] =
+        "UPDATE facilities SET name = coalesce(?2, name), category = coalesce(?3, category),"
+        " status = coalesce(?4, status), lon = coalesce(?5, lon), lat = coalesce(?6, lat),"
+        " geom = MakePoint(coalesce(?5, lon), coalesce(?6, lat), 4326),"
+        " district_code = coalesce(?7, district_code), grid_code = coalesce(?8, grid_code),"
+        " updated_at = ?9 WHERE id = ?1";
+    static const char hist_sql[] = "INSERT INTO facility_history(facility_id, report_id, change,"
+                                   " actor_role, actor_id, at) VALUES (?, ?, ?, ?, ?, ?)";
+    if (!rs->facility_id || !rs->proposed_change)
+        return MD_OK;
+    json_t *change = json_loads(rs->proposed_change, 0, NULL);
+    json_t *before = json_object(), *record = json_object();
+    char *record_text = NULL;
+    md_err rc = MD_OK;
+    sqlite3_stmt *st = NULL;
+    if (!json_is_object(change) || !before || !record) {
+        rc = md_fail(ctx, MD_EUNPROC, "the correction's proposed change is unreadable");
+        goto out;
+    }
+    rc = md_store_stmt(s, read_sql, &st, ctx);
+    if (rc)
+        goto out;
+    sqlite3_bind_int64(st, 1, rs->facility_id);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        json_object_set_new(before, "name", text_json(st, 0));
+        json_object_set_new(before, "category", text_json(st, 1));
+        json_object_set_new(before, "status", text_json(st, 2));
+        json_object_set_new(before, "lon", json_real(sqlite3_column_double(st, 3)));
+        json_object_set_new(before, "lat", json_real(sqlite3_column_double(st, 4)));
+    }
+    sqlite3_reset(st);
+    if (src != SQLITE_ROW) {
+        rc = src == SQLITE_DONE ? md_fail(ctx, MD_ECONFLICT, "facility %lld no longer exists",
+                                          (long long)rs->facility_id)
+                                : md_store_fail(s, src, "reading the facility", ctx);
+        goto out;
+    }
+    json_t *lon = json_object_get(change, "lon"), *lat = json_object_get(change, "lat");
+    char district[MD_DISTRICT_CODE_MAX] = "", grid[MD_GRID_CODE_MAX] = "";
+    if (json_is_number(lon) && json_is_number(lat)) {
+        rc = md_store_locate(s, json_number_value(lon), json_number_value(lat), district, grid, ctx);
+        if (rc == MD_ENOTFOUND)
+            rc = md_fail(ctx, MD_EUNPROC, "the proposed location is outside every district");
+        if (rc)
+            goto out;
+    }
+    rc = md_store_stmt(s, update_sql, &st, ctx);
+    if (rc)
+        goto out;
+    sqlite3_bind_int64(st, 1, rs->facility_id);
+    bind_opt_text(st, 2, json_string_value(json_object_get(change, "name")));
+    bind_opt_text(st, 3, json_string_value(json_object_get(change, "category")));
+    bind_opt_text(st, 4, json_string_value(json_object_get(change, "status")));
+    if (district[0]) {
+        sqlite3_bind_double(st, 5, json_number_value(lon));
+        sqlite3_bind_double(st, 6, json_number_value(lat));
+        sqlite3_bind_text(st, 7, district, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, grid, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(st, 9, now);
+    rc = step_done(s, st, "updating the facility", ctx);
+    if (rc)
+        goto out;
+    json_object_set(record, "before", before);
+    json_object_set(record, "after", change);
+    record_text = json_dumps(record, JSON_COMPACT);
+    rc = md_store_stmt(s, hist_sql, &st, ctx);
+    if (rc)
+        goto out;
+    sqlite3_bind_int64(st, 1, rs->facility_id);
+    sqlite3_bind_int64(st, 2, report_id);
+    sqlite3_bind_text(st, 3, record_text ? record_text : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, md_role_name(who->role), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, who->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, now);
+    rc = step_done(s, st, "facility history", ctx);
+out:
+    free(record_text);
+    json_decref(change);
+    json_decref(before);
+    json_decref(record);
+    return rc;
+}
+
+static md_err check_merge_target(struct md_store *s, int64_t id, int64_t into, struct md_ctx *ctx)
+{
+    if (into <= 0)
+        return md_fail(ctx, MD_EINVAL, "merge needs \"into\": the id of the original report");
+    if (into == id)
+        return md_fail(ctx, MD_ECONFLICT, "a report cannot be merged into itself");
+    struct report_state target;
+    md_err rc = read_state(s, into, &target, ctx);
+    if (rc == MD_ENOTFOUND) {
+        md_ctx_clear(ctx);
+        return md_fail(ctx, MD_EUNPROC, "merge target %lld does not exist", (long long)into);
+    }
+    if (!rc && (target.merged_into || strcmp(target.status, "rejected") == 0))
+        rc = md_fail(ctx, MD_ECONFLICT, "report %lld is itself %s; merge into its original",
+                     (long long)into, target.merged_into ? "a merged duplicate" : "rejected");
+    free(target.proposed_change);
+    return rc;
+}
+
+static md_err apply_step(struct md_store *s, const struct md_calendar *cal, int64_t id,
+                         const struct md_step *step, const struct md_principal *who, int64_t now,
+                         int offset_min, json_t **report_out, struct md_ctx *ctx)
+{
+    static const char update_sql[] =
+        "UPDATE reports SET status = ?2, parked_from = ?3, updated_at = ?4,"
+        " expected_at = coalesce(?5, expected_at), closed_at = ?6,"
+        " merged_into = coalesce(?7, merged_into) WHERE id = ?1";
+    struct report_state rs;
+    const char *to = NULL;
+    json_t *report = NULL;
+    md_err rc = read_state(s, id, &rs, ctx);
+    if (!rc)
+        rc = md_workflow_step(step->action, who->role, rs.status, rs.parked_from, &to, ctx);
+    bool merge = !rc && strcmp(step->action, "merge") == 0;
+    if (merge)
+        rc = check_merge_target(s, id, step->into, ctx);
+    int64_t expected = 0;
+    if (!rc && strcmp(step->action, "dispatch") == 0) {
+        struct md_category cat;
+        rc = md_category_get(s, rs.service_code, &cat, ctx);
+        if (!rc)
+            rc = md_calendar_deadline(cal, now, cat.deadline_value, cat.deadline_unit, &expected, ctx);
+        md_category_clear(&cat);
+    }
+    if (!rc && strcmp(step->action, "accept") == 0 && strcmp(rs.kind, "correction") == 0)
+        rc = apply_correction(s, id, &rs, who, now, ctx);
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = md_store_stmt(s, update_sql, &st, ctx);
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+        if (strcmp(step->action, "park") == 0)
+            sqlite3_bind_text(st, 3, rs.status, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, now);
+        if (expected)
+            sqlite3_bind_int64(st, 5, expected);
+        if (!md_status_is_open(to))
+            sqlite3_bind_int64(st, 6, now);
+        if (merge)
+            sqlite3_bind_int64(st, 7, step->into);
+        rc = step_done(s, st, "updating the report", ctx);
+    }
+    char merge_note[64];
+    const char *note = step->note;
+    if (merge && (!note || !*note)) {
+        snprintf(merge_note, sizeof(merge_note), "duplicate of report %lld", (long long)step->into);
+        note = merge_note;
+    }
+    if (!rc)
+        rc = insert_history(s, id, step->action, rs.status, to, md_role_name(who->role), who->actor,
+                            note, now, ctx);
+    if (!rc)
+        rc = load_public(s, id, now, offset_min, &report, ctx);
+    if (!rc) {
+        json_t *extra = json_object();
+        json_object_set_new(extra, "action", json_string(step->action));
+        json_object_set_new(extra, "from", json_string(rs.status));
+        json_object_set_new(extra, "to", json_string(to));
+        json_object_set_new(extra, "note", json_string(note ? note : ""));
+        if (merge)
+            json_object_set_new(extra, "into", json_integer(step->into));
+        json_incref(report);
+        rc = emit(s, merge ? "report.merged" : "report.transitioned", id, report, extra, now, NULL,
+                  ctx);
+    }
+    free(rs.proposed_change);
+    if (rc)
+        json_decref(report);
+    else
+        *report_out = report;
+    return rc;
+}
+
+md_err md_report_transition(struct md_store *s, const struct md_calendar *cal, int64_t id,
+                            const struct md_step *step, const struct md_principal *who,
+                            int64_t now, int offset_min, json_t **report_out,
+                            struct md_ctx *ctx)
+{
+    json_t *report = NULL;
+    md_err rc = md_store_begin(s, ctx);
+    if (rc)
+        return rc;
+    rc = apply_step(s, cal, id, step, who, now, offset_min, &report, ctx);
+    if (!rc)
+        rc = md_store_commit(s, ctx);
+    else
+        md_store_rollback(s);
+    if (rc)
+        json_decref(report);
+    else
+        *report_out = report;
+    return rc;
+}
+
+md_err md_events_since(struct md_store *s, int64_t after, int limit, md_event_fn fn,
+                       void *userdata, struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT id, type, payload FROM events WHERE id > ? ORDER BY id LIMIT ?";
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int(st, 2, limit);
+    int src = SQLITE_DONE;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
+        rc = fn(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+                (const char *)sqlite3_column_text(st, 2), userdata);
+    if (!rc && src != SQLITE_DONE)
+        rc = md_store_fail(s, src, "reading events", ctx);
+    sqlite3_reset(st);
+    return rc;
+}
+
+md_err md_events_last_id(struct md_store *s, int64_t *out, struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT coalesce(max(id), 0) FROM events";
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        rc = md_store_fail(s, src, "reading events", ctx);
+    sqlite3_reset(st);
+    return rc;
+}
