@@ -561,7 +561,8 @@ md_err md_query_within(struct md_store *s, enum md_layer layer, const struct md_
         rc = collect_box(s, sql, &boxes[i], r, f, &m, ctx);
     if (rc)
         goto out;
-    qsort(m.v, m.n, sizeof(*m.v), order == MD_ORDER_DISTANCE ? hit_cmp_distance : hit_cmp_id);
+    if (m.n > 1)
+        qsort(m.v, m.n, sizeof(*m.v), order == MD_ORDER_DISTANCE ? hit_cmp_distance : hit_cmp_id);
     *matched = (int64_t)m.n;
     for (size_t i = (size_t)offset; i < m.n && *n < limit; i++)
         out[(*n)++] = m.v[i];
