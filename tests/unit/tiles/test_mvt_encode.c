@@ -256,6 +256,36 @@ static void property_dedup(void **state)
     assert_memory_equal(l->features[4]->tags, tags4, sizeof(tags4));
 }
 
+/* Keys that share a prefix with the key last seen at the same property
+ * position are still told apart (the builder caches keys by position). */
+static void key_prefixes(void **state)
+{
+    struct fixture *f = *state;
+    const char *keys[] = {"kind", "kin", "kindness", "kind", "", "k"};
+    assert_int_equal(md_mvt_layer(f->mvt, "k", 4096), MD_OK);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        assert_int_equal(md_mvt_feature(f->mvt, i, MD_MVT_POINT), MD_OK);
+        assert_int_equal(md_mvt_point(f->mvt, 1, 1), MD_OK);
+        assert_int_equal(md_mvt_prop_bool(f->mvt, keys[i], true), keys[i][0] ? MD_OK : MD_EINVAL);
+    }
+    VectorTile__Tile *tile = serialize_decode(f);
+    const VectorTile__Tile__Layer *l = tile->layers[0];
+    assert_int_equal(l->n_keys, 4);
+    assert_string_equal(l->keys[0], "kind");
+    assert_string_equal(l->keys[1], "kin");
+    assert_string_equal(l->keys[2], "kindness");
+    assert_string_equal(l->keys[3], "k");
+    const uint32_t want[] = {0, 1, 2, 0, 99, 3};
+    for (size_t i = 0; i < 6; i++) {
+        if (i == 4) {
+            assert_int_equal(l->features[i]->n_tags, 0);
+            continue;
+        }
+        assert_int_equal(l->features[i]->n_tags, 2);
+        assert_int_equal(l->features[i]->tags[0], want[i]);
+    }
+}
+
 static void empty_layers_and_tiles(void **state)
 {
     struct fixture *f = *state;
@@ -433,6 +463,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(points_and_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(polygon_winding, setup, teardown),
         cmocka_unit_test_setup_teardown(property_dedup, setup, teardown),
+        cmocka_unit_test_setup_teardown(key_prefixes, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_layers_and_tiles, setup, teardown),
         cmocka_unit_test_setup_teardown(errors, setup, teardown),
         cmocka_unit_test(pool_exhaustion),
