@@ -640,6 +640,10 @@ static md_err items(struct md_call *c, const struct collection *col)
         goto out;
     if (limit > OGC_MAX_LIMIT)
         limit = OGC_MAX_LIMIT;
+    for (int i = 0; i < nboxes && crs != MD_CRS_WGS84; i++) { /* a bbox given in crs */
+        md_crs_to_wgs84(crs, boxes[i].minx, boxes[i].miny, &boxes[i].minx, &boxes[i].miny);
+        md_crs_to_wgs84(crs, boxes[i].maxx, boxes[i].maxy, &boxes[i].maxx, &boxes[i].maxy);
+    }
     if (md_query_point_layer(col->layer))
         rc = point_items(c, col->layer, boxes, nboxes, &f, offset, limit, crs, &features,
                          &matched, &returned);

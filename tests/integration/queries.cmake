@@ -1,2 +1,3 @@
 # Location queries, planner statistics, OGC API - Features, exports and imports.
 mapd_integration_test(queries PkgConfig::SQLITE3 PkgConfig::PROJ PkgConfig::JANSSON m)
+mapd_integration_test(ogc PkgConfig::SQLITE3 PkgConfig::SPATIALITE PkgConfig::JANSSON)
