@@ -42,6 +42,8 @@ extern const struct md_route md__queries_routes[];
 extern const size_t md__queries_routes_count;
 extern const struct md_route md__ogc_routes[];
 extern const size_t md__ogc_routes_count;
+extern const struct md_route md__stats_routes[];
+extern const size_t md__stats_routes_count;
 extern const struct md_route md__tile_routes[];
 extern const size_t md__tile_routes_count;
 

@@ -25,6 +25,7 @@ static const struct route_table tables[] = {
     {md__core_routes, &md__core_routes_count},
     {md__queries_routes, &md__queries_routes_count},
     {md__ogc_routes, &md__ogc_routes_count},
+    {md__stats_routes, &md__stats_routes_count},
     {md__tile_routes, &md__tile_routes_count},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))

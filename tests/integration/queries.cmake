@@ -1,3 +1,4 @@
 # Location queries, planner statistics, OGC API - Features, exports and imports.
 mapd_integration_test(queries PkgConfig::SQLITE3 PkgConfig::PROJ PkgConfig::JANSSON m)
 mapd_integration_test(ogc PkgConfig::SQLITE3 PkgConfig::SPATIALITE PkgConfig::JANSSON)
+mapd_integration_test(stats PkgConfig::SQLITE3 PkgConfig::SPATIALITE PkgConfig::JANSSON m)
