@@ -44,6 +44,8 @@ extern const struct md_route md__ogc_routes[];
 extern const size_t md__ogc_routes_count;
 extern const struct md_route md__stats_routes[];
 extern const size_t md__stats_routes_count;
+extern const struct md_route md__export_routes[];
+extern const size_t md__export_routes_count;
 extern const struct md_route md__tile_routes[];
 extern const size_t md__tile_routes_count;
 

@@ -26,6 +26,7 @@ static const struct route_table tables[] = {
     {md__queries_routes, &md__queries_routes_count},
     {md__ogc_routes, &md__ogc_routes_count},
     {md__stats_routes, &md__stats_routes_count},
+    {md__export_routes, &md__export_routes_count},
     {md__tile_routes, &md__tile_routes_count},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
