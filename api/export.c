@@ -113,7 +113,8 @@ out:
 
 md_err md_export_next(struct md_export *e, struct md_buf *out)
 {
-    struct md_feature_opts fo = {.crs = e->o.crs, .tz_offset_min = e->o.tz_offset_min};
+    struct md_feature_opts fo = {.crs = e->o.crs, .tz_offset_min = e->o.tz_offset_min,
+                                 .id_in_properties = true};
     md_err rc = MD_OK;
     size_t start = out->len;
     if (e->state == ST_HEADER) {

@@ -302,6 +302,10 @@ md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_fe
     if (!rc)
         rc = md_buf_puts(b, ",\"properties\":{");
     bool first = true;
+    if (!rc && o->id_in_properties && !d->text_id) {
+        rc = md_buf_printf(b, "\"id\":%lld", (long long)sqlite3_column_int64(st, 0));
+        first = false;
+    }
     for (int i = d->text_id ? 0 : 1; !rc && i < d->ncols; i++) {
         enum col_type t = d->cols[i].type;
         if (t == COL_LON || t == COL_LAT || t == COL_WKB)

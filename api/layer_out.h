@@ -21,6 +21,8 @@ struct md_feature_opts {
     int tz_offset_min;   /* times are written in this offset */
     const char *self_base; /* when set: add links self (base + "/" + id) and collection */
     const char *collection_url;
+    bool id_in_properties; /* exports: also write the id as properties.id (readers
+                              such as OGR then keep it as a field) */
 };
 
 /* "SELECT <public columns> FROM <table> t" (static; append " WHERE ..." by
