@@ -38,6 +38,10 @@ struct md_config {
     int timezone_offset_min;    /* city time zone for dates shown */
     int rate_limit_per_min;     /* report creates per client address per minute; 0 = off */
     const char *cors_origin;    /* Access-Control-Allow-Origin; NULL = none */
+    int work_day_start_min;     /* working hours for deadlines, local minutes; */
+    int work_day_end_min;       /*   both 0 = 09:00-17:00 */
+    int events_max_subscribers; /* open event streams; 0 = 256 */
+    int events_heartbeat_s;     /* SSE comment interval; 0 = 15 */
 };
 
 /* Per-worker-thread resources, owned by mapd (one per thread, never shared). */
@@ -60,12 +64,35 @@ struct md_request {
     struct md_pool *pool;    /* per-request arena, freed after the response is sent */
 };
 
+struct md_response;
+
+/* Called from any thread to say "there is something for this connection
+ * now"; mapd resumes the connection and polls again. */
+typedef void (*md_wake_cb)(void *arg);
+
 /* A streamed body: mapd calls `next` whenever the client can take more
- * bytes; it appends to `out` and returns MD_OK (possibly with nothing added:
- * mapd polls again shortly), or MD_ENOTFOUND at the end of the stream. `free`
- * runs once when the connection is done. */
+ * bytes; it appends to `out` and returns MD_OK (possibly with nothing added),
+ * or MD_ENOTFOUND at the end of the stream. A stream that may have nothing
+ * for a while sets `set_waker`: mapd calls it once before the first `next`
+ * with a wake callback, suspends the connection whenever `next` adds
+ * nothing, and resumes it when the stream calls wake(arg). Without a waker
+ * mapd polls again shortly. `free` runs once when the connection is done;
+ * after it returns the stream must not call wake. */
 struct md_stream {
     md_err (*next)(void *userdata, struct md_buf *out);
+    void (*free)(void *userdata);
+    void (*set_waker)(void *userdata, md_wake_cb wake, void *arg); /* may be NULL */
+    void *userdata;
+};
+
+/* A response decided later (e.g. a 201 after the group commit): mapd calls
+ * set_waker once, then `poll` on the connection's thread; poll returns true
+ * when it has filled `res` (status, body, headers), false to be polled
+ * again after the next wake (the connection is suspended meanwhile).
+ * `free` runs once when the request is done, answered or not. */
+struct md_deferred {
+    bool (*poll)(void *userdata, struct md_response *res);
+    void (*set_waker)(void *userdata, md_wake_cb wake, void *arg);
     void (*free)(void *userdata);
     void *userdata;
 };
@@ -80,6 +107,7 @@ struct md_response {
     size_t nheaders;
     const char *route;   /* route name for logs and metrics */
     struct md_stream stream; /* next != NULL: body is streamed */
+    struct md_deferred deferred; /* poll != NULL: answer comes later */
 };
 
 struct md_api;

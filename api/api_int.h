@@ -12,6 +12,7 @@ struct md_api {
     struct md_metrics *metrics;
     int64_t started_at;
     struct md_tile_cache *tile_cache; /* NULL when disabled */
+    struct md_reports_state *reports; /* reports_api.c: ingest, events hub, rate limit */
 };
 
 /* Everything a handler gets; res->body starts empty, res->status 200. */
@@ -48,6 +49,16 @@ extern const struct md_route md__export_routes[];
 extern const size_t md__export_routes_count;
 extern const struct md_route md__tile_routes[];
 extern const size_t md__tile_routes_count;
+extern const struct md_route md__reports_routes[];
+extern const size_t md__reports_routes_count;
+extern const struct md_route md__open311_routes[];
+extern const size_t md__open311_routes_count;
+
+/* Start/stop the reports family's shared state (group-commit writer, event
+ * hub, rate limiter, calendar); without cfg->db_path it stays empty and
+ * report writes answer 503. */
+md_err md__reports_init(struct md_api *api, struct md_ctx *ctx) MD_WUR;
+void md__reports_free(struct md_api *api);
 
 /* Set a JSON body (takes a NUL-terminated string, copies it). */
 md_err md__json_body(struct md_call *call, const char *json) MD_WUR;

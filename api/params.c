@@ -125,3 +125,92 @@ md_err md__send_json(struct md_call *c, int status, json_t *j)
     free(text);
     return rc ? md_fail(c->ctx, rc, "response too large") : MD_OK;
 }
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Decode one form component into the pool; NULL on a bad escape or NUL. */
+static char *form_decode(struct md_pool *pool, const char *s, size_t n)
+{
+    char *out = md_pool_alloc(pool, n + 1);
+    size_t o = 0;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '+') {
+            out[o++] = ' ';
+        } else if (s[i] == '%') {
+            int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
+            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return NULL;
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (s[i] == '\0') {
+            return NULL;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+md_err md__form_parse(struct md_call *c, const char *body, size_t len, size_t max_fields,
+                      struct md_kv **out, size_t *n)
+{
+    size_t count = 0, cap = 16;
+    struct md_kv *kv = md_pool_calloc(c->req->pool, cap, sizeof(*kv));
+    if (!kv)
+        return md_fail(c->ctx, MD_ENOMEM, "form fields");
+    const char *p = body, *end = body + len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        if (stop > p) {
+            const char *eq = memchr(p, '=', (size_t)(stop - p));
+            const char *kend = eq ? eq : stop;
+            if (count == max_fields)
+                return md_fail(c->ctx, MD_EINVAL, "the form has more than %zu fields", max_fields);
+            if (count == cap) {
+                struct md_kv *more = md_pool_calloc(c->req->pool, cap * 2, sizeof(*kv));
+                if (!more)
+                    return md_fail(c->ctx, MD_ENOMEM, "form fields");
+                memcpy(more, kv, cap * sizeof(*kv));
+                kv = more;
+                cap *= 2;
+            }
+            char *key = form_decode(c->req->pool, p, (size_t)(kend - p));
+            char *value = eq ? form_decode(c->req->pool, eq + 1, (size_t)(stop - eq - 1))
+                             : md_pool_strdup(c->req->pool, "");
+            if (!key || !md_utf8_valid(key, strlen(key)))
+                return md_fail(c->ctx, MD_EINVAL, "a form field name is badly encoded");
+            if (!value || !md_utf8_valid(value, strlen(value)))
+                return md_fail(c->ctx, MD_EINVAL, "form field %.40s is badly encoded or not UTF-8",
+                               key);
+            kv[count].key = key;
+            kv[count].value = value;
+            count++;
+        }
+        p = stop + 1;
+    }
+    *out = kv;
+    *n = count;
+    return MD_OK;
+}
+
+const char *md__form_get(const struct md_kv *kv, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(kv[i].key, key) == 0)
+            return kv[i].value;
+    return NULL;
+}

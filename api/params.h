@@ -28,6 +28,14 @@ md_err md__param_bbox(struct md_call *c, const char *name, struct md_bbox *out, 
 md_err md__param_time(struct md_call *c, const char *name, int64_t *out, bool *present) MD_WUR;
 /* crs=wgs84|gcj02|bd09 (default wgs84): the CRS of points in and out. */
 md_err md__param_crs(struct md_call *c, enum md_crs *out) MD_WUR;
+/* Parse an application/x-www-form-urlencoded body into key/value pairs
+ * allocated from the request pool ('+' is a space, %XX decoded). Fails with
+ * MD_EINVAL naming the field for a bad escape, invalid UTF-8 or an embedded
+ * NUL, and for more than `max_fields` fields. */
+md_err md__form_parse(struct md_call *c, const char *body, size_t len, size_t max_fields,
+                      struct md_kv **out, size_t *n) MD_WUR;
+/* Value of `key` among parsed form fields, or NULL. */
+const char *md__form_get(const struct md_kv *kv, size_t n, const char *key);
 /* Serialize `j` (stolen) as the JSON body with `status`. */
 md_err md__send_json(struct md_call *c, int status, json_t *j) MD_WUR;
 

@@ -28,6 +28,8 @@ static const struct route_table tables[] = {
     {md__stats_routes, &md__stats_routes_count},
     {md__export_routes, &md__export_routes_count},
     {md__tile_routes, &md__tile_routes_count},
+    {md__reports_routes, &md__reports_routes_count},
+    {md__open311_routes, &md__open311_routes_count},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -67,6 +69,10 @@ void md_response_free(struct md_response *res)
         res->stream.free(res->stream.userdata);
     res->stream.free = NULL;
     res->stream.next = NULL;
+    if (res->deferred.free)
+        res->deferred.free(res->deferred.userdata);
+    res->deferred.free = NULL;
+    res->deferred.poll = NULL;
 }
 
 const char *md_request_query(const struct md_request *req, const char *key)
@@ -223,6 +229,11 @@ md_err md_api_new(const struct md_config *cfg, struct md_api **out, struct md_ct
         md_api_free(api);
         return md_fail(ctx, MD_ENOMEM, "tile cache");
     }
+    md_err rc = md__reports_init(api, ctx);
+    if (rc) {
+        md_api_free(api);
+        return rc;
+    }
     *out = api;
     return MD_OK;
 }
@@ -231,6 +242,7 @@ void md_api_free(struct md_api *api)
 {
     if (!api)
         return;
+    md__reports_free(api);
     md_metrics_free(api->metrics);
     md_tile_cache_free(api->tile_cache);
     free(api);

@@ -8,6 +8,7 @@
 int md_cli_init(int argc, char **argv);
 int md_cli_sample(int argc, char **argv);
 int md_cli_serve(int argc, char **argv);
+int md_cli_token(int argc, char **argv);
 
 /* Print "mapd <cmd>: <message>" for a failed ctx; returns 1. */
 int md_cli_fail(const char *cmd, const struct md_ctx *ctx);

@@ -27,6 +27,9 @@ static void serve_help(void)
            "  --timeout N            seconds before an idle or slow client is cut off (default 30)\n"
            "  --rate-limit N         report creates per client per minute (default 30; 0 = off)\n"
            "  --cors-origin ORIGIN   send Access-Control-Allow-Origin: ORIGIN\n"
+           "  --work-hours HH:MM-HH:MM  working hours for case deadlines (default 09:00-17:00)\n"
+           "  --max-event-streams N  open /api/v1/events streams (default 256)\n"
+           "  --event-heartbeat N    seconds between event-stream heartbeats (default 15)\n"
            "  --quiet                no per-request log lines\n");
 }
 
@@ -36,6 +39,20 @@ static int num(const char *what, const char *arg, int64_t lo, int64_t hi, int64_
     md_ctx_init(&ctx);
     if (md_parse_int64(arg, what, lo, hi, out, &ctx))
         return md_cli_usage_error("serve", "%s", md_ctx_message(&ctx));
+    return 0;
+}
+
+/* --work-hours 09:00-17:00 */
+static int work_hours(const char *arg, struct md_config *cfg)
+{
+    unsigned h1, m1, h2, m2;
+    char tail;
+    if (sscanf(arg, "%2u:%2u-%2u:%2u%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 > 24 || h2 > 24 ||
+        m1 > 59 || m2 > 59 || h1 * 60 + m1 >= h2 * 60 + m2 || h2 * 60 + m2 > 1440)
+        return md_cli_usage_error("serve", "--work-hours must be HH:MM-HH:MM with start < end, got '%s'",
+                                  arg);
+    cfg->work_day_start_min = (int)(h1 * 60 + m1);
+    cfg->work_day_end_min = (int)(h2 * 60 + m2);
     return 0;
 }
 
@@ -60,6 +77,8 @@ int md_cli_serve(int argc, char **argv)
         {"max-body-kb", required_argument, NULL, 'B'}, {"max-connections", required_argument, NULL, 'C'},
         {"max-per-client", required_argument, NULL, 'P'}, {"timeout", required_argument, NULL, 'T'},
         {"rate-limit", required_argument, NULL, 'r'},  {"cors-origin", required_argument, NULL, 'o'},
+        {"work-hours", required_argument, NULL, 'W'}, {"max-event-streams", required_argument, NULL, 'E'},
+        {"event-heartbeat", required_argument, NULL, 'H'},
         {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     struct md_config cfg = {
@@ -77,7 +96,7 @@ int md_cli_serve(int argc, char **argv)
     int64_t v = 0;
     int c, bad = 0;
     optind = 1;
-    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:w:S:u:B:C:P:T:r:o:qh", opts, NULL)) != -1) {
+    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:w:S:u:B:C:P:T:r:o:W:E:H:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'd': cfg.db_path = optarg; break;
         case 'p': bad = num("--port", optarg, 0, 65535, &v); so.port = (uint16_t)v; break;
@@ -93,6 +112,9 @@ int md_cli_serve(int argc, char **argv)
         case 'T': bad = num("--timeout", optarg, 1, 3600, &v); so.timeout_seconds = (unsigned)v; break;
         case 'r': bad = num("--rate-limit", optarg, 0, 1000000, &v); cfg.rate_limit_per_min = (int)v; break;
         case 'o': cfg.cors_origin = optarg; break;
+        case 'W': bad = work_hours(optarg, &cfg); break;
+        case 'E': bad = num("--max-event-streams", optarg, 1, 100000, &v); cfg.events_max_subscribers = (int)v; break;
+        case 'H': bad = num("--event-heartbeat", optarg, 1, 3600, &v); cfg.events_heartbeat_s = (int)v; break;
         case 'q': so.quiet = true; break;
         case 'h': serve_help(); return 0;
         default: return md_cli_usage_error("serve", "bad option");

@@ -16,6 +16,7 @@ static const struct command commands[] = {
     {"init", md_cli_init, "create an empty mapd database with the schema and categories"},
     {"sample", md_cli_sample, "create the deterministic sample city (Beijing) in a database"},
     {"serve", md_cli_serve, "serve tiles, APIs and the web map over HTTP"},
+    {"token", md_cli_token, "create, list and revoke API tokens (app, officer, centre, admin)"},
 };
 
 static void usage(FILE *f)

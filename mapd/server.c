@@ -6,6 +6,15 @@
  * queues the response; the completed callback logs, records metrics and
  * frees the state. `inflight` counts requests between first and completed
  * callbacks so SIGTERM can wait for them.
+ *
+ * Waiting without a thread: a deferred response (a 201 after the group
+ * commit) or an event stream with nothing to send suspends its connection
+ * (MHD_suspend_connection, from the access handler or the content reader,
+ * the two places MHD allows it) and is resumed from any thread through a
+ * struct conn_waker. The waker's flags close the race between "nothing yet,
+ * suspend" and "wake": a wake that comes before the suspend is remembered
+ * and the suspend is skipped. On SIGTERM every stream is woken and ends, so
+ * the drain does not wait for clients that never hang up.
  */
 #include "server.h"
 #include "md_time.h"
@@ -24,8 +33,18 @@
 #define REQUEST_POOL_MAX ((size_t)256 << 20)
 #define MAX_WORKERS 256
 
+struct conn_waker {
+    pthread_mutex_t lock;
+    struct MHD_Connection *conn;
+    bool suspended, pending;
+    struct conn_waker *prev, *next; /* in md_server.streams (streams only) */
+};
+
 struct md_server {
     struct MHD_Daemon *daemon;
+    pthread_mutex_t streams_lock;
+    struct conn_waker *streams; /* wakers of open streamed responses */
+    atomic_bool closing;
     struct md_api *api;
     const struct md_config *cfg;
     struct md_server_opts opts;
@@ -48,7 +67,57 @@ struct req_state {
     int status;
     const char *route;
     size_t bytes;
+    struct md_response *deferred; /* a response waiting for its poll */
+    struct conn_waker *waker;
 };
+
+static struct conn_waker *waker_new(struct MHD_Connection *conn)
+{
+    struct conn_waker *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    pthread_mutex_init(&w->lock, NULL);
+    w->conn = conn;
+    return w;
+}
+
+static void waker_free(struct conn_waker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+}
+
+/* Any thread: resume the connection, or remember the wake if it is not
+ * suspended yet. */
+static void waker_wake(void *arg)
+{
+    struct conn_waker *w = arg;
+    pthread_mutex_lock(&w->lock);
+    if (w->suspended) {
+        w->suspended = false;
+        MHD_resume_connection(w->conn);
+    } else {
+        w->pending = true;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* The connection's thread, inside an MHD callback: suspend unless a wake
+ * came in meanwhile. True when suspended. */
+static bool waker_suspend(struct conn_waker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    bool suspend = !w->pending;
+    w->pending = false;
+    if (suspend) {
+        w->suspended = true;
+        MHD_suspend_connection(w->conn);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return suspend;
+}
 
 static void worker_free(struct md_worker *w)
 {
@@ -124,13 +193,17 @@ struct stream_state {
     struct md_stream stream;
     struct md_buf pending;
     size_t offset;
+    struct md_server *srv;
+    struct conn_waker *waker; /* NULL: the stream has no waker, poll */
 };
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct stream_state *s = cls;
     (void)pos;
-    if (s->offset >= s->pending.len) {
+    for (int tries = 0; s->offset >= s->pending.len; tries++) {
+        if (atomic_load(&s->srv->closing))
+            return MHD_CONTENT_READER_END_OF_STREAM;
         md_buf_reset(&s->pending);
         s->offset = 0;
         md_err rc = s->stream.next(s->stream.userdata, &s->pending);
@@ -138,8 +211,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             return MHD_CONTENT_READER_END_OF_STREAM;
         if (rc && rc != MD_ENOTFOUND)
             return MHD_CONTENT_READER_END_WITH_ERROR;
-        if (s->pending.len == 0)
-            return 0;
+        if (s->pending.len == 0 && (!s->waker || tries > 2 || waker_suspend(s->waker)))
+            return 0; /* suspended until the stream wakes us (or polled again) */
     }
     size_t n = s->pending.len - s->offset;
     if (n > max)
@@ -152,13 +225,25 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 static void stream_free(void *cls)
 {
     struct stream_state *s = cls;
-    if (s->stream.free)
+    if (s->stream.free) /* after this the stream never calls wake */
         s->stream.free(s->stream.userdata);
+    if (s->waker) {
+        pthread_mutex_lock(&s->srv->streams_lock);
+        if (s->waker->prev)
+            s->waker->prev->next = s->waker->next;
+        else
+            s->srv->streams = s->waker->next;
+        if (s->waker->next)
+            s->waker->next->prev = s->waker->prev;
+        pthread_mutex_unlock(&s->srv->streams_lock);
+        waker_free(s->waker);
+    }
     md_buf_free(&s->pending);
     free(s);
 }
 
-static struct MHD_Response *make_response(struct md_response *res)
+static struct MHD_Response *make_response(struct md_server *srv, struct MHD_Connection *conn,
+                                          struct md_response *res)
 {
     struct MHD_Response *r;
     if (res->stream.next) {
@@ -166,9 +251,19 @@ static struct MHD_Response *make_response(struct md_response *res)
         if (!s)
             return NULL;
         s->stream = res->stream;
+        s->srv = srv;
         res->stream.next = NULL;
         res->stream.free = NULL;
         md_buf_init(&s->pending, (size_t)16 << 20);
+        if (s->stream.set_waker && (s->waker = waker_new(conn))) {
+            pthread_mutex_lock(&srv->streams_lock);
+            s->waker->next = srv->streams;
+            if (srv->streams)
+                srv->streams->prev = s->waker;
+            srv->streams = s->waker;
+            pthread_mutex_unlock(&srv->streams_lock);
+            s->stream.set_waker(s->stream.userdata, waker_wake, s->waker);
+        }
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s,
                                               stream_free);
         if (!r)
@@ -190,10 +285,10 @@ static struct MHD_Response *make_response(struct md_response *res)
     return r;
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, struct req_state *st,
-                                     struct md_response *res)
+static enum MHD_Result send_response(struct md_server *srv, struct MHD_Connection *conn,
+                                     struct req_state *st, struct md_response *res)
 {
-    struct MHD_Response *r = make_response(res);
+    struct MHD_Response *r = make_response(srv, conn, res);
     st->answered = true;
     st->status = res->status;
     st->route = res->route ? res->route : "other";
@@ -207,8 +302,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct req_sta
     return ok;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, struct req_state *st, md_err err,
-                                  const char *message)
+static enum MHD_Result send_error(struct md_server *srv, struct MHD_Connection *conn,
+                                  struct req_state *st, md_err err, const char *message)
 {
     struct md_response res;
     struct md_ctx ctx;
@@ -217,9 +312,23 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, struct req_state 
     md_response_init(&res);
     md_response_error(&res, &ctx);
     res.route = "other";
-    enum MHD_Result ok = send_response(conn, st, &res);
+    enum MHD_Result ok = send_response(srv, conn, st, &res);
     md_response_free(&res);
     return ok;
+}
+
+/* Poll a deferred response: answer it when ready, else suspend until woken
+ * (MHD calls on_request again after the resume). */
+static enum MHD_Result poll_deferred(struct md_server *srv, struct MHD_Connection *conn,
+                                     struct req_state *st)
+{
+    struct md_response *res = st->deferred;
+    for (;;) {
+        if (res->deferred.poll(res->deferred.userdata, res))
+            return send_response(srv, conn, st, res);
+        if (waker_suspend(st->waker))
+            return MHD_YES;
+    }
 }
 
 static enum MHD_Result dispatch(struct md_server *srv, struct MHD_Connection *conn,
@@ -241,16 +350,29 @@ static enum MHD_Result dispatch(struct md_server *srv, struct MHD_Connection *co
     req.client_addr = md_pool_strdup(st->pool, addr);
     if (collect(conn, MHD_GET_ARGUMENT_KIND, st->pool, &req.query, &req.nquery) ||
         collect(conn, MHD_HEADER_KIND, st->pool, &req.headers, &req.nheaders) || !req.client_addr)
-        return send_error(conn, st, MD_ENOMEM, "out of request memory");
+        return send_error(srv, conn, st, MD_ENOMEM, "out of request memory");
     req.body = st->body.data ? st->body.data : "";
     req.body_len = st->body.len;
     struct md_worker *w = thread_worker(srv, &ctx);
     if (!w)
-        return send_error(conn, st, MD_EBUSY, md_ctx_message(&ctx));
+        return send_error(srv, conn, st, MD_EBUSY, md_ctx_message(&ctx));
     struct md_response res;
     md_response_init(&res);
     md_api_handle(srv->api, w, &req, &res);
-    enum MHD_Result ok = send_response(conn, st, &res);
+    if (res.deferred.poll) {
+        st->deferred = malloc(sizeof(*st->deferred));
+        st->waker = st->deferred ? waker_new(conn) : NULL;
+        if (!st->waker) {
+            free(st->deferred);
+            st->deferred = NULL;
+            md_response_free(&res);
+            return send_error(srv, conn, st, MD_ENOMEM, "out of memory");
+        }
+        *st->deferred = res; /* the heap copy owns body and deferred now */
+        st->deferred->deferred.set_waker(st->deferred->deferred.userdata, waker_wake, st->waker);
+        return poll_deferred(srv, conn, st);
+    }
+    enum MHD_Result ok = send_response(srv, conn, st, &res);
     md_response_free(&res);
     return ok;
 }
@@ -282,10 +404,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             char msg[128];
             snprintf(msg, sizeof(msg), "request body of %s bytes exceeds the limit of %zu bytes",
                      cl, srv->cfg->max_body_bytes);
-            return send_error(conn, st, MD_ETOOBIG, msg);
+            return send_error(srv, conn, st, MD_ETOOBIG, msg);
         }
         return MHD_YES;
     }
+    if (st->deferred && !st->answered) /* resumed: is the answer ready? */
+        return poll_deferred(srv, conn, st);
     if (st->answered) { /* e.g. 413 already queued: discard the rest of the body */
         *upload_data_size = 0;
         return MHD_YES;
@@ -300,7 +424,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         char msg[128];
         snprintf(msg, sizeof(msg), "request body exceeds the limit of %zu bytes",
                  srv->cfg->max_body_bytes);
-        return send_error(conn, st, MD_ETOOBIG, msg);
+        return send_error(srv, conn, st, MD_ETOOBIG, msg);
     }
     return dispatch(srv, conn, st);
 }
@@ -319,6 +443,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         fprintf(stderr, "%s %s %d %lldus%s\n", st->method ? st->method : "-",
                 st->path ? st->path : "-", status, (long long)us,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    if (st->deferred) { /* frees the deferred state first: no wake after this */
+        md_response_free(st->deferred);
+        free(st->deferred);
+    }
+    waker_free(st->waker);
     md_buf_free(&st->body);
     md_pool_free(st->pool);
     free(st);
@@ -370,6 +499,7 @@ md_err md_server_start(const struct md_server_opts *o, const struct md_config *c
     srv->opts = *o;
     pthread_key_create(&srv->worker_key, NULL);
     pthread_mutex_init(&srv->workers_lock, NULL);
+    pthread_mutex_init(&srv->streams_lock, NULL);
     rc = parse_bind(o, &ss, &sslen, ctx);
     if (!rc)
         rc = md_api_new(cfg, &srv->api, ctx);
@@ -418,6 +548,12 @@ void md_server_stop(struct md_server *srv)
         return;
     if (srv->daemon) {
         MHD_quiesce_daemon(srv->daemon);
+        /* End open streams (event streams never end by themselves). */
+        atomic_store(&srv->closing, true);
+        pthread_mutex_lock(&srv->streams_lock);
+        for (struct conn_waker *w = srv->streams; w; w = w->next)
+            waker_wake(w);
+        pthread_mutex_unlock(&srv->streams_lock);
         unsigned waited_ms = 0, limit_ms = (srv->opts.drain_seconds ? srv->opts.drain_seconds : 10) * 1000;
         while (atomic_load(&srv->inflight) > 0 && waited_ms < limit_ms) {
             usleep(10000);
@@ -429,6 +565,7 @@ void md_server_stop(struct md_server *srv)
         worker_free(srv->workers[i]);
     pthread_key_delete(srv->worker_key);
     pthread_mutex_destroy(&srv->workers_lock);
+    pthread_mutex_destroy(&srv->streams_lock);
     md_api_free(srv->api);
     free(srv);
 }

@@ -25,7 +25,7 @@
     " r.attributes, r.facility_id, r.proposed_change, r.merged_into, r.created_at,"            \
     " r.updated_at, r.expected_at, r.closed_at, r.lon, r.lat,"                                 \
     " (SELECT h.note FROM report_history h WHERE h.report_id = r.id ORDER BY h.id DESC"        \
-    " LIMIT 1)"
+    " LIMIT 1), c.unit_type"
 #define REPORT_FROM " FROM reports r LEFT JOIN categories c ON c.code = r.service_code"
 
 static json_t *time_json(sqlite3_stmt *st, int col, int offset_min)
@@ -98,6 +98,7 @@ static json_t *row_json(sqlite3_stmt *st, int64_t now, int offset_min)
     json_object_set_new(j, "lon", json_real(sqlite3_column_double(st, 21)));
     json_object_set_new(j, "lat", json_real(sqlite3_column_double(st, 22)));
     json_object_set_new(j, "status_note", text_json(st, 23));
+    json_object_set_new(j, "unit_type", text_json(st, 24));
     json_object_set_new(j, "overdue", json_boolean(is_overdue(status, sqlite3_column_int64(st, 19),
                                                               has_expected, now)));
     return j;
@@ -869,4 +870,43 @@ md_err md_events_last_id(struct md_store *s, int64_t *out, struct md_ctx *ctx)
         rc = md_store_fail(s, src, "reading events", ctx);
     sqlite3_reset(st);
     return rc;
+}
+
+md_err md_facility_point(struct md_store *s, int64_t id, double *lon, double *lat,
+                         struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT lon, lat FROM facilities WHERE id = ?";
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        *lon = sqlite3_column_double(st, 0);
+        *lat = sqlite3_column_double(st, 1);
+    } else if (src == SQLITE_DONE) {
+        rc = md_fail(ctx, MD_ENOTFOUND, "facility %lld does not exist", (long long)id);
+    } else {
+        rc = md_store_fail(s, src, "reading the facility", ctx);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+md_err md_facility_category_check(struct md_store *s, const char *code, struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT 1 FROM facility_categories WHERE code = ?";
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (src == SQLITE_ROW)
+        return MD_OK;
+    if (src == SQLITE_DONE)
+        return md_fail(ctx, MD_ENOTFOUND, "'%.40s' is not a facility category", code);
+    return md_store_fail(s, src, "facility category", ctx);
 }

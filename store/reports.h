@@ -135,6 +135,12 @@ md_err md_report_transition(struct md_store *s, const struct md_calendar *cal, i
                             int64_t now, int offset_min, json_t **report_out,
                             struct md_ctx *ctx) MD_WUR;
 
+/* A facility's point; MD_ENOTFOUND when there is no such facility. */
+md_err md_facility_point(struct md_store *s, int64_t id, double *lon, double *lat,
+                         struct md_ctx *ctx) MD_WUR;
+/* True (MD_OK) when `code` is a facility category; MD_ENOTFOUND otherwise. */
+md_err md_facility_category_check(struct md_store *s, const char *code, struct md_ctx *ctx) MD_WUR;
+
 /* Events with id > after, oldest first, at most limit: calls fn for each. */
 typedef md_err (*md_event_fn)(int64_t id, const char *type, const char *payload, void *userdata);
 md_err md_events_since(struct md_store *s, int64_t after, int limit, md_event_fn fn,

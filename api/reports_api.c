@@ -1,0 +1,958 @@
+/* reports_api.c - the JSON API for reports under /api/v1/ (SPEC §6, §7).
+ *
+ *   POST /api/v1/reports                      create (citizens, apps, officers)
+ *   GET  /api/v1/reports                      list with filters
+ *   GET  /api/v1/reports/{id}                 one report (public fields)
+ *   GET  /api/v1/reports/{id}/history         its transitions, oldest first
+ *   GET  /api/v1/reports/{id}/duplicates      open reports nearby, same category
+ *   POST /api/v1/reports/{id}/transitions     a workflow step (token required)
+ *   POST /api/v1/facilities/{id}/corrections  a map correction
+ *   GET  /api/v1/events                       Server-Sent Events
+ *   GET  /api/v1/categories                   the service codes
+ *
+ * Creates are validated completely on the request thread, then queued on the
+ * group-commit writer; the 201 is rendered by the deferred poll once the
+ * writer's COMMIT has returned. Nothing is written for a request that fails.
+ */
+#include "md_text.h"
+#include "md_time.h"
+#include "params.h"
+#include "reports_int.h"
+#include "workflow.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ADDRESS_MAX 500
+#define NOTE_MAX 1000
+#define MEDIA_MAX 10
+#define MEDIA_URL_MAX 1000
+#define ATTR_TEXT_MAX 500
+
+/* ---- shared helpers (reports_int.h) ---------------------------------- */
+
+md_err md__auth_token(struct md_call *c, const char *token, struct md_principal *out)
+{
+    return md_token_verify(c->w->store, token, out, c->ctx);
+}
+
+md_err md__auth_bearer(struct md_call *c, struct md_principal *out)
+{
+    md_principal_public(out);
+    const char *h = md_request_header(c->req, "Authorization");
+    if (!h || !*h)
+        return MD_OK;
+    if (strncasecmp(h, "Bearer ", 7) != 0)
+        return md_fail(c->ctx, MD_EUNAUTH, "Authorization must be 'Bearer <token>'");
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return md__auth_token(c, h, out);
+}
+
+md_err md__check_media_url(struct md_call *c, const char *what, const char *url)
+{
+    size_t n = strlen(url);
+    if (n > MEDIA_URL_MAX)
+        return md_fail(c->ctx, MD_EINVAL, "%s is longer than %d bytes", what, MEDIA_URL_MAX);
+    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+        return md_fail(c->ctx, MD_EINVAL, "%s must be an http:// or https:// URL", what);
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+        if (*p <= ' ' || *p == 0x7f || *p == '"' || *p == '<' || *p == '>')
+            return md_fail(c->ctx, MD_EINVAL, "%s contains a character not allowed in a URL", what);
+    return MD_OK;
+}
+
+static bool in_values(json_t *values, const char *key)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(values, i, v)
+    {
+        const char *k = json_string_value(json_object_get(v, "key"));
+        if (k && key && strcmp(k, key) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* One attribute value, normalised by datatype; NULL with ctx on error. */
+static json_t *attribute_value(struct md_call *c, json_t *def, const char *code, json_t *v)
+{
+    const char *type = json_string_value(json_object_get(def, "datatype"));
+    json_t *values = json_object_get(def, "values");
+    const char *s = json_string_value(v);
+    if (!type)
+        type = "string";
+    if (strcmp(type, "number") == 0) {
+        double d;
+        if (json_is_number(v))
+            return json_real(json_number_value(v));
+        struct md_ctx sub;
+        md_ctx_init(&sub);
+        if (s && md_parse_double(s, code, &d, &sub) == MD_OK)
+            return json_real(d);
+        md_fail(c->ctx, MD_EINVAL, "attribute %s must be a number", code);
+        return NULL;
+    }
+    if (strcmp(type, "multivaluelist") == 0) {
+        json_t *list = json_is_array(v) ? json_incref(v) : json_pack("[O]", v);
+        size_t i;
+        json_t *item;
+        json_array_foreach(list, i, item)
+        {
+            if (!json_is_string(item) || !in_values(values, json_string_value(item))) {
+                json_decref(list);
+                md_fail(c->ctx, MD_EINVAL, "attribute %s has a value that is not one of its keys", code);
+                return NULL;
+            }
+        }
+        return list;
+    }
+    if (!s) {
+        md_fail(c->ctx, MD_EINVAL, "attribute %s must be a string", code);
+        return NULL;
+    }
+    if (!md_utf8_valid(s, strlen(s)) || md_utf8_len(s) > ATTR_TEXT_MAX) {
+        md_fail(c->ctx, MD_EINVAL, "attribute %s must be valid UTF-8 of at most %d characters",
+                code, ATTR_TEXT_MAX);
+        return NULL;
+    }
+    if (strcmp(type, "singlevaluelist") == 0 && !in_values(values, s)) {
+        md_fail(c->ctx, MD_EINVAL, "attribute %s must be one of its keys, got '%.40s'", code, s);
+        return NULL;
+    }
+    if (strcmp(type, "datetime") == 0) {
+        int64_t t;
+        struct md_ctx sub;
+        md_ctx_init(&sub);
+        if (md_time_parse(s, 480, &t, &sub)) {
+            md_fail(c->ctx, MD_EINVAL, "attribute %s must be an ISO 8601 date-time", code);
+            return NULL;
+        }
+    }
+    return json_string(s);
+}
+
+md_err md__check_attributes(struct md_call *c, const struct md_category *cat, json_t *given,
+                            char **out_text)
+{
+    *out_text = NULL;
+    if (given && !json_is_object(given))
+        return md_fail(c->ctx, MD_EINVAL, "attributes must be an object of code: value");
+    json_t *norm = json_object();
+    md_err rc = MD_OK;
+    const char *key;
+    json_t *v;
+    json_object_foreach(given, key, v)
+    {
+        json_t *def = NULL, *d;
+        size_t i;
+        json_array_foreach(cat->attributes, i, d)
+        {
+            const char *code = json_string_value(json_object_get(d, "code"));
+            if (code && strcmp(code, key) == 0)
+                def = d;
+        }
+        if (!def) {
+            rc = md_fail(c->ctx, MD_EINVAL, "category %s has no attribute '%.40s'", cat->code, key);
+            break;
+        }
+        json_t *value = attribute_value(c, def, key, v);
+        if (!value) {
+            rc = MD_EINVAL;
+            break;
+        }
+        json_object_set_new(norm, key, value);
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(cat->attributes, i, d)
+    {
+        const char *code = json_string_value(json_object_get(d, "code"));
+        if (!rc && code && json_is_true(json_object_get(d, "required")) &&
+            !json_object_get(norm, code))
+            rc = md_fail(c->ctx, MD_EINVAL, "attribute %s is required for category %s", code,
+                         cat->code);
+    }
+    if (!rc && !(*out_text = json_dumps(norm, JSON_COMPACT)))
+        rc = md_fail(c->ctx, MD_ENOMEM, "attributes");
+    json_decref(norm);
+    return rc;
+}
+
+/* ---- create: validate, queue, answer after the commit --------------- */
+
+struct pending_create {
+    struct md_ingest_ticket *ticket;
+    enum md_created_form form;
+    struct md_pool *pool;
+    json_t *duplicates;
+    char category[8];
+    char district[MD_DISTRICT_CODE_MAX];
+    char grid[MD_GRID_CODE_MAX];
+    double lon, lat; /* as given (caller's crs) */
+    int offset_min;
+};
+
+static void pending_free(void *userdata)
+{
+    struct pending_create *p = userdata;
+    md_ingest_ticket_free(p->ticket);
+    json_decref(p->duplicates);
+    free(p);
+}
+
+static void pending_set_waker(void *userdata, md_wake_cb wake, void *arg)
+{
+    struct pending_create *p = userdata;
+    md_ingest_ticket_set_waker(p->ticket, wake, arg);
+}
+
+static void set_body(struct md_response *res, int status, const char *type, char *text)
+{
+    res->status = status;
+    res->content_type = type;
+    md_buf_reset(&res->body);
+    if (!text || md_buf_puts(&res->body, text)) {
+        struct md_ctx ctx;
+        md_ctx_init(&ctx);
+        md_fail(&ctx, MD_ENOMEM, "building the response");
+        md_response_error(res, &ctx);
+    }
+    free(text);
+}
+
+static bool pending_poll(void *userdata, struct md_response *res)
+{
+    struct pending_create *p = userdata;
+    struct md_ctx ctx;
+    struct md_report_created cr;
+    md_err err = MD_OK;
+    md_ctx_init(&ctx);
+    if (!md_ingest_ticket_done(p->ticket, &err, &cr, &ctx))
+        return false;
+    if (err) {
+        if (p->form == MD_CREATED_JSON)
+            md_response_error(res, &ctx);
+        else
+            md__open311_error(res, md_err_http_status(err), md_ctx_message(&ctx),
+                              p->form == MD_CREATED_O311_XML);
+        return true;
+    }
+    char when[MD_TIME_STR_MAX], id[32], location[64];
+    md_time_format(cr.created_at, p->offset_min, when);
+    snprintf(id, sizeof(id), "%lld", (long long)cr.id);
+    snprintf(location, sizeof(location), "/api/v1/reports/%lld", (long long)cr.id);
+    MD_IGNORE(md_response_header(res, p->pool, "Location", location));
+    if (p->form == MD_CREATED_JSON) {
+        json_t *j = json_pack("{sI s:s s:s s:s s:s s:o s:f s:f s:s s:O}", "id", (json_int_t)cr.id,
+                              "token", cr.token, "status", "reported", "category", p->category,
+                              "district", p->district, "grid",
+                              p->grid[0] ? json_string(p->grid) : json_null(), "lon", p->lon, "lat",
+                              p->lat, "created_at", when, "duplicates", p->duplicates);
+        set_body(res, 201, "application/json", j ? json_dumps(j, JSON_COMPACT) : NULL);
+        json_decref(j);
+    } else if (p->form == MD_CREATED_O311_JSON) {
+        json_t *j = json_pack("[{s:s s:s s:s s:n}]", "service_request_id", id, "token", cr.token,
+                              "service_notice", "", "account_id");
+        set_body(res, 201, "application/json; charset=utf-8", j ? json_dumps(j, JSON_COMPACT) : NULL);
+        json_decref(j);
+    } else {
+        struct md_buf b;
+        md_buf_init(&b, 1 << 16);
+        MD_IGNORE(md_buf_printf(&b,
+                                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service_requests>"
+                                "<request><service_request_id>%s</service_request_id>"
+                                "<token>%s</token><service_notice></service_notice>"
+                                "<account_id></account_id></request></service_requests>\n",
+                                id, cr.token));
+        set_body(res, 201, "text/xml; charset=utf-8", md_buf_steal(&b, NULL));
+    }
+    return true;
+}
+
+md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *attributes,
+                         enum md_created_form form)
+{
+    struct md_reports_state *st = c->api->reports;
+    struct md_category cat = {0};
+    char *attrs_text = NULL;
+    json_t *dups = NULL;
+    struct pending_create *p = NULL;
+    md_err rc = MD_OK;
+    int retry = 1;
+    if (!st || !st->ingest)
+        return md_fail(c->ctx, MD_EBUSY, "this server cannot accept reports (no database writer)");
+    if (!md_ratelimit_take(st->rl, c->req->client_addr, md_time_mono_us(), &retry)) {
+        char v[16];
+        snprintf(v, sizeof(v), "%d", retry);
+        MD_IGNORE(md_response_header(c->res, c->req->pool, "Retry-After", v));
+        return md_fail(c->ctx, MD_ERATE,
+                       "too many reports from %s; at most %d a minute, retry in %d s",
+                       c->req->client_addr, c->api->cfg->rate_limit_per_min, retry);
+    }
+    rc = md_category_get(c->w->store, in->service_code, &cat, c->ctx);
+    if (rc == MD_ENOTFOUND) {
+        md_ctx_clear(c->ctx);
+        rc = md_fail(c->ctx, form == MD_CREATED_JSON ? MD_EUNPROC : MD_EINVAL,
+                     "category '%.20s' is not a known service code (see /api/v1/categories)",
+                     in->service_code);
+    }
+    if (rc)
+        goto out;
+    bool want_correction = strcmp(in->kind, "correction") == 0;
+    if (want_correction != (strcmp(cat.kind, "correction") == 0)) {
+        rc = md_fail(c->ctx, MD_EUNPROC,
+                     want_correction ? "category %s is not a map correction"
+                                     : "category %s is a map correction: send it to"
+                                       " POST /api/v1/facilities/{id}/corrections",
+                     cat.code);
+        goto out;
+    }
+    rc = md__check_attributes(c, &cat, attributes, &attrs_text);
+    if (rc)
+        goto out;
+    in->attributes = attrs_text;
+    rc = md_store_locate(c->w->store, in->lon, in->lat, in->district, in->grid, c->ctx);
+    if (rc == MD_ENOTFOUND) {
+        md_ctx_clear(c->ctx);
+        rc = md_fail(c->ctx, MD_EUNPROC,
+                     "the point %.6f,%.6f is outside every district this server covers", in->lon,
+                     in->lat);
+    }
+    if (rc)
+        goto out;
+    rc = md_report_nearby_open(c->w->store, cat.code, in->lon, in->lat, cat.dup_radius_m, 0, 20,
+                               st->offset_min, &dups, c->ctx);
+    if (rc)
+        goto out;
+    p = calloc(1, sizeof(*p));
+    if (!p) {
+        rc = md_fail(c->ctx, MD_ENOMEM, "queueing the report");
+        goto out;
+    }
+    rc = md_ingest_submit(st->ingest, in, &p->ticket, c->ctx);
+    if (rc)
+        goto out;
+    p->form = form;
+    p->pool = c->req->pool;
+    p->duplicates = dups;
+    dups = NULL;
+    p->offset_min = st->offset_min;
+    snprintf(p->category, sizeof(p->category), "%s", cat.code);
+    snprintf(p->district, sizeof(p->district), "%s", in->district);
+    snprintf(p->grid, sizeof(p->grid), "%s", in->grid);
+    p->lon = in->lon;
+    p->lat = in->lat;
+    c->res->deferred = (struct md_deferred){.poll = pending_poll, .set_waker = pending_set_waker,
+                                            .free = pending_free, .userdata = p};
+    p = NULL;
+out:
+    if (p)
+        pending_free(p);
+    json_decref(dups);
+    free(attrs_text);
+    md_category_clear(&cat);
+    return rc;
+}
+
+/* ---- JSON body fields ------------------------------------------------ */
+
+static md_err parse_body(struct md_call *c, json_t **out)
+{
+    json_error_t jerr;
+    if (c->req->body_len == 0)
+        return md_fail(c->ctx, MD_EINVAL, "a JSON object body is required");
+    json_t *j = json_loadb(c->req->body, c->req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j)
+        return md_fail(c->ctx, MD_EINVAL, "the body is not valid JSON: %s (line %d, column %d)",
+                       jerr.text, jerr.line, jerr.column);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return md_fail(c->ctx, MD_EINVAL, "the body must be a JSON object");
+    }
+    *out = j;
+    return MD_OK;
+}
+
+static md_err only_fields(struct md_call *c, json_t *obj, const char *where,
+                          const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        bool ok = false;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = strcmp(*a, key) == 0;
+        if (!ok)
+            return md_fail(c->ctx, MD_EINVAL, "unknown field '%.40s' in %s", key, where);
+    }
+    return MD_OK;
+}
+
+static md_err field_str(struct md_call *c, json_t *obj, const char *key, bool required,
+                        size_t max_chars, const char **out)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return required ? md_fail(c->ctx, MD_EINVAL, "%s is required", key) : MD_OK;
+    if (!json_is_string(v))
+        return md_fail(c->ctx, MD_EINVAL, "%s must be a string", key);
+    const char *s = json_string_value(v);
+    if (md_utf8_len(s) > max_chars)
+        return md_fail(c->ctx, MD_EINVAL, "%s is longer than %zu characters", key, max_chars);
+    if (required && !*s)
+        return md_fail(c->ctx, MD_EINVAL, "%s must not be empty", key);
+    *out = s;
+    return MD_OK;
+}
+
+static md_err field_lonlat(struct md_call *c, json_t *obj, enum md_crs crs, double *lon,
+                           double *lat)
+{
+    json_t *x = json_object_get(obj, "lon"), *y = json_object_get(obj, "lat");
+    if (!x)
+        return md_fail(c->ctx, MD_EINVAL, "lon is required");
+    if (!y)
+        return md_fail(c->ctx, MD_EINVAL, "lat is required");
+    if (!json_is_number(x))
+        return md_fail(c->ctx, MD_EINVAL, "lon must be a number");
+    if (!json_is_number(y))
+        return md_fail(c->ctx, MD_EINVAL, "lat must be a number");
+    *lon = json_number_value(x);
+    *lat = json_number_value(y);
+    if (!isfinite(*lon) || *lon < -180 || *lon > 180)
+        return md_fail(c->ctx, MD_EINVAL, "lon %g is outside -180..180", *lon);
+    if (!isfinite(*lat) || *lat < -90 || *lat > 90)
+        return md_fail(c->ctx, MD_EINVAL, "lat %g is outside -90..90", *lat);
+    md_crs_to_wgs84(crs, *lon, *lat, lon, lat);
+    return MD_OK;
+}
+
+static bool phone_chars(const char *s)
+{
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s) && !strchr("+-() ", *s))
+            return false;
+    return true;
+}
+
+static md_err field_contact(struct md_call *c, json_t *obj, struct md_contact *out)
+{
+    static const char *const allowed[] = {"name", "phone", "email", "device_id", NULL};
+    json_t *ct = json_object_get(obj, "contact");
+    memset(out, 0, sizeof(*out));
+    if (!ct || json_is_null(ct))
+        return MD_OK;
+    if (!json_is_object(ct))
+        return md_fail(c->ctx, MD_EINVAL, "contact must be an object");
+    md_err rc = only_fields(c, ct, "contact", allowed);
+    if (!rc)
+        rc = field_str(c, ct, "name", false, 100, &out->name);
+    if (!rc)
+        rc = field_str(c, ct, "phone", false, 32, &out->phone);
+    if (!rc)
+        rc = field_str(c, ct, "email", false, 254, &out->email);
+    if (!rc)
+        rc = field_str(c, ct, "device_id", false, 128, &out->device_id);
+    if (!rc && out->phone && !phone_chars(out->phone))
+        rc = md_fail(c->ctx, MD_EINVAL, "contact.phone may hold digits, spaces and + - ( ) only");
+    if (!rc && out->email && (!strchr(out->email, '@') || strchr(out->email, ' ')))
+        rc = md_fail(c->ctx, MD_EINVAL, "contact.email is not an e-mail address");
+    return rc;
+}
+
+/* media_urls: array of http(s) URLs -> compact JSON text (caller frees). */
+static md_err field_media(struct md_call *c, json_t *obj, char **out)
+{
+    json_t *m = json_object_get(obj, "media_urls");
+    *out = NULL;
+    if (!m || json_is_null(m))
+        return MD_OK;
+    if (!json_is_array(m))
+        return md_fail(c->ctx, MD_EINVAL, "media_urls must be an array of URLs");
+    if (json_array_size(m) > MEDIA_MAX)
+        return md_fail(c->ctx, MD_EINVAL, "media_urls holds more than %d URLs", MEDIA_MAX);
+    size_t i;
+    json_t *u;
+    json_array_foreach(m, i, u)
+    {
+        char what[48];
+        snprintf(what, sizeof(what), "media_urls[%zu]", i);
+        if (!json_is_string(u))
+            return md_fail(c->ctx, MD_EINVAL, "%s must be a string", what);
+        md_err rc = md__check_media_url(c, what, json_string_value(u));
+        if (rc)
+            return rc;
+    }
+    *out = json_dumps(m, JSON_COMPACT);
+    return *out ? MD_OK : md_fail(c->ctx, MD_ENOMEM, "media_urls");
+}
+
+static bool is_staff(enum md_role r)
+{
+    return r == MD_ROLE_OFFICER || r == MD_ROLE_CENTRE || r == MD_ROLE_ADMIN;
+}
+
+/* ---- handlers -------------------------------------------------------- */
+
+static md_err create_report(struct md_call *c)
+{
+    static const char *const allowed[] = {"category", "lon", "lat", "description", "address",
+                                          "media_urls", "contact", "attributes", "kind",
+                                          "channel", NULL};
+    struct md_principal who;
+    struct md_report_input in = {0};
+    json_t *body = NULL;
+    char *media = NULL;
+    enum md_crs crs;
+    const char *kind = NULL, *channel = NULL;
+    md_err rc = md__auth_bearer(c, &who);
+    if (!rc)
+        rc = md__param_crs(c, &crs);
+    if (!rc)
+        rc = parse_body(c, &body);
+    if (!rc)
+        rc = only_fields(c, body, "the report", allowed);
+    if (!rc)
+        rc = field_str(c, body, "category", true, 6, &in.service_code);
+    if (!rc && (strlen(in.service_code) != 6 || strspn(in.service_code, "0123456789") != 6))
+        rc = md_fail(c->ctx, MD_EINVAL, "category must be a 6-digit service code");
+    if (!rc)
+        rc = field_lonlat(c, body, crs, &in.lon, &in.lat);
+    if (!rc)
+        rc = field_str(c, body, "description", false, MD_DESCRIPTION_MAX, &in.description);
+    if (!rc)
+        rc = field_str(c, body, "address", false, ADDRESS_MAX, &in.address);
+    if (!rc)
+        rc = field_media(c, body, &media);
+    if (!rc)
+        rc = field_contact(c, body, &in.contact);
+    if (!rc)
+        rc = field_str(c, body, "kind", false, 16, &kind);
+    if (!rc)
+        rc = field_str(c, body, "channel", false, 16, &channel);
+    if (rc)
+        goto out;
+    in.kind = kind ? kind : who.role == MD_ROLE_OFFICER ? "incident" : "problem";
+    if (strcmp(in.kind, "problem") != 0 && strcmp(in.kind, "incident") != 0) {
+        rc = md_fail(c->ctx, MD_EINVAL, "kind must be problem or incident");
+        goto out;
+    }
+    if (strcmp(in.kind, "incident") == 0 && !is_staff(who.role)) {
+        rc = md_fail(c->ctx, MD_EFORBID, "only officers file incidents (the %s role may not)",
+                     md_role_name(who.role));
+        goto out;
+    }
+    in.channel = channel ? channel
+                 : strcmp(in.kind, "incident") == 0 ? "patrol"
+                 : who.role == MD_ROLE_CENTRE       ? "hotline"
+                                                    : "app";
+    if (strcmp(in.channel, "app") != 0 && strcmp(in.channel, "web") != 0 &&
+        strcmp(in.channel, "hotline") != 0 && strcmp(in.channel, "patrol") != 0) {
+        rc = md_fail(c->ctx, MD_EINVAL, "channel must be app, web, hotline or patrol");
+        goto out;
+    }
+    if ((strcmp(in.channel, "patrol") == 0 || strcmp(in.channel, "hotline") == 0) &&
+        !is_staff(who.role)) {
+        rc = md_fail(c->ctx, MD_EFORBID, "channel %s is for staff tokens", in.channel);
+        goto out;
+    }
+    in.media_urls = media;
+    in.client_addr = c->req->client_addr;
+    in.actor_role = who.role;
+    in.actor_id = who.actor;
+    rc = md__report_submit(c, &in, json_object_get(body, "attributes"), MD_CREATED_JSON);
+out:
+    free(media);
+    json_decref(body);
+    return rc;
+}
+
+static void to_crs(json_t *report, enum md_crs crs)
+{
+    if (crs == MD_CRS_WGS84)
+        return;
+    double lon = json_number_value(json_object_get(report, "lon"));
+    double lat = json_number_value(json_object_get(report, "lat"));
+    md_crs_from_wgs84(crs, lon, lat, &lon, &lat);
+    json_object_set_new(report, "lon", json_real(lon));
+    json_object_set_new(report, "lat", json_real(lat));
+}
+
+static md_err parse_id(struct md_call *c, const char *text, size_t n, const char *what, int64_t *out)
+{
+    char buf[24];
+    if (n == 0 || n >= sizeof(buf))
+        return md_fail(c->ctx, MD_ENOTFOUND, "no such %s: %.40s", what, text);
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+    struct md_ctx sub;
+    md_ctx_init(&sub);
+    if (md_parse_int64(buf, what, 1, INT64_MAX, out, &sub) || buf[0] == '+' || buf[0] == '-')
+        return md_fail(c->ctx, MD_ENOTFOUND, "no such %s: %.40s", what, buf);
+    return MD_OK;
+}
+
+static md_err list_reports(struct md_call *c)
+{
+    struct md_reports_state *st = c->api->reports;
+    struct md_report_filter f = {0};
+    enum md_crs crs;
+    int64_t limit = 100, offset = 0;
+    bool present;
+    const char *overdue = NULL;
+    md_err rc = md__param_crs(c, &crs);
+    if (!rc)
+        rc = md__param_str(c, "status", false, 200, &f.statuses);
+    if (!rc)
+        rc = md__param_str(c, "category", false, 700, &f.service_codes);
+    if (!rc)
+        rc = md__param_str(c, "district", false, 16, &f.district);
+    if (!rc)
+        rc = md__param_str(c, "kind", false, 16, &f.kind);
+    if (!rc)
+        rc = md__param_time(c, "from", &f.created_from, &present);
+    if (!rc)
+        rc = md__param_time(c, "to", &f.created_to, &present);
+    if (!rc)
+        rc = md__param_time(c, "updated_after", &f.updated_from, &present);
+    if (!rc)
+        rc = md__param_time(c, "updated_before", &f.updated_to, &present);
+    if (!rc)
+        rc = md__param_bbox(c, "bbox", &f.bbox, &f.has_bbox);
+    if (!rc)
+        rc = md__param_int(c, "limit", false, 1, c->api->cfg->max_query_limit, &limit);
+    if (!rc)
+        rc = md__param_int(c, "offset", false, 0, 100000000, &offset);
+    if (!rc)
+        rc = md__param_str(c, "overdue", false, 5, &overdue);
+    if (rc)
+        return rc;
+    if (overdue && strcmp(overdue, "true") != 0 && strcmp(overdue, "false") != 0)
+        return md_fail(c->ctx, MD_EINVAL, "overdue must be true or false");
+    f.overdue = overdue && strcmp(overdue, "true") == 0;
+    if (f.statuses) {
+        for (const char *p = f.statuses; *p;) {
+            size_t n = strcspn(p, ",");
+            char one[MD_STATUS_MAX] = "";
+            if (n < sizeof(one))
+                memcpy(one, p, n);
+            if (!md_status_valid(one))
+                return md_fail(c->ctx, MD_EINVAL, "status '%.*s' is not a report status",
+                               (int)(n > 20 ? 20 : n), p);
+            p += n + (p[n] == ',');
+        }
+    }
+    if (f.kind && strcmp(f.kind, "problem") && strcmp(f.kind, "incident") &&
+        strcmp(f.kind, "correction"))
+        return md_fail(c->ctx, MD_EINVAL, "kind must be problem, incident or correction");
+    f.limit = (int)limit;
+    f.offset = (int)offset;
+    if (f.has_bbox && crs != MD_CRS_WGS84) {
+        md_crs_to_wgs84(crs, f.bbox.minx, f.bbox.miny, &f.bbox.minx, &f.bbox.miny);
+        md_crs_to_wgs84(crs, f.bbox.maxx, f.bbox.maxy, &f.bbox.maxx, &f.bbox.maxy);
+    }
+    json_t *arr = NULL;
+    rc = md_report_list(c->w->store, &f, md_time_now(), st->offset_min, &arr, c->ctx);
+    if (rc)
+        return rc;
+    size_t i;
+    json_t *r;
+    json_array_foreach(arr, i, r) to_crs(r, crs);
+    json_t *j = json_pack("{s:o s:I s:I s:b}", "reports", arr, "limit", (json_int_t)limit,
+                          "offset", (json_int_t)offset, "more",
+                          (int)json_array_size(arr) == (int)limit);
+    return md__send_json(c, 200, j);
+}
+
+static md_err get_report(struct md_call *c)
+{
+    struct md_reports_state *st = c->api->reports;
+    const char *slash = strchr(c->tail, '/');
+    size_t n = slash ? (size_t)(slash - c->tail) : strlen(c->tail);
+    int64_t id;
+    enum md_crs crs;
+    md_err rc = parse_id(c, c->tail, n, "report", &id);
+    if (!rc)
+        rc = md__param_crs(c, &crs);
+    if (rc)
+        return rc;
+    json_t *j = NULL;
+    if (!slash) {
+        rc = md_report_get(c->w->store, id, md_time_now(), st->offset_min, &j, c->ctx);
+        if (!rc)
+            to_crs(j, crs);
+        return rc ? rc : md__send_json(c, 200, j);
+    }
+    if (strcmp(slash, "/history") == 0) {
+        rc = md_report_history(c->w->store, id, st->offset_min, &j, c->ctx);
+        return rc ? rc : md__send_json(c, 200, json_pack("{sI s:o}", "report_id", (json_int_t)id,
+                                                         "history", j));
+    }
+    if (strcmp(slash, "/duplicates") == 0) {
+        json_t *r = NULL;
+        struct md_category cat;
+        rc = md_report_get(c->w->store, id, md_time_now(), st->offset_min, &r, c->ctx);
+        if (rc)
+            return rc;
+        rc = md_category_get(c->w->store, json_string_value(json_object_get(r, "category")), &cat,
+                             c->ctx);
+        if (!rc)
+            rc = md_report_nearby_open(c->w->store, cat.code,
+                                       json_number_value(json_object_get(r, "lon")),
+                                       json_number_value(json_object_get(r, "lat")),
+                                       cat.dup_radius_m, id, 50, st->offset_min, &j, c->ctx);
+        double radius = cat.dup_radius_m;
+        md_category_clear(&cat);
+        json_decref(r);
+        return rc ? rc : md__send_json(c, 200, json_pack("{sI s:f s:o}", "report_id", (json_int_t)id,
+                                                         "radius_m", radius, "duplicates", j));
+    }
+    return md_fail(c->ctx, MD_ENOTFOUND, "no such resource: %s", c->req->path);
+}
+
+static md_err transition(struct md_call *c)
+{
+    static const char *const allowed[] = {"action", "note", "into", NULL};
+    struct md_reports_state *st = c->api->reports;
+    const char *slash = strchr(c->tail, '/');
+    int64_t id = 0, into = 0;
+    struct md_principal who;
+    json_t *body = NULL, *report = NULL;
+    const char *action = NULL, *note = NULL;
+    enum md_crs crs;
+    if (!slash || strcmp(slash, "/transitions") != 0)
+        return md_fail(c->ctx, MD_ENOTFOUND, "no such resource: %s", c->req->path);
+    md_err rc = parse_id(c, c->tail, (size_t)(slash - c->tail), "report", &id);
+    if (!rc)
+        rc = md__param_crs(c, &crs);
+    if (!rc)
+        rc = md__auth_bearer(c, &who);
+    if (!rc && who.role == MD_ROLE_PUBLIC)
+        rc = md_fail(c->ctx, MD_EUNAUTH,
+                     "moving a case needs an officer or centre token (Authorization: Bearer)");
+    if (!rc)
+        rc = parse_body(c, &body);
+    if (!rc)
+        rc = only_fields(c, body, "the transition", allowed);
+    if (!rc)
+        rc = field_str(c, body, "action", true, 32, &action);
+    if (!rc)
+        rc = field_str(c, body, "note", false, NOTE_MAX, &note);
+    json_t *jinto = body ? json_object_get(body, "into") : NULL;
+    if (!rc && jinto && !json_is_null(jinto)) {
+        if (!json_is_integer(jinto) || json_integer_value(jinto) <= 0)
+            rc = md_fail(c->ctx, MD_EINVAL, "into must be a positive report id");
+        else
+            into = json_integer_value(jinto);
+    }
+    if (!rc && into && strcmp(action, "merge") != 0)
+        rc = md_fail(c->ctx, MD_EINVAL, "into is only for the merge action");
+    if (!rc) {
+        struct md_step step = {.action = action, .note = note, .into = into};
+        rc = md_report_transition(c->w->store, &st->cal, id, &step, &who, md_time_now(),
+                                  st->offset_min, &report, c->ctx);
+    }
+    json_decref(body);
+    if (rc)
+        return rc;
+    md__events_hub_notify(st->hub);
+    to_crs(report, crs);
+    return md__send_json(c, 200, json_pack("{s:o}", "report", report));
+}
+
+/* A correction's proposed change, checked for its category (caller decrefs). */
+static md_err proposed_change(struct md_call *c, const char *code, json_t *given, enum md_crs crs,
+                              json_t **out)
+{
+    if (given && !json_is_null(given) && !json_is_object(given))
+        return md_fail(c->ctx, MD_EINVAL, "proposed_change must be an object");
+    if (strcmp(code, "900001") == 0) {
+        static const char *const allowed[] = {"status", NULL};
+        const char *status = NULL;
+        md_err rc = given ? only_fields(c, given, "proposed_change", allowed) : MD_OK;
+        if (!rc && given)
+            rc = field_str(c, given, "status", false, 16, &status);
+        if (!rc && status && strcmp(status, "closed") != 0)
+            rc = md_fail(c->ctx, MD_EINVAL, "proposed_change.status must be closed for 900001");
+        *out = rc ? NULL : json_pack("{s:s}", "status", "closed");
+        return rc;
+    }
+    if (!given || json_is_null(given))
+        return md_fail(c->ctx, MD_EINVAL, "proposed_change is required for category %s", code);
+    if (strcmp(code, "900002") == 0) {
+        static const char *const allowed[] = {"lon", "lat", NULL};
+        double lon, lat;
+        md_err rc = only_fields(c, given, "proposed_change", allowed);
+        if (!rc)
+            rc = field_lonlat(c, given, crs, &lon, &lat);
+        *out = rc ? NULL : json_pack("{s:f s:f}", "lon", lon, "lat", lat);
+        return rc;
+    }
+    if (strcmp(code, "900003") == 0) {
+        static const char *const allowed[] = {"name", "category", NULL};
+        const char *name = NULL, *category = NULL;
+        md_err rc = only_fields(c, given, "proposed_change", allowed);
+        if (!rc)
+            rc = field_str(c, given, "name", false, 200, &name);
+        if (!rc)
+            rc = field_str(c, given, "category", false, 40, &category);
+        if (!rc && !name && !category)
+            rc = md_fail(c->ctx, MD_EINVAL, "proposed_change needs a name or a category");
+        if (!rc && category && md_facility_category_check(c->w->store, category, c->ctx)) {
+            md_ctx_clear(c->ctx);
+            rc = md_fail(c->ctx, MD_EINVAL, "proposed_change.category '%.40s' is not a facility"
+                         " category", category);
+        }
+        if (!rc) {
+            *out = json_object();
+            if (name)
+                json_object_set_new(*out, "name", json_string(name));
+            if (category)
+                json_object_set_new(*out, "category", json_string(category));
+        }
+        return rc;
+    }
+    return md_fail(c->ctx, MD_EUNPROC, "category %s does not correct an existing facility", code);
+}
+
+static md_err post_correction(struct md_call *c)
+{
+    static const char *const allowed[] = {"category", "description", "proposed_change",
+                                          "media_urls", "contact", NULL};
+    const char *slash = strchr(c->tail, '/');
+    int64_t fid = 0;
+    struct md_principal who;
+    struct md_report_input in = {0};
+    json_t *body = NULL, *change = NULL;
+    char *media = NULL, *change_text = NULL;
+    enum md_crs crs;
+    if (!slash || strcmp(slash, "/corrections") != 0)
+        return md_fail(c->ctx, MD_ENOTFOUND, "no such resource: %s", c->req->path);
+    md_err rc = parse_id(c, c->tail, (size_t)(slash - c->tail), "facility", &fid);
+    if (!rc)
+        rc = md__param_crs(c, &crs);
+    if (!rc)
+        rc = md__auth_bearer(c, &who);
+    if (!rc)
+        rc = md_facility_point(c->w->store, fid, &in.lon, &in.lat, c->ctx);
+    if (!rc)
+        rc = parse_body(c, &body);
+    if (!rc)
+        rc = only_fields(c, body, "the correction", allowed);
+    if (!rc)
+        rc = field_str(c, body, "category", true, 6, &in.service_code);
+    if (!rc)
+        rc = field_str(c, body, "description", false, MD_DESCRIPTION_MAX, &in.description);
+    if (!rc)
+        rc = field_media(c, body, &media);
+    if (!rc)
+        rc = field_contact(c, body, &in.contact);
+    if (!rc && strncmp(in.service_code, "9", 1) != 0)
+        rc = md_fail(c->ctx, MD_EUNPROC, "category %.6s is not a map correction (900001-900003)",
+                     in.service_code);
+    if (!rc)
+        rc = proposed_change(c, in.service_code, json_object_get(body, "proposed_change"), crs,
+                             &change);
+    if (!rc && !(change_text = json_dumps(change, JSON_COMPACT)))
+        rc = md_fail(c->ctx, MD_ENOMEM, "proposed change");
+    if (!rc) {
+        in.kind = "correction";
+        in.channel = "app";
+        in.facility_id = fid;
+        in.proposed_change = change_text;
+        in.media_urls = media;
+        in.client_addr = c->req->client_addr;
+        in.actor_role = who.role;
+        in.actor_id = who.actor;
+        rc = md__report_submit(c, &in, NULL, MD_CREATED_JSON);
+    }
+    free(media);
+    free(change_text);
+    json_decref(change);
+    json_decref(body);
+    return rc;
+}
+
+static md_err events(struct md_call *c)
+{
+    struct md_reports_state *st = c->api->reports;
+    return md__events_subscribe(st ? st->hub : NULL, c);
+}
+
+static md_err categories(struct md_call *c)
+{
+    json_t *arr = NULL;
+    md_err rc = md_categories_json(c->w->store, &arr, c->ctx);
+    return rc ? rc : md__send_json(c, 200, json_pack("{s:o}", "categories", arr));
+}
+
+const struct md_route md__reports_routes[] = {
+    {"POST", "/api/v1/reports", false, create_report, "reports_create"},
+    {"GET", "/api/v1/reports", false, list_reports, "reports_list"},
+    {"GET", "/api/v1/reports/", true, get_report, "reports_get"},
+    {"POST", "/api/v1/reports/", true, transition, "reports_transition"},
+    {"POST", "/api/v1/facilities/", true, post_correction, "facility_corrections"},
+    {"GET", "/api/v1/events", false, events, "events"},
+    {"GET", "/api/v1/categories", false, categories, "categories"},
+};
+const size_t md__reports_routes_count = sizeof(md__reports_routes) / sizeof(md__reports_routes[0]);
+
+/* ---- shared state ---------------------------------------------------- */
+
+md_err md__reports_init(struct md_api *api, struct md_ctx *ctx)
+{
+    const struct md_config *cfg = api->cfg;
+    struct md_reports_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return md_fail(ctx, MD_ENOMEM, "reports state");
+    api->reports = st;
+    md_calendar_default(&st->cal);
+    st->offset_min = cfg->timezone_offset_min;
+    st->rl = md_ratelimit_new(cfg->rate_limit_per_min);
+    if (!st->rl)
+        return md_fail(ctx, MD_ENOMEM, "rate limiter");
+    if (!cfg->db_path)
+        return MD_OK;
+    struct md_store *s = NULL;
+    md_err rc = md_store_open(cfg->db_path, MD_STORE_READONLY, &s, ctx);
+    if (!rc)
+        rc = md_calendar_load(s, &st->cal, ctx);
+    md_store_close(s);
+    if (rc)
+        return rc;
+    st->cal.offset_min = cfg->timezone_offset_min;
+    if (cfg->work_day_start_min || cfg->work_day_end_min) {
+        if (cfg->work_day_start_min < 0 || cfg->work_day_end_min > 1440 ||
+            cfg->work_day_start_min >= cfg->work_day_end_min)
+            return md_fail(ctx, MD_EINVAL, "working hours must be a non-empty range within a day");
+        st->cal.day_start_min = cfg->work_day_start_min;
+        st->cal.day_end_min = cfg->work_day_end_min;
+    }
+    rc = md__events_hub_new(cfg->db_path, cfg->events_max_subscribers, cfg->events_heartbeat_s,
+                            &st->hub, ctx);
+    if (!rc)
+        rc = md_ingest_start(cfg->db_path, st->offset_min, 100000, md__events_hub_notify, st->hub,
+                             &st->ingest, ctx);
+    return rc;
+}
+
+void md__reports_free(struct md_api *api)
+{
+    struct md_reports_state *st = api->reports;
+    if (!st)
+        return;
+    md_ingest_stop(st->ingest);
+    md__events_hub_free(st->hub);
+    md_ratelimit_free(st->rl);
+    md_calendar_free(&st->cal);
+    free(st);
+    api->reports = NULL;
+}

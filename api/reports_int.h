@@ -1,0 +1,49 @@
+/* reports_int.h - private to api/: what reports_api.c and open311.c share. */
+#ifndef MD_REPORTS_INT_H
+#define MD_REPORTS_INT_H
+
+#include "api_int.h"
+#include "calendar.h"
+#include "events.h"
+#include "ingest.h"
+#include "ratelimit.h"
+#include "reports.h"
+
+/* The reports family's shared state (api->reports). */
+struct md_reports_state {
+    struct md_ingest *ingest;   /* NULL without a database: writes answer 503 */
+    struct md_events_hub *hub;
+    struct md_ratelimit *rl;
+    struct md_calendar cal;
+    int offset_min;
+};
+
+/* How a created report is answered. */
+enum md_created_form { MD_CREATED_JSON, MD_CREATED_O311_JSON, MD_CREATED_O311_XML };
+
+/* The caller from `Authorization: Bearer <token>`; the public principal
+ * without the header; MD_EUNAUTH for a bad token. */
+md_err md__auth_bearer(struct md_call *c, struct md_principal *out) MD_WUR;
+/* Same for a token given in another way (Open311 api_key). */
+md_err md__auth_token(struct md_call *c, const char *token, struct md_principal *out) MD_WUR;
+
+/* Check `attributes` (a JSON object code -> value, or NULL) against the
+ * category's Open311 attribute definitions; *out_text (caller frees) is the
+ * normalised object to store. */
+md_err md__check_attributes(struct md_call *c, const struct md_category *cat, json_t *given,
+                            char **out_text) MD_WUR;
+/* Check a media URL (http/https, printable, <= 1000 bytes); `what` names it. */
+md_err md__check_media_url(struct md_call *c, const char *what, const char *url) MD_WUR;
+
+/* The common create path: rate limit, category (must be of `want_kind`),
+ * attributes, location (district/grid; 422 outside every district),
+ * duplicate hint, then queue on the group-commit writer and answer later
+ * (res->deferred) in `form` once the report is on disk. in->district/grid,
+ * in->attributes are filled here. */
+md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *attributes,
+                         enum md_created_form form) MD_WUR;
+
+/* Write an Open311 error ([{code, description}] or <errors>) into res. */
+void md__open311_error(struct md_response *res, int status, const char *message, bool xml);
+
+#endif
