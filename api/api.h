@@ -31,6 +31,7 @@ struct md_config {
     const char *db_path;
     const char *web_dir;        /* static web map files; NULL = none */
     const char *styles_dir;     /* MapLibre styles */
+    const char *font_path;      /* font for /fonts glyphs; NULL = built-in default */
     const char *public_url;     /* base URL for links; NULL = from Host header */
     size_t max_body_bytes;      /* request bodies (413 above) */
     size_t tile_cache_bytes;    /* 0 disables the tile cache */

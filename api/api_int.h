@@ -49,6 +49,8 @@ extern const struct md_route md__export_routes[];
 extern const size_t md__export_routes_count;
 extern const struct md_route md__tile_routes[];
 extern const size_t md__tile_routes_count;
+extern const struct md_route md__web_routes[];
+extern const size_t md__web_routes_count;
 extern const struct md_route md__reports_routes[];
 extern const size_t md__reports_routes_count;
 extern const struct md_route md__open311_routes[];

@@ -28,6 +28,7 @@ static const struct route_table tables[] = {
     {md__stats_routes, &md__stats_routes_count},
     {md__export_routes, &md__export_routes_count},
     {md__tile_routes, &md__tile_routes_count},
+    {md__web_routes, &md__web_routes_count},
     {md__reports_routes, &md__reports_routes_count},
     {md__open311_routes, &md__open311_routes_count},
 };

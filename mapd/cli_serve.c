@@ -20,6 +20,7 @@ static void serve_help(void)
            "  --tile-cache-mb N      tile cache budget in MiB (default 256; 0 disables)\n"
            "  --web DIR              web map files to serve at / (default: built-in path)\n"
            "  --styles DIR           MapLibre styles (default: built-in path)\n"
+           "  --font FILE            font for the map labels' glyphs (default: WenQuanYi Micro Hei)\n"
            "  --public-url URL       base URL used in links (default: from the Host header)\n"
            "  --max-body-kb N        request body limit (default 1024)\n"
            "  --max-connections N    total connections (default 1024)\n"
@@ -79,6 +80,7 @@ int md_cli_serve(int argc, char **argv)
         {"rate-limit", required_argument, NULL, 'r'},  {"cors-origin", required_argument, NULL, 'o'},
         {"work-hours", required_argument, NULL, 'W'}, {"max-event-streams", required_argument, NULL, 'E'},
         {"event-heartbeat", required_argument, NULL, 'H'},
+        {"font", required_argument, NULL, 'F'},
         {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     struct md_config cfg = {
@@ -96,7 +98,7 @@ int md_cli_serve(int argc, char **argv)
     int64_t v = 0;
     int c, bad = 0;
     optind = 1;
-    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:w:S:u:B:C:P:T:r:o:W:E:H:qh", opts, NULL)) != -1) {
+    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:w:S:F:u:B:C:P:T:r:o:W:E:H:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'd': cfg.db_path = optarg; break;
         case 'p': bad = num("--port", optarg, 0, 65535, &v); so.port = (uint16_t)v; break;
@@ -105,6 +107,7 @@ int md_cli_serve(int argc, char **argv)
         case 'c': bad = num("--tile-cache-mb", optarg, 0, 65536, &v); cfg.tile_cache_bytes = (size_t)v << 20; break;
         case 'w': cfg.web_dir = optarg; break;
         case 'S': cfg.styles_dir = optarg; break;
+        case 'F': cfg.font_path = optarg; break;
         case 'u': cfg.public_url = optarg; break;
         case 'B': bad = num("--max-body-kb", optarg, 1, 1024 * 1024, &v); cfg.max_body_bytes = (size_t)v * 1024; break;
         case 'C': bad = num("--max-connections", optarg, 1, 100000, &v); so.max_connections = (unsigned)v; break;
