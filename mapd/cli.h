@@ -8,6 +8,9 @@
 int md_cli_init(int argc, char **argv);
 int md_cli_sample(int argc, char **argv);
 int md_cli_serve(int argc, char **argv);
+int md_cli_import(int argc, char **argv);
+int md_cli_export(int argc, char **argv);
+int md_cli_backup(int argc, char **argv);
 int md_cli_token(int argc, char **argv);
 
 /* Print "mapd <cmd>: <message>" for a failed ctx; returns 1. */

@@ -16,6 +16,9 @@ static const struct command commands[] = {
     {"init", md_cli_init, "create an empty mapd database with the schema and categories"},
     {"sample", md_cli_sample, "create the deterministic sample city (Beijing) in a database"},
     {"serve", md_cli_serve, "serve tiles, APIs and the web map over HTTP"},
+    {"import", md_cli_import, "load facilities, reports, districts or grids from any OGR source"},
+    {"export", md_cli_export, "write a layer's public fields as GeoJSON or CSV"},
+    {"backup", md_cli_backup, "copy a database online (consistent while serving)"},
     {"token", md_cli_token, "create, list and revoke API tokens (app, officer, centre, admin)"},
 };
 
