@@ -5,9 +5,10 @@
  * tile is rendered again with half the point budget.
  *
  * Thinning: when a point layer has more candidates than its budget, points
- * are bucketed on a square grid in tile space whose cell doubles until the
- * number of occupied cells fits; the lowest id in each cell is kept. The
- * result is even density over the tile, not a prefix of some order.
+ * are bucketed on a square grid in tile space, with the smallest cell size
+ * (binary search) whose number of occupied cells fits; the lowest id in each
+ * cell is kept. The result is even density over the tile, not a prefix of
+ * some order.
  */
 #include "tile_render.h"
 #include "mvt_encode.h"
@@ -250,8 +251,29 @@ static int cmp_id(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Keep the lowest id per grid cell, doubling the cell until the kept count
- * fits the budget. `keep` gets one flag per row. */
+/* Mark the lowest id per grid cell of `cellsz` tile units; returns the count. */
+static size_t grid_keep(const struct point_set *ps, int32_t cellsz, uint64_t *slots,
+                        size_t nslots, bool *keep)
+{
+    size_t kept = 0;
+    memset(slots, 0xff, nslots * sizeof(*slots));
+    for (size_t i = 0; i < ps->n; i++) {
+        int32_t cx = (ps->rows[i].x - lo_lim) / cellsz, cy = (ps->rows[i].y - lo_lim) / cellsz;
+        uint64_t key = ((uint64_t)(uint32_t)cx << 32) | (uint32_t)cy;
+        size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (nslots - 1);
+        while (slots[h] != UINT64_MAX && slots[h] != key)
+            h = (h + 1) & (nslots - 1);
+        keep[i] = slots[h] == UINT64_MAX;
+        if (keep[i]) {
+            slots[h] = key;
+            kept++;
+        }
+    }
+    return kept;
+}
+
+/* Keep the lowest id per grid cell, with the smallest cell (binary search
+ * over whole tile units) whose kept count fits the budget. */
 static md_err thin(struct render *r, struct point_set *ps, bool *keep, size_t *kept)
 {
     size_t nslots = 1;
@@ -261,24 +283,15 @@ static md_err thin(struct render *r, struct point_set *ps, bool *keep, size_t *k
     if (!slots)
         return md_fail(r->ctx, MD_ENOMEM, "thinning");
     qsort(ps->rows, ps->n, sizeof(*ps->rows), cmp_id);
-    for (int32_t cellsz = 4; cellsz <= MD_TILE_EXTENT * 2; cellsz *= 2) {
-        memset(slots, 0xff, nslots * sizeof(*slots));
-        *kept = 0;
-        for (size_t i = 0; i < ps->n; i++) {
-            int32_t cx = (ps->rows[i].x - lo_lim) / cellsz, cy = (ps->rows[i].y - lo_lim) / cellsz;
-            uint64_t key = ((uint64_t)(uint32_t)cx << 32) | (uint32_t)cy;
-            size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (nslots - 1);
-            while (slots[h] != UINT64_MAX && slots[h] != key)
-                h = (h + 1) & (nslots - 1);
-            keep[i] = slots[h] == UINT64_MAX;
-            if (keep[i]) {
-                slots[h] = key;
-                (*kept)++;
-            }
-        }
-        if (*kept <= r->point_budget)
-            break;
+    int32_t lo = 1, hi = MD_TILE_EXTENT + 2 * MD_TILE_BUFFER; /* hi: one cell, always fits */
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (grid_keep(ps, mid, slots, nslots, keep) <= r->point_budget)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
+    *kept = grid_keep(ps, lo, slots, nslots, keep);
     return MD_OK;
 }
 

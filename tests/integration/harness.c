@@ -98,6 +98,16 @@ void md_harness_start(struct md_harness *h, const char *const *extra_args)
     spawn(h, extra_args);
 }
 
+void md_harness_start_on(struct md_harness *h, const char *db, const char *const *extra_args)
+{
+    memset(h, 0, sizeof(*h));
+    snprintf(h->dir, sizeof(h->dir), "/tmp/mapd-test-XXXXXX");
+    if (!mkdtemp(h->dir))
+        die("mkdtemp: %s", strerror(errno));
+    snprintf(h->db, sizeof(h->db), "%s", db);
+    spawn(h, extra_args);
+}
+
 void md_harness_restart(struct md_harness *h, const char *const *extra_args)
 {
     spawn(h, extra_args);

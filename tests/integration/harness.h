@@ -32,6 +32,8 @@ struct md_http_res {
 /* Start a server on a copy of the fixture DB; extra_args (NULL-terminated,
  * may be NULL) are appended to `mapd serve`. Aborts the test on failure. */
 void md_harness_start(struct md_harness *h, const char *const *extra_args);
+/* Start a server directly on `db` (no copy; for big purpose-made databases). */
+void md_harness_start_on(struct md_harness *h, const char *db, const char *const *extra_args);
 /* SIGTERM the server and wait; returns its exit status (0 = clean) or -1. */
 int md_harness_stop(struct md_harness *h);
 /* Kill -9 (for crash tests); returns after the process is gone. */
