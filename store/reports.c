@@ -678,8 +678,10 @@ static md_err apply_correction(struct md_store *s, int64_t report_id, const stru
     char district[MD_DISTRICT_CODE_MAX] = "", grid[MD_GRID_CODE_MAX] = "";
     if (json_is_number(lon) && json_is_number(lat)) {
         rc = md_store_locate(s, json_number_value(lon), json_number_value(lat), district, grid, ctx);
-        if (rc == MD_ENOTFOUND)
+        if (rc == MD_ENOTFOUND) {
+            md_ctx_clear(ctx);
             rc = md_fail(ctx, MD_EUNPROC, "the proposed location is outside every district");
+        }
         if (rc)
             goto out;
     }
