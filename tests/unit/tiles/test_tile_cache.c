@@ -1,0 +1,205 @@
+/* tile_cache: precise invalidation at every zoom, the stale-render rule, LRU. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tile_cache.h"
+
+static char categories[512];
+
+static struct md_store *fresh(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/tmp/mapd-unit-cache-%d.sqlite", (int)getpid());
+    unlink(path);
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_store *s = NULL;
+    assert_int_equal(md_store_open(path, MD_STORE_CREATE, &s, &ctx), MD_OK);
+    assert_int_equal(md_store_init(s, categories, &ctx), MD_OK);
+    return s;
+}
+
+static void drop(struct md_store *s)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "%s", md_store_path(s));
+    md_store_close(s);
+    unlink(path);
+    strcat(path, "-wal");
+    unlink(path);
+}
+
+static void insert_report(struct md_store *s, double lon, double lat)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO reports(kind, service_code, district_code, status, channel, created_at,"
+             " updated_at, lon, lat, geom) VALUES ('problem', '200102', '110101', 'reported',"
+             " 'app', 0, 0, %.7f, %.7f, MakePoint(%.7f, %.7f, 4326))",
+             lon, lat, lon, lat);
+    assert_int_equal(sqlite3_exec(md_store_db(s), sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static struct md_tile_id tile_at(uint32_t z, double lon, double lat)
+{
+    struct md_bbox b = {lon, lat, lon, lat};
+    uint32_t x0, y0, x1, y1;
+    md_tile_range_covering(z, &b, 4096, 0, &x0, &y0, &x1, &y1);
+    return (struct md_tile_id){z, x0, y0};
+}
+
+static struct md_tile_key key(uint32_t z, uint32_t x, uint32_t y, enum md_layer l)
+{
+    struct md_tile_layers layers = {.layer = {l}, .n = 1};
+    return md_tile_key_make((struct md_tile_id){z, x, y}, &layers);
+}
+
+static bool cached(struct md_tile_cache *c, struct md_tile_key k)
+{
+    struct md_buf out;
+    md_buf_init(&out, 1 << 20);
+    char etag[24];
+    bool hit = md_tile_cache_get(c, &k, false, &out, etag);
+    md_buf_free(&out);
+    return hit;
+}
+
+static int64_t seq(struct md_store *s)
+{
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    int64_t v = 0;
+    assert_int_equal(md_store_change_seq(s, &v, &ctx), MD_OK);
+    return v;
+}
+
+static void put(struct md_tile_cache *c, struct md_tile_key k, int64_t at_seq)
+{
+    md_tile_cache_put(c, &k, "tile", 4, "gz", 2, "\"e\"", at_seq);
+}
+
+static void invalidates_exactly_the_covering_tiles(void **state)
+{
+    (void)state;
+    struct md_store *s = fresh();
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_tile_cache *c = md_tile_cache_new(1 << 20);
+    assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
+    const double lon = 116.3912, lat = 39.9071;
+    /* At every zoom: the covering tile, its far neighbour, and the covering
+     * tile of another layer. */
+    for (uint32_t z = 0; z <= 22; z++) {
+        struct md_tile_id t = tile_at(z, lon, lat);
+        put(c, key(z, t.x, t.y, MD_LAYER_REPORTS), seq(s));
+        if (t.x >= 3)
+            put(c, key(z, t.x - 3, t.y, MD_LAYER_REPORTS), seq(s));
+        put(c, key(z, t.x, t.y, MD_LAYER_FACILITIES), seq(s));
+    }
+    insert_report(s, lon, lat);
+    assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
+    for (uint32_t z = 0; z <= 22; z++) {
+        struct md_tile_id t = tile_at(z, lon, lat);
+        assert_false(cached(c, key(z, t.x, t.y, MD_LAYER_REPORTS)));
+        if (t.x >= 3)
+            assert_true(cached(c, key(z, t.x - 3, t.y, MD_LAYER_REPORTS)));
+        assert_true(cached(c, key(z, t.x, t.y, MD_LAYER_FACILITIES)));
+    }
+    struct md_tile_cache_stats st;
+    md_tile_cache_stats(c, &st);
+    assert_int_equal(st.invalidations, 23);
+    md_tile_cache_free(c);
+    drop(s);
+}
+
+static void buffer_neighbours_are_invalidated_too(void **state)
+{
+    (void)state;
+    struct md_store *s = fresh();
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_tile_cache *c = md_tile_cache_new(1 << 20);
+    assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
+    /* A point a hair east of a z16 tile's west edge shows in the west
+     * neighbour's buffer too. */
+    struct md_tile_id t = tile_at(16, 116.3912, 39.9071);
+    struct md_bbox b;
+    md_tile_bounds_lonlat(t, &b);
+    put(c, key(16, t.x - 1, t.y, MD_LAYER_REPORTS), seq(s));
+    put(c, key(16, t.x + 1, t.y, MD_LAYER_REPORTS), seq(s));
+    insert_report(s, b.minx + 1e-6, (b.miny + b.maxy) / 2);
+    assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
+    assert_false(cached(c, key(16, t.x - 1, t.y, MD_LAYER_REPORTS)));
+    assert_true(cached(c, key(16, t.x + 1, t.y, MD_LAYER_REPORTS)));
+    md_tile_cache_free(c);
+    drop(s);
+}
+
+static void stale_render_is_not_stored(void **state)
+{
+    (void)state;
+    struct md_store *s = fresh();
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_tile_cache *c = md_tile_cache_new(1 << 20);
+    assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
+    struct md_tile_id t = tile_at(14, 116.40, 39.91);
+    int64_t rendered_at = seq(s); /* a render started here ... */
+    insert_report(s, 116.40, 39.91); /* ... a change lands meanwhile ... */
+    assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
+    put(c, key(14, t.x, t.y, MD_LAYER_REPORTS), rendered_at); /* ... and it finishes */
+    assert_false(cached(c, key(14, t.x, t.y, MD_LAYER_REPORTS)));
+    /* A render of an untouched tile from the same moment is fine. */
+    put(c, key(14, t.x + 5, t.y, MD_LAYER_REPORTS), rendered_at);
+    assert_true(cached(c, key(14, t.x + 5, t.y, MD_LAYER_REPORTS)));
+    md_tile_cache_free(c);
+    drop(s);
+}
+
+static void lru_keeps_the_budget(void **state)
+{
+    (void)state;
+    struct md_store *s = fresh();
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_tile_cache *c = md_tile_cache_new(64 * 1024);
+    assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
+    static char big[6000];
+    memset(big, 7, sizeof(big));
+    for (uint32_t i = 0; i < 40; i++) {
+        struct md_tile_key k = key(20, i, 0, MD_LAYER_REPORTS);
+        md_tile_cache_put(c, &k, big, sizeof(big), big, 10, "\"x\"", seq(s));
+        if (i == 5) /* keep touching tile 0: it stays */
+            assert_true(cached(c, key(20, 0, 0, MD_LAYER_REPORTS)));
+        if (i > 5)
+            assert_true(cached(c, key(20, 0, 0, MD_LAYER_REPORTS)));
+    }
+    struct md_tile_cache_stats st;
+    md_tile_cache_stats(c, &st);
+    assert_true(st.bytes <= 64 * 1024);
+    assert_true(st.evictions > 0);
+    assert_true(cached(c, key(20, 0, 0, MD_LAYER_REPORTS)));
+    assert_false(cached(c, key(20, 1, 0, MD_LAYER_REPORTS)));
+    assert_true(cached(c, key(20, 39, 0, MD_LAYER_REPORTS)));
+    md_tile_cache_free(c);
+    drop(s);
+}
+
+int main(void)
+{
+    snprintf(categories, sizeof(categories), "%s/sample-data/categories.json",
+             getenv("MAPD_SOURCE_DIR") ? getenv("MAPD_SOURCE_DIR") : ".");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(invalidates_exactly_the_covering_tiles),
+        cmocka_unit_test(buffer_neighbours_are_invalidated_too),
+        cmocka_unit_test(stale_render_is_not_stored),
+        cmocka_unit_test(lru_keeps_the_budget),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
