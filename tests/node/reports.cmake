@@ -2,3 +2,4 @@
 # and live events, each against a real server over a copy of the sample DB.
 mapd_node_test(reports_open311 reports_open311.mjs sample_db)
 mapd_node_test(reports_workflow reports_workflow.mjs sample_db)
+mapd_node_test(reports_privacy reports_privacy.mjs sample_db)
