@@ -3,3 +3,4 @@
 mapd_node_test(reports_open311 reports_open311.mjs sample_db)
 mapd_node_test(reports_workflow reports_workflow.mjs sample_db)
 mapd_node_test(reports_privacy reports_privacy.mjs sample_db)
+mapd_node_test(reports_durability reports_durability.mjs sample_db)

@@ -78,7 +78,7 @@ export async function readEvents(url, { headers = {}, until, timeoutMs = 5000 } 
     for await (const chunk of res.body) {
       raw += decoder.decode(chunk, { stream: true });
       events.length = 0;
-      for (const block of raw.split('\n\n')) {
+      for (const block of raw.split('\n\n').slice(0, -1)) { /* complete frames only */
         const ev = {};
         for (const line of block.split('\n')) {
           const i = line.indexOf(': ');
