@@ -1,0 +1,163 @@
+// The citizen's "Report a problem" flow and the command centre's live view in
+// headless Chromium: the centre page (/?view=centre with a centre token)
+// listens to /api/v1/events; a citizen places the pin with the browser's
+// location, picks a category and submits through the JSON API; the report is
+// on the citizen's map within 2 s without a reload, arrives in the centre's
+// live list and flashes on its map; the centre accepts it. No request leaves
+// the test server; no console errors.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startServer } from './mapd_server.mjs';
+import { launch, openPage, outDir, screenPoint, waitIdle } from './web_browser.mjs';
+
+let srv;
+let browser;
+let token;
+
+before(async () => {
+  srv = await startServer();
+  token = execFileSync(process.env.MAPD_BIN, ['token', 'add', '--db', srv.db, '--role', 'centre', '--label', 'web test'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  assert.match(token, /^\S{16,}$/);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  assert.equal(await srv?.stop(), 0, 'mapd exits 0 on SIGTERM');
+});
+
+// Wangfujing, Dongcheng: inside the sample city, dense with reports.
+const HERE = { latitude: 39.9142, longitude: 116.4108 };
+
+test('a report from the form is on the map at once and in the centre live list', async () => {
+  // The command centre, listening.
+  const centre = await openPage(browser, srv.base);
+  await centre.page.goto(`${srv.base}/?view=centre#token=${token}`);
+  await centre.page.waitForFunction(() => document.querySelector('#live-status')?.dataset.state === 'on',
+    null, { timeout: 15000 });
+  assert.doesNotMatch(await centre.page.evaluate(() => location.href), /token/, 'the token leaves the address bar');
+  assert.equal(await centre.page.evaluate(() => sessionStorage.getItem('mapd.token')), token);
+  await centre.page.locator('#live-list li[data-id]').first().waitFor({ timeout: 10000 });
+  await waitIdle(centre.page);
+  // Centre looks at the same place as the citizen, where the report will flash.
+  await centre.page.evaluate(([lng, lat]) => window.map.jumpTo({ center: [lng, lat], zoom: 15 }),
+    [HERE.longitude, HERE.latitude]);
+
+  // A citizen on a phone, sharing their location.
+  const citizen = await openPage(browser, srv.base, {
+    viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true,
+    geolocation: HERE, permissions: ['geolocation'],
+  });
+  const { page } = citizen;
+  await page.goto(`${srv.base}/?lang=en#map=15/39.9100/116.4000`);
+  await waitIdle(page);
+  await page.locator('.tab[data-panel="report"]').tap();
+  // Categories grouped by 大类, Chinese and English.
+  await page.locator('#report-category optgroup').first().waitFor({ state: 'attached', timeout: 10000 });
+  const groups = await page.locator('#report-category optgroup').evaluateAll((gs) => gs.map((g) => g.label));
+  assert.ok(groups.length >= 5, `groups: ${groups}`);
+  assert.ok(groups.some((g) => g.includes('市容环境') && g.includes('City appearance')), `groups: ${groups}`);
+  const opt = await page.locator('#report-category option[value="200102"]').textContent();
+  assert.ok(opt.includes('暴露垃圾') && opt.includes('Exposed rubbish'), opt);
+  // The pin goes to the browser's location.
+  await page.locator('#report-locate').tap();
+  await page.waitForFunction(([lng, lat]) => {
+    const p = window.mapdApp.state.pin;
+    return p && Math.abs(p.lng - lng) < 1e-6 && Math.abs(p.lat - lat) < 1e-6;
+  }, [HERE.longitude, HERE.latitude], { timeout: 10000 });
+  await page.waitForFunction(() => !window.map.isMoving(), null, { timeout: 10000 });
+  await page.locator('#report-category').selectOption('200102');
+  await page.locator('#report-description').fill('Rubbish bags left by the bus stop 公交站旁堆放垃圾袋');
+  const [created] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/v1/reports') && r.request().method() === 'POST'),
+    page.locator('#report-submit').tap(),
+  ]);
+  assert.equal(created.status(), 201);
+  const sentAt = Date.now();
+  const report = await created.json();
+  const id = report.id;
+  assert.ok(Number.isInteger(id));
+  assert.equal(report.lon.toFixed(6), HERE.longitude.toFixed(6));
+  // The answer: the id (and the duplicates hint) in the panel.
+  await page.locator(`#report-result [data-report-id="${id}"]`).waitFor({ timeout: 5000 });
+  assert.match(await page.locator('#report-result').textContent(), new RegExp(`#${id}`));
+  // On the map within 2 s, no reload.
+  const navigations = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+  await page.waitForFunction((rid) => window.map.queryRenderedFeatures({ layers: ['reports-point'] })
+    .some((f) => f.id === rid && f.properties.status === 'reported'), id, { timeout: 2000, polling: 50 });
+  const visibleAfter = Date.now() - sentAt;
+  assert.ok(visibleAfter <= 2000, `report drawn after ${visibleAfter} ms`);
+  assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), navigations);
+  await page.screenshot({ path: join(outDir(), 'phone-report.png') });
+
+  // A second report at the same place names the first as a nearby duplicate.
+  await page.locator('#report-category').selectOption('200102');
+  const [second] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/v1/reports') && r.request().method() === 'POST'),
+    page.locator('#report-submit').tap(),
+  ]);
+  assert.equal(second.status(), 201);
+  await page.locator(`#report-result .duplicates li[data-id="${id}"]`).waitFor({ timeout: 5000 });
+
+  // The centre sees it arrive live, flashing, and accepts it (立案).
+  const item = centre.page.locator(`#live-list li[data-id="${id}"]`);
+  await item.waitFor({ timeout: 5000 });
+  assert.match(await item.getAttribute('class'), /fresh/);
+  assert.ok(await centre.page.locator('.flash').count() >= 1, 'the new report flashes on the centre map');
+  await centre.page.screenshot({ path: join(outDir(), 'centre-live.png') });
+  await item.locator('button[data-action="accept"]').click();
+  await centre.page.waitForFunction((rid) => window.mapdApp.state.live.get(rid)?.report.status === 'filed',
+    id, { timeout: 5000 });
+  const history = await (await fetch(`${srv.base}/api/v1/reports/${id}/history`)).json();
+  assert.deepEqual(history.history.map((s) => s.to), ['reported', 'filed']);
+  // The citizen's popup for the report shows category, status and history.
+  await page.locator('#panel-close').tap();
+  await page.evaluate(([lng, lat]) => window.map.jumpTo({ center: [lng, lat], zoom: 17 }), [report.lon, report.lat]);
+  await waitIdle(page);
+  const at = await screenPoint(page, [report.lon, report.lat]);
+  await page.touchscreen.tap(at.x, at.y);
+  // Both reports sit on the same point: whichever is on top answers.
+  const popup = page.locator('.maplibregl-popup .popup[data-report-id]');
+  await popup.waitFor({ timeout: 5000 });
+  const rid = Number(await popup.getAttribute('data-report-id'));
+  assert.ok([id, (await second.json()).id].includes(rid), `popup for report ${rid}`);
+  const steps = (await (await fetch(`${srv.base}/api/v1/reports/${rid}/history`)).json()).history;
+  await page.waitForFunction((n) => document.querySelectorAll('.maplibregl-popup ol li').length === n,
+    steps.length, { timeout: 5000 });
+  const text = await popup.textContent();
+  assert.match(text, /Exposed rubbish/);
+  assert.match(text, rid === id ? /Filed/ : /Reported/);
+  await page.screenshot({ path: join(outDir(), 'phone-report-popup.png') });
+
+  for (const p of [centre, citizen]) {
+    assert.deepEqual(p.log.blocked, [], 'no request left the test server');
+    assert.deepEqual(p.log.errors, [], 'no console errors');
+  }
+  await centre.context.close();
+  await citizen.context.close();
+});
+
+test('centre view without a token asks for one', async () => {
+  const { page, log, context } = await openPage(browser, srv.base);
+  await page.goto(`${srv.base}/?view=centre`);
+  await page.locator('#token-form').waitFor({ timeout: 5000 });
+  assert.equal(await page.locator('#live-status').getAttribute('data-state'), 'off');
+  await page.locator('#token-input').fill(token);
+  await page.locator('#token-form button').click();
+  await page.waitForFunction(() => document.querySelector('#live-status').dataset.state === 'on', null, { timeout: 15000 });
+  // Overdue filter: every listed case is overdue and highlighted.
+  await page.locator('#live-overdue').check();
+  await page.waitForFunction(() => {
+    const lis = [...document.querySelectorAll('#live-list li')];
+    return lis.length > 0 && lis.every((li) => li.classList.contains('overdue'));
+  }, null, { timeout: 10000 });
+  const cls = await page.locator('#live-list li').evaluateAll((lis) => lis.map((li) => li.className));
+  assert.ok(cls.every((c) => c.includes('overdue')), `overdue items: ${cls.slice(0, 5)}`);
+  await page.screenshot({ path: join(outDir(), 'centre-overdue.png') });
+  assert.deepEqual(log.blocked, []);
+  assert.deepEqual(log.errors, []);
+  await context.close();
+});
