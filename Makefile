@@ -7,7 +7,7 @@ BIND ?= 127.0.0.1
 DEMO_DB ?= sample-data/demo.sqlite
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: demo test build deps deps-test test-tsan bench clean
+.PHONY: demo test build deps deps-test test-tsan bench clean web
 
 deps:
 	@bash scripts/deps.sh build
@@ -19,7 +19,13 @@ build: deps
 	cmake -S . -B $(BUILD_RELEASE) -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
 	cmake --build $(BUILD_RELEASE) -j $(JOBS)
 
-demo: build
+# The web map's MapLibre GL JS, from web/package-lock.json (again when the lock changes).
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+web: deps web/node_modules/.package-lock.json
+
+demo: build web
 	@[ -f $(DEMO_DB) ] || $(BUILD_RELEASE)/mapd/mapd sample --db $(DEMO_DB)
 	$(BUILD_RELEASE)/mapd/mapd serve --db $(DEMO_DB) --port $(PORT) --bind $(BIND) --web web
 

@@ -6,9 +6,10 @@ mode=${1:-build}
 pkgs=(cmake make gcc pkg-config libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
       libspatialite-dev libsqlite3-mod-spatialite libsqlite3-dev sqlite3 libmicrohttpd-dev
       libprotobuf-c-dev protobuf-c-compiler libjansson-dev libcmocka-dev zlib1g-dev
-      libcurl4-openssl-dev curl)
+      libcurl4-openssl-dev curl
+      libfreetype-dev fonts-wqy-microhei nodejs npm)  # web map: glyphs from the font, MapLibre via npm
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
-  pkgs+=(nodejs npm chromium libxml2-utils)
+  pkgs+=(chromium libxml2-utils)
 fi
 if [ "$mode" = bench ]; then
   pkgs+=(postgresql-15-postgis-3 postgresql-contrib wrk nginx-light)
