@@ -88,7 +88,7 @@ int md_cli_import(int argc, char **argv)
     md_ctx_init(&ctx);
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+d:l:s:c:m:L:b:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:l:s:c:m:L:b:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'l': layer = optarg; break;

@@ -2,3 +2,4 @@
 mapd_integration_test(queries PkgConfig::SQLITE3 PkgConfig::PROJ PkgConfig::JANSSON m)
 mapd_integration_test(ogc PkgConfig::SQLITE3 PkgConfig::SPATIALITE PkgConfig::JANSSON)
 mapd_integration_test(stats PkgConfig::SQLITE3 PkgConfig::SPATIALITE PkgConfig::JANSSON m)
+mapd_integration_test(import PkgConfig::SQLITE3)
