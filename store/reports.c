@@ -446,9 +446,10 @@ md_err md_report_nearby_open(struct md_store *s, const char *service_code, doubl
                              json_t **out, struct md_ctx *ctx)
 {
     static const char sql[] =
-        "SELECT r.id, r.status, r.lon, r.lat, r.created_at, r.description FROM reports r"
-        " WHERE r.id IN (SELECT pkid FROM idx_reports_geom WHERE xmin <= ?3 AND xmax >= ?1"
-        "   AND ymin <= ?4 AND ymax >= ?2)"
+        /* CROSS JOIN: drive from the R*Tree, never from the category index. */
+        "SELECT r.id, r.status, r.lon, r.lat, r.created_at, r.description FROM idx_reports_geom g"
+        " CROSS JOIN reports r ON r.id = g.pkid WHERE g.xmin <= ?3 AND g.xmax >= ?1"
+        " AND g.ymin <= ?4 AND g.ymax >= ?2"
         " AND r.service_code = ?5 AND r.status NOT IN ('closed', 'rejected') AND r.id <> ?6"
         " LIMIT 1000";
     struct md_bbox b;
