@@ -40,7 +40,7 @@ const T = {
     signIn: '进入', overdueOnly: '只看超期', connected: '已连接', connecting: '连接中…', disconnected: '连接中断，重试中',
     overdue: '超期', accept: '立案', reject: '不予立案', dispatch: '派遣', status: '状态', time: '时间',
     kind: '类型', history: '处理记录', addressL: '地址', phone: '电话', hours: '营业时间', district: '区',
-    deadline: '处置时限', noResults: '没有结果', locating: '定位中…', locationFailed: '无法获取位置，使用地图中心。',
+    deadline: '处置时限', facilityCategory: '类别', noResults: '没有结果', locating: '定位中…', locationFailed: '无法获取位置，使用地图中心。',
     categoriesFailed: '无法加载问题类别', meters: '米', km: '公里', at: '位置',
   },
   en: {
@@ -56,7 +56,7 @@ const T = {
     signIn: 'Sign in', overdueOnly: 'Overdue only', connected: 'Live', connecting: 'Connecting…',
     disconnected: 'Disconnected, retrying', overdue: 'overdue', accept: 'Accept', reject: 'Reject',
     dispatch: 'Dispatch', status: 'Status', time: 'Time', kind: 'Kind', history: 'History', addressL: 'Address',
-    phone: 'Phone', hours: 'Hours', district: 'District', deadline: 'Deadline', noResults: 'Nothing found',
+    phone: 'Phone', hours: 'Hours', facilityCategory: 'Type', district: 'District', deadline: 'Deadline', noResults: 'Nothing found',
     locating: 'Locating…', locationFailed: 'No location; using the map centre.',
     categoriesFailed: 'Could not load the categories', meters: 'm', km: 'km', at: 'At',
   },
@@ -269,18 +269,22 @@ function showFacility(id, props, coords) {
   const render = (p) => setChildren(box,
     h('h4', {}, p.name || ''),
     fields([
-      [t('category'), pick(FACILITY_CATEGORIES[p.category]) || p.category],
+      [t('facilityCategory'), pick(FACILITY_CATEGORIES[p.category]) || p.category],
       [t('status'), pick(STATUS[p.status]) || p.status],
       [t('addressL'), p.address],
       [t('phone'), p.phone],
       [t('hours'), p.opening_hours],
     ]));
   render(props);
-  openPopup(coords, box);
+  const pp = openPopup(coords, box);
   // The tile has name/category/status; the OGC item adds address, phone, hours.
   fetch(`/ogc/collections/facilities/items/${encodeURIComponent(id)}`, { headers: { Accept: 'application/geo+json' } })
     .then((r) => (r.ok ? r.json() : null))
-    .then((j) => { if (j?.properties) render({ ...props, ...j.properties }); })
+    .then((j) => {
+      if (!j?.properties) return;
+      render({ ...props, ...j.properties });
+      if (pp.isOpen()) pp.setDOMContent(box);
+    })
     .catch(() => {});
 }
 
@@ -299,9 +303,12 @@ function showReport(id, props, coords) {
       h('li', {}, `${fmtTime(s.at)} ${pick(STATUS[s.to]) || s.to}${s.note ? ` — ${s.note}` : ''}`)))] : null,
   ]);
   render(props, null);
-  openPopup(coords, box);
+  const pp = openPopup(coords, box);
   Promise.all([api(`/api/v1/reports/${id}`), api(`/api/v1/reports/${id}/history`).catch(() => null)])
-    .then(([r, hist]) => render({ ...props, ...r }, hist?.history || []))
+    .then(([r, hist]) => {
+      render({ ...props, ...r }, hist?.history || []);
+      if (pp.isOpen()) pp.setDOMContent(box); // re-anchor for the new size
+    })
     .catch(() => {});
 }
 
@@ -704,4 +711,4 @@ loadCategories().then(() => applyLanguage()).catch(() => {});
 if (state.centre) startCentre();
 else if (window.matchMedia('(min-width: 701px)').matches) openPanel('layers');
 
-window.mapdApp = { state, refreshTiles, openPanel, setPin };
+window.mapdApp = { state, refreshTiles, openPanel, setPin, showReport, showFacility };
