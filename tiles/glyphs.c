@@ -203,6 +203,19 @@ static md_err render_range(struct md_glyphs *g, uint32_t start, struct glyph_ran
         r->ptrs[r->n] = gl;
         r->n++;
     }
+    /* Keep only the bytes used: a range holds what the font has, not 256
+     * worst-case bitmaps (so every cached range together stays font-sized). */
+    size_t offset[256];
+    for (size_t i = 0; i < r->n; i++)
+        offset[i] = r->glyphs[i].has_bitmap ? (size_t)(r->glyphs[i].bitmap.data - r->bitmaps) : 0;
+    uint8_t *shrunk = realloc(r->bitmaps, used ? used : 1);
+    if (shrunk) {
+        r->bitmaps = shrunk;
+        for (size_t i = 0; i < r->n; i++) {
+            if (r->glyphs[i].has_bitmap)
+                r->glyphs[i].bitmap.data = shrunk + offset[i];
+        }
+    }
     *out = r;
     return MD_OK;
 }
