@@ -4,6 +4,7 @@
 #include "server.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,11 @@ int md_cli_serve(int argc, char **argv)
         return md_cli_usage_error("serve", "--db FILE is required");
     if (check_db_path(cfg.db_path))
         return 1;
+
+    /* Keep freed request memory in the process: tile buffers of a few hundred
+     * KB would otherwise be mmap'd and unmapped (page faults) per request. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
     /* Block the stop signals in every thread; the main thread takes them with sigwait. */
     sigset_t stop;

@@ -27,14 +27,63 @@
     " + 1.0 / cos(radians(max(-85.0511, min(85.0511, " lat "))))) / pi()) / 2.0"               \
     " * (1 << (z + 3)) AS INTEGER)"
 #define NOW_SQL "CAST(strftime('%%s', 'now') AS INTEGER)"
+/* tkey of a lon/lat: its z16 tile as y * 65536 + x (see schema_sql.h). */
+#define TKEY(lon, lat)                                                                        \
+    "(CAST((1.0 - ln(tan(radians(max(-85.0511, min(85.0511, " lat "))))"                      \
+    " + 1.0 / cos(radians(max(-85.0511, min(85.0511, " lat "))))) / pi()) / 2.0 * 65536"      \
+    " AS INTEGER) * 65536 + CAST((" lon " + 180.0) / 360.0 * 65536 AS INTEGER))"
 
 struct layer_def {
     const char *table;
-    const char *category; /* NULL for polygon layers */
+    const char *category;    /* NULL for polygon layers */
+    const char *tiles;       /* side table of tile fields (point layers) */
+    const char *tile_fields; /* its columns after tkey, id, lon, lat */
 };
 
 static const struct layer_def layer_defs[MD_LAYER__COUNT] = {
-    {"facilities", "category"}, {"reports", "service_code"}, {"districts", NULL}, {"grids", NULL}};
+    {"facilities", "category", "facility_tiles", "category, status, name"},
+    {"reports", "service_code", "report_tiles", "service_code, status, kind, created_at, expected_at"},
+    {"districts", NULL, NULL, NULL},
+    {"grids", NULL, NULL, NULL}};
+
+/* "NEW.a, NEW.b" from "a, b" (prefix NEW or OLD). */
+static void prefixed(char *out, size_t n, const char *prefix, const char *fields)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    const char *p = fields;
+    while (*p && used < n) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        int w = snprintf(out + used, n - used, "%s%s.%.*s", used ? ", " : "", prefix, (int)len, p);
+        used += w > 0 ? (size_t)w : 0;
+        p += len;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+}
+
+/* Keep the layer's tile side table in step with its rows. */
+static md_err tile_side_triggers(struct md_buf *b, const struct layer_def *d)
+{
+    char newf[256];
+    prefixed(newf, sizeof(newf), "NEW", d->tile_fields);
+    return md_buf_printf(
+        b,
+        "CREATE TRIGGER %1$s_tiles_i AFTER INSERT ON %1$s BEGIN\n"
+        "  INSERT INTO %2$s(tkey, id, lon, lat, %3$s) VALUES (" TKEY("NEW.lon", "NEW.lat") ",\n"
+        "    NEW.id, NEW.lon, NEW.lat, %4$s);\n"
+        "END;\n"
+        "CREATE TRIGGER %1$s_tiles_u AFTER UPDATE ON %1$s BEGIN\n"
+        "  DELETE FROM %2$s WHERE tkey = " TKEY("OLD.lon", "OLD.lat") " AND id = OLD.id;\n"
+        "  INSERT INTO %2$s(tkey, id, lon, lat, %3$s) VALUES (" TKEY("NEW.lon", "NEW.lat") ",\n"
+        "    NEW.id, NEW.lon, NEW.lat, %4$s);\n"
+        "END;\n"
+        "CREATE TRIGGER %1$s_tiles_d AFTER DELETE ON %1$s BEGIN\n"
+        "  DELETE FROM %2$s WHERE tkey = " TKEY("OLD.lon", "OLD.lat") " AND id = OLD.id;\n"
+        "END;\n",
+        d->table, d->tiles, d->tile_fields, newf);
+}
 
 static md_err point_triggers(struct md_buf *b, int L, const char *t, const char *cat)
 {
@@ -144,6 +193,8 @@ md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct
     const struct layer_def *d = &layer_defs[layer];
     md_err rc = d->category ? point_triggers(&b, (int)layer, d->table, d->category)
                             : polygon_triggers(&b, (int)layer, d->table);
+    if (!rc && d->tiles)
+        rc = tile_side_triggers(&b, d);
     if (rc)
         rc = md_fail(ctx, rc, "building trigger SQL");
     else
@@ -490,6 +541,15 @@ md_err md_store_bulk_end(struct md_store *s, enum md_layer layer, const struct m
              " AND geom IS NOT NULL",
              t, t, (long long)s->bulk_first_rowid);
     md_err rc = md__store_exec(s, sql, ctx);
+    if (!rc && layer_defs[layer].tiles) {
+        char fill[1024];
+        snprintf(fill, sizeof(fill),
+                 "INSERT INTO %s(tkey, id, lon, lat, %s) SELECT " TKEY("lon", "lat")
+                 ", id, lon, lat, %s FROM %s WHERE rowid > %lld",
+                 layer_defs[layer].tiles, layer_defs[layer].tile_fields,
+                 layer_defs[layer].tile_fields, t, (long long)s->bulk_first_rowid);
+        rc = md__store_exec(s, fill, ctx);
+    }
     if (!rc)
         rc = rebuild_cells(s, layer, ctx);
     if (!rc) {

@@ -15,6 +15,12 @@
 
 #define MD_CLUSTER_CELLS_PER_TILE_LOG2 3
 
+/* facility_tiles / report_tiles: the public tile fields of each point,
+ * keyed by tkey = its z16 Web Mercator tile (y * 65536 + x) and id, kept by
+ * triggers. A raw-point tile reads a few contiguous key ranges of this narrow
+ * table instead of random rows of the wide one. */
+#define MD_TKEY_ZOOM 16
+
 static const char schema_tables_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
     "CREATE TABLE layers (\n"
@@ -24,7 +30,7 @@ static const char schema_tables_sql[] =
     "  min_zoom INTEGER NOT NULL DEFAULT 0, max_zoom INTEGER NOT NULL DEFAULT 22,\n"
     "  cache_seconds INTEGER NOT NULL DEFAULT 0);\n"
     "INSERT INTO layers(id, name, cluster_below_zoom, min_zoom, max_zoom, cache_seconds) VALUES\n"
-    "  (0, 'facilities', 13, 0, 22, 60), (1, 'reports', 12, 0, 22, 5),\n"
+    "  (0, 'facilities', 13, 0, 22, 60), (1, 'reports', 14, 0, 22, 5),\n"
     "  (2, 'districts', 0, 0, 22, 86400), (3, 'grids', 0, 10, 22, 86400);\n"
     "CREATE TABLE cluster_zooms (layer INTEGER NOT NULL, z INTEGER NOT NULL, PRIMARY KEY (layer, z));\n"
     "WITH RECURSIVE zz(z) AS (SELECT 0 UNION ALL SELECT z + 1 FROM zz WHERE z < 21)\n"
@@ -59,6 +65,9 @@ static const char schema_tables_sql[] =
     "  lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),\n"
     "  lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90));\n"
     "CREATE INDEX facilities_category ON facilities(category);\n"
+    "CREATE TABLE facility_tiles (tkey INTEGER NOT NULL, id INTEGER NOT NULL, lon REAL NOT NULL,\n"
+    "  lat REAL NOT NULL, category TEXT NOT NULL, status TEXT NOT NULL, name TEXT NOT NULL,\n"
+    "  PRIMARY KEY (tkey, id)) WITHOUT ROWID;\n"
     "CREATE INDEX facilities_district ON facilities(district_code);\n"
     "CREATE TABLE facility_history (id INTEGER PRIMARY KEY, facility_id INTEGER NOT NULL,\n"
     "  report_id INTEGER, change TEXT NOT NULL, actor_role TEXT NOT NULL, actor_id TEXT NOT NULL,\n"
@@ -80,6 +89,9 @@ static const char schema_tables_sql[] =
     "  lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),\n"
     "  lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90));\n"
     "CREATE INDEX reports_status ON reports(status, expected_at);\n"
+    "CREATE TABLE report_tiles (tkey INTEGER NOT NULL, id INTEGER NOT NULL, lon REAL NOT NULL,\n"
+    "  lat REAL NOT NULL, service_code TEXT NOT NULL, status TEXT NOT NULL, kind TEXT NOT NULL,\n"
+    "  created_at INTEGER NOT NULL, expected_at INTEGER, PRIMARY KEY (tkey, id)) WITHOUT ROWID;\n"
     "CREATE INDEX reports_created ON reports(created_at);\n"
     "CREATE INDEX reports_updated ON reports(updated_at);\n"
     "CREATE INDEX reports_service ON reports(service_code, status);\n"

@@ -374,11 +374,28 @@ void md_tile_cache_stats(struct md_tile_cache *c, struct md_tile_cache_stats *ou
     pthread_mutex_unlock(&c->lock);
 }
 
+/* 64-bit multiply-xorshift mix (as in SplitMix64's finalizer). */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
 void md_tile_etag(const void *bytes, size_t n, char out[24])
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    /* Eight bytes per step: an ETag over a 500 KB tile costs microseconds. */
     const unsigned char *p = bytes;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = mix64(h ^ w) + 0x9E3779B97F4A7C15ull;
+    }
+    uint64_t tail = 0;
+    if (n > i)
+        memcpy(&tail, p + i, n - i);
+    h = mix64(h ^ tail ^ ((uint64_t)(n - i) << 56));
     snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
 }

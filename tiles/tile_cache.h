@@ -50,7 +50,7 @@ void md_tile_cache_put(struct md_tile_cache *c, const struct md_tile_key *k, con
                        size_t raw_len, const void *gz, size_t gz_len, const char *etag,
                        int64_t seq);
 void md_tile_cache_stats(struct md_tile_cache *c, struct md_tile_cache_stats *out);
-/* Strong ETag of tile bytes: a quoted 64-bit FNV-1a hex digest. */
+/* Strong ETag of tile bytes: a quoted 64-bit hash in hex (bytes may be NULL when n == 0). */
 void md_tile_etag(const void *bytes, size_t n, char out[24]);
 
 #endif

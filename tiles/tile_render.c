@@ -178,6 +178,18 @@ static const char reports_sql[] =
     " r.expected_at FROM idx_reports_geom i JOIN reports r ON r.id = i.pkid"
     " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
 
+/* The same rows from the layer's tile side table (schema_sql.h): one
+ * contiguous key range per z16 tile row the query box spans. */
+static const char facilities_tkey_sql[] =
+    "SELECT id, lon, lat, category, name, status FROM facility_tiles"
+    " WHERE tkey BETWEEN ?5 AND ?6 AND lon BETWEEN ?1 AND ?2 AND lat BETWEEN ?3 AND ?4";
+static const char reports_tkey_sql[] =
+    "SELECT id, lon, lat, service_code, NULL, status, kind, created_at, expected_at"
+    " FROM report_tiles"
+    " WHERE tkey BETWEEN ?5 AND ?6 AND lon BETWEEN ?1 AND ?2 AND lat BETWEEN ?3 AND ?4";
+#define TKEY_ZOOM 16
+#define TKEY_MAX_ROWS 64 /* wider boxes use the R*Tree instead */
+
 struct point_set {
     struct point_row *rows;
     size_t n, cap;
@@ -201,19 +213,11 @@ static md_err push_row(struct render *r, struct point_set *ps, const struct poin
     return MD_OK;
 }
 
-static md_err load_points(struct render *r, enum md_layer layer, struct point_set *ps)
+/* Step `st` (bound by the caller) and collect the rows inside the buffered tile. */
+static md_err collect_points(struct render *r, bool reports, sqlite3_stmt *st,
+                             struct point_set *ps)
 {
-    bool reports = layer == MD_LAYER_REPORTS;
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(r->s, reports ? reports_sql : facilities_sql, &st, r->ctx);
-    if (rc)
-        return rc;
-    struct md_bbox q;
-    md_tile_query_bbox(r->t, MD_TILE_EXTENT, MD_TILE_BUFFER, &q);
-    sqlite3_bind_double(st, 1, q.minx);
-    sqlite3_bind_double(st, 2, q.maxx);
-    sqlite3_bind_double(st, 3, q.miny);
-    sqlite3_bind_double(st, 4, q.maxy);
+    md_err rc = MD_OK;
     int src;
     while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
         double tx, ty;
@@ -242,6 +246,47 @@ static md_err load_points(struct render *r, enum md_layer layer, struct point_se
     if (!rc && src != SQLITE_DONE)
         rc = md_store_fail(r->s, src, "tile points", r->ctx);
     sqlite3_reset(st);
+    return rc;
+}
+
+static void bind_box(sqlite3_stmt *st, const struct md_bbox *q)
+{
+    sqlite3_bind_double(st, 1, q->minx);
+    sqlite3_bind_double(st, 2, q->maxx);
+    sqlite3_bind_double(st, 3, q->miny);
+    sqlite3_bind_double(st, 4, q->maxy);
+}
+
+static md_err load_points(struct render *r, enum md_layer layer, struct point_set *ps)
+{
+    bool reports = layer == MD_LAYER_REPORTS;
+    struct md_bbox q;
+    md_tile_query_bbox(r->t, MD_TILE_EXTENT, MD_TILE_BUFFER, &q);
+    uint32_t x0, y0, x1, y1;
+    md_tile_range_covering(TKEY_ZOOM, &q, MD_TILE_EXTENT, 0, &x0, &y0, &x1, &y1);
+    sqlite3_stmt *st = NULL;
+    md_err rc;
+    if (x0 > x1 || y1 - y0 > TKEY_MAX_ROWS) {
+        rc = md_store_stmt(r->s, reports ? reports_sql : facilities_sql, &st, r->ctx);
+        if (rc)
+            return rc;
+        bind_box(st, &q);
+        return collect_points(r, reports, st, ps);
+    }
+    /* One key range per z16 row, one key of margin all round: SQL's and C's
+     * floating point may round a point on a tile edge differently. */
+    const uint32_t last = (1u << TKEY_ZOOM) - 1;
+    x0 = x0 ? x0 - 1 : 0;
+    y0 = y0 ? y0 - 1 : 0;
+    x1 = x1 < last ? x1 + 1 : last;
+    y1 = y1 < last ? y1 + 1 : last;
+    rc = md_store_stmt(r->s, reports ? reports_tkey_sql : facilities_tkey_sql, &st, r->ctx);
+    for (uint32_t y = y0; !rc && y <= y1; y++) {
+        bind_box(st, &q);
+        sqlite3_bind_int64(st, 5, ((int64_t)y << TKEY_ZOOM) + x0);
+        sqlite3_bind_int64(st, 6, ((int64_t)y << TKEY_ZOOM) + x1);
+        rc = collect_points(r, reports, st, ps);
+    }
     return rc;
 }
 
