@@ -317,7 +317,7 @@ md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *
     if (rc)
         goto out;
     in->attributes = attrs_text;
-    rc = md_store_locate(c->w->store, in->lon, in->lat, in->district, in->grid, c->ctx);
+    rc = md_report_locate(c->w->store, in->lon, in->lat, in->district, in->grid, c->ctx);
     if (rc == MD_ENOTFOUND) {
         md_ctx_clear(c->ctx);
         rc = md_fail(c->ctx, MD_EUNPROC,

@@ -214,6 +214,10 @@ md_err md_ingest_start(const char *db_path, int offset_min, size_t max_queue,
     g->on_commit = on_commit;
     g->on_commit_arg = arg;
     md_err rc = md_store_open(db_path, MD_STORE_READWRITE, &g->store, ctx);
+    /* Savepoints need statement journals: keep them in memory, not in a temp
+     * file opened and unlinked per report. Durability is the WAL's job. */
+    if (!rc)
+        rc = md__store_exec(g->store, "PRAGMA temp_store = MEMORY", ctx);
     if (!rc && pthread_create(&g->thread, NULL, writer_main, g) != 0)
         rc = md_fail(ctx, MD_EINTERNAL, "cannot start the report writer thread");
     if (rc) {

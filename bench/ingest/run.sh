@@ -36,7 +36,7 @@ CREATE TABLE reports (id bigserial PRIMARY KEY, kind text NOT NULL, service_code
   description text NOT NULL DEFAULT '', address text NOT NULL DEFAULT '', district_code text,
   grid_code text, status text NOT NULL, channel text NOT NULL, media_urls text NOT NULL DEFAULT '[]',
   token text UNIQUE, created_at bigint NOT NULL, updated_at bigint NOT NULL,
-  lon float8 NOT NULL, lat float8 NOT NULL, geom geometry(Point, 4326) NOT NULL);
+  lon float8 NOT NULL, lat float8 NOT NULL, geom geometry(Point, 4326));
 CREATE INDEX reports_geom ON reports USING gist (geom);
 CREATE INDEX reports_status ON reports (status);
 CREATE INDEX reports_created ON reports (created_at);
@@ -52,11 +52,11 @@ awk -F, '{print NR-1 "," $1 "," $2}' "$POINTS" | psql_q -c "COPY bench_points FR
 sqlite3 -csv "$BASE_DB" "SELECT id, kind, service_code, description, address, district_code, grid_code,
   status, channel, media_urls, token, created_at, updated_at, lon, lat FROM reports" |
   psql_q -c "COPY reports (id, kind, service_code, description, address, district_code, grid_code,
-  status, channel, media_urls, token, created_at, updated_at, lon, lat) FROM STDIN CSV" 2>/dev/null ||
-  true
+  status, channel, media_urls, token, created_at, updated_at, lon, lat) FROM STDIN CSV"
 psql_q <<'SQL'
 UPDATE reports SET geom = ST_SetSRID(ST_MakePoint(lon, lat), 4326) WHERE geom IS NULL;
-SELECT setval('reports_id_seq', (SELECT coalesce(max(id), 1) FROM reports));
+ALTER TABLE reports ALTER COLUMN geom SET NOT NULL;
+SELECT setval('reports_id_seq', (SELECT coalesce(max(id), 1) FROM reports)) \gset
 VACUUM ANALYZE;
 SQL
 NPTS=$(wc -l <"$POINTS")
