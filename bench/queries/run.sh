@@ -97,8 +97,9 @@ for q in nearest-fac:nearest-facilities radius-fac:radius-facilities nearest-rep
     log "$p, $c connection(s)"
     read -r mr m50 m99 <<<"$(mapd_run "$OUT/q-$m.txt" "$c")"
     read -r pr p50 p99 <<<"$(pg_run "$OUT/q-$p.sql" "$c")"
-    ratio=$(awk -v a="$mr" -v b="$pr" 'BEGIN { printf "%.1fx", b > 0 ? a / b : 0 }')
-    echo "| $p (k=10 / 500 m) | $c | $mr | $m50 | $m99 | $pr | $p50 | $p99 | $ratio |" >>"$TABLE"
+    ratio=$(awk -v a="$mr" -v b="$pr" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
+    case $p in nearest*) label="k=10" ;; *) label="500 m" ;; esac
+    echo "| $p ($label) | $c | $mr | $m50 | $m99 | $pr | $p50 | $p99 | $ratio |" >>"$TABLE"
   done
 done
 mapd_stop
