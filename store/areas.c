@@ -544,10 +544,27 @@ md_err md_store_locate(struct md_store *s, double lon, double lat,
         "SELECT code FROM grids WHERE rowid IN (SELECT pkid FROM idx_grids_geom"
         " WHERE xmin <= ?1 AND xmax >= ?1 AND ymin <= ?2 AND ymax >= ?2)"
         " AND ST_Intersects(geom, MakePoint(?1, ?2, 4326)) = 1 ORDER BY code LIMIT 1";
+    /* Digitised borders leave slivers between neighbours (the sample's are
+     * quantised to ~1/1024 degree): a point in no polygon but within
+     * NEAR_DEG of one belongs to the nearest. Farther out it is outside. */
+    static const char dnear[] =
+        "SELECT code FROM districts WHERE rowid IN (SELECT pkid FROM idx_districts_geom"
+        " WHERE xmin <= ?1 + 0.003 AND xmax >= ?1 - 0.003 AND ymin <= ?2 + 0.003"
+        " AND ymax >= ?2 - 0.003) AND ST_Distance(geom, MakePoint(?1, ?2, 4326)) <= 0.003"
+        " ORDER BY ST_Distance(geom, MakePoint(?1, ?2, 4326)), code LIMIT 1";
+    static const char gnear[] =
+        "SELECT code FROM grids WHERE rowid IN (SELECT pkid FROM idx_grids_geom"
+        " WHERE xmin <= ?1 + 0.003 AND xmax >= ?1 - 0.003 AND ymin <= ?2 + 0.003"
+        " AND ymax >= ?2 - 0.003) AND ST_Distance(geom, MakePoint(?1, ?2, 4326)) <= 0.003"
+        " ORDER BY ST_Distance(geom, MakePoint(?1, ?2, 4326)), code LIMIT 1";
     md_err rc = locate_one(s, dsql, lon, lat, district, MD_DISTRICT_CODE_MAX, ctx);
+    if (!rc && !district[0])
+        rc = locate_one(s, dnear, lon, lat, district, MD_DISTRICT_CODE_MAX, ctx);
     if (!rc && !district[0])
         return md_fail(ctx, MD_ENOTFOUND, "point %.6f,%.6f is outside every district", lon, lat);
     if (!rc)
         rc = locate_one(s, gsql, lon, lat, grid, MD_GRID_CODE_MAX, ctx);
+    if (!rc && !grid[0])
+        rc = locate_one(s, gnear, lon, lat, grid, MD_GRID_CODE_MAX, ctx);
     return rc;
 }

@@ -48,7 +48,9 @@ md_err md_areas_save(const struct md_areas *a, struct md_store *s, int64_t now,
                      struct md_ctx *ctx) MD_WUR;
 
 /* Locate with the database (any imported areas): district code and grid code
- * ("" when no grid covers it). MD_ENOTFOUND when no district contains it. */
+ * ("" when no grid covers it). A point in a sliver between polygons (within
+ * 0.003 degrees, ~300 m) takes the nearest. MD_ENOTFOUND when no district
+ * contains it or is that near. */
 md_err md_store_locate(struct md_store *s, double lon, double lat,
                        char district[MD_DISTRICT_CODE_MAX], char grid[MD_GRID_CODE_MAX],
                        struct md_ctx *ctx) MD_WUR;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "areas.h"
 #include "store.h"
 
 static const char *const tables[] = {"facilities", "reports", "report_history", "report_contacts",
@@ -139,6 +140,18 @@ static void points_lie_in_their_district_and_grid(void **state)
     assert_int_equal(count(s, "SELECT count(*) FROM reports r WHERE r.status <> (SELECT to_status"
                               " FROM report_history h WHERE h.report_id = r.id ORDER BY h.id DESC LIMIT 1)"),
                      0);
+    /* Locating: a point in a sliver between two digitised borders goes to the
+     * nearest district; a point far outside the city is outside. */
+    char district[MD_DISTRICT_CODE_MAX], grid[MD_GRID_CODE_MAX];
+    md_ctx_init(&ctx);
+    assert_int_equal(md_store_locate(s, 116.397, 39.909, district, grid, &ctx), MD_OK);
+    assert_string_equal(district, "110101");
+    assert_int_equal(strlen(grid), 15);
+    assert_int_equal(md_store_locate(s, 116.381, 39.981, district, grid, &ctx), MD_OK);
+    assert_string_equal(district, "110105");
+    assert_int_equal(strlen(grid), 15);
+    assert_int_equal(md_store_locate(s, 121.47, 31.23, district, grid, &ctx), MD_ENOTFOUND);
+    assert_non_null(strstr(ctx.msg, "outside every district"));
     /* The spatial indexes are populated. */
     assert_int_equal(count(s, "SELECT count(*) FROM idx_reports_geom"), 20000);
     assert_int_equal(count(s, "SELECT count(*) FROM idx_facilities_geom"), 5000);
