@@ -95,13 +95,44 @@ md_err md_buf_printf(struct md_buf *buf, const char *fmt, ...)
     return MD_OK;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
+ * surrogates or code points above U+10FFFF), 0 when it is not one. */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return n;
+}
+
 md_err md_buf_json_str(struct md_buf *buf, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     md_err rc = md_buf_putc(buf, '"');
     for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
         unsigned char c = *p;
-        if (c == '"' || c == '\\') {
+        if (c >= 0x80) { /* JSON text is UTF-8: a byte that is not becomes U+FFFD */
+            size_t n = utf8_seq_len(p);
+            if (n) {
+                rc = md_buf_append(buf, (const char *)p, n);
+                p += n - 1;
+            } else {
+                rc = md_buf_puts(buf, "\\ufffd");
+            }
+        } else if (c == '"' || c == '\\') {
             char esc[2] = {'\\', (char)c};
             rc = md_buf_append(buf, esc, 2);
         } else if (c < 0x20) {

@@ -26,7 +26,8 @@ md_err md_buf_append(struct md_buf *buf, const void *bytes, size_t n) MD_WUR;
 md_err md_buf_puts(struct md_buf *buf, const char *s) MD_WUR;
 md_err md_buf_putc(struct md_buf *buf, char c) MD_WUR;
 md_err md_buf_printf(struct md_buf *buf, const char *fmt, ...) MD_WUR MD_PRINTF(2, 3);
-/* Append `s` as a JSON string literal (with quotes), escaping as RFC 8259 says. */
+/* Append `s` as a JSON string literal (with quotes), escaping as RFC 8259 says;
+ * bytes that are not well-formed UTF-8 (e.g. echoed request text) become U+FFFD. */
 md_err md_buf_json_str(struct md_buf *buf, const char *s) MD_WUR;
 /* Append `s` escaped for XML text/attribute content. */
 md_err md_buf_xml_str(struct md_buf *buf, const char *s) MD_WUR;

@@ -35,7 +35,7 @@ static void add_points(struct md_mvt *t, const VectorTile__Tile__Feature *f)
             x += (int32_t)((f->geometry[i] >> 1) ^ (~(f->geometry[i] & 1) + 1));
             y += (int32_t)((f->geometry[i + 1] >> 1) ^ (~(f->geometry[i + 1] & 1) + 1));
             if (x >= INT32_MIN && x <= INT32_MAX && y >= INT32_MIN && y <= INT32_MAX)
-                (void)md_mvt_point(t, (int32_t)x, (int32_t)y);
+                MD_IGNORE(md_mvt_point(t, (int32_t)x, (int32_t)y));
         }
     }
 }
@@ -47,19 +47,19 @@ static void add_props(struct md_mvt *t, const VectorTile__Tile__Layer *l,
         const char *key = l->keys[f->tags[i]];
         const VectorTile__Tile__Value *v = l->values[f->tags[i + 1]];
         if (v->string_value)
-            (void)md_mvt_prop_str(t, key, v->string_value);
+            MD_IGNORE(md_mvt_prop_str(t, key, v->string_value));
         else if (v->has_float_value)
-            (void)md_mvt_prop_float(t, key, v->float_value);
+            MD_IGNORE(md_mvt_prop_float(t, key, v->float_value));
         else if (v->has_double_value)
-            (void)md_mvt_prop_double(t, key, v->double_value);
+            MD_IGNORE(md_mvt_prop_double(t, key, v->double_value));
         else if (v->has_int_value)
-            (void)md_mvt_prop_int(t, key, v->int_value);
+            MD_IGNORE(md_mvt_prop_int(t, key, v->int_value));
         else if (v->has_uint_value)
-            (void)md_mvt_prop_uint(t, key, v->uint_value);
+            MD_IGNORE(md_mvt_prop_uint(t, key, v->uint_value));
         else if (v->has_sint_value)
-            (void)md_mvt_prop_int(t, key, v->sint_value);
+            MD_IGNORE(md_mvt_prop_int(t, key, v->sint_value));
         else if (v->has_bool_value)
-            (void)md_mvt_prop_bool(t, key, v->bool_value);
+            MD_IGNORE(md_mvt_prop_bool(t, key, v->bool_value));
     }
 }
 

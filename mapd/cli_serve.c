@@ -26,7 +26,11 @@ static void serve_help(void)
            "  --max-body-kb N        request body limit (default 1024)\n"
            "  --max-connections N    total connections (default 1024)\n"
            "  --max-per-client N     connections per client address (default 64; 0 = no limit)\n"
-           "  --timeout N            seconds before an idle or slow client is cut off (default 30)\n"
+           "  --timeout N            seconds before an idle client is cut off (default 30)\n"
+           "  --request-timeout N    seconds a whole request may take to arrive (408 after; default 30; 0 = off)\n"
+           "  --max-header-kb N      request header fields (431 above; default 32)\n"
+           "  --max-url-kb N         URL path + query string (414 above; default 8)\n"
+           "  --max-limit N          cap on limit= query parameters (default 10000)\n"
            "  --rate-limit N         report creates per client per minute (default 30; 0 = off)\n"
            "  --cors-origin ORIGIN   send Access-Control-Allow-Origin: ORIGIN\n"
            "  --work-hours HH:MM-HH:MM  working hours for case deadlines (default 09:00-17:00)\n"
@@ -82,6 +86,8 @@ int md_cli_serve(int argc, char **argv)
         {"work-hours", required_argument, NULL, 'W'}, {"max-event-streams", required_argument, NULL, 'E'},
         {"event-heartbeat", required_argument, NULL, 'H'},
         {"font", required_argument, NULL, 'F'},
+        {"request-timeout", required_argument, NULL, 'R'}, {"max-header-kb", required_argument, NULL, 'K'},
+        {"max-url-kb", required_argument, NULL, 'U'}, {"max-limit", required_argument, NULL, 'L'},
         {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     struct md_config cfg = {
@@ -95,11 +101,13 @@ int md_cli_serve(int argc, char **argv)
     };
     struct md_server_opts so = {.bind = "127.0.0.1", .port = 8080, .threads = 4,
                                 .max_connections = 1024, .max_connections_per_ip = 64,
-                                .timeout_seconds = 30, .drain_seconds = 10};
+                                .timeout_seconds = 30, .drain_seconds = 10,
+                                .request_timeout_seconds = 30, .max_header_bytes = 32 * 1024,
+                                .max_url_bytes = 8 * 1024};
     int64_t v = 0;
     int c, bad = 0;
     optind = 1;
-    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:w:S:F:u:B:C:P:T:r:o:W:E:H:qh", opts, NULL)) != -1) {
+    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:w:S:F:u:B:C:P:T:r:o:W:E:H:R:K:U:L:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'd': cfg.db_path = optarg; break;
         case 'p': bad = num("--port", optarg, 0, 65535, &v); so.port = (uint16_t)v; break;
@@ -119,6 +127,10 @@ int md_cli_serve(int argc, char **argv)
         case 'W': bad = work_hours(optarg, &cfg); break;
         case 'E': bad = num("--max-event-streams", optarg, 1, 100000, &v); cfg.events_max_subscribers = (int)v; break;
         case 'H': bad = num("--event-heartbeat", optarg, 1, 3600, &v); cfg.events_heartbeat_s = (int)v; break;
+        case 'R': bad = num("--request-timeout", optarg, 0, 3600, &v); so.request_timeout_seconds = (unsigned)v; break;
+        case 'K': bad = num("--max-header-kb", optarg, 1, 1024, &v); so.max_header_bytes = (size_t)v * 1024; break;
+        case 'U': bad = num("--max-url-kb", optarg, 1, 1024, &v); so.max_url_bytes = (size_t)v * 1024; break;
+        case 'L': bad = num("--max-limit", optarg, 1, 1000000, &v); cfg.max_query_limit = (int)v; break;
         case 'q': so.quiet = true; break;
         case 'h': serve_help(); return 0;
         default: return md_cli_usage_error("serve", "bad option");

@@ -15,6 +15,19 @@
  * suspend" and "wake": a wake that comes before the suspend is remembered
  * and the suspend is skipped. On SIGTERM every stream is woken and ends, so
  * the drain does not wait for clients that never hang up.
+ *
+ * Limits (each configurable, see server.h): libmicrohttpd enforces the hard
+ * ones itself and answers them in its own (HTML) form: 431 when the request
+ * head outgrows the connection's memory, 414 for a URL that does, and a
+ * silent close beyond the hard connection caps. Below those mapd answers in
+ * JSON: 414 above max_url_bytes, 431 above max_header_bytes, 503 above
+ * max_connections and 429 above max_connections_per_ip (the hard caps sit
+ * a slack above these, so the JSON answers are what clients normally see).
+ * Every connection is tracked (struct conn_info, from MHD's connection
+ * notifications); a reaper thread answers 408 and shuts down the socket of
+ * any connection whose request has not fully arrived within
+ * request_timeout_seconds of its start - MHD's own timeout only catches
+ * idle connections, not one that sends a byte a second.
  */
 #include "server.h"
 #include "md_time.h"
@@ -28,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REQUEST_POOL_MAX ((size_t)256 << 20)
@@ -40,8 +54,26 @@ struct conn_waker {
     struct conn_waker *prev, *next; /* in md_server.streams (streams only) */
 };
 
+/* One per open connection, in md_server.conns (socket context in MHD). */
+struct conn_info {
+    int fd;
+    char addr[INET6_ADDRSTRLEN];
+    int64_t since_us;   /* start of the request being received (or of the idle wait) */
+    bool receiving;     /* false from dispatch until the request completes */
+    bool over_total, over_client; /* past the soft limits when it was accepted */
+    bool reaped;
+    struct conn_info *prev, *next;
+};
+
 struct md_server {
     struct MHD_Daemon *daemon;
+    pthread_mutex_t conns_lock;
+    struct conn_info *conns;
+    unsigned nconns;
+    pthread_t reaper;
+    bool reaper_started;
+    atomic_bool reaper_stop;
+    atomic_llong reaped_total;
     pthread_mutex_t streams_lock;
     struct conn_waker *streams; /* wakers of open streamed responses */
     atomic_bool closing;
@@ -377,6 +409,81 @@ static enum MHD_Result dispatch(struct md_server *srv, struct MHD_Connection *co
     return ok;
 }
 
+static struct conn_info *conn_info_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void conn_set_receiving(struct md_server *srv, struct MHD_Connection *conn, bool receiving)
+{
+    struct conn_info *ci = conn_info_of(conn);
+    if (!ci)
+        return;
+    pthread_mutex_lock(&srv->conns_lock);
+    ci->receiving = receiving;
+    ci->since_us = md_time_mono_us();
+    pthread_mutex_unlock(&srv->conns_lock);
+}
+
+static enum MHD_Result add_len(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    size_t *n = cls;
+    (void)kind;
+    *n += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+/* The soft limits, checked when a request's head has arrived: a JSON answer
+ * (with Connection: close) or MHD_YES to go on. */
+static enum MHD_Result check_limits(struct md_server *srv, struct MHD_Connection *conn,
+                                    struct req_state *st, const char *url, bool *answered)
+{
+    char msg[160];
+    struct conn_info *ci = conn_info_of(conn);
+    size_t url_len = strlen(url), head_len = 0;
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_len, &url_len);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, add_len, &head_len);
+    md_err err = MD_OK;
+    *answered = true;
+    if (ci && ci->over_total) {
+        snprintf(msg, sizeof(msg), "the server has its maximum of %u connections open; retry shortly",
+                 srv->opts.max_connections);
+        err = MD_EBUSY;
+    } else if (ci && ci->over_client) {
+        snprintf(msg, sizeof(msg), "%s has more than %u connections open", ci->addr,
+                 srv->opts.max_connections_per_ip);
+        err = MD_ERATE;
+    } else if (srv->opts.max_url_bytes && url_len > srv->opts.max_url_bytes) {
+        snprintf(msg, sizeof(msg), "the URL of about %zu bytes exceeds the limit of %zu bytes",
+                 url_len, srv->opts.max_url_bytes);
+        err = MD_EURITOOLONG;
+    } else if (srv->opts.max_header_bytes && head_len > srv->opts.max_header_bytes) {
+        snprintf(msg, sizeof(msg), "request headers of about %zu bytes exceed the limit of %zu bytes",
+                 head_len, srv->opts.max_header_bytes);
+        err = MD_EHDRTOOBIG;
+    }
+    if (!err) {
+        *answered = false;
+        return MHD_YES;
+    }
+    struct md_response res;
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    md_fail(&ctx, err, "%s", msg);
+    md_response_init(&res);
+    md_response_error(&res, &ctx);
+    res.route = "other";
+    MD_IGNORE(md_response_header(&res, NULL, "Connection", "close"));
+    if (err == MD_EBUSY || err == MD_ERATE)
+        MD_IGNORE(md_response_header(&res, NULL, "Retry-After", "1"));
+    enum MHD_Result ok = send_response(srv, conn, st, &res);
+    md_response_free(&res);
+    return ok;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -398,6 +505,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&srv->inflight, 1);
         if (!st->method || !st->path)
             return MHD_NO;
+        bool limited;
+        enum MHD_Result lim = check_limits(srv, conn, st, url, &limited);
+        if (limited)
+            return lim;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > srv->cfg->max_body_bytes) {
@@ -426,6 +537,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                  srv->cfg->max_body_bytes);
         return send_error(srv, conn, st, MD_ETOOBIG, msg);
     }
+    conn_set_receiving(srv, conn, false); /* the whole request is here */
     return dispatch(srv, conn, st);
 }
 
@@ -434,9 +546,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct md_server *srv = cls;
     struct req_state *st = *con_cls;
-    (void)conn;
     if (!st)
         return;
+    conn_set_receiving(srv, conn, true); /* keep-alive: the next request's clock starts */
     int64_t us = md_time_mono_us() - st->start_us;
     int status = st->answered ? st->status : 499;
     if (!srv->opts.quiet)
@@ -453,6 +565,94 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(st);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->inflight, 1);
+}
+
+/* Connection opened/closed: keep md_server.conns and the soft-limit flags. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct md_server *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct conn_info *ci = calloc(1, sizeof(*ci));
+        if (!ci)
+            return;
+        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ca = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        ci->fd = fd ? fd->connect_fd : -1;
+        snprintf(ci->addr, sizeof(ci->addr), "unknown");
+        if (ca && ca->client_addr && ca->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)ca->client_addr)->sin_addr, ci->addr,
+                      sizeof(ci->addr));
+        else if (ca && ca->client_addr && ca->client_addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ca->client_addr)->sin6_addr,
+                      ci->addr, sizeof(ci->addr));
+        ci->since_us = md_time_mono_us();
+        ci->receiving = true;
+        pthread_mutex_lock(&srv->conns_lock);
+        unsigned same = 1;
+        for (struct conn_info *o = srv->conns; o; o = o->next)
+            same += strcmp(o->addr, ci->addr) == 0;
+        srv->nconns++;
+        ci->over_total = srv->opts.max_connections && srv->nconns > srv->opts.max_connections;
+        ci->over_client = srv->opts.max_connections_per_ip && same > srv->opts.max_connections_per_ip;
+        ci->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = ci;
+        srv->conns = ci;
+        pthread_mutex_unlock(&srv->conns_lock);
+        *socket_context = ci;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        /* MHD closes the socket after this: the reaper never sees a reused fd. */
+        struct conn_info *ci = *socket_context;
+        pthread_mutex_lock(&srv->conns_lock);
+        if (ci->prev)
+            ci->prev->next = ci->next;
+        else
+            srv->conns = ci->next;
+        if (ci->next)
+            ci->next->prev = ci->prev;
+        srv->nconns--;
+        pthread_mutex_unlock(&srv->conns_lock);
+        free(ci);
+        *socket_context = NULL;
+    }
+}
+
+/* Cut off connections whose request is still arriving after the deadline:
+ * a JSON 408 (best effort; MHD is not writing while it receives) and a
+ * shutdown(), which MHD's thread sees as the client going away. */
+static void *reaper_main(void *arg)
+{
+    struct md_server *srv = arg;
+    int64_t limit_us = (int64_t)srv->opts.request_timeout_seconds * 1000000;
+    char msg[512];
+    int body = snprintf(msg + 256, 256,
+                        "{\"error\":{\"code\":\"request_timeout\",\"message\":\"the request did not "
+                        "arrive within %u s\"}}\n", srv->opts.request_timeout_seconds);
+    int head = snprintf(msg, 256, "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+                        "Connection: close\r\nContent-Length: %d\r\n\r\n", body);
+    memmove(msg + head, msg + 256, (size_t)body + 1);
+    while (!atomic_load(&srv->reaper_stop)) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        int64_t now = md_time_mono_us();
+        pthread_mutex_lock(&srv->conns_lock);
+        for (struct conn_info *ci = srv->conns; ci; ci = ci->next) {
+            if (!ci->receiving || ci->reaped || ci->fd < 0 || now - ci->since_us < limit_us)
+                continue;
+            ci->reaped = true;
+            atomic_fetch_add(&srv->reaped_total, 1);
+            if (send(ci->fd, msg, (size_t)(head + body), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+                /* the client is not reading either: just cut it off */
+            }
+            shutdown(ci->fd, SHUT_RDWR);
+            if (!srv->opts.quiet)
+                fprintf(stderr, "http: cut off %s: request not complete after %u s\n", ci->addr,
+                        srv->opts.request_timeout_seconds);
+        }
+        pthread_mutex_unlock(&srv->conns_lock);
+    }
+    return NULL;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -500,6 +700,7 @@ md_err md_server_start(const struct md_server_opts *o, const struct md_config *c
     pthread_key_create(&srv->worker_key, NULL);
     pthread_mutex_init(&srv->workers_lock, NULL);
     pthread_mutex_init(&srv->streams_lock, NULL);
+    pthread_mutex_init(&srv->conns_lock, NULL);
     rc = parse_bind(o, &ss, &sslen, ctx);
     if (!rc)
         rc = md_api_new(cfg, &srv->api, ctx);
@@ -510,23 +711,40 @@ md_err md_server_start(const struct md_server_opts *o, const struct md_config *c
         rc = ctx->err ? ctx->err : MD_EIO;
         goto fail;
     }
+    /* MHD's hard limits sit above mapd's soft ones (JSON answers below them). */
+    unsigned max_conns = o->max_connections ? o->max_connections : 1024;
+    unsigned hard_conns = max_conns + (max_conns / 8 > 16 ? max_conns / 8 : 16);
+    unsigned hard_per_ip = o->max_connections_per_ip
+                               ? o->max_connections_per_ip + (o->max_connections_per_ip / 8 > 8
+                                                                  ? o->max_connections_per_ip / 8 : 8)
+                               : 0;
+    size_t head_bytes = (o->max_header_bytes ? o->max_header_bytes : 32 * 1024) +
+                        (o->max_url_bytes ? o->max_url_bytes : 8 * 1024);
+    size_t conn_memory = 2 * head_bytes + 32 * 1024;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     srv->daemon = MHD_start_daemon(
         flags, o->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 4),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections ? o->max_connections : 1024),
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_LIMIT, hard_conns,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, hard_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->timeout_seconds ? o->timeout_seconds : 30),
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(o->max_header_bytes ? o->max_header_bytes : 64 * 1024),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, conn_memory,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
         srv, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!srv->daemon) {
         rc = md_fail(ctx, MD_EIO, "cannot listen on %s:%u (address in use or not permitted?)",
                      o->bind ? o->bind : "127.0.0.1", (unsigned)o->port);
         goto fail;
+    }
+    if (o->request_timeout_seconds) {
+        if (pthread_create(&srv->reaper, NULL, reaper_main, srv) != 0) {
+            rc = md_fail(ctx, MD_EINTERNAL, "cannot start the slow-client reaper thread");
+            goto fail;
+        }
+        srv->reaper_started = true;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? di->port : o->port;
@@ -559,13 +777,19 @@ void md_server_stop(struct md_server *srv)
             usleep(10000);
             waited_ms += 10;
         }
-        MHD_stop_daemon(srv->daemon);
     }
+    if (srv->reaper_started) { /* before MHD closes the sockets the reaper may touch */
+        atomic_store(&srv->reaper_stop, true);
+        pthread_join(srv->reaper, NULL);
+    }
+    if (srv->daemon)
+        MHD_stop_daemon(srv->daemon);
     for (size_t i = 0; i < srv->nworkers; i++)
         worker_free(srv->workers[i]);
     pthread_key_delete(srv->worker_key);
     pthread_mutex_destroy(&srv->workers_lock);
     pthread_mutex_destroy(&srv->streams_lock);
+    pthread_mutex_destroy(&srv->conns_lock);
     md_api_free(srv->api);
     free(srv);
 }

@@ -21,7 +21,9 @@ struct md_server_opts {
     unsigned max_connections;
     unsigned max_connections_per_ip; /* 0 = unlimited */
     unsigned timeout_seconds;        /* idle/slow client cut-off */
-    size_t max_header_bytes;         /* connection memory for headers */
+    size_t max_header_bytes;         /* request header fields (431 above); 0 = 32 KiB */
+    size_t max_url_bytes;            /* path + query string (414 above); 0 = 8 KiB */
+    unsigned request_timeout_seconds; /* whole request must arrive within this (408); 0 = off */
     unsigned drain_seconds;
     bool quiet;
 };

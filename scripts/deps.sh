@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mapd needs, only those that are missing.
-# Usage: scripts/deps.sh [build|test|bench]   (test adds node/chromium tooling)
+# Usage: scripts/deps.sh [build|test|bench|fuzz]   (test adds node/chromium tooling;
+#   fuzz adds clang + libFuzzer for bench/fuzz, valgrind for make test-valgrind)
 set -euo pipefail
 mode=${1:-build}
 pkgs=(cmake make gcc pkg-config libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
@@ -10,6 +11,9 @@ pkgs=(cmake make gcc pkg-config libgdal-dev gdal-bin libproj-dev proj-bin libgeo
       libfreetype-dev fonts-wqy-microhei nodejs npm)  # web map: glyphs from the font, MapLibre via npm
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
   pkgs+=(chromium libxml2-utils)
+fi
+if [ "$mode" = fuzz ]; then
+  pkgs+=(clang libclang-rt-14-dev valgrind)
 fi
 if [ "$mode" = bench ]; then
   pkgs+=(postgresql-15-postgis-3 postgresql-contrib wrk nginx-light)

@@ -1,0 +1,305 @@
+/* test_limits.c - every limit of SPEC §9 against the real server: body size
+ * (413), header size (431), URL length (414), connections in total (503) and
+ * per client (429), report creates per client (429 + Retry-After), query
+ * limit= caps (400), and the request deadline against slow clients (408,
+ * while others are served). mapd's own answers are JSON; libmicrohttpd's
+ * hard limits (far above mapd's) answer in its own HTML form, checked by
+ * status only.
+ */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int raw_connect(const struct md_harness *h)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(h->port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* Send `req`, read until the server closes or `cap` bytes; returns the
+ * bytes read (NUL-terminated in out). */
+static size_t raw_request(const struct md_harness *h, const char *req, size_t req_len, char *out,
+                          size_t cap)
+{
+    int fd = raw_connect(h);
+    size_t off = 0;
+    while (off < req_len) {
+        ssize_t n = send(fd, req + off, req_len - off, MSG_NOSIGNAL);
+        if (n <= 0)
+            break; /* the server may answer and close before reading it all */
+        off += (size_t)n;
+    }
+    size_t got = 0;
+    ssize_t n;
+    while (got + 1 < cap && (n = recv(fd, out + got, cap - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    close(fd);
+    return got;
+}
+
+static int status_of(const char *raw)
+{
+    int st = 0;
+    return sscanf(raw, "HTTP/1.%*d %d", &st) == 1 ? st : 0;
+}
+
+static void expect_json_error(const struct md_http_res *r, long status, const char *code)
+{
+    if (r->status != status)
+        fprintf(stderr, "got %ld: %s\n", r->status, r->body);
+    assert_int_equal(r->status, status);
+    char ct[128] = "";
+    assert_true(md_http_header(r, "Content-Type", ct, sizeof(ct)));
+    assert_non_null(strstr(ct, "application/json"));
+    char want[96];
+    snprintf(want, sizeof(want), "\"code\":\"%s\"", code);
+    assert_non_null(strstr(r->body, want));
+}
+
+static char *repeat(char c, size_t n)
+{
+    char *s = malloc(n + 1);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+static void test_body_limit(void **state)
+{
+    (void)state;
+    struct md_harness h;
+    const char *args[] = {"--max-body-kb", "1", NULL};
+    md_harness_start(&h, args);
+    char *body = repeat('x', 4096);
+    const char *hdr[] = {"Content-Type: application/json", NULL};
+    struct md_http_res r;
+    assert_int_equal(md_http(&h, "POST", "/api/v1/reports", hdr, body, strlen(body), &r), 0);
+    expect_json_error(&r, 413, "payload_too_large");
+    assert_non_null(strstr(r.body, "1024 bytes"));
+    md_http_res_free(&r);
+    free(body);
+    assert_int_equal(md_harness_stop(&h), 0);
+}
+
+static void test_header_and_url_limits(void **state)
+{
+    (void)state;
+    struct md_harness h;
+    const char *args[] = {"--max-header-kb", "4", "--max-url-kb", "1", NULL};
+    md_harness_start(&h, args);
+    struct md_http_res r;
+
+    char *v = repeat('h', 6000), *hline = malloc(6100);
+    snprintf(hline, 6100, "X-Big: %s", v);
+    const char *hdr[] = {hline, NULL};
+    assert_int_equal(md_http(&h, "GET", "/health", hdr, NULL, 0, &r), 0);
+    expect_json_error(&r, 431, "header_too_large");
+    md_http_res_free(&r);
+
+    char *q = repeat('q', 2000), *path = malloc(2100);
+    snprintf(path, 2100, "/health?x=%s", q);
+    assert_int_equal(md_http(&h, "GET", path, NULL, NULL, 0, &r), 0);
+    expect_json_error(&r, 414, "uri_too_long");
+    md_http_res_free(&r);
+
+    /* Just under both: served. */
+    path[900] = '\0';
+    hline[3000] = '\0';
+    assert_int_equal(md_http(&h, "GET", path, hdr, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    md_http_res_free(&r);
+
+    /* Far beyond: libmicrohttpd's own answers (HTML, documented). */
+    size_t big = 200 * 1024;
+    char *raw = malloc(big + 256), out[4096];
+    int n = snprintf(raw, 256, "GET /health HTTP/1.1\r\nHost: x\r\nX-Huge: ");
+    memset(raw + n, 'a', big);
+    memcpy(raw + n + big, "\r\n\r\n", 5);
+    raw_request(&h, raw, n + big + 4, out, sizeof(out));
+    assert_int_equal(status_of(out), 431);
+    n = snprintf(raw, 256, "GET /health?");
+    memset(raw + n, 'a', big);
+    memcpy(raw + n + big, " HTTP/1.1\r\nHost: x\r\n\r\n", 23);
+    raw_request(&h, raw, n + big + 22, out, sizeof(out));
+    assert_int_equal(status_of(out), 414);
+    free(raw);
+    free(v);
+    free(hline);
+    free(q);
+    free(path);
+    assert_int_equal(md_harness_stop(&h), 0);
+}
+
+static void test_connection_limits(void **state)
+{
+    (void)state;
+    struct md_harness h;
+    const char *args[] = {"--max-connections", "6", "--max-per-client", "0", NULL};
+    md_harness_start(&h, args);
+    int fds[6];
+    for (int i = 0; i < 6; i++)
+        fds[i] = raw_connect(&h);
+    usleep(300 * 1000);
+    struct md_http_res r;
+    assert_int_equal(md_http(&h, "GET", "/health", NULL, NULL, 0, &r), 0);
+    expect_json_error(&r, 503, "service_unavailable");
+    char v[32];
+    assert_true(md_http_header(&r, "Retry-After", v, sizeof(v)));
+    md_http_res_free(&r);
+    for (int i = 0; i < 6; i++)
+        close(fds[i]);
+    usleep(300 * 1000);
+    assert_int_equal(md_http(&h, "GET", "/health", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    md_http_res_free(&r);
+    assert_int_equal(md_harness_stop(&h), 0);
+
+    const char *args2[] = {"--max-per-client", "4", NULL};
+    md_harness_start(&h, args2);
+    for (int i = 0; i < 4; i++)
+        fds[i] = raw_connect(&h);
+    usleep(300 * 1000);
+    assert_int_equal(md_http(&h, "GET", "/health", NULL, NULL, 0, &r), 0);
+    expect_json_error(&r, 429, "rate_limited");
+    assert_non_null(strstr(r.body, "127.0.0.1"));
+    md_http_res_free(&r);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+    usleep(300 * 1000);
+    assert_int_equal(md_http(&h, "GET", "/health", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    md_http_res_free(&r);
+    assert_int_equal(md_harness_stop(&h), 0);
+}
+
+static void test_write_rate_and_query_limit(void **state)
+{
+    (void)state;
+    struct md_harness h;
+    const char *args[] = {"--rate-limit", "2", "--max-limit", "50", NULL};
+    md_harness_start(&h, args);
+    const char *hdr[] = {"Content-Type: application/json", NULL};
+    const char *body = "{\"category\":\"200101\",\"lon\":116.40,\"lat\":39.91,\"description\":\"limits\"}";
+    struct md_http_res r;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(md_http(&h, "POST", "/api/v1/reports", hdr, body, strlen(body), &r), 0);
+        assert_int_equal(r.status, 201);
+        md_http_res_free(&r);
+    }
+    assert_int_equal(md_http(&h, "POST", "/api/v1/reports", hdr, body, strlen(body), &r), 0);
+    expect_json_error(&r, 429, "rate_limited");
+    char v[32];
+    assert_true(md_http_header(&r, "Retry-After", v, sizeof(v)));
+    assert_true(atoi(v) >= 1);
+    md_http_res_free(&r);
+    /* Reads are not rate limited. */
+    assert_int_equal(md_http(&h, "GET", "/api/v1/reports?limit=50", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    md_http_res_free(&r);
+    assert_int_equal(md_http(&h, "GET", "/api/v1/within?bbox=116.3,39.8,116.5,40&limit=51", NULL,
+                             NULL, 0, &r), 0);
+    expect_json_error(&r, 400, "invalid_argument");
+    assert_non_null(strstr(r.body, "limit must be between 1 and 50"));
+    md_http_res_free(&r);
+    assert_int_equal(md_harness_stop(&h), 0);
+}
+
+struct slow_arg {
+    const struct md_harness *h;
+    const char *request; /* sent one byte a second */
+    int status;          /* what came back (0 = closed without an answer) */
+    int64_t cut_after_ms;
+};
+
+static void *slow_client(void *p)
+{
+    struct slow_arg *a = p;
+    int fd = raw_connect(a->h);
+    int64_t t0 = now_ms();
+    char out[2048] = "";
+    for (size_t i = 0; a->request[i]; i++) {
+        if (send(fd, a->request + i, 1, MSG_NOSIGNAL) != 1)
+            break;
+        sleep(1);
+        if (now_ms() - t0 > 20000)
+            break;
+    }
+    ssize_t n = recv(fd, out, sizeof(out) - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    a->cut_after_ms = now_ms() - t0;
+    a->status = status_of(out);
+    close(fd);
+    return NULL;
+}
+
+static void test_slow_clients(void **state)
+{
+    (void)state;
+    struct md_harness h;
+    const char *args[] = {"--request-timeout", "3", "--timeout", "60", NULL};
+    md_harness_start(&h, args);
+    struct slow_arg head = {&h, "GET /health HTTP/1.1\r\nHost: slow\r\nX-Padding: aaaaaaaaaaaaaaaaa\r\n\r\n", 0, 0};
+    struct slow_arg body = {&h, "POST /api/v1/reports HTTP/1.1\r\nHost: s\r\nContent-Length: 20\r\n\r\n"
+                                "{\"category\":\"200101\"", 0, 0};
+    /* The body client sends its head at once, then trickles. */
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, slow_client, &head);
+    pthread_create(&t2, NULL, slow_client, &body);
+    /* Others are served meanwhile, quickly. */
+    for (int i = 0; i < 8; i++) {
+        struct md_http_res r;
+        int64_t t0 = now_ms();
+        assert_int_equal(md_http(&h, "GET", "/health", NULL, NULL, 0, &r), 0);
+        assert_int_equal(r.status, 200);
+        assert_true(now_ms() - t0 < 2000);
+        md_http_res_free(&r);
+        usleep(500 * 1000);
+    }
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    fprintf(stderr, "slow head: %d after %lld ms; slow body: %d after %lld ms\n", head.status,
+            (long long)head.cut_after_ms, body.status, (long long)body.cut_after_ms);
+    assert_int_equal(head.status, 408);
+    assert_int_equal(body.status, 408);
+    assert_true(head.cut_after_ms < 8000);
+    assert_true(body.cut_after_ms < 8000);
+    assert_int_equal(md_harness_stop(&h), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_body_limit),
+        cmocka_unit_test(test_header_and_url_limits),
+        cmocka_unit_test(test_connection_limits),
+        cmocka_unit_test(test_write_rate_and_query_limit),
+        cmocka_unit_test(test_slow_clients),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
