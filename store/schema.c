@@ -27,11 +27,11 @@
     " + 1.0 / cos(radians(max(-85.0511, min(85.0511, " lat "))))) / pi()) / 2.0"               \
     " * (1 << (z + 3)) AS INTEGER)"
 #define NOW_SQL "CAST(strftime('%%s', 'now') AS INTEGER)"
-/* tkey of a lon/lat: its z16 tile as y * 65536 + x (see schema_sql.h). */
+/* tkey of a lon/lat: its z18 tile as y * 2^18 + x (see schema_sql.h). */
 #define TKEY(lon, lat)                                                                        \
     "(CAST((1.0 - ln(tan(radians(max(-85.0511, min(85.0511, " lat "))))"                      \
-    " + 1.0 / cos(radians(max(-85.0511, min(85.0511, " lat "))))) / pi()) / 2.0 * 65536"      \
-    " AS INTEGER) * 65536 + CAST((" lon " + 180.0) / 360.0 * 65536 AS INTEGER))"
+    " + 1.0 / cos(radians(max(-85.0511, min(85.0511, " lat "))))) / pi()) / 2.0 * 262144"     \
+    " AS INTEGER) * 262144 + CAST((" lon " + 180.0) / 360.0 * 262144 AS INTEGER))"
 
 struct layer_def {
     const char *table;

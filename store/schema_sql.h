@@ -16,10 +16,10 @@
 #define MD_CLUSTER_CELLS_PER_TILE_LOG2 3
 
 /* facility_tiles / report_tiles: the public tile fields of each point,
- * keyed by tkey = its z16 Web Mercator tile (y * 65536 + x) and id, kept by
+ * keyed by tkey = its z18 Web Mercator tile (y * 2^18 + x) and id, kept by
  * triggers. A raw-point tile reads a few contiguous key ranges of this narrow
  * table instead of random rows of the wide one. */
-#define MD_TKEY_ZOOM 16
+#define MD_TKEY_ZOOM 18
 
 static const char schema_tables_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"

@@ -179,7 +179,7 @@ static const char reports_sql[] =
     " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
 
 /* The same rows from the layer's tile side table (schema_sql.h): one
- * contiguous key range per z16 tile row the query box spans. */
+ * contiguous key range per z18 tile row the query box spans. */
 static const char facilities_tkey_sql[] =
     "SELECT id, lon, lat, category, name, status FROM facility_tiles"
     " WHERE tkey BETWEEN ?5 AND ?6 AND lon BETWEEN ?1 AND ?2 AND lat BETWEEN ?3 AND ?4";
@@ -187,8 +187,8 @@ static const char reports_tkey_sql[] =
     "SELECT id, lon, lat, service_code, NULL, status, kind, created_at, expected_at"
     " FROM report_tiles"
     " WHERE tkey BETWEEN ?5 AND ?6 AND lon BETWEEN ?1 AND ?2 AND lat BETWEEN ?3 AND ?4";
-#define TKEY_ZOOM 16
-#define TKEY_MAX_ROWS 64 /* wider boxes use the R*Tree instead */
+#define TKEY_ZOOM 18
+#define TKEY_MAX_ROWS 80 /* taller boxes use the R*Tree instead */
 
 struct point_set {
     struct point_row *rows;
@@ -273,7 +273,7 @@ static md_err load_points(struct render *r, enum md_layer layer, struct point_se
         bind_box(st, &q);
         return collect_points(r, reports, st, ps);
     }
-    /* One key range per z16 row, one key of margin all round: SQL's and C's
+    /* One key range per z18 row, one key of margin all round: SQL's and C's
      * floating point may round a point on a tile edge differently. */
     const uint32_t last = (1u << TKEY_ZOOM) - 1;
     x0 = x0 ? x0 - 1 : 0;
