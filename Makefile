@@ -7,7 +7,7 @@ BIND ?= 127.0.0.1
 DEMO_DB ?= sample-data/demo.sqlite
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: demo test build deps deps-test test-tsan bench clean web
+.PHONY: demo test build deps deps-test test-tsan test-valgrind bench clean web
 
 deps:
 	@bash scripts/deps.sh build
@@ -34,10 +34,25 @@ test: deps-test
 	cmake --build $(BUILD_TEST) -j $(JOBS)
 	cd $(BUILD_TEST) && ctest --output-on-failure -j $(JOBS)
 
+# ThreadSanitizer: the server and the tests labelled `concurrency` (many
+# client threads against one server; the server exits 66 on any race report).
+BUILD_TSAN ?= build/h-tsan
 test-tsan: deps-test
-	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DMAPD_TSAN=ON -DMAPD_NODE_TESTS=OFF
-	cmake --build build/tsan -j $(JOBS)
-	cd build/tsan && ctest --output-on-failure -L concurrency
+	cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=Debug -DMAPD_TSAN=ON -DMAPD_NODE_TESTS=OFF
+	cmake --build $(BUILD_TSAN) -j $(JOBS) --target mapd test_integration_concurrency
+	cd $(BUILD_TSAN) && TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1" \
+	  ctest --output-on-failure -L concurrency
+
+# Valgrind memcheck: the C integration tests with their server under
+# valgrind (MAPD_VALGRIND=1, see tests/integration/harness.c); any error or
+# definite/indirect leak fails. Needs a build without ASan.
+BUILD_VALGRIND ?= build/h-valgrind
+VALGRIND_TESTS ?= integration/(server|limits|faults|concurrency|tiles|queries|ogc|stats|tile_budget)$$
+test-valgrind: deps-test
+	@command -v valgrind >/dev/null || bash scripts/deps.sh fuzz
+	cmake -S . -B $(BUILD_VALGRIND) -DCMAKE_BUILD_TYPE=Debug -DMAPD_NODE_TESTS=OFF
+	cmake --build $(BUILD_VALGRIND) -j $(JOBS)
+	cd $(BUILD_VALGRIND) && MAPD_VALGRIND=1 ctest --output-on-failure --timeout 3000 -R '$(VALGRIND_TESTS)'
 
 clean:
 	rm -rf build

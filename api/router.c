@@ -131,22 +131,45 @@ md_err md__json_body(struct md_call *call, const char *json)
     return rc ? md_fail(call->ctx, rc, "response too large") : MD_OK;
 }
 
-static md_err method_not_allowed(struct md_call *call, const char *path)
+/* The methods routed for `path` ("GET, POST, HEAD"), empty when none. */
+static void allowed_methods(const char *path, char *allow, size_t size)
 {
-    char allow[128] = "";
     size_t used = 0;
+    allow[0] = '\0';
     FOR_EACH_ROUTE(r)
     {
         const char *tail;
         if (path_matches(r, path, &tail) && !strstr(allow, r->method)) {
-            int n = snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "",
-                             r->method);
-            if (n > 0 && (size_t)n < sizeof(allow) - used)
+            int n = snprintf(allow + used, size - used, "%s%s", used ? ", " : "", r->method);
+            if (n > 0 && (size_t)n < size - used)
                 used += (size_t)n;
         }
     }
-    if (strstr(allow, "GET") && !strstr(allow, "HEAD") && used + 6 < sizeof(allow))
+    if (strstr(allow, "GET") && !strstr(allow, "HEAD") && used + 7 < size)
         memcpy(allow + used, ", HEAD", 7);
+}
+
+/* A CORS preflight (OPTIONS with --cors-origin set): 204 with what the
+ * route allows, so browsers on the allowed origin may POST JSON and send
+ * Authorization. Without --cors-origin OPTIONS stays a 405. */
+static md_err preflight(struct md_call *call, const char *allow)
+{
+    call->res->status = 204;
+    md_err rc = md_response_header(call->res, call->req->pool, "Access-Control-Allow-Methods", allow);
+    if (!rc)
+        rc = md_response_header(call->res, NULL, "Access-Control-Allow-Headers",
+                                "Content-Type, Authorization, Last-Event-ID");
+    if (!rc)
+        rc = md_response_header(call->res, NULL, "Access-Control-Max-Age", "600");
+    return rc ? md_fail(call->ctx, rc, "preflight headers") : MD_OK;
+}
+
+static md_err method_not_allowed(struct md_call *call, const char *path)
+{
+    char allow[128];
+    allowed_methods(path, allow, sizeof(allow));
+    if (strcmp(call->req->method, "OPTIONS") == 0 && call->api->cfg->cors_origin)
+        return preflight(call, allow);
     MD_IGNORE(md_response_header(call->res, call->req->pool, "Allow", allow));
     return md_fail(call->ctx, MD_EMETHOD, "%s is not allowed on %s (allowed: %s)",
                    call->req->method, path, allow);

@@ -386,7 +386,8 @@ static md_err handle_stats(struct md_call *c)
         sqlite3_reset(st);
     if (rc)
         goto out;
-    qsort(g.v, g.n, sizeof(*g.v), group_cmp);
+    if (g.n > 1) /* g.v is NULL when no report matched: qsort(NULL, 0) is undefined */
+        qsort(g.v, g.n, sizeof(*g.v), group_cmp);
     for (size_t i = 0; i < g.n; i++) {
         total.count += g.v[i].count;
         total.open += g.v[i].open;

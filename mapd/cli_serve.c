@@ -3,6 +3,7 @@
 #include "md_text.h"
 #include "server.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void serve_help(void)
 {
@@ -68,6 +70,29 @@ static int check_db_path(const char *db)
     if (stat(db, &st) == 0 && (st.st_mode & S_IWOTH)) {
         fprintf(stderr, "mapd serve: refusing to serve %s: it is world-writable (chmod o-w it)\n",
                 db);
+        return 1;
+    }
+    /* The server writes (reports, WAL): a read-only file, directory or file
+     * system is a clear start-up error, not a failure on the first write.
+     * access() honours read-only mounts even for root. */
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", db);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    if (stat(db, &st) == 0 && access(db, R_OK | W_OK) != 0) {
+        fprintf(stderr, "mapd serve: %s is read-only (%s): the server writes reports to it;"
+                        " serve a writable copy\n", db, strerror(errno));
+        return 1;
+    }
+    if (stat(db, &st) == 0 && access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "mapd serve: the directory %s is not writable (%s): SQLite's write-ahead"
+                        " log needs %s-wal and %s-shm beside the database\n", dir, strerror(errno),
+                db, db);
         return 1;
     }
     return 0;

@@ -292,6 +292,48 @@ static void test_slow_clients(void **state)
     assert_int_equal(md_harness_stop(&h), 0);
 }
 
+/* Exposure: CORS only when configured; the web page's security headers. */
+static void test_cors_and_security_headers(void **state)
+{
+    (void)state;
+    struct md_harness h;
+    char v[512];
+    struct md_http_res r;
+    md_harness_start(&h, NULL);
+    assert_int_equal(md_http(&h, "GET", "/health", NULL, NULL, 0, &r), 0);
+    assert_false(md_http_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+    md_http_res_free(&r);
+    assert_int_equal(md_http(&h, "GET", "/", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_true(md_http_header(&r, "Content-Security-Policy", v, sizeof(v)));
+    assert_non_null(strstr(v, "default-src"));
+    assert_true(md_http_header(&r, "X-Frame-Options", v, sizeof(v)));
+    assert_true(md_http_header(&r, "X-Content-Type-Options", v, sizeof(v)));
+    assert_string_equal(v, "nosniff");
+    assert_true(md_http_header(&r, "Referrer-Policy", v, sizeof(v)));
+    md_http_res_free(&r);
+    assert_int_equal(md_harness_stop(&h), 0);
+
+    const char *args[] = {"--cors-origin", "https://city.example", NULL};
+    md_harness_start(&h, args);
+    assert_int_equal(md_http(&h, "GET", "/health", NULL, NULL, 0, &r), 0);
+    assert_true(md_http_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+    assert_string_equal(v, "https://city.example");
+    md_http_res_free(&r);
+    /* A browser's preflight for a cross-origin JSON create. */
+    const char *pre[] = {"Origin: https://city.example", "Access-Control-Request-Method: POST",
+                         "Access-Control-Request-Headers: content-type", NULL};
+    assert_int_equal(md_http(&h, "OPTIONS", "/api/v1/reports", pre, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 204);
+    assert_true(md_http_header(&r, "Access-Control-Allow-Methods", v, sizeof(v)));
+    assert_non_null(strstr(v, "POST"));
+    assert_true(md_http_header(&r, "Access-Control-Allow-Headers", v, sizeof(v)));
+    assert_non_null(strstr(v, "Content-Type"));
+    assert_true(md_http_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+    md_http_res_free(&r);
+    assert_int_equal(md_harness_stop(&h), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_connection_limits),
         cmocka_unit_test(test_write_rate_and_query_limit),
         cmocka_unit_test(test_slow_clients),
+        cmocka_unit_test(test_cors_and_security_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
