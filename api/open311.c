@@ -109,7 +109,7 @@ void md__open311_error(struct md_response *res, int status, const char *message,
             xml_value(b, "errors", j) || md_buf_putc(b, '\n'))
             md_buf_reset(b);
     } else {
-        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        char *text = j ? json_dumps(j, MD_JSON_FLAGS) : NULL;
         res->content_type = "application/json; charset=utf-8";
         if (!text || md_buf_puts(b, text))
             md_buf_reset(b);
@@ -540,7 +540,7 @@ static md_err post_request(struct md_call *c, bool xml)
     }
     if (media) {
         json_t *m = json_pack("[s]", media);
-        char *t = m ? json_dumps(m, JSON_COMPACT) : NULL;
+        char *t = m ? json_dumps(m, MD_JSON_FLAGS) : NULL;
         snprintf(media_json, sizeof(media_json), "%s", t ? t : "[]");
         free(t);
         json_decref(m);

@@ -114,7 +114,7 @@ md_err md__send_json(struct md_call *c, int status, json_t *j)
 {
     if (!j)
         return md_fail(c->ctx, MD_ENOMEM, "building the response");
-    char *text = json_dumps(j, JSON_COMPACT);
+    char *text = json_dumps(j, MD_JSON_FLAGS);
     json_decref(j);
     if (!text)
         return md_fail(c->ctx, MD_ENOMEM, "serializing the response");

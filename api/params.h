@@ -36,6 +36,10 @@ md_err md__form_parse(struct md_call *c, const char *body, size_t len, size_t ma
                       struct md_kv **out, size_t *n) MD_WUR;
 /* Value of `key` among parsed form fields, or NULL. */
 const char *md__form_get(const struct md_kv *kv, size_t n, const char *key);
+/* json_dumps flags for every JSON answer: compact, and reals with 12
+ * significant digits (coordinates to 1e-7 degree, metres to 0.1 mm) instead
+ * of jansson's 17 (116.39700000000001). */
+#define MD_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
 /* Serialize `j` (stolen) as the JSON body with `status`. */
 md_err md__send_json(struct md_call *c, int status, json_t *j) MD_WUR;
 

@@ -178,7 +178,7 @@ md_err md__check_attributes(struct md_call *c, const struct md_category *cat, js
             rc = md_fail(c->ctx, MD_EINVAL, "attribute %s is required for category %s", code,
                          cat->code);
     }
-    if (!rc && !(*out_text = json_dumps(norm, JSON_COMPACT)))
+    if (!rc && !(*out_text = json_dumps(norm, MD_JSON_FLAGS)))
         rc = md_fail(c->ctx, MD_ENOMEM, "attributes");
     json_decref(norm);
     return rc;
@@ -254,12 +254,12 @@ static bool pending_poll(void *userdata, struct md_response *res)
                               "district", p->district, "grid",
                               p->grid[0] ? json_string(p->grid) : json_null(), "lon", p->lon, "lat",
                               p->lat, "created_at", when, "duplicates", p->duplicates);
-        set_body(res, 201, "application/json", j ? json_dumps(j, JSON_COMPACT) : NULL);
+        set_body(res, 201, "application/json", j ? json_dumps(j, MD_JSON_FLAGS) : NULL);
         json_decref(j);
     } else if (p->form == MD_CREATED_O311_JSON) {
         json_t *j = json_pack("[{s:s s:s s:s s:n}]", "service_request_id", id, "token", cr.token,
                               "service_notice", "", "account_id");
-        set_body(res, 201, "application/json; charset=utf-8", j ? json_dumps(j, JSON_COMPACT) : NULL);
+        set_body(res, 201, "application/json; charset=utf-8", j ? json_dumps(j, MD_JSON_FLAGS) : NULL);
         json_decref(j);
     } else {
         struct md_buf b;
@@ -491,7 +491,7 @@ static md_err field_media(struct md_call *c, json_t *obj, char **out)
         if (rc)
             return rc;
     }
-    *out = json_dumps(m, JSON_COMPACT);
+    *out = json_dumps(m, MD_JSON_FLAGS);
     return *out ? MD_OK : md_fail(c->ctx, MD_ENOMEM, "media_urls");
 }
 
@@ -861,7 +861,7 @@ static md_err post_correction(struct md_call *c)
     if (!rc)
         rc = proposed_change(c, in.service_code, json_object_get(body, "proposed_change"), crs,
                              &change);
-    if (!rc && !(change_text = json_dumps(change, JSON_COMPACT)))
+    if (!rc && !(change_text = json_dumps(change, MD_JSON_FLAGS)))
         rc = md_fail(c->ctx, MD_ENOMEM, "proposed change");
     if (!rc) {
         in.kind = "correction";
