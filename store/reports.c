@@ -862,17 +862,7 @@ md_err md_events_since(struct md_store *s, int64_t after, int limit, md_event_fn
 md_err md_events_last_id(struct md_store *s, int64_t *out, struct md_ctx *ctx)
 {
     static const char sql[] = "SELECT coalesce(max(id), 0) FROM events";
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, sql, &st, ctx);
-    if (rc)
-        return rc;
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    else
-        rc = md_store_fail(s, src, "reading events", ctx);
-    sqlite3_reset(st);
-    return rc;
+    return md_store_scalar(s, sql, out, ctx);
 }
 
 md_err md_facility_point(struct md_store *s, int64_t id, double *lon, double *lat,

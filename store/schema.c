@@ -459,16 +459,13 @@ out:
 
 static md_err max_rowid(struct md_store *s, enum md_layer layer, int64_t *out, struct md_ctx *ctx)
 {
-    char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT coalesce(max(rowid), 0) FROM %s", layer_defs[layer].table);
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
-        src = SQLITE_OK;
-    }
-    sqlite3_finalize(st);
-    return src == SQLITE_OK ? MD_OK : md_store_fail(s, src, "max rowid", ctx);
+    static const char *const sql[MD_LAYER__COUNT] = {
+        "SELECT coalesce(max(rowid), 0) FROM facilities",
+        "SELECT coalesce(max(rowid), 0) FROM reports",
+        "SELECT coalesce(max(rowid), 0) FROM districts",
+        "SELECT coalesce(max(rowid), 0) FROM grids",
+    };
+    return md_store_scalar(s, sql[layer], out, ctx);
 }
 
 md_err md_store_bulk_begin(struct md_store *s, enum md_layer layer, struct md_ctx *ctx)

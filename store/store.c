@@ -275,9 +275,8 @@ md_err md_store_layer_info(struct md_store *s, enum md_layer layer, struct md_la
     return MD_OK;
 }
 
-md_err md_store_change_seq(struct md_store *s, int64_t *out, struct md_ctx *ctx)
+md_err md_store_scalar(struct md_store *s, const char *sql, int64_t *out, struct md_ctx *ctx)
 {
-    static const char sql[] = "SELECT seq FROM change_log ORDER BY seq DESC LIMIT 1";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
@@ -288,9 +287,15 @@ md_err md_store_change_seq(struct md_store *s, int64_t *out, struct md_ctx *ctx)
     else if (src == SQLITE_DONE)
         *out = 0;
     else
-        rc = md_store_fail(s, src, "change seq", ctx);
+        rc = md_store_fail(s, src, "query", ctx);
     sqlite3_reset(st);
     return rc;
+}
+
+md_err md_store_change_seq(struct md_store *s, int64_t *out, struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT seq FROM change_log ORDER BY seq DESC LIMIT 1";
+    return md_store_scalar(s, sql, out, ctx);
 }
 
 md_err md_store_changes_since(struct md_store *s, int64_t after, int limit, md_change_fn fn,

@@ -59,6 +59,9 @@ md_err md_store_schema_version(struct md_store *s, int *out, struct md_ctx *ctx)
  * the string's address (pass string literals / static constants). Returned
  * reset with bindings cleared; borrowed - do not finalize. */
 md_err md_store_stmt(struct md_store *s, const char *sql, sqlite3_stmt **out, struct md_ctx *ctx) MD_WUR;
+/* Run a constant query (cached like md_store_stmt) and store the first
+ * column of its first row in *out; 0 when it returns no row. */
+md_err md_store_scalar(struct md_store *s, const char *sql, int64_t *out, struct md_ctx *ctx) MD_WUR;
 /* Record sqlite3_errmsg() in ctx, mapping SQLITE_FULL to MD_ENOSPACE,
  * BUSY/LOCKED to MD_EBUSY, READONLY/CANTOPEN/IOERR to MD_EIO, else MD_EDB. */
 md_err md_store_fail(struct md_store *s, int sqlite_rc, const char *what, struct md_ctx *ctx);
