@@ -47,7 +47,7 @@ test-tsan: deps-test
 # valgrind (MAPD_VALGRIND=1, see tests/integration/harness.c); any error or
 # definite/indirect leak fails. Needs a build without ASan.
 BUILD_VALGRIND ?= build/h-valgrind
-VALGRIND_TESTS ?= integration/(server|limits|faults|concurrency|tiles|queries|ogc|stats|tile_budget)$$
+VALGRIND_TESTS ?= integration/(server|limits|faults|concurrency|tiles|queries|ogc|stats|import)$$
 test-valgrind: deps-test
 	@command -v valgrind >/dev/null || bash scripts/deps.sh fuzz
 	cmake -S . -B $(BUILD_VALGRIND) -DCMAKE_BUILD_TYPE=Debug -DMAPD_NODE_TESTS=OFF

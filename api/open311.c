@@ -291,7 +291,7 @@ static md_err get_requests(struct md_call *c, bool xml)
     int64_t now = md_time_now();
     struct md_report_filter f = {0};
     enum md_crs crs;
-    bool notes = false, present, has_start = false, has_end = false, has_upd = false;
+    bool notes = false, present = false, has_start = false, has_end = false, has_upd = false;
     const char *ids = NULL, *status = NULL;
     int64_t page = 1, page_size = MAX_PAGE_SIZE;
     double radius = 0;
