@@ -6,6 +6,16 @@
  * abandoned and the writer frees it when the batch is done; on a DONE one
  * frees it. The waker is called with g->lock held, so a thread that sees
  * DONE under the lock knows the wake call is over.
+ *
+ * Checkpoints stay off the commit path. The writer's connection does not
+ * autocheckpoint; its WAL hook asks a checkpointer thread (own connection,
+ * lower CPU priority) for a PASSIVE checkpoint each time the WAL has grown by
+ * CKPT_STEP_FRAMES, and that runs beside the writer's next batches. A
+ * passive checkpoint can copy the WAL back but never rewind it while commits
+ * keep arriving, so when the WAL reaches CKPT_HARD_FRAMES the writer itself
+ * checkpoints between two batches (only the remainder the checkpointer has
+ * not copied yet): its next transaction then starts the WAL from the top.
+ * Durability is unchanged: every commit still syncs the WAL (FULL).
  */
 #include "ingest.h"
 #include "md_time.h"
@@ -15,8 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define MAX_BATCH 1024
+#define CKPT_STEP_FRAMES 2000 /* a background pass per this many new frames */
+#define CKPT_HARD_FRAMES 8000 /* the writer finishes the checkpoint and rewinds */
 
 enum ticket_state { QUEUED, RUNNING, DONE };
 
@@ -48,6 +63,15 @@ struct md_ingest {
     md_wake_fn on_commit;
     void *on_commit_arg;
     int64_t batches, reports;
+    /* checkpoints: ckpt_lock guards ckpt_wanted/ckpt_stopping; ckpt_run is
+     * held while either thread checkpoints. wal_frames is written by the
+     * writer's WAL hook and read by the writer only. */
+    pthread_mutex_t ckpt_lock, ckpt_run;
+    pthread_cond_t ckpt_work;
+    bool ckpt_wanted, ckpt_stopping, ckpt_started;
+    pthread_t ckpt_thread;
+    struct md_store *ckpt_store;
+    int wal_frames, ckpt_asked_at; /* WAL frames now, at the last request */
 };
 
 /* Copy the strings of `in` into one allocation owned by the ticket. */
@@ -99,6 +123,63 @@ static void ticket_destroy(struct md_ingest_ticket *t)
         return;
     free(t->blob);
     free(t);
+}
+
+/* The writer's WAL hook (inside its COMMIT): remember the WAL size; wake the
+ * checkpointer each CKPT_STEP_FRAMES new frames. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct md_ingest *g = arg;
+    (void)db;
+    (void)name;
+    g->wal_frames = frames;
+    if (frames < g->ckpt_asked_at) /* the WAL was rewound */
+        g->ckpt_asked_at = 0;
+    if (frames >= g->ckpt_asked_at + CKPT_STEP_FRAMES && g->ckpt_started) {
+        g->ckpt_asked_at = frames;
+        pthread_mutex_lock(&g->ckpt_lock);
+        g->ckpt_wanted = true;
+        pthread_cond_signal(&g->ckpt_work);
+        pthread_mutex_unlock(&g->ckpt_lock);
+    }
+    return SQLITE_OK;
+}
+
+static void *checkpointer_main(void *arg)
+{
+    struct md_ingest *g = arg;
+    /* Copying pages back can wait; the writer and the requests cannot. */
+    MD_IGNORE(setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10));
+    pthread_mutex_lock(&g->ckpt_lock);
+    for (;;) {
+        while (!g->ckpt_wanted && !g->ckpt_stopping)
+            pthread_cond_wait(&g->ckpt_work, &g->ckpt_lock);
+        if (g->ckpt_stopping)
+            break;
+        g->ckpt_wanted = false;
+        pthread_mutex_unlock(&g->ckpt_lock);
+        pthread_mutex_lock(&g->ckpt_run);
+        /* Failure (SQLITE_BUSY from another checkpointer) only delays it. */
+        sqlite3_wal_checkpoint_v2(md_store_db(g->ckpt_store), NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                  NULL, NULL);
+        pthread_mutex_unlock(&g->ckpt_run);
+        pthread_mutex_lock(&g->ckpt_lock);
+    }
+    pthread_mutex_unlock(&g->ckpt_lock);
+    return NULL;
+}
+
+/* Writer thread, between batches: past the hard limit, finish the
+ * checkpoint here so that the next transaction rewinds the WAL. */
+static void checkpoint_if_full(struct md_ingest *g)
+{
+    if (g->wal_frames < CKPT_HARD_FRAMES)
+        return;
+    pthread_mutex_lock(&g->ckpt_run);
+    sqlite3_wal_checkpoint_v2(md_store_db(g->store), NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    pthread_mutex_unlock(&g->ckpt_run);
+    g->wal_frames = 0;
+    g->ckpt_asked_at = 0;
 }
 
 /* Write one batch in one transaction; fills each ticket's result. */
@@ -174,6 +255,7 @@ static void *writer_main(void *arg)
         if (!n)
             continue;
         pthread_mutex_unlock(&g->lock);
+        checkpoint_if_full(g);
         write_batch(g, batch, n);
         size_t ok = 0;
         pthread_mutex_lock(&g->lock);
@@ -209,6 +291,9 @@ md_err md_ingest_start(const char *db_path, int offset_min, size_t max_queue,
     pthread_mutex_init(&g->lock, NULL);
     pthread_cond_init(&g->work, NULL);
     pthread_cond_init(&g->done, NULL);
+    pthread_mutex_init(&g->ckpt_lock, NULL);
+    pthread_mutex_init(&g->ckpt_run, NULL);
+    pthread_cond_init(&g->ckpt_work, NULL);
     g->offset_min = offset_min;
     g->max_queue = max_queue ? max_queue : 100000;
     g->on_commit = on_commit;
@@ -218,6 +303,17 @@ md_err md_ingest_start(const char *db_path, int offset_min, size_t max_queue,
      * file opened and unlinked per report. Durability is the WAL's job. */
     if (!rc)
         rc = md__store_exec(g->store, "PRAGMA temp_store = MEMORY", ctx);
+    if (!rc) {
+        rc = md_store_open(db_path, MD_STORE_READWRITE, &g->ckpt_store, ctx);
+        if (!rc)
+            rc = md__store_exec(g->store, "PRAGMA wal_autocheckpoint = 0", ctx);
+        if (!rc && pthread_create(&g->ckpt_thread, NULL, checkpointer_main, g) != 0)
+            rc = md_fail(ctx, MD_EINTERNAL, "cannot start the checkpoint thread");
+        if (!rc) {
+            g->ckpt_started = true;
+            sqlite3_wal_hook(md_store_db(g->store), on_wal_commit, g);
+        }
+    }
     if (!rc && pthread_create(&g->thread, NULL, writer_main, g) != 0)
         rc = md_fail(ctx, MD_EINTERNAL, "cannot start the report writer thread");
     if (rc) {
@@ -240,7 +336,18 @@ void md_ingest_stop(struct md_ingest *g)
         pthread_mutex_unlock(&g->lock);
         pthread_join(g->thread, NULL);
     }
+    if (g->ckpt_started) {
+        pthread_mutex_lock(&g->ckpt_lock);
+        g->ckpt_stopping = true;
+        pthread_cond_signal(&g->ckpt_work);
+        pthread_mutex_unlock(&g->ckpt_lock);
+        pthread_join(g->ckpt_thread, NULL);
+    }
+    md_store_close(g->ckpt_store);
     md_store_close(g->store);
+    pthread_cond_destroy(&g->ckpt_work);
+    pthread_mutex_destroy(&g->ckpt_run);
+    pthread_mutex_destroy(&g->ckpt_lock);
     pthread_cond_destroy(&g->work);
     pthread_cond_destroy(&g->done);
     pthread_mutex_destroy(&g->lock);
