@@ -21,6 +21,16 @@
  * forms. The bound is within b/a (0.34%) of the truth at the equator and
  * tight near the poles, where points are b from the centre; results are
  * nudged by 1 µm to absorb rounding.
+ *
+ * The same construction bounds a point-to-point geodesic from above: the
+ * radial projection of the great-circle arc onto the ellipsoid is a path
+ * between the points whose length is at most a γ (to ~1e-11: the
+ * ellipsoid is at most a from the centre and nearly spherical), so
+ *     b γ <= geodesic(P, Q) <= a γ,
+ * checked against geod_inverse on 2e7 random pairs at every scale from
+ * 1 mm to antipodal (d / aγ <= 1 + 4e-11, d / bγ >= 1 - 8e-7 only below
+ * 2 mm where the absolute error is < 1e-9 m). md_geod_near_bounds widens
+ * both by 1e-7 relative and 1 µm.
  */
 #include "geodesic.h"
 
@@ -187,4 +197,37 @@ double md_geod_min_distance_to_bbox(double lon, double lat, const struct md_bbox
     }
     double bound = MD_WGS84_B * 2.0 * asin(fmin(1.0, sqrt(hav))) - SLACK_M;
     return bound > 0.0 ? bound : 0.0;
+}
+
+/* sin ψ and cos ψ of the geocentric latitude of a geodetic latitude (degrees). */
+static void geocentric_sincos(double lat_deg, double *s, double *c)
+{
+    double phi = lat_deg * DEG;
+    double sp = sin(phi), cp = cos(phi);
+    double t = (1.0 - WGS84_E2) * sp;
+    double n = sqrt(cp * cp + t * t);
+    *s = t / n;
+    *c = cp / n;
+}
+
+void md_geod_near_init(struct md_geod_near *g, double lon, double lat)
+{
+    g->lon = lon;
+    geocentric_sincos(fmax(-90.0, fmin(90.0, lat)), &g->sin_psi, &g->cos_psi);
+}
+
+void md_geod_near_bounds(const struct md_geod_near *g, double lon, double lat, double *lo,
+                         double *hi)
+{
+    double s, c;
+    geocentric_sincos(lat, &s, &c);
+    /* haversine of the central angle, in forms without cancellation:
+     * sin²(dψ/2) = sin² dψ / (2 (1 + cos dψ)). */
+    double sd = s * g->cos_psi - c * g->sin_psi, cd = c * g->cos_psi + s * g->sin_psi;
+    double hav_lat = cd > -1.0 ? sd * sd / (2.0 * (1.0 + cd)) : 1.0;
+    double sl = sin((lon - g->lon) * DEG / 2.0);
+    double hav = hav_lat + g->cos_psi * c * sl * sl;
+    double gamma = 2.0 * asin(fmin(1.0, sqrt(hav)));
+    *lo = fmax(0.0, MD_WGS84_B * gamma * (1.0 - 1e-7) - SLACK_M);
+    *hi = MD_WGS84_A * gamma * (1.0 + 1e-7) + SLACK_M;
 }

@@ -58,4 +58,20 @@ int md_geod_bboxes_around(double lon, double lat, double radius_m, struct md_bbo
  * an empty or NaN box gives 0. */
 double md_geod_min_distance_to_bbox(double lon, double lat, const struct md_bbox *b);
 
+/* Cheap two-sided bounds of the geodesic distance from one fixed point to
+ * many others (k-nearest and radius searches: exact distances only for the
+ * candidates the bounds cannot decide). About 40 ns per point against
+ * ~600 ns for md_geod_distance. Set up with md_geod_near_init() (lon, lat
+ * finite, lat clamped to -90..90); the struct is the caller's, read-only
+ * afterwards. */
+struct md_geod_near {
+    double lon, sin_psi, cos_psi;
+};
+void md_geod_near_init(struct md_geod_near *g, double lon, double lat);
+
+/* *lo <= md_geod_distance(g's point, (lon, lat)) <= *hi, and *hi / *lo is
+ * at most a/b (1.0034) plus rounding allowances. */
+void md_geod_near_bounds(const struct md_geod_near *g, double lon, double lat, double *lo,
+                         double *hi);
+
 #endif

@@ -1,36 +1,38 @@
 /* query.c - nearest and within queries over the point layers (query.h).
  *
- * Nearest is a best-first search (Hjaltason & Samet) over the R*Tree that
- * SpatiaLite keeps for each geometry column. SQLite stores that tree in the
- * table idx_<layer>_geom_node(nodeno, data); node 1 is the root. A node's
- * blob is big-endian: u16 depth of the tree (meaningful in the root only),
- * u16 cell count, then cells of i64 id (child node number in inner nodes,
- * row id in leaves) and four f32 xmin, xmax, ymin, ymax, rounded outwards
- * by SQLite so that a box always contains its entry.
+ * Nearest is an expanding-circle search on the R*Tree that SpatiaLite keeps
+ * for each geometry column. The tree's nodes are kept decoded per
+ * connection (the cache below). One round for radius r: walk the tree for
+ * the entries in the lon/lat box around the circle (md_geod_bboxes_around:
+ * the box holds every point within r); give each a cheap lower bound of its
+ * geodesic distance (md_geod_near_bounds at the entry box's centre, less
+ * the box's size); look rows up (exact lon/lat, filters, exact distance) in
+ * order of that bound until it exceeds the k-th distance found, keeping the
+ * k best by distance then id. The answer is final when the k-th distance
+ * is at most r: every point at least as near lies in the box. Otherwise r
+ * grows (by the expected area ratio when too few were found, or to the k-th
+ * distance found, which then surely suffices) and the search repeats. The
+ * first r comes from the last k-th distance this thread saw on the layer
+ * (scaled by sqrt(k)), so most queries take one round, walk a few cached
+ * nodes and look up about k+2 rows.
  *
- * A min-heap holds nodes and leaf entries keyed by a lower bound of their
- * geodesic distance (md_geod_min_distance_to_bbox), and rows whose exact
- * distance is known. Popping an exact row with nothing smaller left means
- * it is the next nearest. Leaf entries are looked up (exact lon/lat,
- * filters) only when they reach the top, so a query touches a few nodes and
- * about k rows. Ties at equal distance go to the smaller id: at equal keys
- * bounds pop before exact rows, and exact rows pop by id.
- *
- * A filter that few rows pass could make the search wade through many
- * failing rows; after FALLBACK_ROWS looked-up rows it switches to reading
- * the filtered rows (through their indexes) and keeping the k best, which
- * gives the same answer.
+ * A filter that few rows pass could make the circle grow over many failing
+ * rows; after FALLBACK_ROWS looked-up rows it switches to reading the
+ * filtered rows (through their indexes) and keeping the k best, which gives
+ * the same answer.
  */
 #include "query.h"
 #include "geodesic.h"
 #include "store_int.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FALLBACK_ROWS 20000
-#define HEAP_MAX ((size_t)1 << 24)
+/* A circle this big (> pi b) holds the whole ellipsoid. */
+#define WHOLE_EARTH_M 2.1e7
 
 bool md_query_point_layer(enum md_layer layer)
 {
@@ -52,8 +54,8 @@ bool md_query_point_layer(enum md_layer layer)
     " AND (?15 IS NULL OR t.created_at >= ?15) AND (?16 IS NULL OR t.created_at <= ?16)"
 
 struct layer_sql {
-    const char *node;   /* ?1 node number -> blob */
-    const char *row;    /* ?1 id -> lon, lat when the row passes the filters */
+    const char *node;    /* ?1 R*Tree node number -> blob */
+    const char *row;     /* ?1 id -> lon, lat when the row passes the filters */
     const char *scan;   /* all rows passing the filters: id, lon, lat */
     const char *boxed;  /* rows in box ?1..?4 (minx, miny, maxx, maxy) passing filters */
     const char *count;  /* count of rows passing the filters */
@@ -145,180 +147,6 @@ static void read_end(struct md_store *s, bool began)
         md_store_rollback(s);
 }
 
-/* ---- the heap of the best-first search. */
-
-enum item_kind { ITEM_NODE = 0, ITEM_ENTRY = 1, ITEM_ROW = 2 };
-
-struct item {
-    double key;
-    int64_t ref; /* node number, or row id */
-    int kind;
-    int height; /* nodes: 0 = leaf */
-    double lon, lat; /* ITEM_ROW */
-};
-
-struct heap {
-    struct item *v;
-    size_t n, cap;
-};
-
-static bool item_before(const struct item *a, const struct item *b)
-{
-    if (a->key != b->key)
-        return a->key < b->key;
-    if (a->kind != b->kind)
-        return a->kind < b->kind;
-    return a->ref < b->ref;
-}
-
-static md_err heap_push(struct heap *h, const struct item *it, struct md_ctx *ctx)
-{
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 256;
-        if (cap > HEAP_MAX)
-            return md_fail(ctx, MD_ETOOBIG, "nearest search exceeded %zu queued entries", HEAP_MAX);
-        struct item *v = realloc(h->v, cap * sizeof(*v));
-        if (!v)
-            return md_fail(ctx, MD_ENOMEM, "nearest search heap");
-        h->v = v;
-        h->cap = cap;
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!item_before(it, &h->v[p]))
-            break;
-        h->v[i] = h->v[p];
-        i = p;
-    }
-    h->v[i] = *it;
-    return MD_OK;
-}
-
-static struct item heap_pop(struct heap *h)
-{
-    struct item top = h->v[0];
-    struct item last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && item_before(&h->v[c + 1], &h->v[c]))
-            c++;
-        if (!item_before(&h->v[c], &last))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n)
-        h->v[i] = last;
-    return top;
-}
-
-/* ---- R*Tree nodes. */
-
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int64_t be64(const unsigned char *p)
-{
-    return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
-}
-
-static double bef32(const unsigned char *p)
-{
-    uint32_t u = be32(p);
-    float f;
-    memcpy(&f, &u, sizeof(f));
-    return (double)f;
-}
-
-#define CELL_BYTES 24 /* i64 id + 4 x f32 */
-
-struct search {
-    struct md_store *s;
-    const struct layer_sql *sql;
-    const struct md_query_filter *f;
-    double lon, lat, max_m;
-    struct heap heap;
-    int depth;
-    int64_t rows_read;
-};
-
-/* Push the cells of node `nodeno` at `height` onto the heap. */
-static md_err expand_node(struct search *q, int64_t nodeno, int height, struct md_ctx *ctx)
-{
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(q->s, q->sql->node, &st, ctx);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, nodeno);
-    int src = sqlite3_step(st);
-    if (src != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return src == SQLITE_DONE ? md_fail(ctx, MD_EDB, "R*Tree node %lld is missing",
-                                            (long long)nodeno)
-                                  : md_store_fail(q->s, src, "R*Tree node", ctx);
-    }
-    const unsigned char *d = sqlite3_column_blob(st, 0);
-    int len = sqlite3_column_bytes(st, 0);
-    if (!d || len < 4) {
-        sqlite3_reset(st);
-        return md_fail(ctx, MD_EDB, "R*Tree node %lld is malformed", (long long)nodeno);
-    }
-    if (nodeno == 1)
-        q->depth = (int)(be32(d) >> 16);
-    if (height < 0)
-        height = q->depth;
-    int ncell = (int)(be32(d) & 0xffff);
-    if (4 + ncell * CELL_BYTES > len) {
-        sqlite3_reset(st);
-        return md_fail(ctx, MD_EDB, "R*Tree node %lld is malformed", (long long)nodeno);
-    }
-    for (int i = 0; !rc && i < ncell; i++) {
-        const unsigned char *c = d + 4 + i * CELL_BYTES;
-        struct md_bbox b = {bef32(c + 8), bef32(c + 16), bef32(c + 12), bef32(c + 20)};
-        struct item it = {
-            .key = md_geod_min_distance_to_bbox(q->lon, q->lat, &b),
-            .ref = be64(c),
-            .kind = height > 0 ? ITEM_NODE : ITEM_ENTRY,
-            .height = height - 1,
-        };
-        if (q->max_m > 0 && it.key > q->max_m)
-            continue;
-        rc = heap_push(&q->heap, &it, ctx);
-    }
-    sqlite3_reset(st);
-    return rc;
-}
-
-/* Look up entry `id`: push it back as an exact row when it passes the filters. */
-static md_err resolve_entry(struct search *q, int64_t id, struct md_ctx *ctx)
-{
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(q->s, q->sql->row, &st, ctx);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, id);
-    bind_filters(st, q->f);
-    q->rows_read++;
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        struct item it = {.ref = id, .kind = ITEM_ROW, .lon = sqlite3_column_double(st, 0),
-                          .lat = sqlite3_column_double(st, 1)};
-        it.key = md_geod_distance(q->lon, q->lat, it.lon, it.lat);
-        if (!(q->max_m > 0 && it.key > q->max_m))
-            rc = heap_push(&q->heap, &it, ctx);
-    } else if (src != SQLITE_DONE) {
-        rc = md_store_fail(q->s, src, "nearest row", ctx);
-    }
-    sqlite3_reset(st);
-    return rc;
-}
-
 static bool hit_before(const struct md_query_hit *a, const struct md_query_hit *b)
 {
     return a->distance_m != b->distance_m ? a->distance_m < b->distance_m : a->id < b->id;
@@ -334,6 +162,393 @@ static int hit_cmp_id(const void *pa, const void *pb)
 {
     const struct md_query_hit *a = pa, *b = pb;
     return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* ---- nearest */
+
+/* An R*Tree entry: row id and a lower bound of its distance. */
+struct cand {
+    int64_t id;
+    double lo;
+};
+
+struct search {
+    struct md_store *s;
+    const struct layer_sql *sql;
+    const struct md_query_filter *f;
+    double lon, lat, max_m;
+    struct md_geod_near near;
+    struct cand *c;
+    size_t n, cap;
+    int64_t rows_read; /* rows looked up (filters, exact lon/lat) */
+    int passed;        /* rows that passed the filters in the last round */
+    struct rt_tree *tree; /* the connection's cache of this layer's nodes, or NULL */
+    int depth;            /* of the R*Tree; -1 until read */
+};
+
+/* k-th distance / sqrt(k) of the last answer per layer and filtered-ness:
+ * only a starting radius, never a result. */
+static _Thread_local double radius_hint[2][2];
+
+/* Largest radius of curvature of WGS84 (the meridian's at the poles,
+ * a / sqrt(1 - e²) = 6,399,594 m), rounded up: a path along a meridian and
+ * a parallel from a box's centre to any of its points is at most
+ * (half-width + half-height in degrees) x this x DEG long. */
+#define MAX_CURVATURE_RADIUS_M 6.4e6
+#define DEG_RAD (M_PI / 180.0)
+
+/* Lower bound of the distance from the query point to any point of an
+ * entry's box (a point, rounded outwards to float by SQLite): the bound to
+ * the centre less a bound of the centre-to-corner distance (triangle
+ * inequality). */
+static double entry_lower_bound(const struct search *q, double x0, double x1, double y0,
+                                double y1)
+{
+    double lo, hi;
+    md_geod_near_bounds(&q->near, (x0 + x1) / 2.0, (y0 + y1) / 2.0, &lo, &hi);
+    double half = ((x1 - x0) + (y1 - y0)) / 2.0 * DEG_RAD * MAX_CURVATURE_RADIUS_M;
+    return lo - half * 1.000001 - 1e-6;
+}
+
+static md_err cand_add(struct search *q, int64_t id, double lo, struct md_ctx *ctx)
+{
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 256;
+        if (q->n >= MD_QUERY_MAX_MATCHES)
+            return md_fail(ctx, MD_ETOOBIG, "nearest search read more than %d entries",
+                           MD_QUERY_MAX_MATCHES);
+        struct cand *v = realloc(q->c, cap * sizeof(*v));
+        if (!v)
+            return md_fail(ctx, MD_ENOMEM, "nearest candidates");
+        q->c = v;
+        q->cap = cap;
+    }
+    q->c[q->n++] = (struct cand){id, lo};
+    return MD_OK;
+}
+
+/* ---- R*Tree nodes, decoded once per layer version.
+ *
+ * SQLite keeps the tree in idx_<layer>_geom_node(nodeno, data); node 1 is
+ * the root. A node's blob is big-endian: u16 depth of the tree (meaningful
+ * in the root only), u16 cell count, then cells of i64 id (child node number
+ * in inner nodes, row id in leaves) and four f32 xmin, xmax, ymin, ymax,
+ * rounded outwards by SQLite so that a box always contains its entry.
+ *
+ * Reading a node through SQL costs a B-tree seek and a 4 KB copy; a search
+ * reads a few, every query. The cache keeps them decoded per connection,
+ * tagged with the layer's layers.version (bumped in the same transaction
+ * as every change of the layer, bulk loads included), and is used only
+ * outside write transactions, so it only ever holds committed trees. */
+
+#define CELL_BYTES 24
+#define RTREE_CACHE_MAX_BYTES ((size_t)256 << 20) /* per connection; past it, nodes are read uncached */
+#define RTREE_MAX_NODENO ((int64_t)1 << 24)
+
+struct rt_cell {
+    float x0, x1, y0, y1;
+    int64_t id;
+};
+
+struct rt_node {
+    int ncell;
+    struct rt_cell cell[];
+};
+
+struct rt_tree {
+    int64_t version; /* layers.version of the cached nodes */
+    int depth;       /* -1: not read yet */
+    struct rt_node **node; /* by node number */
+    size_t cap;
+};
+
+struct md__rtree_cache {
+    struct rt_tree tree[2];
+    size_t bytes;
+};
+
+static void tree_clear(struct md__rtree_cache *c, struct rt_tree *t)
+{
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->node[i])
+            c->bytes -= sizeof(struct rt_node) + (size_t)t->node[i]->ncell * sizeof(struct rt_cell);
+        free(t->node[i]);
+    }
+    free(t->node);
+    t->node = NULL;
+    t->cap = 0;
+    t->depth = -1;
+}
+
+void md__rtree_cache_free(struct md__rtree_cache *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < 2; i++)
+        tree_clear(c, &c->tree[i]);
+    free(c);
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static float bef32(const unsigned char *p)
+{
+    uint32_t u = be32(p);
+    float f;
+    memcpy(&f, &u, sizeof(f));
+    return f;
+}
+
+/* Node `nodeno`, decoded (caller frees). The root also gives the depth. */
+static md_err node_read(struct search *q, int64_t nodeno, struct rt_node **out, int *depth,
+                        struct md_ctx *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(q->s, q->sql->node, &st, ctx);
+    *out = NULL;
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, nodeno);
+    int src = sqlite3_step(st);
+    const unsigned char *d = src == SQLITE_ROW ? sqlite3_column_blob(st, 0) : NULL;
+    int len = d ? sqlite3_column_bytes(st, 0) : 0;
+    int ncell = len >= 4 ? (int)(be32(d) & 0xffff) : -1;
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        rc = md_store_fail(q->s, src, "R*Tree node", ctx);
+    else if (ncell < 0 || 4 + (int64_t)ncell * CELL_BYTES > len)
+        rc = md_fail(ctx, MD_EDB, "R*Tree node %lld is missing or malformed", (long long)nodeno);
+    struct rt_node *n = rc ? NULL : malloc(sizeof(*n) + (size_t)ncell * sizeof(n->cell[0]));
+    if (!rc && !n)
+        rc = md_fail(ctx, MD_ENOMEM, "R*Tree node");
+    if (!rc) {
+        if (depth)
+            *depth = (int)(be32(d) >> 16);
+        n->ncell = ncell;
+        for (int i = 0; i < ncell; i++) {
+            const unsigned char *c = d + 4 + i * CELL_BYTES;
+            n->cell[i] = (struct rt_cell){bef32(c + 8), bef32(c + 12), bef32(c + 16),
+                                          bef32(c + 20),
+                                          (int64_t)((uint64_t)be32(c) << 32 | be32(c + 4))};
+        }
+        *out = n;
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Node `nodeno` from the cache or the database. *owned: caller frees it. */
+static md_err node_get(struct search *q, int64_t nodeno, const struct rt_node **out, bool *owned,
+                       struct md_ctx *ctx)
+{
+    struct rt_tree *t = q->tree;
+    *owned = false;
+    if (t && nodeno > 0 && nodeno < RTREE_MAX_NODENO && (size_t)nodeno < t->cap &&
+        t->node[nodeno]) {
+        *out = t->node[nodeno];
+        return MD_OK;
+    }
+    struct rt_node *n = NULL;
+    md_err rc = node_read(q, nodeno, &n, NULL, ctx);
+    if (rc)
+        return rc;
+    *out = n;
+    size_t bytes = sizeof(*n) + (size_t)n->ncell * sizeof(n->cell[0]);
+    if (!t || nodeno <= 0 || nodeno >= RTREE_MAX_NODENO ||
+        q->s->rtree_cache->bytes + bytes > RTREE_CACHE_MAX_BYTES) {
+        *owned = true;
+        return MD_OK;
+    }
+    if ((size_t)nodeno >= t->cap) {
+        size_t cap = t->cap ? t->cap : 1024;
+        while (cap <= (size_t)nodeno)
+            cap *= 2;
+        struct rt_node **v = realloc(t->node, cap * sizeof(*v));
+        if (!v) {
+            *owned = true;
+            return MD_OK;
+        }
+        memset(v + t->cap, 0, (cap - t->cap) * sizeof(*v));
+        t->node = v;
+        t->cap = cap;
+    }
+    t->node[nodeno] = n;
+    q->s->rtree_cache->bytes += bytes;
+    return MD_OK;
+}
+
+/* Attach the layer's cached tree to the search when the cache may be used
+ * (not in a write transaction), emptying it when the layer changed. */
+static md_err tree_open(struct search *q, enum md_layer layer, struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT version FROM layers WHERE id = ?1";
+    q->tree = NULL;
+    if (sqlite3_txn_state(q->s->db, "main") == SQLITE_TXN_WRITE)
+        return MD_OK;
+    if (!q->s->rtree_cache) {
+        q->s->rtree_cache = calloc(1, sizeof(*q->s->rtree_cache));
+        if (!q->s->rtree_cache)
+            return MD_OK; /* uncached then */
+        q->s->rtree_cache->tree[0].depth = q->s->rtree_cache->tree[1].depth = -1;
+    }
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(q->s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int(st, 1, (int)layer);
+    int src = sqlite3_step(st);
+    int64_t version = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    if (src != SQLITE_ROW)
+        return src == SQLITE_DONE ? MD_OK : md_store_fail(q->s, src, "layer version", ctx);
+    struct rt_tree *t = &q->s->rtree_cache->tree[layer == MD_LAYER_REPORTS];
+    if (t->depth >= 0 && t->version != version)
+        tree_clear(q->s->rtree_cache, t);
+    t->version = version;
+    q->tree = t;
+    return MD_OK;
+}
+
+/* Entries of node `nodeno` (at `height`, 0 = leaf) that intersect box b. */
+static md_err collect(struct search *q, int64_t nodeno, int height, const struct md_bbox *b,
+                      int level, struct md_ctx *ctx)
+{
+    if (level > 40)
+        return md_fail(ctx, MD_EDB, "R*Tree deeper than 40 levels");
+    const struct rt_node *n = NULL;
+    bool owned = false;
+    md_err rc = node_get(q, nodeno, &n, &owned, ctx);
+    for (int i = 0; !rc && i < n->ncell; i++) {
+        const struct rt_cell *c = &n->cell[i];
+        if (c->x1 < b->minx || c->x0 > b->maxx || c->y1 < b->miny || c->y0 > b->maxy)
+            continue;
+        if (height > 0)
+            rc = collect(q, c->id, height - 1, b, level + 1, ctx);
+        else
+            rc = cand_add(q, c->id, entry_lower_bound(q, c->x0, c->x1, c->y0, c->y1), ctx);
+    }
+    if (owned)
+        free((void *)n);
+    return rc;
+}
+
+/* The R*Tree entries in the boxes around the circle of radius r. */
+static md_err read_circle(struct search *q, double r, struct md_ctx *ctx)
+{
+    md_err rc = MD_OK;
+    if (q->depth < 0) {
+        struct rt_tree *t = q->tree;
+        if (t && t->depth >= 0) {
+            q->depth = t->depth;
+        } else {
+            struct rt_node *root = NULL;
+            rc = node_read(q, 1, &root, &q->depth, ctx);
+            free(root);
+            if (!rc && t)
+                t->depth = q->depth;
+        }
+        if (!rc && q->depth > 40)
+            rc = md_fail(ctx, MD_EDB, "R*Tree depth %d", q->depth);
+        if (rc)
+            return rc;
+    }
+    struct md_bbox boxes[2];
+    int nboxes = md_geod_bboxes_around(q->lon, q->lat, r, boxes);
+    q->n = 0;
+    for (int i = 0; !rc && i < nboxes; i++)
+        rc = collect(q, 1, q->depth, &boxes[i], 0, ctx);
+    return rc;
+}
+
+/* A binary min-heap of the candidates by lower bound: heapify is linear
+ * and a search pops only about k of them. */
+static void cand_sift_down(struct cand *v, size_t n, size_t i)
+{
+    struct cand x = v[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && v[c + 1].lo < v[c].lo)
+            c++;
+        if (!(v[c].lo < x.lo))
+            break;
+        v[i] = v[c];
+        i = c;
+    }
+    v[i] = x;
+}
+
+static struct cand cand_pop(struct cand *v, size_t *n)
+{
+    struct cand top = v[0];
+    v[0] = v[--*n];
+    if (*n > 1)
+        cand_sift_down(v, *n, 0);
+    return top;
+}
+
+/* Look up row `id`: *found when it passes the filters, with its exact place. */
+static md_err lookup_row(struct search *q, int64_t id, struct md_query_hit *h, bool *found,
+                         struct md_ctx *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(q->s, q->sql->row, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    bind_filters(st, q->f);
+    q->rows_read++;
+    int src = sqlite3_step(st);
+    *found = src == SQLITE_ROW;
+    if (*found) {
+        h->id = id;
+        h->lon = sqlite3_column_double(st, 0);
+        h->lat = sqlite3_column_double(st, 1);
+        h->distance_m = md_geod_distance(q->lon, q->lat, h->lon, h->lat);
+    } else if (src != SQLITE_DONE) {
+        rc = md_store_fail(q->s, src, "nearest row", ctx);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* The k best of the entries into out (sorted); *n their number. Entries
+ * are looked up in order of their lower bound, until that bound exceeds
+ * the k-th distance found (a tie could still win on id, so only a bound
+ * strictly beyond it stops). */
+static md_err best_of_candidates(struct search *q, int k, struct md_query_hit *out, int *n,
+                                 struct md_ctx *ctx)
+{
+    md_err rc = MD_OK;
+    *n = 0;
+    q->passed = 0;
+    for (size_t i = q->n / 2; i-- > 0;)
+        cand_sift_down(q->c, q->n, i);
+    while (!rc && q->n > 0) {
+        const struct cand cc = cand_pop(q->c, &q->n), *c = &cc;
+        if ((*n == k && c->lo > out[k - 1].distance_m) || (q->max_m > 0 && c->lo > q->max_m))
+            break;
+        struct md_query_hit h;
+        bool found = false;
+        rc = lookup_row(q, c->id, &h, &found, ctx);
+        if (rc || !found)
+            continue;
+        q->passed++;
+        if (q->max_m > 0 && h.distance_m > q->max_m)
+            continue;
+        if (*n == k && !hit_before(&h, &out[k - 1]))
+            continue;
+        int j = *n < k ? (*n)++ : k - 1;
+        while (j > 0 && hit_before(&h, &out[j - 1])) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = h;
+    }
+    return rc;
 }
 
 /* The filtered rows in full, keeping the k best (the fallback). */
@@ -389,25 +604,52 @@ md_err md_query_nearest(struct md_store *s, enum md_layer layer, double lon, dou
     if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90))
         return md_fail(ctx, MD_EINVAL, "point %g,%g is outside -180..180, -90..90", lon, lat);
     struct search q = {.s = s, .sql = &layer_sql[layer == MD_LAYER_REPORTS], .f = f,
-                       .lon = lon, .lat = lat, .max_m = max_distance_m};
+                       .lon = lon, .lat = lat, .max_m = max_distance_m, .depth = -1};
+    md_geod_near_init(&q.near, lon, lat);
+    bool filtered = f && (f->category || f->group || f->status || f->district || f->kind ||
+                          f->has_from || f->has_to);
+    double *hint = &radius_hint[layer == MD_LAYER_REPORTS][filtered];
+    double r = *hint > 0 ? *hint * sqrt((double)k) * 1.5 : 300.0 * sqrt((double)k);
     bool began = false;
     rc = read_begin(s, &began, ctx);
     if (!rc)
-        rc = expand_node(&q, 1, -1, ctx);
-    while (!rc && *n < k && q.heap.n > 0) {
-        struct item it = heap_pop(&q.heap);
-        if (it.kind == ITEM_ROW)
-            out[(*n)++] = (struct md_query_hit){it.ref, it.lon, it.lat, it.key};
-        else if (it.kind == ITEM_NODE)
-            rc = expand_node(&q, it.ref, it.height, ctx);
-        else if (q.rows_read >= FALLBACK_ROWS) {
+        rc = tree_open(&q, layer, ctx);
+    for (int round = 0; !rc; round++) {
+        bool last = r >= WHOLE_EARTH_M || (q.max_m > 0 && r >= q.max_m) || round >= 60;
+        if (q.max_m > 0 && r > q.max_m)
+            r = q.max_m;
+        if (r > WHOLE_EARTH_M)
+            r = WHOLE_EARTH_M;
+        if (q.rows_read >= FALLBACK_ROWS) {
             rc = nearest_by_scan(&q, k, out, n, ctx);
             break;
-        } else
-            rc = resolve_entry(&q, it.ref, ctx);
+        }
+        rc = read_circle(&q, r, ctx);
+        if (rc)
+            break;
+        if (q.n < (size_t)k && !last) {
+            /* Too few entries in the box: grow by the expected area ratio. */
+            double grow = q.n ? sqrt((double)k / (double)q.n) * 1.25 : 4.0;
+            r *= fmin(4.0, fmax(1.5, grow));
+            continue;
+        }
+        rc = best_of_candidates(&q, k, out, n, ctx);
+        if (rc || last || (*n == k && out[k - 1].distance_m <= r))
+            break;
+        if (*n == k) {
+            /* The k-th found is beyond r: the circle through it surely holds
+             * the k nearest. */
+            r = fmax(out[k - 1].distance_m * (1.0 + 1e-9) + 1e-3, r * 1.01);
+        } else {
+            /* Too few passed the filters (or max_distance). */
+            double grow = q.passed ? sqrt((double)k / (double)q.passed) * 1.25 : 4.0;
+            r *= fmin(4.0, fmax(1.5, grow));
+        }
     }
+    if (!rc && *n > 0)
+        *hint = out[*n - 1].distance_m / sqrt((double)*n);
     read_end(s, began);
-    free(q.heap.v);
+    free(q.c);
     if (rc)
         *n = 0;
     return rc;

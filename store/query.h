@@ -1,8 +1,9 @@
 /* query.h - location queries over the point layers (facilities, reports).
  *
  * Nearest: the k points closest to a place, by geodesic distance on WGS84,
- * found by a best-first search over the layer's SQLite R*Tree (its node
- * table idx_<layer>_geom_node): never a scan of the table. Within: the
+ * found by an expanding circle over the layer's SQLite R*Tree (its node
+ * table idx_<layer>_geom_node, decoded once per connection and layer
+ * version): never a scan of the table. Within: the
  * points inside a circle (geodesic radius), one or two lon/lat boxes, or a
  * polygon, found through the same R*Tree and tested exactly. Both take the
  * same attribute filters.

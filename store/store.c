@@ -157,6 +157,7 @@ void md_store_close(struct md_store *s)
         sqlite3_finalize(s->stmts[i].stmt);
     free(s->stmts);
     free(s->bulk_restore);
+    md__rtree_cache_free(s->rtree_cache);
     if (s->db)
         sqlite3_close_v2(s->db);
     if (s->splite_cache)

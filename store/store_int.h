@@ -18,10 +18,13 @@ struct md_store {
     size_t nstmts, capstmts;
     char *bulk_restore; /* DDL to run at md_store_bulk_end (owned) */
     int64_t bulk_first_rowid; /* rows above this were inserted in bulk mode */
+    struct md__rtree_cache *rtree_cache; /* query.c's decoded R*Tree nodes (owned) */
 };
 
 /* Run trusted (compiled-in) SQL with sqlite3_exec; never for request text. */
 md_err md__store_exec(struct md_store *s, const char *sql, struct md_ctx *ctx) MD_WUR;
+/* Free query.c's R*Tree node cache (NULL is fine). */
+void md__rtree_cache_free(struct md__rtree_cache *c);
 /* Create the change-tracking triggers of one layer. */
 md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx) MD_WUR;
 

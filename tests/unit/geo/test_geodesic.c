@@ -317,6 +317,29 @@ static int point_in_box(const struct md_bbox *b, double lon, double lat)
     return east_of_min <= width;
 }
 
+/* md_geod_near_bounds brackets geod_inverse at every scale, 1 mm to
+ * antipodal, near the poles and across the antimeridian, within a/b. */
+static void near_bounds_bracket_the_distance(void **state)
+{
+    (void)state;
+    for (int trial = 0; trial < 200000; trial++) {
+        double lon = uniform(-180, 180), lat = uniform(-90, 90);
+        if (trial % 97 == 3)
+            lat = trial % 2 ? 90.0 : -90.0;
+        double scale = pow(10.0, -(trial % 10)); /* 1 .. 1e-9 of the globe */
+        double lon2 = remainder(lon + uniform(-180, 180) * scale, 360.0);
+        double lat2 = fmax(-90.0, fmin(90.0, lat + uniform(-90, 90) * scale));
+        struct md_geod_near g;
+        md_geod_near_init(&g, lon, lat);
+        double lo, hi, d = md_geod_distance(lon, lat, lon2, lat2);
+        md_geod_near_bounds(&g, lon2, lat2, &lo, &hi);
+        if (!(lo <= d && d <= hi))
+            fail_msg("(%.12f %.12f) -> (%.12f %.12f): %.9f not in [%.9f, %.9f]", lon, lat, lon2,
+                     lat2, d, lo, hi);
+        assert_true(hi <= lo * (MD_WGS84_A / MD_WGS84_B) * (1 + 1e-6) + 3e-6);
+    }
+}
+
 static void min_distance_is_a_tight_lower_bound(void **state)
 {
     (void)state;
@@ -415,6 +438,7 @@ int main(void)
         cmocka_unit_test(box_around_holds_the_circle),
         cmocka_unit_test(box_around_shapes),
         cmocka_unit_test(min_distance_is_a_tight_lower_bound),
+        cmocka_unit_test(near_bounds_bracket_the_distance),
         cmocka_unit_test(min_distance_cases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "query.h"
 #include "store.h"
 
 static char categories[512];
@@ -243,6 +244,50 @@ static void reports_keep_status_counts(void **state)
     drop(s);
 }
 
+static int64_t nearest_id(struct md_store *s, double lon, double lat)
+{
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_query_hit hit;
+    int n = 0;
+    if (md_query_nearest(s, MD_LAYER_FACILITIES, lon, lat, 1, 0, NULL, &hit, &n, &ctx))
+        fail_msg("nearest: %s", md_ctx_message(&ctx));
+    return n ? hit.id : -1;
+}
+
+/* Nearest keeps decoded R*Tree nodes per connection: every committed change,
+ * from this connection or another, and uncommitted changes in the
+ * connection's own write transaction, are seen; rolled-back ones are not. */
+static void nearest_sees_every_change(void **state)
+{
+    (void)state;
+    struct md_store *s = fresh("nearest"), *other = NULL;
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    exec(s, "BEGIN");
+    for (int i = 0; i < 4000; i++) /* enough for a tree of several levels */
+        insert_facility(s, i + 1, "toilet", 116.3 + (i % 80) * 0.002, 39.85 + (i / 80) * 0.002);
+    exec(s, "COMMIT");
+    double lon = 116.3811, lat = 39.9009;
+    int64_t first = nearest_id(s, lon, lat);
+    assert_true(first > 0);
+    insert_facility(s, 9001, "toilet", lon, lat);
+    assert_int_equal(nearest_id(s, lon, lat), 9001);
+    exec(s, "DELETE FROM facilities WHERE id = 9001");
+    assert_int_equal(nearest_id(s, lon, lat), first);
+    exec(s, "BEGIN");
+    insert_facility(s, 9002, "toilet", lon, lat);
+    assert_int_equal(nearest_id(s, lon, lat), 9002);
+    exec(s, "ROLLBACK");
+    assert_int_equal(nearest_id(s, lon, lat), first);
+    assert_int_equal(md_store_open(md_store_path(s), 0, &other, &ctx), MD_OK);
+    exec(other, "UPDATE facilities SET lon = 116.3811, lat = 39.9009,"
+                " geom = MakePoint(116.3811, 39.9009, 4326) WHERE id = 4000");
+    assert_int_equal(nearest_id(s, lon, lat), 4000);
+    md_store_close(other);
+    drop(s);
+}
+
 static void layer_names_round_trip(void **state)
 {
     (void)state;
@@ -265,6 +310,7 @@ int main(void)
         cmocka_unit_test(bulk_mode_rebuilds_what_triggers_keep),
         cmocka_unit_test(reports_keep_status_counts),
         cmocka_unit_test(layer_names_round_trip),
+        cmocka_unit_test(nearest_sees_every_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
