@@ -121,7 +121,11 @@ static void kill9_during_creates(void **state)
     for (int round = 0; round < 3; round++) {
         int before = atomic_load(&l.acked_n);
         run_writers(&l, t);
-        usleep((useconds_t)(300 + rand() % 1200) * 1000);
+        /* Writes are flowing (a slow server, e.g. under valgrind, needs a
+         * while), then a random moment. */
+        for (int i = 0; i < 12000 && atomic_load(&l.acked_n) <= before; i++)
+            usleep(10 * 1000);
+        usleep((useconds_t)(rand() % 1200) * 1000);
         md_harness_kill(&h);
         stop_writers(&l, t);
         fprintf(stderr, "round %d: %d reports acknowledged before kill -9\n", round,
