@@ -11,12 +11,14 @@
 #include "md_text.h"
 #include "reproject.h"
 
+#include <proj.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Definitions longer than this only slow the fuzzer down in PROJ's WKT parser. */
-#define FUZZ_MAX_INPUT 4096
+#define FUZZ_MAX_INPUT 2048
 
 static void check_message(const struct md_ctx *ctx)
 {
@@ -44,7 +46,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     md_ctx_init(&ctx);
     struct md_reproj *r = NULL;
-    if (md_reproj_new(NULL, text, &r, &ctx) == MD_OK) {
+    /* One PROJ context for the process (as a server worker has): its
+     * proj.db connection and caches are reused between inputs. */
+    static PJ_CONTEXT *pj;
+    if (!pj)
+        pj = proj_context_create();
+    if (md_reproj_new(pj, text, &r, &ctx) == MD_OK) {
         double lon, lat;
         if (md_reproj_point(r, 20449420.3, 4419806.1, &lon, &lat, &ctx) != MD_OK)
             check_message(&ctx);

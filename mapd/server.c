@@ -60,6 +60,7 @@ struct conn_info {
     char addr[INET6_ADDRSTRLEN];
     int64_t since_us;   /* start of the request being received (or of the idle wait) */
     bool receiving;     /* false from dispatch until the request completes */
+    bool kept_alive;    /* waiting for a further request on a kept-alive connection */
     bool over_total, over_client; /* past the soft limits when it was accepted */
     bool reaped;
     struct conn_info *prev, *next;
@@ -423,7 +424,23 @@ static void conn_set_receiving(struct md_server *srv, struct MHD_Connection *con
         return;
     pthread_mutex_lock(&srv->conns_lock);
     ci->receiving = receiving;
+    ci->kept_alive = receiving; /* set again once a request has completed */
     ci->since_us = md_time_mono_us();
+    pthread_mutex_unlock(&srv->conns_lock);
+}
+
+/* A request's head has arrived on the connection: a kept-alive connection
+ * now gets the full deadline for the rest (the body). */
+static void conn_head_arrived(struct md_server *srv, struct MHD_Connection *conn)
+{
+    struct conn_info *ci = conn_info_of(conn);
+    if (!ci)
+        return;
+    pthread_mutex_lock(&srv->conns_lock);
+    if (ci->kept_alive) {
+        ci->kept_alive = false;
+        ci->since_us = md_time_mono_us();
+    }
     pthread_mutex_unlock(&srv->conns_lock);
 }
 
@@ -505,6 +522,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&srv->inflight, 1);
         if (!st->method || !st->path)
             return MHD_NO;
+        conn_head_arrived(srv, conn);
         bool limited;
         enum MHD_Result lim = check_limits(srv, conn, st, url, &limited);
         if (limited)
@@ -642,7 +660,10 @@ static void *reaper_main(void *arg)
                 continue;
             ci->reaped = true;
             atomic_fetch_add(&srv->reaped_total, 1);
-            if (send(ci->fd, msg, (size_t)(head + body), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+            /* An idle kept-alive connection is closed quietly (browsers
+             * expect that); a request that is trickling in gets its 408. */
+            if (!ci->kept_alive &&
+                send(ci->fd, msg, (size_t)(head + body), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
                 /* the client is not reading either: just cut it off */
             }
             shutdown(ci->fd, SHUT_RDWR);
