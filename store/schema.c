@@ -494,8 +494,9 @@ void md_store_bulk_abort(struct md_store *s)
     s->bulk_restore = NULL;
 }
 
-/* cluster_cells for a point layer, from the table: the finest zoom by one
- * GROUP BY over the table, each coarser zoom from the next finer one. */
+/* cluster_cells for a point layer, from the table: the finest kept zoom by
+ * one GROUP BY over the table, each coarser kept zoom (two levels up) from
+ * the one before it. */
 static md_err rebuild_cells(struct md_store *s, enum md_layer layer, struct md_ctx *ctx)
 {
     struct md_layer_info info;
@@ -515,13 +516,13 @@ static md_err rebuild_cells(struct md_store *s, enum md_layer layer, struct md_c
                  (int)layer, d->category, zmax, d->category, d->table);
         rc = md__store_exec(s, sql, ctx);
     }
-    for (int z = zmax - 1; !rc && z >= 0; z--) {
+    for (int z = zmax - 2; !rc && z >= 0; z -= 2) {
         snprintf(sql, sizeof(sql),
                  "INSERT INTO cluster_cells(layer, z, cx, cy, category, n, sum_lon, sum_lat)"
-                 " SELECT layer, %d, cx >> 1, cy >> 1, category, sum(n), sum(sum_lon),"
+                 " SELECT layer, %d, cx >> 2, cy >> 2, category, sum(n), sum(sum_lon),"
                  " sum(sum_lat) FROM cluster_cells WHERE layer = %d AND z = %d"
-                 " GROUP BY cx >> 1, cy >> 1, category",
-                 z, (int)layer, z + 1);
+                 " GROUP BY cx >> 2, cy >> 2, category",
+                 z, (int)layer, z + 2);
         rc = md__store_exec(s, sql, ctx);
     }
     return rc;

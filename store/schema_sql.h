@@ -5,7 +5,9 @@
  * plain columns feed the tile encoder without parsing blobs; both are written
  * together by the store API (and checked by a trigger).
  *
- * cluster_cells holds, per point layer, zoom below the layer's cluster zoom,
+ * cluster_cells holds, per point layer and every other zoom below the layer's
+ * cluster zoom (cluster_zooms: zc-1, zc-3, ...; the zooms between are read by
+ * summing 2 x 2 children of the next finer level, see tile_render.c),
  * cell (1/8 of a tile on each axis) and category: the member count and the
  * sums of lon/lat. Triggers keep it exact on every insert, update and delete,
  * so a low-zoom tile is a read of a few hundred rows whatever the data size.
@@ -34,7 +36,8 @@ static const char schema_tables_sql[] =
     "  (2, 'districts', 0, 0, 22, 86400), (3, 'grids', 0, 10, 22, 86400);\n"
     "CREATE TABLE cluster_zooms (layer INTEGER NOT NULL, z INTEGER NOT NULL, PRIMARY KEY (layer, z));\n"
     "WITH RECURSIVE zz(z) AS (SELECT 0 UNION ALL SELECT z + 1 FROM zz WHERE z < 21)\n"
-    "  INSERT INTO cluster_zooms SELECT l.id, zz.z FROM layers l, zz WHERE zz.z < l.cluster_below_zoom;\n"
+    "  INSERT INTO cluster_zooms SELECT l.id, zz.z FROM layers l, zz\n"
+    "  WHERE zz.z < l.cluster_below_zoom AND (l.cluster_below_zoom - 1 - zz.z) % 2 = 0;\n"
     "CREATE TABLE change_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, layer INTEGER NOT NULL,\n"
     "  feature_id INTEGER, minx REAL NOT NULL, miny REAL NOT NULL, maxx REAL NOT NULL,\n"
     "  maxy REAL NOT NULL, at INTEGER NOT NULL);\n"

@@ -109,13 +109,25 @@ static md_err emit_cluster(struct render *r, struct cell *c)
     return rc;
 }
 
-static md_err render_clusters(struct render *r, enum md_layer layer)
+/* Cells are kept at every other zoom (cluster_zooms: zc-1, zc-3, ...); a
+ * zoom between two kept ones sums the 2 x 2 children of the next finer one. */
+static bool cells_kept(int z, int cluster_below_zoom)
 {
-    static const char sql[] = "SELECT cx, cy, category, n, sum_lon, sum_lat FROM cluster_cells"
-                              " WHERE layer = ?1 AND z = ?2 AND cx BETWEEN ?3 AND ?4"
-                              " AND cy BETWEEN ?5 AND ?6 ORDER BY cx, cy";
+    return (cluster_below_zoom - 1 - z) % 2 == 0;
+}
+
+static md_err render_clusters(struct render *r, enum md_layer layer, int cluster_below_zoom)
+{
+    static const char kept_sql[] = "SELECT cx, cy, category, n, sum_lon, sum_lat FROM cluster_cells"
+                                   " WHERE layer = ?1 AND z = ?2 AND cx BETWEEN ?3 AND ?4"
+                                   " AND cy BETWEEN ?5 AND ?6 ORDER BY cx, cy";
+    static const char summed_sql[] =
+        "SELECT cx >> 1 AS pcx, cy >> 1 AS pcy, category, sum(n), sum(sum_lon), sum(sum_lat)"
+        " FROM cluster_cells WHERE layer = ?1 AND z = ?2 + 1 AND cx BETWEEN ?3 * 2 AND ?4 * 2 + 1"
+        " AND cy BETWEEN ?5 * 2 AND ?6 * 2 + 1 GROUP BY pcx, pcy, category ORDER BY pcx, pcy";
+    bool kept = cells_kept((int)r->t.z, cluster_below_zoom);
     sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(r->s, sql, &st, r->ctx);
+    md_err rc = md_store_stmt(r->s, kept ? kept_sql : summed_sql, &st, r->ctx);
     if (rc)
         return rc;
     /* Cells of this tile plus one ring around it: a neighbour's mean may lie
@@ -485,8 +497,9 @@ static md_err render_layers(struct render *r, const struct md_tile_layers *layer
         if (rc)
             break;
         if (layer == MD_LAYER_FACILITIES || layer == MD_LAYER_REPORTS)
-            rc = (int)r->t.z < info.cluster_below_zoom ? render_clusters(r, layer)
-                                                       : render_points(r, layer);
+            rc = (int)r->t.z < info.cluster_below_zoom
+                     ? render_clusters(r, layer, info.cluster_below_zoom)
+                     : render_points(r, layer);
         else
             rc = render_polygons(r, layer);
     }

@@ -133,10 +133,14 @@ static void triggers_track_versions_changes_and_cells(void **state)
     assert_int_equal(q(s, "SELECT count(*) FROM change_log WHERE layer = 0 AND minx = 116.397"
                           " AND maxy = 39.909"),
                      1);
-    /* One cell per cluster zoom, each with n = 1 and the point as its sum. */
+    /* One cell per kept cluster zoom (facilities cluster below z13: cells are
+     * kept at z12, 10, ..., 0), each with n = 1 and the point as its sum. */
     assert_int_equal(q(s, "SELECT count(*) FROM cluster_cells WHERE layer = 0 AND n = 1"
                           " AND category = 'toilet' AND sum_lon = 116.397"),
-                     13);
+                     7);
+    /* Reports cluster below z14: kept at z13, 11, 9, 7, 5, 3, 1. */
+    assert_int_equal(q(s, "SELECT sum(1 << z) FROM cluster_zooms WHERE layer = 1"),
+                     (1 << 13) | (1 << 11) | (1 << 9) | (1 << 7) | (1 << 5) | (1 << 3) | (1 << 1));
     /* z0: 8 cells across the world; 116.397E is in cell 6, 39.909N in cell 3. */
     assert_int_equal(q(s, "SELECT cx * 10 + cy FROM cluster_cells WHERE layer = 0 AND z = 0"), 63);
     /* z10 cell: floor((116.397+180)/360 * 8192) = 6744. */
