@@ -7,6 +7,7 @@
  * number formatting and CRS conversion as points.
  */
 #include "layer_out.h"
+#include "md_text.h"
 #include "md_time.h"
 
 #include <jansson.h>
@@ -90,15 +91,120 @@ const char *md__layer_time_column(enum md_layer layer)
     return descs[layer].time_column;
 }
 
+/* Decimal digits of v (< 10^20) right-aligned ending at end; returns the start. */
+static char *u64_digits(uint64_t v, char *end)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+static md_err put_i64(struct md_buf *b, int64_t v)
+{
+    char s[24], *end = s + sizeof(s);
+    char *p = u64_digits(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, end);
+    if (v < 0)
+        *--p = '-';
+    return md_buf_append(b, p, (size_t)(end - p));
+}
+
+/* v as integer part and `decimals` digits of f = round(|v| * 10^decimals),
+ * trailing zeros (and a bare point) dropped when `trim`. */
+static md_err put_fixed(struct md_buf *b, bool negative, uint64_t f, int decimals, bool trim)
+{
+    char s[48], *end = s + sizeof(s), *p = end;
+    int d = decimals;
+    if (trim)
+        while (d > 0 && f % 10 == 0) {
+            f /= 10;
+            d--;
+        }
+    for (int i = 0; i < d; i++) {
+        *--p = (char)('0' + f % 10);
+        f /= 10;
+    }
+    if (d > 0)
+        *--p = '.';
+    p = u64_digits(f, p);
+    if (negative)
+        *--p = '-';
+    return md_buf_append(b, p, (size_t)(end - p));
+}
+
 md_err md__put_double(struct md_buf *b, double v)
 {
     if (!isfinite(v))
         return md_buf_puts(b, "null");
+    /* Fast path, byte-identical to the "%.15g" below: a value of 1..1e9 in
+     * magnitude that is exactly the double nearest to a decimal with at most
+     * 7 places (coordinates as stored: correctly rounded division by 10^7
+     * reproduces v), where %.15g would print those places and trailing zeros. */
+    double a = fabs(v);
+    if (a >= 1.0 && a < 1e8) {
+        double m = a * 1e7, r = nearbyint(m);
+        if (r / 1e7 == a)
+            return put_fixed(b, v < 0, (uint64_t)r, 7, true);
+    }
     char s[40];
     snprintf(s, sizeof(s), "%.15g", v);
     if (strtod(s, NULL) != v)
         snprintf(s, sizeof(s), "%.17g", v);
     return md_buf_puts(b, s);
+}
+
+/* Metres with 4 decimals (0.1 mm), as "%.4f" prints them. */
+static md_err put_metres(struct md_buf *b, double v)
+{
+    if (v >= 0 && v < 1e9) {
+        double m = v * 1e4, fl = floor(m);
+        /* Far from a rounding tie, rounding the product rounds the exact value. */
+        if (fabs(m - fl - 0.5) > 1e-3)
+            return put_fixed(b, false, (uint64_t)(m - fl < 0.5 ? fl : fl + 1.0), 4, false);
+    }
+    return md_buf_printf(b, "%.4f", v);
+}
+
+/* A JSON string: in one piece when nothing needs escaping (the usual case);
+ * otherwise md_buf_json_str, which writes the same bytes for such input. */
+static md_err put_str(struct md_buf *b, const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++)
+        if (*p < 0x20 || *p == '"' || *p == '\\')
+            return md_buf_json_str(b, s);
+    if (!md_utf8_valid(s, n))
+        return md_buf_json_str(b, s);
+    md_err rc = md_buf_reserve(b, n + 2);
+    if (rc)
+        return rc;
+    b->data[b->len++] = '"';
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len++] = '"';
+    b->data[b->len] = '\0';
+    return MD_OK;
+}
+
+/* ,"name": (or without the comma for the first property) */
+static md_err put_key(struct md_buf *b, bool first, const char *name)
+{
+    size_t n = strlen(name);
+    md_err rc = md_buf_reserve(b, n + 4);
+    if (rc)
+        return rc;
+    char *p = b->data + b->len;
+    if (!first)
+        *p++ = ',';
+    *p++ = '"';
+    memcpy(p, name, n);
+    p += n;
+    *p++ = '"';
+    *p++ = ':';
+    *p = '\0';
+    b->len = (size_t)(p - b->data);
+    return MD_OK;
 }
 
 static md_err put_lonlat(struct md_buf *b, enum md_crs crs, double lon, double lat)
@@ -239,7 +345,12 @@ static md_err put_time(struct md_buf *b, sqlite3_stmt *st, int i, int tz, bool q
         return quoted ? md_buf_puts(b, "null") : MD_OK;
     char t[MD_TIME_STR_MAX];
     md_time_format(sqlite3_column_int64(st, i), tz, t);
-    return quoted ? md_buf_json_str(b, t) : md_buf_puts(b, t);
+    if (!quoted)
+        return md_buf_puts(b, t);
+    md_err rc = md_buf_putc(b, '"');
+    if (!rc)
+        rc = md_buf_puts(b, t);
+    return rc ? rc : md_buf_putc(b, '"');
 }
 
 /* A JSON-text column embedded as JSON (null when absent or not JSON). */
@@ -247,6 +358,8 @@ static md_err put_json_text(struct md_buf *b, const char *text)
 {
     if (!text)
         return md_buf_puts(b, "null");
+    if (strcmp(text, "[]") == 0 || strcmp(text, "{}") == 0)
+        return md_buf_puts(b, text); /* what the round trip below gives, without it */
     json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
     if (!j)
         return md_buf_json_str(b, text);
@@ -265,11 +378,11 @@ static md_err put_json_value(struct md_buf *b, sqlite3_stmt *st, int i, enum col
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
         return md_buf_puts(b, "null");
     switch (type) {
-    case COL_INT: return md_buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, i));
+    case COL_INT: return put_i64(b, sqlite3_column_int64(st, i));
     case COL_REAL: return md__put_double(b, sqlite3_column_double(st, i));
     case COL_TIME: return put_time(b, st, i, tz, true);
     case COL_JSON: return put_json_text(b, (const char *)sqlite3_column_text(st, i));
-    default: return md_buf_json_str(b, (const char *)sqlite3_column_text(st, i));
+    default: return put_str(b, (const char *)sqlite3_column_text(st, i));
     }
 }
 
@@ -280,7 +393,7 @@ md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_fe
     md_err rc = md_buf_puts(b, "{\"type\":\"Feature\",\"id\":");
     if (!rc)
         rc = d->text_id ? md_buf_json_str(b, (const char *)sqlite3_column_text(st, 0))
-                        : md_buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, 0));
+                        : put_i64(b, sqlite3_column_int64(st, 0));
     if (!rc)
         rc = md_buf_puts(b, ",\"geometry\":");
     int lon_col = -1;
@@ -310,7 +423,7 @@ md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_fe
         enum col_type t = d->cols[i].type;
         if (t == COL_LON || t == COL_LAT || t == COL_WKB)
             continue;
-        rc = md_buf_printf(b, "%s\"%s\":", first ? "" : ",", d->cols[i].name);
+        rc = put_key(b, first, d->cols[i].name);
         if (!rc)
             rc = put_json_value(b, st, i, t, o->tz_offset_min);
         first = false;
@@ -318,7 +431,7 @@ md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_fe
     if (!rc && distance_m) {
         rc = md_buf_puts(b, ",\"distance_m\":");
         if (!rc)
-            rc = md_buf_printf(b, "%.4f", *distance_m);
+            rc = put_metres(b, *distance_m);
     }
     if (!rc)
         rc = md_buf_putc(b, '}');

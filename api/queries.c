@@ -322,9 +322,16 @@ static md_err handle_nearest(struct md_call *c)
     if (!hits)
         return md_fail(c->ctx, MD_ENOMEM, "nearest");
     int n = 0;
+    /* One snapshot for the search and the rows it returns (and one lock
+     * round trip instead of one per statement). */
+    bool began = sqlite3_get_autocommit(md_store_db(c->w->store));
+    if (began && (rc = md_store_read_begin(c->w->store, c->ctx)))
+        return rc;
     rc = md_query_nearest(c->w->store, layer, lon, lat, (int)k, max_m, &f, hits, &n, c->ctx);
     if (!rc)
         rc = md__send_hits(c, layer, hits, n, n, true, crs, NULL);
+    if (began)
+        md_store_read_end(c->w->store);
     return rc;
 }
 
@@ -403,6 +410,9 @@ static md_err handle_within(struct md_call *c)
     }
     int n = 0;
     int64_t matched = 0;
+    bool began = sqlite3_get_autocommit(md_store_db(c->w->store));
+    if (began && (rc = md_store_read_begin(c->w->store, c->ctx)))
+        goto out;
     rc = md_query_within(c->w->store, layer, &r, &f,
                          r.kind == MD_REGION_CIRCLE ? MD_ORDER_DISTANCE : MD_ORDER_ID, offset,
                          (int)limit, hits, &n, &matched, c->ctx);
@@ -412,6 +422,8 @@ static md_err handle_within(struct md_call *c)
                  (long long)limit);
         rc = md__send_hits(c, layer, hits, n, matched, r.kind == MD_REGION_CIRCLE, crs, extra);
     }
+    if (began)
+        md_store_read_end(c->w->store);
 out:
     GEOSPreparedGeom_destroy_r(h, prep);
     GEOSGeom_destroy_r(h, poly);

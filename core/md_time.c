@@ -54,6 +54,35 @@ void md_time_format(int64_t t, int offset_min, char out[MD_TIME_STR_MAX])
     unsigned m, d;
     md_civil_from_days(days, &y, &m, &d);
     int off = offset_min < 0 ? -offset_min : offset_min;
+    if (y >= 0 && y <= 9999 && off < 100 * 60) {
+        /* The usual case, without snprintf (API answers print several times
+         * per feature): the same text as the formats below. */
+        char *p = out;
+        int hh = (int)(secs / 3600), mi = (int)(secs / 60 % 60), ss = (int)(secs % 60);
+        int f[6] = {y / 100, y % 100, (int)m, (int)d, hh, mi};
+        static const char sep[6] = {0, 0, '-', '-', 'T', ':'};
+        for (int i = 0; i < 6; i++) {
+            if (sep[i])
+                *p++ = sep[i];
+            *p++ = (char)('0' + f[i] / 10);
+            *p++ = (char)('0' + f[i] % 10);
+        }
+        *p++ = ':';
+        *p++ = (char)('0' + ss / 10);
+        *p++ = (char)('0' + ss % 10);
+        if (offset_min == 0) {
+            *p++ = 'Z';
+        } else {
+            *p++ = offset_min < 0 ? '-' : '+';
+            *p++ = (char)('0' + off / 60 / 10);
+            *p++ = (char)('0' + off / 60 % 10);
+            *p++ = ':';
+            *p++ = (char)('0' + off % 60 / 10);
+            *p++ = (char)('0' + off % 60 % 10);
+        }
+        *p = '\0';
+        return;
+    }
     if (offset_min == 0)
         snprintf(out, MD_TIME_STR_MAX, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d,
                  (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
