@@ -96,11 +96,13 @@ static md_err point_triggers(struct md_buf *b, int L, const char *t, const char 
     md_err rc = md_buf_printf(
         b,
         "CREATE TRIGGER %1$s_geom_check BEFORE INSERT ON %1$s\n"
-        " WHEN abs(ST_X(NEW.geom) - NEW.lon) > 1e-9 OR abs(ST_Y(NEW.geom) - NEW.lat) > 1e-9\n"
-        " BEGIN SELECT RAISE(ABORT, '%1$s: lon/lat differ from geom'); END;\n"
+        " WHEN ST_SRID(NEW.geom) IS NOT 4326 OR GeometryType(NEW.geom) IS NOT 'POINT'\n"
+        "   OR abs(ST_X(NEW.geom) - NEW.lon) > 1e-9 OR abs(ST_Y(NEW.geom) - NEW.lat) > 1e-9\n"
+        " BEGIN SELECT RAISE(ABORT, '%1$s: geom must be a POINT in SRID 4326 at lon/lat'); END;\n"
         "CREATE TRIGGER %1$s_geom_check_u BEFORE UPDATE OF lon, lat, geom ON %1$s\n"
-        " WHEN abs(ST_X(NEW.geom) - NEW.lon) > 1e-9 OR abs(ST_Y(NEW.geom) - NEW.lat) > 1e-9\n"
-        " BEGIN SELECT RAISE(ABORT, '%1$s: lon/lat differ from geom'); END;\n"
+        " WHEN ST_SRID(NEW.geom) IS NOT 4326 OR GeometryType(NEW.geom) IS NOT 'POINT'\n"
+        "   OR abs(ST_X(NEW.geom) - NEW.lon) > 1e-9 OR abs(ST_Y(NEW.geom) - NEW.lat) > 1e-9\n"
+        " BEGIN SELECT RAISE(ABORT, '%1$s: geom must be a POINT in SRID 4326 at lon/lat'); END;\n"
         "CREATE TRIGGER %1$s_track_i AFTER INSERT ON %1$s BEGIN\n"
         "  INSERT INTO change_log(layer, feature_id, minx, miny, maxx, maxy, at)\n"
         "    VALUES (%2$d, NEW.id, NEW.lon, NEW.lat, NEW.lon, NEW.lat, " NOW_SQL ");\n"
@@ -360,6 +362,8 @@ static md_err create_schema(struct md_store *s, struct md_ctx *ctx)
         rc = md__store_exec(s, schema_tables_sql, ctx);
     if (!rc)
         rc = md__store_exec(s, schema_geometry_sql, ctx);
+    if (!rc)
+        rc = md__store_exec(s, schema_point_index_sql, ctx);
     for (int l = 0; !rc && l < MD_LAYER__COUNT; l++)
         rc = md__store_create_triggers(s, (enum md_layer)l, ctx);
     if (rc)

@@ -127,4 +127,28 @@ static const char schema_geometry_sql[] =
     "SELECT CreateSpatialIndex('facilities', 'geom');\n"
     "SELECT CreateSpatialIndex('reports', 'geom');\n";
 
+/* Point tables are the hot write path (every report). SpatiaLite's own
+ * per-row triggers there are replaced by cheaper equivalents: its R*Tree
+ * insert trigger (RTreeAlign prepares a statement per row) by a plain insert
+ * into the same R*Tree (SQLite rounds float32 boxes outward itself); its
+ * geometry-constraint triggers by the type/SRID check in <t>_geom_check; its
+ * geometry_columns_time bookkeeping (statistics staleness, unused by mapd,
+ * which keeps its own per-layer versions) is dropped. giu/gid stay. */
+static const char schema_point_index_sql[] =
+    "DROP TRIGGER gii_facilities_geom;\n"
+    "CREATE TRIGGER gii_facilities_geom AFTER INSERT ON facilities BEGIN\n"
+    "  INSERT INTO idx_facilities_geom(pkid, xmin, xmax, ymin, ymax)\n"
+    "    VALUES (NEW.rowid, NEW.lon, NEW.lon, NEW.lat, NEW.lat);\n"
+    "END;\n"
+    "DROP TRIGGER gii_reports_geom;\n"
+    "CREATE TRIGGER gii_reports_geom AFTER INSERT ON reports BEGIN\n"
+    "  INSERT INTO idx_reports_geom(pkid, xmin, xmax, ymin, ymax)\n"
+    "    VALUES (NEW.rowid, NEW.lon, NEW.lon, NEW.lat, NEW.lat);\n"
+    "END;\n"
+    "DROP TRIGGER ggi_facilities_geom; DROP TRIGGER ggu_facilities_geom;\n"
+    "DROP TRIGGER ggi_reports_geom; DROP TRIGGER ggu_reports_geom;\n"
+    "DROP TRIGGER tmi_facilities_geom; DROP TRIGGER tmu_facilities_geom;\n"
+    "DROP TRIGGER tmd_facilities_geom;\n"
+    "DROP TRIGGER tmi_reports_geom; DROP TRIGGER tmu_reports_geom; DROP TRIGGER tmd_reports_geom;\n";
+
 #endif
