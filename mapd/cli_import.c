@@ -67,7 +67,8 @@ static void import_help(void)
            "                   default: the source's own CRS, else WGS84\n"
            "  --crs gcj02|bd09 source lon/lat are GCJ-02 (Amap/Tencent) or BD-09 (Baidu)\n"
            "  --map dst=src    take field dst from source field src (also lon=..., lat=...)\n"
-           "  --batch N        rows per transaction (default 250000)\n"
+           "  --batch N        rows per transaction (default: all rows in one; each\n"
+           "                   batch rebuilds the layer's indexes and cluster cells)\n"
            "  Points get their district and grid codes from the database's areas; import\n"
            "  districts (and grids) before points. Bad rows are printed with their row\n"
            "  number and reason and skipped. Exit status 3 when rows were skipped.\n");

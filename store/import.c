@@ -10,7 +10,9 @@
  * The locator loads the database's districts and grids into GEOS prepared
  * geometries behind STR-trees and picks, like md_store_locate(), the
  * smallest code among the areas that intersect the point (boundaries
- * included), so imported rows get the codes the server would give them.
+ * included), or else the nearest area within 0.003 degrees (slivers
+ * between digitised borders), so imported rows get the codes the server
+ * would give them.
  */
 #include "import.h"
 #include "md_text.h"
@@ -30,7 +32,9 @@
 #include <string.h>
 
 #define PROGRESS_EVERY 10000
-#define DEFAULT_BATCH 250000
+#define DEFAULT_BATCH INT64_MAX /* one transaction: bulk mode rebuilds indexes per batch */
+#define IMPORT_CACHE_KB "1048576" /* 1 GiB (pages are allocated as used) */
+#define STORE_CACHE_KB "-16000"   /* store.c's default for read-write connections */
 #define IMPORT_TZ_MIN 480 /* offsetless times in sources are city time (+08:00) */
 
 /* ---- the fields of each layer */
@@ -230,6 +234,44 @@ static const char *locate_in(struct locator *l, struct area_set *set, const GEOS
     struct probe p = {l->h, pt, preferred, NULL, false};
     if (set->n)
         GEOSSTRtree_query_r(l->h, set->tree, pt, probe_cb, &p);
+    return p.best ? p.best->code : NULL;
+}
+
+/* Digitised borders leave slivers between neighbours: a point in no
+ * polygon but within NEAR_DEG (planar degrees) of one belongs to the
+ * nearest, smallest code on a tie - md_store_locate's rule (areas.c). */
+#define NEAR_DEG 0.003
+
+struct near_probe {
+    GEOSContextHandle_t h;
+    const GEOSGeometry *pt;
+    const struct area *best;
+    double best_d;
+};
+
+static void near_cb(void *item, void *userdata)
+{
+    struct near_probe *p = userdata;
+    const struct area *a = item;
+    double d;
+    if (GEOSPreparedDistance_r(p->h, a->prep, p->pt, &d) != 1 || !(d <= NEAR_DEG))
+        return;
+    if (!p->best || d < p->best_d || (d == p->best_d && strcmp(a->code, p->best->code) < 0)) {
+        p->best = a;
+        p->best_d = d;
+    }
+}
+
+static const char *nearest_in(struct locator *l, struct area_set *set, const GEOSGeometry *pt,
+                              double lon, double lat)
+{
+    struct near_probe p = {l->h, pt, NULL, 0};
+    GEOSGeometry *reach = set->n ? GEOSGeom_createRectangle_r(l->h, lon - NEAR_DEG, lat - NEAR_DEG,
+                                                               lon + NEAR_DEG, lat + NEAR_DEG)
+                                 : NULL;
+    if (reach)
+        GEOSSTRtree_query_r(l->h, set->tree, reach, near_cb, &p);
+    GEOSGeom_destroy_r(l->h, reach);
     return p.best ? p.best->code : NULL;
 }
 
@@ -520,7 +562,11 @@ static md_err import_point(struct run *u, sqlite3_stmt *st, OGRFeatureH feat)
         snprintf(pref_g, sizeof(pref_g), "%s", OGR_F_GetFieldAsString(feat, u->grid_index));
     GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(u->h, lon, lat);
     const char *district = locate_in(&u->loc, &u->loc.districts, pt, pref_d);
+    if (!district)
+        district = nearest_in(&u->loc, &u->loc.districts, pt, lon, lat);
     const char *grid = district ? locate_in(&u->loc, &u->loc.grids, pt, pref_g) : NULL;
+    if (district && !grid)
+        grid = nearest_in(&u->loc, &u->loc.grids, pt, lon, lat);
     GEOSGeom_destroy_r(u->h, pt);
     if (!district && reports)
         return bad(u, "point %.6f,%.6f is outside every district", lon, lat);
@@ -831,8 +877,15 @@ md_err md_import_run(struct md_store *s, const struct md_import_opts *o,
             rc = md_fail(ctx, MD_EINVAL, "the database has no districts: import districts first"
                                          " (reports need a district)");
     }
-    if (!rc)
+    if (!rc) {
+        /* A big page cache while bulk loading: the R*Tree and index builds
+         * at the end of a batch touch far more pages than the connection's
+         * usual 16 MB, and spilling them into the WAL and reading them back
+         * doubled the import time. */
+        sqlite3_exec(s->db, "PRAGMA cache_size = -" IMPORT_CACHE_KB, NULL, NULL, NULL);
         rc = run_rows(&u);
+        sqlite3_exec(s->db, "PRAGMA cache_size = " STORE_CACHE_KB, NULL, NULL, NULL);
+    }
 out:
     CPLPopErrorHandler();
     free_areas(u.h, &u.loc.districts);

@@ -3,6 +3,7 @@
 #define MD_STORE_INT_H
 
 #include "store.h"
+#include <stdbool.h>
 #include <stddef.h>
 
 struct store_stmt {
@@ -23,6 +24,11 @@ struct md_store {
 
 /* Run trusted (compiled-in) SQL with sqlite3_exec; never for request text. */
 md_err md__store_exec(struct md_store *s, const char *sql, struct md_ctx *ctx) MD_WUR;
+/* Fill the empty R*Tree idx_<table>_geom with the rows above first_rowid,
+ * packed bottom-up (rtree_load.c); *done = false (and nothing written) when
+ * the tree is not empty: insert through the virtual table then. */
+md_err md__rtree_bulk_load(struct md_store *s, const char *table, int64_t first_rowid, bool *done,
+                           struct md_ctx *ctx) MD_WUR;
 /* Free query.c's R*Tree node cache (NULL is fine). */
 void md__rtree_cache_free(struct md__rtree_cache *c);
 /* Create the change-tracking triggers of one layer. */

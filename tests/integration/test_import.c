@@ -216,7 +216,8 @@ static void csv_with_three_bad_rows(void **state)
           "F,toilet,116.45,39.95,closed\n"
           "G,toilet,116.46,200,open\n"         /* row 7: lat out of range */
           "\"H, with comma\",breakfast,116.47,39.96,unverified\n"
-          "I,market,116.48,39.97,open\n",
+          "I,market,116.48,39.97,open\n"
+          "J,toilet,116.381,39.981,open\n",   /* in a sliver between two districts */
           f);
     fclose(f);
     snprintf(db, sizeof(db), "%s/bad.sqlite", dir);
@@ -224,7 +225,10 @@ static void csv_with_three_bad_rows(void **state)
     fresh_db_with_areas(db);
     int st = md_sh("'%s' import --db '%s' --layer facilities '%s' 2> '%s'", bin, db, path, errs);
     assert_int_equal(exit_code(st), 3);
-    assert_int_equal(sql_int(db, "SELECT count(*) FROM facilities"), 6);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM facilities"), 7);
+    /* The sliver rule of md_store_locate: the nearest district and grid. */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM facilities WHERE name = 'J'"
+                                 " AND district_code = '110105' AND length(grid_code) = 15"), 1);
     assert_int_equal(sql_int(db, "SELECT count(*) FROM facilities WHERE name = 'H, with comma'"), 1);
     assert_int_equal(sql_int(db, "SELECT count(*) FROM facilities WHERE district_code = '110101'"
                                  " AND name = 'A'"), 1);
@@ -234,7 +238,7 @@ static void csv_with_three_bad_rows(void **state)
                            " grep -q '^row 3 (line 4): lat must be a number' '%s'", errs, errs), 0);
     assert_int_equal(md_sh("grep -q \"^row 5 (line 6): unknown category 'casino'\" '%s'", errs), 0);
     assert_int_equal(md_sh("grep -q '^row 7 (line 8): ' '%s'", errs), 0);
-    assert_int_equal(md_sh("grep -q 'import: 6 of 9 rows into facilities (3 bad)' '%s'", errs), 0);
+    assert_int_equal(md_sh("grep -q 'import: 7 of 10 rows into facilities (3 bad)' '%s'", errs), 0);
 }
 
 static void bad_invocations(void **state)
