@@ -169,7 +169,8 @@ static int hit_cmp_id(const void *pa, const void *pb)
 /* An R*Tree entry: row id and a lower bound of its distance. */
 struct cand {
     int64_t id;
-    double lo;
+    double lo, hi; /* bounds of its geodesic distance */
+    double d, lon, lat; /* exact, once looked up (d < 0: not yet) */
 };
 
 struct search {
@@ -201,21 +202,26 @@ static _Thread_local double radius_hint[2][2];
  * entry's box (a point, rounded outwards to float by SQLite): the bound to
  * the centre less a bound of the centre-to-corner distance (triangle
  * inequality). */
-static double entry_lower_bound(const struct search *q, double x0, double x1, double y0,
-                                double y1)
+/* Bounds of the distance from the query point to any point of an entry's
+ * box (a point, rounded outwards to float by SQLite): the bounds at the
+ * centre widened by a bound of the centre-to-corner distance (triangle
+ * inequality). */
+static void entry_bounds(const struct search *q, double x0, double x1, double y0, double y1,
+                         double *lo, double *hi)
 {
-    double lo, hi;
-    md_geod_near_bounds(&q->near, (x0 + x1) / 2.0, (y0 + y1) / 2.0, &lo, &hi);
+    md_geod_near_bounds(&q->near, (x0 + x1) / 2.0, (y0 + y1) / 2.0, lo, hi);
     double half = ((x1 - x0) + (y1 - y0)) / 2.0 * DEG_RAD * MAX_CURVATURE_RADIUS_M;
-    return lo - half * 1.000001 - 1e-6;
+    *lo -= half * 1.000001 + 1e-6;
+    *hi += half * 1.000001 + 1e-6;
 }
 
-static md_err cand_add(struct search *q, int64_t id, double lo, struct md_ctx *ctx)
+static md_err cand_add(struct search *q, int64_t id, double lo, double hi, struct md_ctx *ctx)
 {
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 256;
         if (q->n >= MD_QUERY_MAX_MATCHES)
-            return md_fail(ctx, MD_ETOOBIG, "nearest search read more than %d entries",
+            return md_fail(ctx, MD_ETOOBIG,
+                           "more than %d points match: narrow the area or add filters",
                            MD_QUERY_MAX_MATCHES);
         struct cand *v = realloc(q->c, cap * sizeof(*v));
         if (!v)
@@ -223,7 +229,7 @@ static md_err cand_add(struct search *q, int64_t id, double lo, struct md_ctx *c
         q->c = v;
         q->cap = cap;
     }
-    q->c[q->n++] = (struct cand){id, lo};
+    q->c[q->n++] = (struct cand){id, lo, hi, -1.0, 0, 0};
     return MD_OK;
 }
 
@@ -424,10 +430,13 @@ static md_err collect(struct search *q, int64_t nodeno, int height, const struct
         const struct rt_cell *c = &n->cell[i];
         if (c->x1 < b->minx || c->x0 > b->maxx || c->y1 < b->miny || c->y0 > b->maxy)
             continue;
-        if (height > 0)
+        if (height > 0) {
             rc = collect(q, c->id, height - 1, b, level + 1, ctx);
-        else
-            rc = cand_add(q, c->id, entry_lower_bound(q, c->x0, c->x1, c->y0, c->y1), ctx);
+        } else {
+            double lo, hi;
+            entry_bounds(q, c->x0, c->x1, c->y0, c->y1, &lo, &hi);
+            rc = cand_add(q, c->id, lo, hi, ctx);
+        }
     }
     if (owned)
         free((void *)n);
@@ -730,6 +739,126 @@ static md_err collect_box(struct md_store *s, const struct layer_sql *sql, const
     return rc;
 }
 
+/* The k-th smallest (0-based, k < n) of v[0..n), reordering v (Wirth). */
+static double kth_smallest(double *v, size_t n, size_t k)
+{
+    ptrdiff_t l = 0, m = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+    while (l < m) {
+        double x = v[kk];
+        ptrdiff_t i = l, j = m;
+        do {
+            while (v[i] < x)
+                i++;
+            while (x < v[j])
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                j--;
+            }
+        } while (i <= j);
+        if (j < kk)
+            l = i;
+        if (kk < i)
+            m = j;
+    }
+    return v[kk];
+}
+
+static md_err cand_exact(struct search *q, struct cand *c, bool *found, struct md_ctx *ctx)
+{
+    struct md_query_hit h;
+    md_err rc = lookup_row(q, c->id, &h, found, ctx);
+    if (!rc && *found) {
+        c->d = h.distance_m;
+        c->lon = h.lon;
+        c->lat = h.lat;
+    }
+    return rc;
+}
+
+static int cand_cmp_distance(const void *pa, const void *pb)
+{
+    const struct cand *a = pa, *b = pb;
+    if (a->d != b->d)
+        return a->d < b->d ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* A circle without filters, sorted by distance, from the cached R*Tree:
+ * entries whose distance bounds decide inside/outside need no row; rows are
+ * read only near the rim and for the page (the offset+limit nearest: those
+ * whose lower bound is at most the (offset+limit)-th smallest upper bound,
+ * as in nearest). Same matches, order and distances as collect_box. */
+static md_err within_circle(struct md_store *s, enum md_layer layer, const struct md_region *r,
+                            int64_t offset, int limit, struct md_query_hit *out, int *n,
+                            int64_t *matched, struct md_ctx *ctx)
+{
+    struct search q = {.s = s, .sql = &layer_sql[layer == MD_LAYER_REPORTS], .lon = r->lon,
+                       .lat = r->lat, .depth = -1};
+    double radius = r->radius_m;
+    double *his = NULL;
+    md_geod_near_init(&q.near, r->lon, r->lat);
+    md_err rc = tree_open(&q, layer, ctx);
+    if (!rc)
+        rc = read_circle(&q, radius, ctx);
+    size_t m = 0; /* inside: compacted to q.c[0..m) */
+    for (size_t i = 0; !rc && i < q.n; i++) {
+        struct cand c = q.c[i];
+        if (c.lo > radius)
+            continue;
+        if (c.hi > radius) { /* near the rim: decide exactly */
+            bool found = false;
+            rc = cand_exact(&q, &c, &found, ctx);
+            if (rc || !found || !(c.d <= radius))
+                continue;
+            c.lo = c.hi = c.d;
+        }
+        q.c[m++] = c;
+    }
+    if (rc)
+        goto out;
+    *matched = (int64_t)m;
+    size_t k = offset + limit < (int64_t)m ? (size_t)(offset + limit) : m;
+    if (k == 0 || offset >= (int64_t)m)
+        goto out;
+    double cut = INFINITY;
+    if (k < m) {
+        his = malloc(m * sizeof(*his));
+        if (!his) {
+            rc = md_fail(ctx, MD_ENOMEM, "within");
+            goto out;
+        }
+        for (size_t i = 0; i < m; i++)
+            his[i] = q.c[i].hi;
+        cut = kth_smallest(his, m, k - 1);
+    }
+    size_t e = 0; /* candidates for the first k: compacted to q.c[0..e) */
+    for (size_t i = 0; !rc && i < m; i++) {
+        struct cand c = q.c[i];
+        if (c.lo > cut)
+            continue;
+        if (c.d < 0) {
+            bool found = false;
+            rc = cand_exact(&q, &c, &found, ctx);
+            if (!rc && !found)
+                rc = md_fail(ctx, MD_EDB, "R*Tree entry %lld has no row", (long long)c.id);
+        }
+        q.c[e++] = c;
+    }
+    if (rc)
+        goto out;
+    qsort(q.c, e, sizeof(*q.c), cand_cmp_distance);
+    for (size_t i = (size_t)offset; i < e && i < k; i++)
+        out[(*n)++] = (struct md_query_hit){q.c[i].id, q.c[i].lon, q.c[i].lat, q.c[i].d};
+out:
+    free(his);
+    free(q.c);
+    return rc;
+}
+
 /* No region: count and page in SQL (by id). */
 static md_err within_all(struct md_store *s, const struct layer_sql *sql,
                          const struct md_query_filter *f, int64_t offset, int limit,
@@ -788,6 +917,12 @@ md_err md_query_within(struct md_store *s, enum md_layer layer, const struct md_
     if (r->kind == MD_REGION_CIRCLE) {
         if (!(r->radius_m >= 0) || !isfinite(r->radius_m)) {
             rc = md_fail(ctx, MD_EINVAL, "radius must be a non-negative number of metres");
+            goto out;
+        }
+        bool filtered = f && (f->category || f->group || f->status || f->district || f->kind ||
+                              f->has_from || f->has_to);
+        if (!filtered && order == MD_ORDER_DISTANCE && isfinite(r->lon) && isfinite(r->lat)) {
+            rc = within_circle(s, layer, r, offset, limit, out, n, matched, ctx);
             goto out;
         }
         nboxes = md_geod_bboxes_around(r->lon, r->lat, r->radius_m, boxes);

@@ -297,7 +297,21 @@ static int64_t nearest_id(struct md_store *s, double lon, double lat)
     return n ? hit.id : -1;
 }
 
-/* Nearest keeps decoded R*Tree nodes per connection: every committed change,
+static int64_t matched_within_1m(struct md_store *s, double lon, double lat)
+{
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_region r = {.kind = MD_REGION_CIRCLE, .lon = lon, .lat = lat, .radius_m = 1.0};
+    struct md_query_hit hit;
+    int n = 0;
+    int64_t matched = 0;
+    if (md_query_within(s, MD_LAYER_FACILITIES, &r, NULL, MD_ORDER_DISTANCE, 0, 1, &hit, &n,
+                        &matched, &ctx))
+        fail_msg("within: %s", md_ctx_message(&ctx));
+    return matched;
+}
+
+/* Nearest and within keep decoded R*Tree nodes per connection: every committed change,
  * from this connection or another, and uncommitted changes in the
  * connection's own write transaction, are seen; rolled-back ones are not. */
 static void nearest_sees_every_change(void **state)
@@ -313,10 +327,13 @@ static void nearest_sees_every_change(void **state)
     double lon = 116.3811, lat = 39.9009;
     int64_t first = nearest_id(s, lon, lat);
     assert_true(first > 0);
+    assert_int_equal(matched_within_1m(s, lon, lat), 0);
     insert_facility(s, 9001, "toilet", lon, lat);
     assert_int_equal(nearest_id(s, lon, lat), 9001);
+    assert_int_equal(matched_within_1m(s, lon, lat), 1);
     exec(s, "DELETE FROM facilities WHERE id = 9001");
     assert_int_equal(nearest_id(s, lon, lat), first);
+    assert_int_equal(matched_within_1m(s, lon, lat), 0);
     exec(s, "BEGIN");
     insert_facility(s, 9002, "toilet", lon, lat);
     assert_int_equal(nearest_id(s, lon, lat), 9002);
