@@ -56,6 +56,7 @@ bool md_query_point_layer(enum md_layer layer)
 struct layer_sql {
     const char *node;    /* ?1 R*Tree node number -> blob */
     const char *row;     /* ?1 id -> lon, lat when the row passes the filters */
+    const char *row_plain; /* ?1 id -> lon, lat (no filters: fewer VDBE steps) */
     const char *scan;   /* all rows passing the filters: id, lon, lat */
     const char *boxed;  /* rows in box ?1..?4 (minx, miny, maxx, maxy) passing filters */
     const char *count;  /* count of rows passing the filters */
@@ -66,6 +67,7 @@ static const struct layer_sql layer_sql[2] = {
     {
         "SELECT data FROM idx_facilities_geom_node WHERE nodeno = ?1",
         "SELECT t.lon, t.lat FROM facilities t WHERE t.id = ?1" FAC_FILTERS,
+        "SELECT lon, lat FROM facilities WHERE id = ?1",
         "SELECT t.id, t.lon, t.lat FROM facilities t WHERE 1" FAC_FILTERS,
         "SELECT t.id, t.lon, t.lat FROM idx_facilities_geom r CROSS JOIN facilities t"
         " ON t.id = r.pkid WHERE r.xmax >= ?1 AND r.xmin <= ?3 AND r.ymax >= ?2"
@@ -77,6 +79,7 @@ static const struct layer_sql layer_sql[2] = {
     {
         "SELECT data FROM idx_reports_geom_node WHERE nodeno = ?1",
         "SELECT t.lon, t.lat FROM reports t WHERE t.id = ?1" REP_FILTERS,
+        "SELECT lon, lat FROM reports WHERE id = ?1",
         "SELECT t.id, t.lon, t.lat FROM reports t WHERE 1" REP_FILTERS,
         "SELECT t.id, t.lon, t.lat FROM idx_reports_geom r CROSS JOIN reports t"
         " ON t.id = r.pkid WHERE r.xmax >= ?1 AND r.xmin <= ?3 AND r.ymax >= ?2"
@@ -109,6 +112,12 @@ static void bind_filters(sqlite3_stmt *st, const struct md_query_filter *f)
         sqlite3_bind_int64(st, 15, f->from);
     if (f->has_to)
         sqlite3_bind_int64(st, 16, f->to);
+}
+
+static bool has_filter(const struct md_query_filter *f)
+{
+    return f && (f->category || f->group || f->status || f->district || f->kind || f->has_from ||
+                 f->has_to);
 }
 
 /* ---- read transaction: one snapshot for the whole query. */
@@ -171,6 +180,7 @@ struct cand {
     int64_t id;
     double lo, hi; /* bounds of its geodesic distance */
     double d, lon, lat; /* exact, once looked up (d < 0: not yet) */
+    struct rt_cell *cell; /* its cached leaf cell, or NULL */
 };
 
 struct search {
@@ -183,6 +193,7 @@ struct search {
     size_t n, cap;
     int64_t rows_read; /* rows looked up (filters, exact lon/lat) */
     int passed;        /* rows that passed the filters in the last round */
+    bool filtered;        /* f sets a condition */
     struct rt_tree *tree; /* the connection's cache of this layer's nodes, or NULL */
     int depth;            /* of the R*Tree; -1 until read */
 };
@@ -215,7 +226,8 @@ static void entry_bounds(const struct search *q, double x0, double x1, double y0
     *hi += half * 1.000001 + 1e-6;
 }
 
-static md_err cand_add(struct search *q, int64_t id, double lo, double hi, struct md_ctx *ctx)
+static md_err cand_add(struct search *q, int64_t id, double lo, double hi, struct rt_cell *cell,
+                       struct md_ctx *ctx)
 {
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 256;
@@ -229,7 +241,7 @@ static md_err cand_add(struct search *q, int64_t id, double lo, double hi, struc
         q->c = v;
         q->cap = cap;
     }
-    q->c[q->n++] = (struct cand){id, lo, hi, -1.0, 0, 0};
+    q->c[q->n++] = (struct cand){id, lo, hi, -1.0, 0, 0, cell};
     return MD_OK;
 }
 
@@ -254,6 +266,7 @@ static md_err cand_add(struct search *q, int64_t id, double lo, double hi, struc
 struct rt_cell {
     float x0, x1, y0, y1;
     int64_t id;
+    double lon, lat; /* leaves: the row's exact place once looked up (NaN: not yet) */
 };
 
 struct rt_node {
@@ -337,7 +350,8 @@ static md_err node_read(struct search *q, int64_t nodeno, struct rt_node **out, 
             const unsigned char *c = d + 4 + i * CELL_BYTES;
             n->cell[i] = (struct rt_cell){bef32(c + 8), bef32(c + 12), bef32(c + 16),
                                           bef32(c + 20),
-                                          (int64_t)((uint64_t)be32(c) << 32 | be32(c + 4))};
+                                          (int64_t)((uint64_t)be32(c) << 32 | be32(c + 4)),
+                                          NAN, NAN};
         }
         *out = n;
     }
@@ -346,7 +360,7 @@ static md_err node_read(struct search *q, int64_t nodeno, struct rt_node **out, 
 }
 
 /* Node `nodeno` from the cache or the database. *owned: caller frees it. */
-static md_err node_get(struct search *q, int64_t nodeno, const struct rt_node **out, bool *owned,
+static md_err node_get(struct search *q, int64_t nodeno, struct rt_node **out, bool *owned,
                        struct md_ctx *ctx)
 {
     struct rt_tree *t = q->tree;
@@ -423,11 +437,11 @@ static md_err collect(struct search *q, int64_t nodeno, int height, const struct
 {
     if (level > 40)
         return md_fail(ctx, MD_EDB, "R*Tree deeper than 40 levels");
-    const struct rt_node *n = NULL;
+    struct rt_node *n = NULL;
     bool owned = false;
     md_err rc = node_get(q, nodeno, &n, &owned, ctx);
     for (int i = 0; !rc && i < n->ncell; i++) {
-        const struct rt_cell *c = &n->cell[i];
+        struct rt_cell *c = &n->cell[i];
         if (c->x1 < b->minx || c->x0 > b->maxx || c->y1 < b->miny || c->y0 > b->maxy)
             continue;
         if (height > 0) {
@@ -435,11 +449,11 @@ static md_err collect(struct search *q, int64_t nodeno, int height, const struct
         } else {
             double lo, hi;
             entry_bounds(q, c->x0, c->x1, c->y0, c->y1, &lo, &hi);
-            rc = cand_add(q, c->id, lo, hi, ctx);
+            rc = cand_add(q, c->id, lo, hi, owned ? NULL : c, ctx);
         }
     }
     if (owned)
-        free((void *)n);
+        free(n);
     return rc;
 }
 
@@ -499,16 +513,27 @@ static struct cand cand_pop(struct cand *v, size_t *n)
     return top;
 }
 
-/* Look up row `id`: *found when it passes the filters, with its exact place. */
-static md_err lookup_row(struct search *q, int64_t id, struct md_query_hit *h, bool *found,
-                         struct md_ctx *ctx)
+/* Look up row `id`: *found when it passes the filters, with its exact place.
+ * Without filters, a cached leaf cell that already knows the place answers
+ * (the cache is dropped whenever the layer changes); else it learns it. */
+static md_err lookup_row(struct search *q, int64_t id, struct rt_cell *cell,
+                         struct md_query_hit *h, bool *found, struct md_ctx *ctx)
 {
+    if (!q->filtered && cell && !isnan(cell->lon)) {
+        *found = true;
+        h->id = id;
+        h->lon = cell->lon;
+        h->lat = cell->lat;
+        h->distance_m = md_geod_distance(q->lon, q->lat, h->lon, h->lat);
+        return MD_OK;
+    }
     sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(q->s, q->sql->row, &st, ctx);
+    md_err rc = md_store_stmt(q->s, q->filtered ? q->sql->row : q->sql->row_plain, &st, ctx);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, id);
-    bind_filters(st, q->f);
+    if (q->filtered)
+        bind_filters(st, q->f);
     q->rows_read++;
     int src = sqlite3_step(st);
     *found = src == SQLITE_ROW;
@@ -517,6 +542,10 @@ static md_err lookup_row(struct search *q, int64_t id, struct md_query_hit *h, b
         h->lon = sqlite3_column_double(st, 0);
         h->lat = sqlite3_column_double(st, 1);
         h->distance_m = md_geod_distance(q->lon, q->lat, h->lon, h->lat);
+        if (cell) {
+            cell->lon = h->lon;
+            cell->lat = h->lat;
+        }
     } else if (src != SQLITE_DONE) {
         rc = md_store_fail(q->s, src, "nearest row", ctx);
     }
@@ -542,7 +571,7 @@ static md_err best_of_candidates(struct search *q, int k, struct md_query_hit *o
             break;
         struct md_query_hit h;
         bool found = false;
-        rc = lookup_row(q, c->id, &h, &found, ctx);
+        rc = lookup_row(q, c->id, c->cell, &h, &found, ctx);
         if (rc || !found)
             continue;
         q->passed++;
@@ -615,10 +644,9 @@ md_err md_query_nearest(struct md_store *s, enum md_layer layer, double lon, dou
     struct search q = {.s = s, .sql = &layer_sql[layer == MD_LAYER_REPORTS], .f = f,
                        .lon = lon, .lat = lat, .max_m = max_distance_m, .depth = -1};
     md_geod_near_init(&q.near, lon, lat);
-    bool filtered = f && (f->category || f->group || f->status || f->district || f->kind ||
-                          f->has_from || f->has_to);
+    bool filtered = q.filtered = has_filter(f);
     double *hint = &radius_hint[layer == MD_LAYER_REPORTS][filtered];
-    double r = *hint > 0 ? *hint * sqrt((double)k) * 1.5 : 300.0 * sqrt((double)k);
+    double r = fmax(10.0, *hint > 0 ? *hint * sqrt((double)k) * 1.5 : 300.0 * sqrt((double)k));
     bool began = false;
     rc = read_begin(s, &began, ctx);
     if (!rc)
@@ -770,7 +798,7 @@ static double kth_smallest(double *v, size_t n, size_t k)
 static md_err cand_exact(struct search *q, struct cand *c, bool *found, struct md_ctx *ctx)
 {
     struct md_query_hit h;
-    md_err rc = lookup_row(q, c->id, &h, found, ctx);
+    md_err rc = lookup_row(q, c->id, c->cell, &h, found, ctx);
     if (!rc && *found) {
         c->d = h.distance_m;
         c->lon = h.lon;
@@ -919,9 +947,7 @@ md_err md_query_within(struct md_store *s, enum md_layer layer, const struct md_
             rc = md_fail(ctx, MD_EINVAL, "radius must be a non-negative number of metres");
             goto out;
         }
-        bool filtered = f && (f->category || f->group || f->status || f->district || f->kind ||
-                              f->has_from || f->has_to);
-        if (!filtered && order == MD_ORDER_DISTANCE && isfinite(r->lon) && isfinite(r->lat)) {
+        if (!has_filter(f) && order == MD_ORDER_DISTANCE && isfinite(r->lon) && isfinite(r->lat)) {
             rc = within_circle(s, layer, r, offset, limit, out, n, matched, ctx);
             goto out;
         }
