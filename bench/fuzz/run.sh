@@ -45,7 +45,7 @@ status=0
 for t in "${targets[@]}"; do
   corpus=$OUT/corpus/$t
   art=$OUT/artifacts/$t/
-  mkdir -p "$corpus" "$art"
+  rm -rf "$art"; mkdir -p "$corpus" "$art" # earlier findings are in tests/fuzz/$t already
   log=$OUT/$t.log
   echo "fuzz: $t for ${SECS}s (log $log)" >&2
   start=$(date +%s)

@@ -48,8 +48,12 @@ URL=http://127.0.0.1:$PORT
 echo "soak: mapd pid $PID on $URL, $SECS s, $CONNS connections" >&2
 
 rss() { awk '/VmRSS/ {print $2}' /proc/$PID/status; }
-echo "t_s rss_kb" >"$OUT/rss.txt"
-( t=0; while kill -0 $PID 2>/dev/null; do echo "$t $(rss)" >>"$OUT/rss.txt"; sleep "$INTERVAL"; t=$((t + INTERVAL)); done ) &
+# Resident memory, split: anonymous (heap: tile cache, pools, SQLite caches)
+# and file-backed (the database pages SQLite reads through mmap, which grow
+# with the file as creates add rows).
+rss3() { awk '/VmRSS/ {r=$2} /RssAnon/ {a=$2} /RssFile/ {f=$2} END {print r, a, f}' /proc/$PID/status; }
+echo "t_s rss_kb anon_kb file_kb" >"$OUT/rss.txt"
+( t=0; while kill -0 $PID 2>/dev/null; do echo "$t $(rss3)" >>"$OUT/rss.txt"; sleep "$INTERVAL"; t=$((t + INTERVAL)); done ) &
 RSSPID=$!
 
 set +e
@@ -58,6 +62,7 @@ SOAK_INTERVAL=$INTERVAL "$OUT/soak" "$URL" "$SECS" "$CONNS" "${DRIVER_THREADS:-4
 drc=${PIPESTATUS[0]}
 set -e
 final_rss=$(rss)
+final_status=$(cat /proc/$PID/status)
 kill $RSSPID 2>/dev/null || true
 kill -TERM $PID
 wait $PID; src=$?
@@ -74,10 +79,10 @@ acked=$(wc -l <"$OUT/created-ids.txt")
   echo "$CONNS keep-alive connections from $((${DRIVER_THREADS:-4})) driver threads, server --threads ${SERVER_THREADS:-4},"
   echo "--rate-limit ${RATE_LIMIT:-0}, $SECS s; mix 70% tiles / 20% queries / 10% creates."
   echo
-  echo "| t (s) | requests | req/s | p50 ms | p99 ms | errors | 429 | RSS MiB |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| t (s) | requests | req/s | p50 ms | p99 ms | errors | 429 | RSS MiB | anon MiB | file MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   grep '^interval' "$OUT/driver.txt" | while read -r _ t n rps p50 p99 err rl; do
-    r=$(awk -v t="$t" -v iv="$INTERVAL" 'NR>1 && $1<=t {v=$2} END {printf "%.0f", v/1024}' "$OUT/rss.txt")
+    r=$(awk -v t="$t" 'NR>1 && $1<=t {r=$2; a=$3; f=$4} END {printf "%.0f | %.0f | %.0f", r/1024, a/1024, f/1024}' "$OUT/rss.txt")
     echo "| $t | $n | $rps | $p50 | $p99 | $err | $rl | $r |"
   done
   echo
@@ -89,7 +94,8 @@ acked=$(wc -l <"$OUT/created-ids.txt")
   echo
   grep -E '^(total|created|result)' "$OUT/driver.txt" | sed 's/^/    /'
   echo
-  echo "RSS at the end: $((final_rss / 1024)) MiB. Server exit after SIGTERM: $src."
+  echo "RSS at the end: $((final_rss / 1024)) MiB ($(awk '/RssAnon/ {printf "%.0f", $2/1024}' <<<"$final_status") MiB anonymous)."
+  echo "Database: $(( $(stat -c %s "$CITY") / 1048576 )) MiB before, $(( $(stat -c %s "$DB") / 1048576 )) MiB after. Server exit after SIGTERM: $src."
   echo "After the run: integrity_check $integrity; acknowledged reports present $present of $acked."
 } >"$ROOT/bench/out/soak.md"
 cat "$ROOT/bench/out/soak.md"
