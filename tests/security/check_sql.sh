@@ -45,13 +45,15 @@ DIRS=(api store tiles mapd)
 FORMAT_ALLOW=(
   'store/schema.c:FROM %s", layer_defs\[layer\]\.table'   # table name from the layer_defs table
   'store/schema.c:WHERE layer = %d", \(int\)layer'        # an enum value
+  'store/rtree_load.c:(idx_%s_geom|FROM %s)'              # `table`: its one caller, md_store_bulk_end, passes layer_defs[layer].table
 )
 # file-glob:regex of reviewed non-literal SQL arguments (reason after #).
 CONST_ALLOW=(
-  '*:md__layer_select_by_id\('       # returns one of a static const array of statements
-  'store/query.c:^(q->)?sql->(node|row|scan|boxed|count|page)$' # fields of a static const table of statements
+  '*:^md__layer_select_by_id\('      # returns one of a static const array of statements
+  'store/query.c:^(q->)?sql->[a-z_]+$' # fields of static const tables of statements
   'api/export.c:^sql$'               # "%s%s" of md__layer_select(layer) and where_sql[layer], both const tables
   'store/import.c:^sql$'             # load_areas/load_codes parameter; every caller passes a literal
+  'store/rtree_load.c:^sql$'         # formatted from layer_defs table names only (see FORMAT_ALLOW)
 )
 
 fail=0
@@ -84,15 +86,17 @@ while IFS= read -r hit; do
   arg=$(echo "$arg" | sed -E 's/^\s+|\s+$//g')
   [[ $arg == \"* ]] && continue
   [ -z "$arg" ] && continue # continued on the next line: a literal (checked by rule 1)
-  allowed=0
-  for a in "${CONST_ALLOW[@]}"; do
-    f=${a%%:*} re=${a#*:}
-    [[ $file == $f ]] && echo "$arg" | grep -qE "$re" && allowed=1
-  done
-  [ $allowed = 1 ] && continue
-  # Drop selectors: [index] and "cond ?".
-  vals=$(echo "$arg" | sed -E 's/\[[^]]*\]//g; s/^[^?]*\?//; s/:/ /g')
+  # The values the argument can take: drop "cond ?" and [index] selectors
+  # (the whole argument is tried first, e.g. a function call).
+  vals=$arg
+  [[ $arg == *\(* ]] || vals=$(echo "$arg" | sed -E 's/\[[^]]*\]//g; s/^[^?]*\?//; s/ : / /g')
   for name in $vals; do
+    allowed=0
+    for a in "${CONST_ALLOW[@]}"; do
+      f=${a%%:*} re=${a#*:}
+      [[ $file == $f ]] && echo "$name" | grep -qE "$re" && allowed=1
+    done
+    [ $allowed = 1 ] && continue
     [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || { report "$file: SQL argument '$arg' is not a constant"; continue; }
     grep -qE "const char \*?(const )?$name\s*\[|const char $name\[\]|const char \*const $name\b" "$file" ||
       report "$file: SQL argument '$name' (in: $text) is not declared const char in the file"
