@@ -104,6 +104,24 @@ static json_t *row_json(sqlite3_stmt *st, int64_t now, int offset_min)
     return j;
 }
 
+/* The end of every rows-to-JSON-array loop: record why the loop stopped
+ * (no array, a failed step), reset the statement, and hand the array to
+ * *out or free it. */
+static md_err finish_rows(struct md_store *s, sqlite3_stmt *st, md_err rc, int src, json_t *arr,
+                          json_t **out, const char *what, struct md_ctx *ctx)
+{
+    if (!arr)
+        rc = md_fail(ctx, MD_ENOMEM, "%s: out of memory", what);
+    else if (!rc && src != SQLITE_DONE)
+        rc = md_store_fail(s, src, what, ctx);
+    sqlite3_reset(st);
+    if (rc)
+        json_decref(arr);
+    else
+        *out = arr;
+    return rc;
+}
+
 static md_err step_done(struct md_store *s, sqlite3_stmt *st, const char *what, struct md_ctx *ctx)
 {
     int src = sqlite3_step(st);
@@ -346,16 +364,7 @@ md_err md_report_history(struct md_store *s, int64_t id, int offset_min, json_t 
         json_object_set_new(h, "at", time_json(st, 6, offset_min));
         json_array_append_new(arr, h);
     }
-    if (!arr)
-        rc = md_fail(ctx, MD_ENOMEM, "history");
-    else if (src != SQLITE_DONE)
-        rc = md_store_fail(s, src, "reading the history", ctx);
-    sqlite3_reset(st);
-    if (rc)
-        json_decref(arr);
-    else
-        *out = arr;
-    return rc;
+    return finish_rows(s, st, rc, src, arr, out, "reading the history", ctx);
 }
 
 md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int64_t now,
@@ -431,16 +440,7 @@ md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int6
             break;
         }
     }
-    if (!arr)
-        rc = md_fail(ctx, MD_ENOMEM, "report list");
-    else if (!rc && src != SQLITE_DONE)
-        rc = md_store_fail(s, src, "listing reports", ctx);
-    sqlite3_reset(st);
-    if (rc)
-        json_decref(arr);
-    else
-        *out = arr;
-    return rc;
+    return finish_rows(s, st, rc, src, arr, out, "listing reports", ctx);
 }
 
 static int by_distance(const void *a, const void *b)
@@ -586,16 +586,7 @@ md_err md_categories_json(struct md_store *s, json_t **out, struct md_ctx *ctx)
         json_object_set_new(c, "attributes", stored_json(st, 12, json_array()));
         json_array_append_new(arr, c);
     }
-    if (!arr)
-        rc = md_fail(ctx, MD_ENOMEM, "categories");
-    else if (src != SQLITE_DONE)
-        rc = md_store_fail(s, src, "categories", ctx);
-    sqlite3_reset(st);
-    if (rc)
-        json_decref(arr);
-    else
-        *out = arr;
-    return rc;
+    return finish_rows(s, st, rc, src, arr, out, "reading categories", ctx);
 }
 
 /* State of a report needed to take a step. */
