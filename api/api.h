@@ -35,6 +35,7 @@ struct md_config {
     const char *public_url;     /* base URL for links; NULL = from Host header */
     size_t max_body_bytes;      /* request bodies (413 above) */
     size_t tile_cache_bytes;    /* 0 disables the tile cache */
+    size_t feature_cache_bytes; /* rendered query features; 0 disables */
     int max_query_limit;        /* cap on limit= parameters */
     int timezone_offset_min;    /* city time zone for dates shown */
     int rate_limit_per_min;     /* report creates per client address per minute; 0 = off */

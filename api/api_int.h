@@ -4,6 +4,7 @@
 
 #include "api.h"
 #include "metrics.h"
+#include "feature_cache.h"
 #include "tile_cache.h"
 #include <pthread.h>
 
@@ -12,6 +13,7 @@ struct md_api {
     struct md_metrics *metrics;
     int64_t started_at;
     struct md_tile_cache *tile_cache; /* NULL when disabled */
+    struct md_feature_cache *features; /* NULL when disabled */
     struct md_reports_state *reports; /* reports_api.c: ingest, events hub, rate limit */
 };
 

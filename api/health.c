@@ -49,5 +49,27 @@ md_err md__handle_metrics(struct md_call *call)
     for (int i = 0; !rc && i < n; i++)
         rc = md_buf_printf(b, "mapd_reports{status=\"%s\"} %lld\n", counts[i].status,
                            (long long)counts[i].count);
+    if (!rc && call->api->features) {
+        struct md_feature_cache_stats fs;
+        md_feature_cache_stats(call->api->features, &fs);
+        rc = md_buf_printf(b,
+                           "# HELP mapd_feature_cache_hits_total Query features copied from the cache.\n"
+                           "# TYPE mapd_feature_cache_hits_total counter\n"
+                           "mapd_feature_cache_hits_total %lld\n"
+                           "# HELP mapd_feature_cache_misses_total Query features read from the database.\n"
+                           "# TYPE mapd_feature_cache_misses_total counter\n"
+                           "mapd_feature_cache_misses_total %lld\n"
+                           "# HELP mapd_feature_cache_invalidated_total Cached features dropped by changes.\n"
+                           "# TYPE mapd_feature_cache_invalidated_total counter\n"
+                           "mapd_feature_cache_invalidated_total %lld\n"
+                           "# HELP mapd_feature_cache_entries Features in the cache.\n"
+                           "# TYPE mapd_feature_cache_entries gauge\n"
+                           "mapd_feature_cache_entries %lld\n"
+                           "# HELP mapd_feature_cache_bytes Memory held by cached features.\n"
+                           "# TYPE mapd_feature_cache_bytes gauge\n"
+                           "mapd_feature_cache_bytes %lld\n",
+                           (long long)fs.hits, (long long)fs.misses, (long long)fs.invalidated,
+                           (long long)fs.entries, (long long)fs.bytes);
+    }
     return rc;
 }

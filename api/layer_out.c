@@ -386,6 +386,58 @@ static md_err put_json_value(struct md_buf *b, sqlite3_stmt *st, int i, enum col
     }
 }
 
+md_err md__point_feature_open(struct md_buf *b, int64_t id, double lon, double lat,
+                              enum md_crs crs)
+{
+    md_err rc = md_buf_puts(b, "{\"type\":\"Feature\",\"id\":");
+    if (!rc)
+        rc = put_i64(b, id);
+    if (!rc)
+        rc = md_buf_puts(b, ",\"geometry\":{\"type\":\"Point\",\"coordinates\":");
+    if (!rc)
+        rc = put_lonlat(b, crs, lon, lat);
+    return rc ? rc : md_buf_puts(b, "},\"properties\":{");
+}
+
+md_err md__point_feature_close(struct md_buf *b, const double *distance_m)
+{
+    md_err rc = MD_OK;
+    if (distance_m) {
+        rc = md_buf_puts(b, ",\"distance_m\":");
+        if (!rc)
+            rc = put_metres(b, *distance_m);
+    }
+    return rc ? rc : md_buf_puts(b, "}}");
+}
+
+/* The properties (without braces) of the current row: every public column
+ * but the id (unless `with_id`) and the geometry. */
+static md_err row_props(sqlite3_stmt *st, const struct layer_desc *d, bool with_id, int tz,
+                        struct md_buf *b)
+{
+    bool first = true;
+    md_err rc = MD_OK;
+    if (with_id) {
+        rc = md_buf_printf(b, "\"id\":%lld", (long long)sqlite3_column_int64(st, 0));
+        first = false;
+    }
+    for (int i = d->text_id ? 0 : 1; !rc && i < d->ncols; i++) {
+        enum col_type t = d->cols[i].type;
+        if (t == COL_LON || t == COL_LAT || t == COL_WKB)
+            continue;
+        rc = put_key(b, first, d->cols[i].name);
+        if (!rc)
+            rc = put_json_value(b, st, i, t, tz);
+        first = false;
+    }
+    return rc;
+}
+
+md_err md__row_props(sqlite3_stmt *st, enum md_layer layer, int tz_offset_min, struct md_buf *b)
+{
+    return row_props(st, &descs[layer], false, tz_offset_min, b);
+}
+
 md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_feature_opts *o,
                        const double *distance_m, struct md_buf *b)
 {
@@ -414,20 +466,8 @@ md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_fe
     }
     if (!rc)
         rc = md_buf_puts(b, ",\"properties\":{");
-    bool first = true;
-    if (!rc && o->id_in_properties && !d->text_id) {
-        rc = md_buf_printf(b, "\"id\":%lld", (long long)sqlite3_column_int64(st, 0));
-        first = false;
-    }
-    for (int i = d->text_id ? 0 : 1; !rc && i < d->ncols; i++) {
-        enum col_type t = d->cols[i].type;
-        if (t == COL_LON || t == COL_LAT || t == COL_WKB)
-            continue;
-        rc = put_key(b, first, d->cols[i].name);
-        if (!rc)
-            rc = put_json_value(b, st, i, t, o->tz_offset_min);
-        first = false;
-    }
+    if (!rc)
+        rc = row_props(st, d, o->id_in_properties && !d->text_id, o->tz_offset_min, b);
     if (!rc && distance_m) {
         rc = md_buf_puts(b, ",\"distance_m\":");
         if (!rc)

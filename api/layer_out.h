@@ -37,6 +37,15 @@ const char *md__layer_time_column(enum md_layer layer);
  * NULL) adds properties.distance_m. */
 md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_feature_opts *o,
                        const double *distance_m, struct md_buf *b) MD_WUR;
+/* A point layer's feature in pieces, byte for byte as md__row_geojson
+ * writes it: open (type, id, geometry in crs, "properties":{), the
+ * properties from md__row_props (every public column but id, lon, lat),
+ * then close (",distance_m" when given, and the braces). */
+md_err md__point_feature_open(struct md_buf *b, int64_t id, double lon, double lat,
+                              enum md_crs crs) MD_WUR;
+md_err md__row_props(sqlite3_stmt *st, enum md_layer layer, int tz_offset_min,
+                     struct md_buf *b) MD_WUR;
+md_err md__point_feature_close(struct md_buf *b, const double *distance_m) MD_WUR;
 /* CSV (RFC 4180): the header line, and the current row as one line. Point
  * layers end with lon,lat; polygon layers with a WKT column. */
 md_err md__csv_header(enum md_layer layer, struct md_buf *b) MD_WUR;

@@ -252,32 +252,67 @@ md_err md__body_polygon(struct md_call *c, enum md_crs crs, GEOSGeometry **out)
 
 /* ---- replies */
 
+/* Properties of hit h: from the feature cache, or read and rendered (and
+ * then cached when seq >= 0). *found: the row exists. */
+static md_err hit_props(struct md_call *c, enum md_layer layer, const struct md_query_hit *h,
+                        int64_t seq, struct md_buf *b, bool *found)
+{
+    struct md_feature_cache *fc = c->api->features;
+    *found = true;
+    if (fc && md_feature_cache_get(fc, layer, h->id, seq, b))
+        return MD_OK;
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(c->w->store, md__layer_select_by_id(layer), &st, c->ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, h->id);
+    int src = sqlite3_step(st);
+    *found = src == SQLITE_ROW;
+    if (*found) {
+        size_t at = b->len;
+        rc = md__row_props(st, layer, c->api->cfg->timezone_offset_min, b);
+        if (!rc && fc)
+            md_feature_cache_put(fc, layer, h->id, seq, b->data + at, b->len - at);
+    } else if (src != SQLITE_DONE) {
+        rc = md_store_fail(c->w->store, src, "feature", c->ctx);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
 md_err md__send_hits(struct md_call *c, enum md_layer layer, const struct md_query_hit *hits,
                      int n, int64_t matched, bool with_distance, enum md_crs crs, const char *extra)
 {
     struct md_store *s = c->w->store;
     struct md_buf *b = &c->res->body;
-    struct md_feature_opts o = {.crs = crs, .tz_offset_min = c->api->cfg->timezone_offset_min};
     md_buf_reset(b);
-    md_err rc = md_buf_printf(b, "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,"
-                                 "\"numberReturned\":%d,\"crs_name\":\"%s\"%s,\"features\":[",
-                              (long long)matched, n, md_crs_name(crs), extra ? extra : "");
-    for (int i = 0; !rc && i < n; i++) {
-        sqlite3_stmt *st = NULL;
-        rc = md_store_stmt(s, md__layer_select_by_id(layer), &st, c->ctx);
-        if (rc)
-            return rc;
-        sqlite3_bind_int64(st, 1, hits[i].id);
-        int src = sqlite3_step(st);
-        if (src == SQLITE_ROW) {
-            if (i)
-                rc = md_buf_putc(b, ',');
-            if (!rc)
-                rc = md__row_geojson(st, layer, &o, with_distance ? &hits[i].distance_m : NULL, b);
-        } else if (src != SQLITE_DONE) {
-            rc = md_store_fail(s, src, "feature", c->ctx);
+    /* The feature cache is keyed by the snapshot: only inside a read
+     * transaction (the callers hold one), never inside a write. */
+    int64_t seq = -1;
+    md_err rc = MD_OK;
+    if (c->api->features && !sqlite3_get_autocommit(md_store_db(s)) &&
+        sqlite3_txn_state(md_store_db(s), "main") != SQLITE_TXN_WRITE)
+        rc = md_feature_cache_sync(c->api->features, s, &seq, c->ctx);
+    if (!rc)
+        rc = md_buf_printf(b, "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,"
+                              "\"numberReturned\":%d,\"crs_name\":\"%s\"%s,\"features\":[",
+                           (long long)matched, n, md_crs_name(crs), extra ? extra : "");
+    for (int i = 0, written = 0; !rc && i < n; i++) {
+        const struct md_query_hit *h = &hits[i];
+        size_t at = b->len;
+        bool found = false;
+        rc = md_buf_puts(b, written ? "," : "");
+        if (!rc)
+            rc = md__point_feature_open(b, h->id, h->lon, h->lat, crs);
+        if (!rc)
+            rc = hit_props(c, layer, h, seq, b, &found);
+        if (!rc)
+            rc = md__point_feature_close(b, with_distance ? &h->distance_m : NULL);
+        if (!rc && !found) {
+            b->len = at; /* gone meanwhile (outside a snapshot): left out */
+            b->data[at] = '\0';
         }
-        sqlite3_reset(st);
+        written += found;
     }
     if (!rc)
         rc = md_buf_puts(b, "]}\n");

@@ -253,6 +253,11 @@ md_err md_api_new(const struct md_config *cfg, struct md_api **out, struct md_ct
         md_api_free(api);
         return md_fail(ctx, MD_ENOMEM, "tile cache");
     }
+    if (cfg->feature_cache_bytes > 0 &&
+        !(api->features = md_feature_cache_new(cfg->feature_cache_bytes))) {
+        md_api_free(api);
+        return md_fail(ctx, MD_ENOMEM, "feature cache");
+    }
     md_err rc = md__reports_init(api, ctx);
     if (rc) {
         md_api_free(api);
@@ -269,6 +274,7 @@ void md_api_free(struct md_api *api)
     md__reports_free(api);
     md_metrics_free(api->metrics);
     md_tile_cache_free(api->tile_cache);
+    md_feature_cache_free(api->features);
     free(api);
 }
 

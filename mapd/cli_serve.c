@@ -21,6 +21,8 @@ static void serve_help(void)
            "  --bind ADDR            address to listen on (default 127.0.0.1)\n"
            "  --threads N            worker threads (default 4)\n"
            "  --tile-cache-mb N      tile cache budget in MiB (default 256; 0 disables)\n"
+           "  --feature-cache-mb N   rendered features of nearest/within answers, MiB\n"
+           "                         (default 64; 0 disables)\n"
            "  --web DIR              web map files to serve at / (default: built-in path)\n"
            "  --styles DIR           MapLibre styles (default: built-in path)\n"
            "  --font FILE            font for the map labels' glyphs (default: WenQuanYi Micro Hei)\n"
@@ -110,6 +112,7 @@ int md_cli_serve(int argc, char **argv)
         {"rate-limit", required_argument, NULL, 'r'},  {"cors-origin", required_argument, NULL, 'o'},
         {"work-hours", required_argument, NULL, 'W'}, {"max-event-streams", required_argument, NULL, 'E'},
         {"event-heartbeat", required_argument, NULL, 'H'},
+        {"feature-cache-mb", required_argument, NULL, 'f'},
         {"font", required_argument, NULL, 'F'},
         {"request-timeout", required_argument, NULL, 'R'}, {"max-header-kb", required_argument, NULL, 'K'},
         {"max-url-kb", required_argument, NULL, 'U'}, {"max-limit", required_argument, NULL, 'L'},
@@ -120,6 +123,7 @@ int md_cli_serve(int argc, char **argv)
         .styles_dir = MAPD_STYLES_DIR,
         .max_body_bytes = 1024 * 1024,
         .tile_cache_bytes = (size_t)256 << 20,
+        .feature_cache_bytes = (size_t)64 << 20,
         .max_query_limit = 10000,
         .timezone_offset_min = 480,
         .rate_limit_per_min = 30,
@@ -132,13 +136,14 @@ int md_cli_serve(int argc, char **argv)
     int64_t v = 0;
     int c, bad = 0;
     optind = 1;
-    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:w:S:F:u:B:C:P:T:r:o:W:E:H:R:K:U:L:qh", opts, NULL)) != -1) {
+    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:f:w:S:F:u:B:C:P:T:r:o:W:E:H:R:K:U:L:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'd': cfg.db_path = optarg; break;
         case 'p': bad = num("--port", optarg, 0, 65535, &v); so.port = (uint16_t)v; break;
         case 'b': so.bind = optarg; break;
         case 't': bad = num("--threads", optarg, 1, 256, &v); so.threads = (unsigned)v; break;
         case 'c': bad = num("--tile-cache-mb", optarg, 0, 65536, &v); cfg.tile_cache_bytes = (size_t)v << 20; break;
+        case 'f': bad = num("--feature-cache-mb", optarg, 0, 65536, &v); cfg.feature_cache_bytes = (size_t)v << 20; break;
         case 'w': cfg.web_dir = optarg; break;
         case 'S': cfg.styles_dir = optarg; break;
         case 'F': cfg.font_path = optarg; break;

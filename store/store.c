@@ -302,7 +302,8 @@ md_err md_store_change_seq(struct md_store *s, int64_t *out, struct md_ctx *ctx)
 md_err md_store_changes_since(struct md_store *s, int64_t after, int limit, md_change_fn fn,
                               void *userdata, struct md_ctx *ctx)
 {
-    static const char sql[] = "SELECT seq, layer, minx, miny, maxx, maxy FROM change_log"
+    static const char sql[] = "SELECT seq, layer, minx, miny, maxx, maxy,"
+                              " coalesce(feature_id, -1) FROM change_log"
                               " WHERE seq > ? ORDER BY seq LIMIT ?";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
@@ -317,6 +318,7 @@ md_err md_store_changes_since(struct md_store *s, int64_t after, int limit, md_c
             .layer = (enum md_layer)sqlite3_column_int(st, 1),
             .bbox = {sqlite3_column_double(st, 2), sqlite3_column_double(st, 3),
                      sqlite3_column_double(st, 4), sqlite3_column_double(st, 5)},
+            .feature_id = sqlite3_column_int64(st, 6),
         };
         if (c.layer < MD_LAYER__COUNT)
             rc = fn(&c, userdata);

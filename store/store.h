@@ -93,6 +93,7 @@ struct md_change {
     int64_t seq;
     enum md_layer layer;
     struct md_bbox bbox; /* lon/lat of the changed feature (old or new state) */
+    int64_t feature_id;  /* the row changed; -1: a bulk load (any row in bbox) */
 };
 typedef md_err (*md_change_fn)(const struct md_change *change, void *userdata);
 /* Call fn for each change with seq > after, in order; at most `limit` rows. */

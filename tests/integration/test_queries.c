@@ -516,6 +516,128 @@ static void bad_inputs_are_400_naming_the_parameter(void **state)
     expect_400("GET", "/api/v1/districts/at?lon=116.4&lat=200", NULL, "lat 200 is outside -90..90");
 }
 
+/* ---- the feature cache: same bytes as without it, and never stale. */
+
+static char *get_body(const struct md_harness *h, const char *path)
+{
+    struct md_http_res r;
+    assert_int_equal(md_http(h, "GET", path, NULL, NULL, 0, &r), 0);
+    if (r.status != 200)
+        fail_msg("GET %s: status %ld: %s", path, r.status, r.body);
+    char *body = strdup(r.body);
+    md_http_res_free(&r);
+    return body;
+}
+
+static long long metric(const char *name)
+{
+    struct md_http_res r;
+    assert_int_equal(md_http(&H, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+    char key[128];
+    snprintf(key, sizeof(key), "\n%s ", name);
+    const char *p = strstr(r.body, key);
+    long long v = p ? strtoll(p + strlen(key), NULL, 10) : -1;
+    md_http_res_free(&r);
+    if (v < 0)
+        fail_msg("/metrics has no %s", name);
+    return v;
+}
+
+/* Answers from the cache (asked twice: the second is served from it) are
+ * byte for byte those of a server without it, in every crs. */
+static void feature_cache_gives_the_same_bytes(void **state)
+{
+    (void)state;
+    static const char *const args[] = {"--feature-cache-mb", "0", NULL};
+    static const char *const crs[] = {"wgs84", "gcj02", "bd09"};
+    struct md_harness plain;
+    md_harness_start(&plain, args);
+    long long hits0 = metric("mapd_feature_cache_hits_total");
+    for (int i = 0; i < 150; i++) {
+        double lon, lat;
+        random_point(&lon, &lat);
+        char path[256];
+        if (i % 3 == 2)
+            snprintf(path, sizeof(path), "/api/v1/within?layer=%s&lon=%.6f&lat=%.6f&radius=800&limit=30&crs=%s",
+                     i % 2 ? "reports" : "facilities", lon, lat, crs[i % 3]);
+        else
+            snprintf(path, sizeof(path), "/api/v1/nearest?layer=%s&lon=%.6f&lat=%.6f&k=%d&crs=%s",
+                     i % 2 ? "reports" : "facilities", lon, lat, 1 + i % 20, crs[i % 3]);
+        char *want = get_body(&plain, path);
+        for (int round = 0; round < 2; round++) {
+            char *got = get_body(&H, path);
+            if (strcmp(got, want) != 0)
+                fail_msg("%s (round %d): differs from the uncached answer:\n%.300s\n%.300s", path,
+                         round, got, want);
+            free(got);
+        }
+        free(want);
+    }
+    assert_true(metric("mapd_feature_cache_hits_total") > hits0 + 500);
+    assert_int_equal(md_harness_stop(&plain), 0);
+}
+
+static void sql_write(const char *fmt, long long id, const char *text)
+{
+    sqlite3 *db = NULL;
+    char *sql = sqlite3_mprintf(fmt, text, id);
+    assert_int_equal(sqlite3_open_v2(H.db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+    sqlite3_free(sql);
+    sqlite3_close(db);
+}
+
+static json_t *first_feature(json_t *fc)
+{
+    json_t *f = json_array_get(json_object_get(fc, "features"), 0);
+    assert_non_null(f);
+    return f;
+}
+
+/* Another process changes and deletes rows the cache holds: the very next
+ * answer shows the change. */
+static void feature_cache_follows_other_writers(void **state)
+{
+    (void)state;
+    const char *near = "/api/v1/nearest?layer=facilities&lon=116.397&lat=39.909&k=3";
+    const char *near_r = "/api/v1/nearest?layer=reports&lon=116.397&lat=39.909&k=3";
+    json_decref(get(near, 200));
+    json_t *fc = get(near, 200); /* now from the cache */
+    long long id = json_integer_value(json_object_get(first_feature(fc), "id"));
+    json_decref(fc);
+    long long inval0 = metric("mapd_feature_cache_invalidated_total");
+    sql_write("UPDATE facilities SET name = %Q WHERE id = %lld", id, "renamed by another process");
+    fc = get(near, 200);
+    json_t *f = first_feature(fc);
+    assert_int_equal(json_integer_value(json_object_get(f, "id")), id);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(f, "properties"), "name")),
+                        "renamed by another process");
+    json_decref(fc);
+    assert_true(metric("mapd_feature_cache_invalidated_total") > inval0);
+
+    json_decref(get(near_r, 200));
+    fc = get(near_r, 200);
+    id = json_integer_value(json_object_get(first_feature(fc), "id"));
+    json_decref(fc);
+    sql_write("UPDATE reports SET description = %Q WHERE id = %lld", id, "edited elsewhere");
+    fc = get(near_r, 200);
+    f = first_feature(fc);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(f, "properties"), "description")),
+        "edited elsewhere");
+    json_decref(fc);
+    sql_write("DELETE FROM reports WHERE description = %Q AND id = %lld", id, "edited elsewhere");
+    fc = get(near_r, 200);
+    json_t *v;
+    size_t i;
+    json_array_foreach(json_object_get(fc, "features"), i, v)
+        assert_true(json_integer_value(json_object_get(v, "id")) != id);
+    json_decref(fc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +652,8 @@ int main(void)
         cmocka_unit_test(districts_at_agrees_with_stored_codes),
         cmocka_unit_test(crs_converts_in_and_out),
         cmocka_unit_test(bad_inputs_are_400_naming_the_parameter),
+        cmocka_unit_test(feature_cache_gives_the_same_bytes),
+        cmocka_unit_test(feature_cache_follows_other_writers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
