@@ -7,7 +7,11 @@
 #     radius-500 = ST_DWithin on geography with a geography GiST index
 #     (sorted by distance, first 100, count(*) OVER ()).
 # Same 1000 query points on both sides (a fixed formula over Beijing's core),
-# same concurrency. Then `mapd import` of 1M report points from CSV.
+# same concurrency. mapd runs twice: as served (feature cache warm: the 1000
+# points' answers are all cached) and with --feature-cache-mb 0 (every
+# answer's rows read from SQLite). Beside them, the ceiling of HTTP on this
+# machine: nginx serving one answer of each query as a static file through
+# the same wrk. Then `mapd import` of 1M report points from CSV.
 # Prints a Markdown table and writes it to bench/out/queries.md.
 #
 # Usage: bench/queries/run.sh   (env: SECS=10 CONNS="1 16" FAC=100000 REP=1000000 DB=...)
@@ -81,28 +85,93 @@ mapd_run() { # PATHS CONNS
        END { printf "%.0f %.2f %.2f", rps, p50, p99 }' "$OUT/wrk.last"
 }
 
+QUERIES="nearest-fac:nearest-facilities radius-fac:radius-facilities nearest-rep:nearest-reports radius-rep:radius-reports"
+declare -A MR M50 M99 NR PR P50 P99 XR
+
+# mapd_cells ARRAY_PREFIX: every query x concurrency against the running mapd.
+mapd_cells() {
+  for q in $QUERIES; do
+    m=${q%%:*}
+    for c in $CONNS; do
+      log "mapd${1:+ ($1)}: $m, $c connection(s)"
+      read -r r p50 p99 <<<"$(mapd_run "$OUT/q-$m.txt" "$c")"
+      if [ -n "$1" ]; then NR[$m:$c]=$r; else MR[$m:$c]=$r M50[$m:$c]=$p50 M99[$m:$c]=$p99; fi
+    done
+  done
+}
+
 log "starting mapd"
 mapd_start "$DB" --threads "$(nproc)"
 # Warm both sides' caches once.
 for f in "$OUT"/q-*.txt; do head -200 "$f" | while read -r p; do curl -s -o /dev/null "$MAPD_URL$p"; done; done
-
-TABLE="$OUT/queries.md"
-{
-  echo "| query | conns | mapd req/s | mapd p50 ms | mapd p99 ms | PostGIS tps | PostGIS p50 ms | PostGIS p99 ms | mapd / PostGIS |"
-  echo "|---|---|---|---|---|---|---|---|---|"
-} >"$TABLE"
-for q in nearest-fac:nearest-facilities radius-fac:radius-facilities nearest-rep:nearest-reports radius-rep:radius-reports; do
-  m=${q%%:*} p=${q##*:}
-  for c in $CONNS; do
-    log "$p, $c connection(s)"
-    read -r mr m50 m99 <<<"$(mapd_run "$OUT/q-$m.txt" "$c")"
-    read -r pr p50 p99 <<<"$(pg_run "$OUT/q-$p.sql" "$c")"
-    ratio=$(awk -v a="$mr" -v b="$pr" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
-    case $p in nearest*) label="k=10" ;; *) label="500 m" ;; esac
-    echo "| $p ($label) | $c | $mr | $m50 | $m99 | $pr | $p50 | $p99 | $ratio |" >>"$TABLE"
-  done
+mapd_cells ""
+# The ceiling of any HTTP server here: nginx sending one answer of each
+# query as a static file (no query at all), same wrk, same concurrency.
+rm -rf "$OUT/www-q" && mkdir -p "$OUT/www-q"
+for q in $QUERIES; do
+  m=${q%%:*}
+  curl -s -o "$OUT/www-q/$m.json" "$MAPD_URL$(head -1 "$OUT/q-$m.txt")"
+  echo "/$m.json" >"$OUT/q-static-$m.txt"
 done
 mapd_stop
+
+log "starting mapd without the feature cache"
+mapd_start "$DB" --threads "$(nproc)" --feature-cache-mb 0
+for f in "$OUT"/q-*.txt; do head -200 "$f" | while read -r p; do curl -s -o /dev/null "$MAPD_URL$p"; done; done
+mapd_cells "no feature cache"
+mapd_stop
+
+log "nginx (static answers)"
+cat >"$OUT/nginx-q.conf" <<NGX
+worker_processes auto;
+pid $OUT/nginx-q.pid;
+error_log $OUT/nginx-q-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  types { application/geo+json json; }
+  server { listen 127.0.0.1:58081; root $OUT/www-q; }
+}
+NGX
+nginx -c "$OUT/nginx-q.conf" -g 'daemon off;' &
+NGINX_PID=$!
+sleep 0.5
+for q in $QUERIES; do
+  m=${q%%:*}
+  for c in $CONNS; do
+    read -r r _ _ <<<"$(MAPD_URL=http://127.0.0.1:58081 mapd_run "$OUT/q-static-$m.txt" "$c")"
+    XR[$m:$c]=$r
+  done
+done
+kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true
+
+for q in $QUERIES; do
+  m=${q%%:*} p=${q##*:}
+  for c in $CONNS; do
+    log "PostGIS: $p, $c connection(s)"
+    read -r r p50 p99 <<<"$(pg_run "$OUT/q-$p.sql" "$c")"
+    PR[$m:$c]=$r P50[$m:$c]=$p50 P99[$m:$c]=$p99
+  done
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }'; }
+TABLE="$OUT/queries.md"
+{
+  echo "Queries/s, ${SECS}s per cell, $(nproc) cores, $(date +%F). mapd: \`--threads $(nproc)\`, wrk; PostGIS: pgbench -M prepared."
+  echo
+  echo "| query | conns | mapd req/s | mapd p50 ms | mapd p99 ms | PostGIS tps | PostGIS p50 ms | PostGIS p99 ms | mapd / PostGIS | mapd, no feature cache | nginx, static answer | nginx / PostGIS |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for q in $QUERIES; do
+    m=${q%%:*} p=${q##*:}
+    case $p in nearest*) label="k=10" ;; *) label="500 m" ;; esac
+    for c in $CONNS; do
+      k=$m:$c
+      echo "| $p ($label) | $c | ${MR[$k]} | ${M50[$k]} | ${M99[$k]} | ${PR[$k]} | ${P50[$k]} | ${P99[$k]} | $(ratio "${MR[$k]}" "${PR[$k]}") | ${NR[$k]} ($(ratio "${NR[$k]}" "${PR[$k]}")) | ${XR[$k]} | $(ratio "${XR[$k]}" "${PR[$k]}") |"
+    done
+  done
+} >"$TABLE"
 
 log "import of 1M report points (CSV)"
 IMP=$OUT/import-bench

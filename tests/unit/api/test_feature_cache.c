@@ -10,49 +10,7 @@
 #include <unistd.h>
 
 #include "feature_cache.h"
-
-static char categories[512];
-
-static struct md_store *fresh(void)
-{
-    char path[128];
-    snprintf(path, sizeof(path), "/tmp/mapd-unit-fcache-%d.sqlite", (int)getpid());
-    unlink(path);
-    struct md_ctx ctx;
-    md_ctx_init(&ctx);
-    struct md_store *s = NULL;
-    assert_int_equal(md_store_open(path, MD_STORE_CREATE, &s, &ctx), MD_OK);
-    assert_int_equal(md_store_init(s, categories, &ctx), MD_OK);
-    return s;
-}
-
-static void drop(struct md_store *s)
-{
-    char path[160];
-    snprintf(path, sizeof(path), "%s", md_store_path(s));
-    md_store_close(s);
-    unlink(path);
-    strcat(path, "-wal");
-    unlink(path);
-}
-
-static void exec(struct md_store *s, const char *sql)
-{
-    char *err = NULL;
-    if (sqlite3_exec(md_store_db(s), sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-}
-
-static void insert_report(struct md_store *s, double lon, double lat)
-{
-    char sql[512];
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO reports(kind, service_code, district_code, status, channel, created_at,"
-             " updated_at, lon, lat, geom) VALUES ('problem', '200102', '110101', 'reported',"
-             " 'app', 0, 0, %.7f, %.7f, MakePoint(%.7f, %.7f, 4326))",
-             lon, lat, lon, lat);
-    exec(s, sql);
-}
+#include "unit_store.h"
 
 static int64_t sync_now(struct md_feature_cache *c, struct md_store *s)
 {
@@ -79,9 +37,9 @@ static bool has(struct md_feature_cache *c, enum md_layer l, int64_t id, int64_t
 static void changes_drop_exactly_their_rows(void **state)
 {
     (void)state;
-    struct md_store *s = fresh();
+    struct md_store *s = unit_store_fresh("fcache");
     for (int i = 0; i < 3; i++)
-        insert_report(s, 116.3 + i * 0.01, 39.9);
+        unit_insert_report(s, 116.3 + i * 0.01, 39.9);
     struct md_feature_cache *c = md_feature_cache_new(1 << 20);
     assert_non_null(c);
     int64_t seq = sync_now(c, s);
@@ -91,8 +49,8 @@ static void changes_drop_exactly_their_rows(void **state)
     assert_true(has(c, MD_LAYER_REPORTS, 2, seq, "\"n\":1"));
     assert_true(has(c, MD_LAYER_FACILITIES, 2, seq, "\"f\":2"));
 
-    exec(s, "UPDATE reports SET description = 'x' WHERE id = 2");
-    exec(s, "DELETE FROM reports WHERE id = 3");
+    unit_exec(s, "UPDATE reports SET description = 'x' WHERE id = 2");
+    unit_exec(s, "DELETE FROM reports WHERE id = 3");
     /* Catching up drops exactly reports 2 and 3. */
     int64_t seq2 = sync_now(c, s);
     assert_true(seq2 > seq);
@@ -111,32 +69,32 @@ static void changes_drop_exactly_their_rows(void **state)
     assert_int_equal(st.invalidated, 2);
     assert_int_equal(st.entries, 2);
     md_feature_cache_free(c);
-    drop(s);
+    unit_store_drop(s);
 }
 
 static void bulk_load_drops_its_layer(void **state)
 {
     (void)state;
-    struct md_store *s = fresh();
-    insert_report(s, 116.3, 39.9);
+    struct md_store *s = unit_store_fresh("fcache");
+    unit_insert_report(s, 116.3, 39.9);
     struct md_feature_cache *c = md_feature_cache_new(1 << 20);
     int64_t seq = sync_now(c, s);
     md_feature_cache_put(c, MD_LAYER_REPORTS, 1, seq, "r", 1);
     md_feature_cache_put(c, MD_LAYER_FACILITIES, 1, seq, "f", 1);
     /* What md_store_bulk_end logs: one change without a feature id. */
-    exec(s, "INSERT INTO change_log(layer, feature_id, minx, miny, maxx, maxy, at)"
+    unit_exec(s, "INSERT INTO change_log(layer, feature_id, minx, miny, maxx, maxy, at)"
             " VALUES (1, NULL, 116, 39, 117, 40, 0)");
     seq = sync_now(c, s);
     assert_false(has(c, MD_LAYER_REPORTS, 1, seq, NULL));
     assert_true(has(c, MD_LAYER_FACILITIES, 1, seq, "f"));
     md_feature_cache_free(c);
-    drop(s);
+    unit_store_drop(s);
 }
 
 static void budget_is_kept_and_used_entries_stay(void **state)
 {
     (void)state;
-    struct md_store *s = fresh();
+    struct md_store *s = unit_store_fresh("fcache");
     struct md_feature_cache *c = md_feature_cache_new(256 << 10);
     int64_t seq = sync_now(c, s);
     char text[1000];
@@ -153,13 +111,11 @@ static void budget_is_kept_and_used_entries_stay(void **state)
     assert_true(has(c, MD_LAYER_FACILITIES, 4999, seq, NULL));
     assert_false(has(c, MD_LAYER_FACILITIES, 1, seq, NULL));
     md_feature_cache_free(c);
-    drop(s);
+    unit_store_drop(s);
 }
 
 int main(void)
 {
-    snprintf(categories, sizeof(categories), "%s/sample-data/categories.json",
-             getenv("MAPD_SOURCE_DIR") ? getenv("MAPD_SOURCE_DIR") : ".");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(changes_drop_exactly_their_rows),
         cmocka_unit_test(bulk_load_drops_its_layer),

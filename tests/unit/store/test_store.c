@@ -11,35 +11,9 @@
 
 #include "query.h"
 #include "store.h"
+#include "unit_store.h"
 
 static char categories[512];
-
-static struct md_store *fresh(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "/tmp/mapd-unit-%d-%s.sqlite", (int)getpid(), name);
-    unlink(path);
-    struct md_ctx ctx;
-    md_ctx_init(&ctx);
-    struct md_store *s = NULL;
-    assert_int_equal(md_store_open(path, MD_STORE_CREATE, &s, &ctx), MD_OK);
-    if (md_store_init(s, categories, &ctx))
-        fail_msg("init: %s", md_ctx_message(&ctx));
-    return s;
-}
-
-static void drop(struct md_store *s)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s", md_store_path(s));
-    md_store_close(s);
-    unlink(path);
-    char side[300];
-    snprintf(side, sizeof(side), "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", path);
-    unlink(side);
-}
 
 static int64_t q(struct md_store *s, const char *sql)
 {
@@ -51,12 +25,6 @@ static int64_t q(struct md_store *s, const char *sql)
     return v;
 }
 
-static void exec(struct md_store *s, const char *sql)
-{
-    char *err = NULL;
-    if (sqlite3_exec(md_store_db(s), sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-}
 
 static void insert_facility(struct md_store *s, int id, const char *cat, double lon, double lat)
 {
@@ -65,13 +33,13 @@ static void insert_facility(struct md_store *s, int id, const char *cat, double 
              "INSERT INTO facilities(id, category, name, status, updated_at, lon, lat, geom)"
              " VALUES (%d, '%s', 'f%d', 'open', 0, %.6f, %.6f, MakePoint(%.6f, %.6f, 4326))",
              id, cat, id, lon, lat, lon, lat);
-    exec(s, sql);
+    unit_exec(s, sql);
 }
 
 static void init_creates_schema_and_categories(void **state)
 {
     (void)state;
-    struct md_store *s = fresh("init");
+    struct md_store *s = unit_store_fresh("init");
     struct md_ctx ctx;
     md_ctx_init(&ctx);
     int v = 0;
@@ -87,7 +55,7 @@ static void init_creates_schema_and_categories(void **state)
     /* Idempotent on an initialised database. */
     assert_int_equal(md_store_init(s, categories, &ctx), MD_OK);
     assert_int_equal(q(s, "SELECT count(*) FROM categories"), 27);
-    drop(s);
+    unit_store_drop(s);
 }
 
 static void open_rejects_missing_and_readonly(void **state)
@@ -98,7 +66,7 @@ static void open_rejects_missing_and_readonly(void **state)
     struct md_store *s = NULL;
     assert_int_equal(md_store_open("/tmp/mapd-no-such-file.sqlite", 0, &s, &ctx), MD_EIO);
     assert_non_null(strstr(ctx.msg, "does not exist"));
-    s = fresh("ro");
+    s = unit_store_fresh("ro");
     char path[256];
     snprintf(path, sizeof(path), "%s", md_store_path(s));
     md_store_close(s);
@@ -115,7 +83,7 @@ static void open_rejects_missing_and_readonly(void **state)
 static void triggers_track_versions_changes_and_cells(void **state)
 {
     (void)state;
-    struct md_store *s = fresh("trig");
+    struct md_store *s = unit_store_fresh("trig");
     struct md_ctx ctx;
     md_ctx_init(&ctx);
     struct md_layer_info before, after;
@@ -148,16 +116,16 @@ static void triggers_track_versions_changes_and_cells(void **state)
     insert_facility(s, 2, "toilet", 116.398, 39.909);
     assert_int_equal(q(s, "SELECT n FROM cluster_cells WHERE layer = 0 AND z = 10"), 2);
     /* Moving one far away splits the cell; both states go to the change log. */
-    exec(s, "UPDATE facilities SET lon = 121.47, lat = 31.23, geom = MakePoint(121.47, 31.23, 4326)"
+    unit_exec(s, "UPDATE facilities SET lon = 121.47, lat = 31.23, geom = MakePoint(121.47, 31.23, 4326)"
             " WHERE id = 2");
     assert_int_equal(q(s, "SELECT n FROM cluster_cells WHERE layer = 0 AND z = 10 AND cx = 6744"), 1);
     assert_int_equal(q(s, "SELECT count(*) FROM cluster_cells WHERE layer = 0 AND z = 10"), 2);
     assert_int_equal(q(s, "SELECT count(*) FROM change_log WHERE feature_id = 2"), 3);
     /* Category change moves between category rows. */
-    exec(s, "UPDATE facilities SET category = 'kiosk' WHERE id = 1");
+    unit_exec(s, "UPDATE facilities SET category = 'kiosk' WHERE id = 1");
     assert_int_equal(q(s, "SELECT count(*) FROM cluster_cells WHERE category = 'toilet' AND cx = 6744"), 0);
     assert_int_equal(q(s, "SELECT n FROM cluster_cells WHERE category = 'kiosk' AND z = 10"), 1);
-    exec(s, "DELETE FROM facilities");
+    unit_exec(s, "DELETE FROM facilities");
     assert_int_equal(q(s, "SELECT count(*) FROM cluster_cells WHERE layer = 0"), 0);
     assert_int_equal(md_store_layer_info(s, MD_LAYER_FACILITIES, &after, &ctx), MD_OK);
     assert_int_equal(after.row_count, 0);
@@ -188,13 +156,13 @@ static void triggers_track_versions_changes_and_cells(void **state)
     assert_int_equal(q(s, "SELECT count(*) FROM idx_facilities_geom WHERE pkid = 50"
                           " AND xmin <= 116.5 AND xmax >= 116.5 AND ymin <= 40.1 AND ymax >= 40.1"),
                      1);
-    drop(s);
+    unit_store_drop(s);
 }
 
 static void bulk_mode_rebuilds_what_triggers_keep(void **state)
 {
     (void)state;
-    struct md_store *a = fresh("bulk-a"), *b = fresh("bulk-b");
+    struct md_store *a = unit_store_fresh("bulk-a"), *b = unit_store_fresh("bulk-b");
     struct md_ctx ctx;
     md_ctx_init(&ctx);
     static const char *const cats[] = {"toilet", "kiosk", "market"};
@@ -246,13 +214,13 @@ static void bulk_mode_rebuilds_what_triggers_keep(void **state)
                        " geom = MakePoint(116.01, 40.01, 4326) WHERE id <= 50;"
                        " DELETE FROM facilities WHERE id > 550 AND id <= 600";
     insert_facility(a, 601, "toilet", 116.0, 40.0); /* as b got above */
-    exec(a, edit);
-    exec(b, edit);
+    unit_exec(a, edit);
+    unit_exec(b, edit);
     assert_int_equal(q(b, "SELECT rtreecheck('idx_facilities_geom') = 'ok'"), 1);
     assert_int_equal(q(b, "SELECT count(*) FROM idx_facilities_geom"), 551);
     assert_int_equal(q(a, in_box), q(b, in_box));
-    drop(a);
-    drop(b);
+    unit_store_drop(a);
+    unit_store_drop(b);
 }
 
 static md_err collect(const struct md_change *c, void *userdata)
@@ -265,15 +233,15 @@ static md_err collect(const struct md_change *c, void *userdata)
 static void reports_keep_status_counts(void **state)
 {
     (void)state;
-    struct md_store *s = fresh("status");
+    struct md_store *s = unit_store_fresh("status");
     struct md_ctx ctx;
     md_ctx_init(&ctx);
     int64_t seq0 = 0;
     assert_int_equal(md_store_change_seq(s, &seq0, &ctx), MD_OK);
-    exec(s, "INSERT INTO reports(kind, service_code, district_code, status, channel, created_at,"
+    unit_exec(s, "INSERT INTO reports(kind, service_code, district_code, status, channel, created_at,"
             " updated_at, lon, lat, geom) VALUES ('problem', '200102', '110101', 'reported', 'app',"
             " 0, 0, 116.4, 39.9, MakePoint(116.4, 39.9, 4326))");
-    exec(s, "UPDATE reports SET status = 'filed'");
+    unit_exec(s, "UPDATE reports SET status = 'filed'");
     struct md_status_count counts[16];
     int n = 0;
     assert_int_equal(md_store_report_status_counts(s, counts, 16, &n, &ctx), MD_OK);
@@ -283,7 +251,7 @@ static void reports_keep_status_counts(void **state)
     int seen = 0;
     assert_int_equal(md_store_changes_since(s, seq0, 100, collect, &seen, &ctx), MD_OK);
     assert_int_equal(seen, 3); /* insert + update (old and new state) */
-    drop(s);
+    unit_store_drop(s);
 }
 
 static int64_t nearest_id(struct md_store *s, double lon, double lat)
@@ -317,13 +285,13 @@ static int64_t matched_within_1m(struct md_store *s, double lon, double lat)
 static void nearest_sees_every_change(void **state)
 {
     (void)state;
-    struct md_store *s = fresh("nearest"), *other = NULL;
+    struct md_store *s = unit_store_fresh("nearest"), *other = NULL;
     struct md_ctx ctx;
     md_ctx_init(&ctx);
-    exec(s, "BEGIN");
+    unit_exec(s, "BEGIN");
     for (int i = 0; i < 4000; i++) /* enough for a tree of several levels */
         insert_facility(s, i + 1, "toilet", 116.3 + (i % 80) * 0.002, 39.85 + (i / 80) * 0.002);
-    exec(s, "COMMIT");
+    unit_exec(s, "COMMIT");
     double lon = 116.3811, lat = 39.9009;
     int64_t first = nearest_id(s, lon, lat);
     assert_true(first > 0);
@@ -331,20 +299,20 @@ static void nearest_sees_every_change(void **state)
     insert_facility(s, 9001, "toilet", lon, lat);
     assert_int_equal(nearest_id(s, lon, lat), 9001);
     assert_int_equal(matched_within_1m(s, lon, lat), 1);
-    exec(s, "DELETE FROM facilities WHERE id = 9001");
+    unit_exec(s, "DELETE FROM facilities WHERE id = 9001");
     assert_int_equal(nearest_id(s, lon, lat), first);
     assert_int_equal(matched_within_1m(s, lon, lat), 0);
-    exec(s, "BEGIN");
+    unit_exec(s, "BEGIN");
     insert_facility(s, 9002, "toilet", lon, lat);
     assert_int_equal(nearest_id(s, lon, lat), 9002);
-    exec(s, "ROLLBACK");
+    unit_exec(s, "ROLLBACK");
     assert_int_equal(nearest_id(s, lon, lat), first);
     assert_int_equal(md_store_open(md_store_path(s), 0, &other, &ctx), MD_OK);
-    exec(other, "UPDATE facilities SET lon = 116.3811, lat = 39.9009,"
+    unit_exec(other, "UPDATE facilities SET lon = 116.3811, lat = 39.9009,"
                 " geom = MakePoint(116.3811, 39.9009, 4326) WHERE id = 4000");
     assert_int_equal(nearest_id(s, lon, lat), 4000);
     md_store_close(other);
-    drop(s);
+    unit_store_drop(s);
 }
 
 static void layer_names_round_trip(void **state)

@@ -9,42 +9,7 @@
 #include <unistd.h>
 
 #include "tile_cache.h"
-
-static char categories[512];
-
-static struct md_store *fresh(void)
-{
-    char path[128];
-    snprintf(path, sizeof(path), "/tmp/mapd-unit-cache-%d.sqlite", (int)getpid());
-    unlink(path);
-    struct md_ctx ctx;
-    md_ctx_init(&ctx);
-    struct md_store *s = NULL;
-    assert_int_equal(md_store_open(path, MD_STORE_CREATE, &s, &ctx), MD_OK);
-    assert_int_equal(md_store_init(s, categories, &ctx), MD_OK);
-    return s;
-}
-
-static void drop(struct md_store *s)
-{
-    char path[160];
-    snprintf(path, sizeof(path), "%s", md_store_path(s));
-    md_store_close(s);
-    unlink(path);
-    strcat(path, "-wal");
-    unlink(path);
-}
-
-static void insert_report(struct md_store *s, double lon, double lat)
-{
-    char sql[512];
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO reports(kind, service_code, district_code, status, channel, created_at,"
-             " updated_at, lon, lat, geom) VALUES ('problem', '200102', '110101', 'reported',"
-             " 'app', 0, 0, %.7f, %.7f, MakePoint(%.7f, %.7f, 4326))",
-             lon, lat, lon, lat);
-    assert_int_equal(sqlite3_exec(md_store_db(s), sql, NULL, NULL, NULL), SQLITE_OK);
-}
+#include "unit_store.h"
 
 static struct md_tile_id tile_at(uint32_t z, double lon, double lat)
 {
@@ -87,7 +52,7 @@ static void put(struct md_tile_cache *c, struct md_tile_key k, int64_t at_seq)
 static void invalidates_exactly_the_covering_tiles(void **state)
 {
     (void)state;
-    struct md_store *s = fresh();
+    struct md_store *s = unit_store_fresh("tcache");
     struct md_ctx ctx;
     md_ctx_init(&ctx);
     struct md_tile_cache *c = md_tile_cache_new(1 << 20);
@@ -102,7 +67,7 @@ static void invalidates_exactly_the_covering_tiles(void **state)
             put(c, key(z, t.x - 3, t.y, MD_LAYER_REPORTS), seq(s));
         put(c, key(z, t.x, t.y, MD_LAYER_FACILITIES), seq(s));
     }
-    insert_report(s, lon, lat);
+    unit_insert_report(s, lon, lat);
     assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
     for (uint32_t z = 0; z <= 22; z++) {
         struct md_tile_id t = tile_at(z, lon, lat);
@@ -115,13 +80,13 @@ static void invalidates_exactly_the_covering_tiles(void **state)
     md_tile_cache_stats(c, &st);
     assert_int_equal(st.invalidations, 23);
     md_tile_cache_free(c);
-    drop(s);
+    unit_store_drop(s);
 }
 
 static void buffer_neighbours_are_invalidated_too(void **state)
 {
     (void)state;
-    struct md_store *s = fresh();
+    struct md_store *s = unit_store_fresh("tcache");
     struct md_ctx ctx;
     md_ctx_init(&ctx);
     struct md_tile_cache *c = md_tile_cache_new(1 << 20);
@@ -133,25 +98,25 @@ static void buffer_neighbours_are_invalidated_too(void **state)
     md_tile_bounds_lonlat(t, &b);
     put(c, key(16, t.x - 1, t.y, MD_LAYER_REPORTS), seq(s));
     put(c, key(16, t.x + 1, t.y, MD_LAYER_REPORTS), seq(s));
-    insert_report(s, b.minx + 1e-6, (b.miny + b.maxy) / 2);
+    unit_insert_report(s, b.minx + 1e-6, (b.miny + b.maxy) / 2);
     assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
     assert_false(cached(c, key(16, t.x - 1, t.y, MD_LAYER_REPORTS)));
     assert_true(cached(c, key(16, t.x + 1, t.y, MD_LAYER_REPORTS)));
     md_tile_cache_free(c);
-    drop(s);
+    unit_store_drop(s);
 }
 
 static void stale_render_is_not_stored(void **state)
 {
     (void)state;
-    struct md_store *s = fresh();
+    struct md_store *s = unit_store_fresh("tcache");
     struct md_ctx ctx;
     md_ctx_init(&ctx);
     struct md_tile_cache *c = md_tile_cache_new(1 << 20);
     assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
     struct md_tile_id t = tile_at(14, 116.40, 39.91);
     int64_t rendered_at = seq(s); /* a render started here ... */
-    insert_report(s, 116.40, 39.91); /* ... a change lands meanwhile ... */
+    unit_insert_report(s, 116.40, 39.91); /* ... a change lands meanwhile ... */
     assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
     put(c, key(14, t.x, t.y, MD_LAYER_REPORTS), rendered_at); /* ... and it finishes */
     assert_false(cached(c, key(14, t.x, t.y, MD_LAYER_REPORTS)));
@@ -159,13 +124,13 @@ static void stale_render_is_not_stored(void **state)
     put(c, key(14, t.x + 5, t.y, MD_LAYER_REPORTS), rendered_at);
     assert_true(cached(c, key(14, t.x + 5, t.y, MD_LAYER_REPORTS)));
     md_tile_cache_free(c);
-    drop(s);
+    unit_store_drop(s);
 }
 
 static void lru_keeps_the_budget(void **state)
 {
     (void)state;
-    struct md_store *s = fresh();
+    struct md_store *s = unit_store_fresh("tcache");
     struct md_ctx ctx;
     md_ctx_init(&ctx);
     struct md_tile_cache *c = md_tile_cache_new(64 * 1024);
@@ -188,13 +153,11 @@ static void lru_keeps_the_budget(void **state)
     assert_false(cached(c, key(20, 1, 0, MD_LAYER_REPORTS)));
     assert_true(cached(c, key(20, 39, 0, MD_LAYER_REPORTS)));
     md_tile_cache_free(c);
-    drop(s);
+    unit_store_drop(s);
 }
 
 int main(void)
 {
-    snprintf(categories, sizeof(categories), "%s/sample-data/categories.json",
-             getenv("MAPD_SOURCE_DIR") ? getenv("MAPD_SOURCE_DIR") : ".");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(invalidates_exactly_the_covering_tiles),
         cmocka_unit_test(buffer_neighbours_are_invalidated_too),
