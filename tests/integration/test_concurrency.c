@@ -99,14 +99,16 @@ static void *worker(void *arg)
             check("/metrics", r.status, 200);
             break;
         case 2:
-            snprintf(path, sizeof(path), "/api/v1/nearest?lon=116.%03u&lat=39.9%02u&k=5",
-                     380 + seed % 40, seed % 30);
+            /* Reports too: their feature-cache entries are dropped while
+             * other threads create reports. */
+            snprintf(path, sizeof(path), "/api/v1/nearest?lon=116.%03u&lat=39.9%02u&k=5&layer=%s",
+                     380 + seed % 40, seed % 30, seed % 2 ? "reports" : "facilities");
             md_http(&H, "GET", path, NULL, NULL, 0, &r);
             check(path, r.status, 200);
             break;
         case 3:
-            snprintf(path, sizeof(path), "/api/v1/within?bbox=116.39,39.90,116.%u,39.92&limit=20",
-                     40 + seed % 3);
+            snprintf(path, sizeof(path), "/api/v1/within?bbox=116.39,39.90,116.%u,39.92&limit=20&layer=%s",
+                     40 + seed % 3, seed % 2 ? "reports" : "facilities");
             md_http(&H, "GET", path, NULL, NULL, 0, &r);
             check(path, r.status, 200);
             break;
