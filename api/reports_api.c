@@ -1,6 +1,7 @@
 /* reports_api.c - the JSON API for reports under /api/v1/ (SPEC §6, §7).
  *
- *   POST /api/v1/reports                      create (citizens, apps, officers)
+ *   POST /api/v1/reports                      create (citizens, apps, officers; also
+ *                                             900004, a facility missing from the map)
  *   GET  /api/v1/reports                      list with filters
  *   GET  /api/v1/reports/{id}                 one report (public fields)
  *   GET  /api/v1/reports/{id}/history         its transitions, oldest first
@@ -9,6 +10,7 @@
  *   POST /api/v1/facilities/{id}/corrections  a map correction
  *   GET  /api/v1/events                       Server-Sent Events
  *   GET  /api/v1/categories                   the service codes
+ *   GET  /api/v1/facility-categories          facility categories: names, map colours
  *
  * Creates are validated completely on the request thread, then queued on the
  * group-commit writer; the 201 is rendered by the deferred poll once the
@@ -309,7 +311,8 @@ md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *
         rc = md_fail(c->ctx, MD_EUNPROC,
                      want_correction ? "category %s is not a map correction"
                                      : "category %s is a map correction: send it to"
-                                       " POST /api/v1/facilities/{id}/corrections",
+                                       " POST /api/v1/facilities/{id}/corrections"
+                                       " (900004, a missing facility, comes here)",
                      cat.code);
         goto out;
     }
@@ -502,15 +505,17 @@ static bool is_staff(enum md_role r)
 
 /* ---- handlers -------------------------------------------------------- */
 
+static md_err missing_facility_change(struct md_call *c, json_t *given, char **out);
+
 static md_err create_report(struct md_call *c)
 {
     static const char *const allowed[] = {"category", "lon", "lat", "description", "address",
                                           "media_urls", "contact", "attributes", "kind",
-                                          "channel", NULL};
+                                          "channel", "proposed_change", NULL};
     struct md_principal who;
     struct md_report_input in = {0};
     json_t *body = NULL;
-    char *media = NULL;
+    char *media = NULL, *change = NULL;
     enum md_crs crs;
     const char *kind = NULL, *channel = NULL;
     md_err rc = md__auth_bearer(c, &who);
@@ -541,7 +546,24 @@ static md_err create_report(struct md_call *c)
     if (rc)
         goto out;
     in.kind = kind ? kind : who.role == MD_ROLE_OFFICER ? "incident" : "problem";
-    if (strcmp(in.kind, "problem") != 0 && strcmp(in.kind, "incident") != 0) {
+    if (strcmp(in.service_code, MD_MISSING_FACILITY_CODE) == 0) {
+        /* A facility missing from the map: filed by place, with the facility. */
+        if (kind && strcmp(kind, "correction") != 0) {
+            rc = md_fail(c->ctx, MD_EINVAL, "category %s is a map correction: kind must be"
+                                            " correction", MD_MISSING_FACILITY_CODE);
+            goto out;
+        }
+        in.kind = "correction";
+        rc = missing_facility_change(c, json_object_get(body, "proposed_change"), &change);
+        if (rc)
+            goto out;
+        in.proposed_change = change;
+    } else if (json_object_get(body, "proposed_change")) {
+        rc = md_fail(c->ctx, MD_EINVAL, "proposed_change is only for map corrections (category %s"
+                                        " here, or POST /api/v1/facilities/{id}/corrections)",
+                     MD_MISSING_FACILITY_CODE);
+        goto out;
+    } else if (strcmp(in.kind, "problem") != 0 && strcmp(in.kind, "incident") != 0) {
         rc = md_fail(c->ctx, MD_EINVAL, "kind must be problem or incident");
         goto out;
     }
@@ -571,6 +593,7 @@ static md_err create_report(struct md_call *c)
     rc = md__report_submit(c, &in, json_object_get(body, "attributes"), MD_CREATED_JSON);
 out:
     free(media);
+    free(change);
     json_decref(body);
     return rc;
 }
@@ -768,6 +791,38 @@ static md_err transition(struct md_call *c)
     return md__send_json(c, 200, json_pack("{s:o}", "report", report));
 }
 
+/* The facility a "missing facility" report proposes, checked, as JSON text
+ * (caller frees): name and category required; address, phone, hours. */
+static md_err missing_facility_change(struct md_call *c, json_t *given, char **out)
+{
+    static const char *const allowed[] = {"name", "category", "address", "phone",
+                                          "opening_hours", NULL};
+    static const size_t max[] = {200, 40, ADDRESS_MAX, 40, 200};
+    const char *v[5] = {0};
+    *out = NULL;
+    if (!json_is_object(given))
+        return md_fail(c->ctx, MD_EINVAL, "proposed_change (the missing facility: name, category,"
+                                          " and optionally address, phone, opening_hours) is"
+                                          " required for category %s", MD_MISSING_FACILITY_CODE);
+    md_err rc = only_fields(c, given, "proposed_change", allowed);
+    for (int i = 0; !rc && i < 5; i++)
+        rc = field_str(c, given, allowed[i], i < 2, max[i], &v[i]);
+    if (!rc && md_facility_category_check(c->w->store, v[1], c->ctx)) {
+        md_ctx_clear(c->ctx);
+        rc = md_fail(c->ctx, MD_EINVAL,
+                     "proposed_change.category '%.40s' is not a facility category"
+                     " (see /api/v1/facility-categories)", v[1]);
+    }
+    json_t *j = rc ? NULL : json_object();
+    for (int i = 0; j && i < 5; i++)
+        if (v[i])
+            json_object_set_new(j, allowed[i], json_string(v[i]));
+    if (j && !(*out = json_dumps(j, MD_JSON_FLAGS)))
+        rc = md_fail(c->ctx, MD_ENOMEM, "proposed change");
+    json_decref(j);
+    return rc;
+}
+
 /* A correction's proposed change, checked for its category (caller decrefs). */
 static md_err proposed_change(struct md_call *c, const char *code, json_t *given, enum md_crs crs,
                               json_t **out)
@@ -856,7 +911,7 @@ static md_err post_correction(struct md_call *c)
     if (!rc)
         rc = field_contact(c, body, &in.contact);
     if (!rc && strncmp(in.service_code, "9", 1) != 0)
-        rc = md_fail(c->ctx, MD_EUNPROC, "category %.6s is not a map correction (900001-900003)",
+        rc = md_fail(c->ctx, MD_EUNPROC, "category %.6s is not a correction of a facility (900001-900003)",
                      in.service_code);
     if (!rc)
         rc = proposed_change(c, in.service_code, json_object_get(body, "proposed_change"), crs,
@@ -887,6 +942,13 @@ static md_err events(struct md_call *c)
     return md__events_subscribe(st ? st->hub : NULL, c);
 }
 
+static md_err facility_categories(struct md_call *c)
+{
+    json_t *arr = NULL;
+    md_err rc = md_facility_categories_json(c->w->store, &arr, c->ctx);
+    return rc ? rc : md__send_json(c, 200, json_pack("{s:o}", "facility_categories", arr));
+}
+
 static md_err categories(struct md_call *c)
 {
     json_t *arr = NULL;
@@ -902,6 +964,7 @@ const struct md_route md__reports_routes[] = {
     {"POST", "/api/v1/facilities/", true, post_correction, "facility_corrections"},
     {"GET", "/api/v1/events", false, events, "events"},
     {"GET", "/api/v1/categories", false, categories, "categories"},
+    {"GET", "/api/v1/facility-categories", false, facility_categories, "facility_categories"},
 };
 const size_t md__reports_routes_count = sizeof(md__reports_routes) / sizeof(md__reports_routes[0]);
 

@@ -14,6 +14,7 @@
 #include "md_text.h"
 #include "md_time.h"
 #include "params.h"
+#include "reports.h"
 #include "tile_gzip.h"
 #include "tile_render.h"
 
@@ -299,6 +300,33 @@ static md_err handle_tiles(struct md_call *c)
 
 /* ---- styles --------------------------------------------------------------- */
 
+#define FACILITY_COLORS "\"{{facility_colors}}\""
+
+/* "code","#colour",... of every facility category, for the style's match
+ * expression (a placeholder pair when there are none). */
+static md_err facility_colors(struct md_call *c, struct md_buf *out)
+{
+    json_t *arr = NULL;
+    md_err rc = md_facility_categories_json(c->w->store, &arr, c->ctx);
+    size_t i;
+    json_t *cat;
+    json_array_foreach(arr, i, cat)
+    {
+        if (!rc && i)
+            rc = md_buf_putc(out, ',');
+        if (!rc)
+            rc = md_buf_json_str(out, json_string_value(json_object_get(cat, "code")) ?: "");
+        if (!rc)
+            rc = md_buf_putc(out, ',');
+        if (!rc)
+            rc = md_buf_json_str(out, json_string_value(json_object_get(cat, "color")) ?: "#555555");
+    }
+    if (!rc && json_array_size(arr) == 0)
+        rc = md_buf_puts(out, "\"\",\"#555555\"");
+    json_decref(arr);
+    return rc;
+}
+
 static md_err handle_style(struct md_call *c)
 {
     const char *tail = c->tail;
@@ -324,17 +352,27 @@ static md_err handle_style(struct md_call *c)
     while (!rc && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
         rc = md_buf_append(&text, chunk, got);
     fclose(f);
-    /* Every "{{base}}" becomes this server's base URL. */
+    /* Every "{{base}}" becomes this server's base URL, every
+     * "\"{{facility_colors}}\"" the facility categories' match pairs. */
     const char *base = md__base_url(c);
     const char *p = text.data ? text.data : "";
+    struct md_buf colors;
+    md_buf_init(&colors, STYLE_MAX_BYTES);
+    if (!rc && strstr(p, FACILITY_COLORS))
+        rc = facility_colors(c, &colors);
     while (!rc && *p) {
-        const char *m = strstr(p, "{{base}}");
+        const char *m = strstr(p, "{{base}}"), *fc = strstr(p, FACILITY_COLORS);
+        bool is_fc = fc && (!m || fc < m);
+        if (is_fc)
+            m = fc;
         size_t k = m ? (size_t)(m - p) : strlen(p);
         rc = md_buf_append(&c->res->body, p, k);
         if (!rc && m)
-            rc = md_buf_puts(&c->res->body, base);
-        p += k + (m ? 8 : 0);
+            rc = is_fc ? md_buf_append(&c->res->body, colors.data, colors.len)
+                       : md_buf_puts(&c->res->body, base);
+        p += k + (m ? (is_fc ? strlen(FACILITY_COLORS) : 8) : 0);
     }
+    md_buf_free(&colors);
     md_buf_free(&text);
     if (!rc)
         rc = add_header(c, "Cache-Control", "no-cache");

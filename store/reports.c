@@ -589,6 +589,26 @@ md_err md_categories_json(struct md_store *s, json_t **out, struct md_ctx *ctx)
     return finish_rows(s, st, rc, src, arr, out, "reading categories", ctx);
 }
 
+md_err md_facility_categories_json(struct md_store *s, json_t **out, struct md_ctx *ctx)
+{
+    static const char sql[] =
+        "SELECT code, name_zh, name_en, color FROM facility_categories ORDER BY sort, code";
+    static const char *const names[] = {"code", "name_zh", "name_en", "color"};
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    json_t *arr = json_array();
+    int src = SQLITE_DONE;
+    while (arr && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *c = json_object();
+        for (int i = 0; i < 4; i++)
+            json_object_set_new(c, names[i], text_json(st, i));
+        json_array_append_new(arr, c);
+    }
+    return finish_rows(s, st, rc, src, arr, out, "reading facility categories", ctx);
+}
+
 /* State of a report needed to take a step. */
 struct report_state {
     char status[MD_STATUS_MAX];
@@ -631,6 +651,67 @@ static md_err read_state(struct md_store *s, int64_t id, struct report_state *rs
     return rc;
 }
 
+/* Accepting a "missing facility" correction (no facility yet): the facility
+ * is added at the report's place, in its district and grid, with the
+ * proposed fields; the report then names it, and its history starts with
+ * this change (before: null). */
+static md_err add_missing_facility(struct md_store *s, int64_t report_id, json_t *change,
+                                   const struct md_principal *who, int64_t now,
+                                   struct md_ctx *ctx)
+{
+    static const char insert_sql[] =
+        "INSERT INTO facilities(category, name, address, phone, opening_hours, district_code,"
+        " grid_code, status, source, updated_at, lon, lat, geom)"
+        " SELECT ?2, ?3, coalesce(?4, ''), coalesce(?5, ''), coalesce(?6, ''), r.district_code,"
+        " r.grid_code, 'open', 'correction', ?7, r.lon, r.lat, MakePoint(r.lon, r.lat, 4326)"
+        " FROM reports r WHERE r.id = ?1";
+    static const char link_sql[] = "UPDATE reports SET facility_id = ?2 WHERE id = ?1";
+    static const char hist_sql[] = "INSERT INTO facility_history(facility_id, report_id, change,"
+                                   " actor_role, actor_id, at) VALUES (?, ?, ?, ?, ?, ?)";
+    const char *category = json_string_value(json_object_get(change, "category"));
+    const char *name = json_string_value(json_object_get(change, "name"));
+    if (!category || !name)
+        return md_fail(ctx, MD_EUNPROC, "a missing facility needs a name and a category");
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, insert_sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, report_id);
+    sqlite3_bind_text(st, 2, category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+    bind_opt_text(st, 4, json_string_value(json_object_get(change, "address")));
+    bind_opt_text(st, 5, json_string_value(json_object_get(change, "phone")));
+    bind_opt_text(st, 6, json_string_value(json_object_get(change, "opening_hours")));
+    sqlite3_bind_int64(st, 7, now);
+    rc = step_done(s, st, "adding the facility", ctx);
+    int64_t fid = sqlite3_last_insert_rowid(md_store_db(s));
+    if (!rc)
+        rc = md_store_stmt(s, link_sql, &st, ctx);
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, report_id);
+        sqlite3_bind_int64(st, 2, fid);
+        rc = step_done(s, st, "linking the facility", ctx);
+    }
+    json_t *record = json_pack("{s:n s:O}", "before", "after", change);
+    char *text = record ? json_dumps(record, JSON_COMPACT) : NULL;
+    json_decref(record);
+    if (!rc && !text)
+        rc = md_fail(ctx, MD_ENOMEM, "facility history");
+    if (!rc)
+        rc = md_store_stmt(s, hist_sql, &st, ctx);
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, fid);
+        sqlite3_bind_int64(st, 2, report_id);
+        sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, md_role_name(who->role), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, who->actor, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, now);
+        rc = step_done(s, st, "facility history", ctx);
+    }
+    free(text);
+    return rc;
+}
+
 /* Apply an accepted correction to its facility; records before/after. */
 static md_err apply_correction(struct md_store *s, int64_t report_id, const struct report_state *rs,
                                const struct md_principal *who, int64_t now, struct md_ctx *ctx)
@@ -645,8 +726,18 @@ static md_err apply_correction(struct md_store *s, int64_t report_id, const stru
         " updated_at = ?9 WHERE id = ?1";
     static const char hist_sql[] = "INSERT INTO facility_history(facility_id, report_id, change,"
                                    " actor_role, actor_id, at) VALUES (?, ?, ?, ?, ?, ?)";
-    if (!rs->facility_id || !rs->proposed_change)
+    if (!rs->proposed_change)
         return MD_OK;
+    if (!rs->facility_id) {
+        if (strcmp(rs->service_code, MD_MISSING_FACILITY_CODE) != 0)
+            return MD_OK;
+        json_t *proposed = json_loads(rs->proposed_change, 0, NULL);
+        md_err rc = json_is_object(proposed)
+                        ? add_missing_facility(s, report_id, proposed, who, now, ctx)
+                        : md_fail(ctx, MD_EUNPROC, "the correction's proposed change is unreadable");
+        json_decref(proposed);
+        return rc;
+    }
     json_t *change = json_loads(rs->proposed_change, 0, NULL);
     json_t *before = json_object(), *record = json_object();
     char *record_text = NULL;

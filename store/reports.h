@@ -80,7 +80,14 @@ void md_category_clear(struct md_category *c);
 /* Every category as JSON objects {code, kind, group, group_zh, group_en,
  * name_zh, name_en, description, deadline_value, deadline_unit, unit_type,
  * dup_radius_m, attributes}, in their configured order. Caller decrefs. */
+/* The map correction "missing facility" (缺少设施): filed by location with a
+ * proposed facility; accepting it adds the facility. */
+#define MD_MISSING_FACILITY_CODE "900004"
+
 md_err md_categories_json(struct md_store *s, json_t **out, struct md_ctx *ctx) MD_WUR;
+/* The facility categories as a JSON array of {code, name_zh, name_en, color}
+ * in their display order (the data the map's colours and names come from). */
+md_err md_facility_categories_json(struct md_store *s, json_t **out, struct md_ctx *ctx) MD_WUR;
 
 /* Public JSON of one report; MD_ENOTFOUND when it does not exist. `now`
  * decides "overdue". Caller decrefs. */

@@ -17,15 +17,10 @@ const LAYER_GROUPS = {
 };
 const OPEN_STATUSES = ['reported', 'filed', 'dispatched', 'in_progress', 'handled', 'parked'];
 
-const FACILITY_CATEGORIES = {
-  convenience_store: ['便利店', 'Convenience store'],
-  market: ['菜市场', 'Market'],
-  vegetable_stall: ['便民菜站', 'Vegetable stall'],
-  breakfast: ['早餐点', 'Breakfast point'],
-  toilet: ['公共厕所', 'Public toilet'],
-  kiosk: ['信息亭', 'Kiosk'],
-  parking: ['停车场', 'Parking'],
-};
+// code -> [name_zh, name_en], from /api/v1/facility-categories (the city's
+// facility_categories table: a category added there shows here with its name,
+// and in the style with its colour, without touching this file).
+const FACILITY_CATEGORIES = {};
 
 const T = {
   zh: {
@@ -700,7 +695,15 @@ $('#live-overdue').addEventListener('change', () => loadLiveList().catch((err) =
 
 // ---- start ----------------------------------------------------------------------------
 
-map.on('load', () => {
+async function loadFacilityCategories() {
+  const j = await api('/api/v1/facility-categories');
+  for (const c of j.facility_categories) FACILITY_CATEGORIES[c.code] = [c.name_zh, c.name_en];
+  fillNearbySelect();
+}
+
+const facilityCategoriesLoaded = loadFacilityCategories().catch(() => {});
+map.on('load', async () => {
+  await facilityCategoriesLoaded;
   buildLegend();
   buildToggles();
   applyLabelLanguage();

@@ -638,6 +638,42 @@ static void feature_cache_follows_other_writers(void **state)
     json_decref(fc);
 }
 
+/* Facility categories are data: one added to the table is listed with its
+ * names, coloured in the served style, and accepted as a filter. */
+static void facility_categories_are_data(void **state)
+{
+    (void)state;
+    sql_write("INSERT INTO facility_categories(code, name_zh, name_en, color, sort)"
+              " VALUES ('water_station', %Q, 'Drinking water', '#00ced1', %lld)", 99, "饮水点");
+    json_t *j = get("/api/v1/facility-categories", 200);
+    json_t *arr = json_object_get(j, "facility_categories");
+    assert_true(json_array_size(arr) >= 8);
+    json_t *last = json_array_get(arr, json_array_size(arr) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "code")), "water_station");
+    assert_string_equal(json_string_value(json_object_get(last, "name_zh")), "饮水点");
+    assert_string_equal(json_string_value(json_object_get(last, "color")), "#00ced1");
+    json_decref(j);
+
+    j = get("/styles/mapd.json", 200);
+    json_t *layer, *match = NULL;
+    size_t i;
+    json_array_foreach(json_object_get(j, "layers"), i, layer)
+        if (strcmp(json_string_value(json_object_get(layer, "id")), "facilities-point") == 0)
+            match = json_object_get(json_object_get(layer, "paint"), "circle-color");
+    assert_non_null(match);
+    bool found = false;
+    for (size_t k = 2; k + 1 < json_array_size(match); k += 2)
+        found = found || (strcmp(json_string_value(json_array_get(match, k)), "water_station") == 0 &&
+                          strcmp(json_string_value(json_array_get(match, k + 1)), "#00ced1") == 0);
+    assert_true(found);
+    assert_int_equal(json_array_size(match) % 2, 1); /* match, input, pairs, fallback */
+    json_decref(j);
+
+    j = get("/api/v1/nearest?lon=116.4&lat=39.9&category=water_station", 200);
+    assert_int_equal(json_array_size(json_object_get(j, "features")), 0);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -654,6 +690,7 @@ int main(void)
         cmocka_unit_test(bad_inputs_are_400_naming_the_parameter),
         cmocka_unit_test(feature_cache_gives_the_same_bytes),
         cmocka_unit_test(feature_cache_follows_other_writers),
+        cmocka_unit_test(facility_categories_are_data),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

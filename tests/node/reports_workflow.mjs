@@ -3,7 +3,8 @@
 // token, 403 for the wrong role, 409 for the wrong state) and changes
 // nothing; the history is complete and ordered; park/resume returns to the
 // parked-from state; merge closes a duplicate; an accepted correction
-// changes its facility; the deadline is set at dispatch; overdue filters.
+// changes its facility (or, for a missing one, adds it); the deadline is set
+// at dispatch; overdue filters.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
@@ -176,6 +177,54 @@ test('an accepted correction changes the facility and keeps its history', async 
   const bad = await step(moved.json.id, 'accept', 'centre');
   assert.equal(bad.status, 422, 'a move outside every district is refused at accept');
   assert.equal((await get(moved.json.id)).status, 'reported', 'nothing half-applied');
+});
+
+test('a missing facility (900004) is filed by place; accepting it adds the facility', async () => {
+  const lon = HERE.lon + 0.0003, lat = HERE.lat + 0.0002;
+  const proposed = { name: '新开的早餐店', category: 'breakfast', opening_hours: '06:00-10:00' };
+  const r = await http(srv.base, 'POST', '/api/v1/reports',
+    { json: { category: '900004', lon, lat, description: '这里有家早餐店，地图上没有', proposed_change: proposed } });
+  assert.equal(r.status, 201, r.text);
+  let rep = await get(r.json.id);
+  assert.equal(rep.kind, 'correction');
+  assert.equal(rep.facility_id, null);
+  assert.deepEqual(rep.proposed_change, proposed);
+  // Bad input: no facility, a category that is no facility's, a bad field,
+  // proposed_change on a problem, 900004 sent as a correction of a facility.
+  const bad = async (json, code, part) => {
+    const b = await http(srv.base, 'POST', '/api/v1/reports', { json });
+    assert.equal(b.status, code, b.text);
+    assert.match(b.json.error.message, part);
+  };
+  await bad({ category: '900004', lon, lat }, 400, /proposed_change .* is required for category 900004/);
+  await bad({ category: '900004', lon, lat, proposed_change: { name: 'x', category: 'casino' } }, 400,
+    /'casino' is not a facility category/);
+  await bad({ category: '900004', lon, lat, proposed_change: { name: 'x', category: 'toilet', colour: 1 } }, 400,
+    /colour/);
+  await bad({ category: '900004', lon, lat, proposed_change: { category: 'toilet' } }, 400, /name/);
+  await bad(report({ proposed_change: { name: 'x' } }), 400, /only for map corrections/);
+  const viaFacility = await http(srv.base, 'POST', '/api/v1/facilities/7/corrections',
+    { json: { category: '900004', proposed_change: proposed } });
+  assert.equal(viaFacility.status, 422, viaFacility.text);
+
+  const near = `/api/v1/nearest?layer=facilities&category=breakfast&k=1&lon=${lon}&lat=${lat}`;
+  assert.notEqual((await http(srv.base, 'GET', near)).json.features[0]?.properties.name, proposed.name);
+  const acc = await step(r.json.id, 'accept', 'centre');
+  assert.equal(acc.status, 200, acc.text);
+  rep = await get(r.json.id);
+  assert.ok(rep.facility_id > 0, 'the report names the new facility');
+  const fac = (await http(srv.base, 'GET', `/ogc/collections/facilities/items/${rep.facility_id}`)).json;
+  assert.equal(fac.properties.name, proposed.name);
+  assert.equal(fac.properties.category, 'breakfast');
+  assert.equal(fac.properties.opening_hours, '06:00-10:00');
+  assert.equal(fac.properties.status, 'open');
+  assert.equal(fac.properties.source, 'correction');
+  assert.equal(fac.properties.district_code, rep.district);
+  assert.ok(Math.abs(fac.geometry.coordinates[0] - lon) < 1e-9 && Math.abs(fac.geometry.coordinates[1] - lat) < 1e-9);
+  const found = (await http(srv.base, 'GET', near)).json.features[0];
+  assert.equal(found.id, rep.facility_id, 'the very next nearest query finds it');
+  const hist = execFileSync('sqlite3', [db.db, `SELECT change FROM facility_history WHERE facility_id = ${rep.facility_id}`], { encoding: 'utf8' });
+  assert.match(hist, /"before":null,"after":\{.*新开的早餐店/);
 });
 
 test('overdue: dispatched past the deadline, filterable', async () => {

@@ -140,8 +140,11 @@ test('desktop: layers render, clusters zoom in, a facility shows its name', asyn
   assert.ok(n['facilities-cluster'] > 10, `facility clusters ${JSON.stringify(n)}`);
   assert.ok(n['reports-cluster'] > 10, `report clusters ${JSON.stringify(n)}`);
   assert.ok(n['facilities-cluster-count'] > 0, 'cluster counts are drawn');
-  // Legend and toggles come from the style.
+  // Legend and toggles come from the style; facility names from the
+  // facility_categories table (/api/v1/facility-categories).
   assert.ok(await page.locator('#legend-facilities li').count() >= 7);
+  assert.match(await page.locator('#legend-facilities li[data-code="toilet"]').textContent(), /公共厕所/);
+  assert.ok(await page.locator('#nearby-category option[value="kiosk"]').count() === 1);
   assert.ok(await page.locator('#legend-reports li').count() >= 8);
 
   // Click a cluster well inside the map (right of the panel): the map zooms in.
