@@ -37,6 +37,8 @@ const T = {
     kind: '类型', history: '处理记录', addressL: '地址', phone: '电话', hours: '营业时间', district: '区',
     deadline: '处置时限', facilityCategory: '类别', noResults: '没有结果', locating: '定位中…', locationFailed: '无法获取位置，使用地图中心。',
     categoriesFailed: '无法加载问题类别', meters: '米', km: '公里', at: '位置',
+    corrections: '地图纠错', missingTitle: '地图上缺少的设施', facilityName: '设施名称',
+    hoursOptional: '营业时间（可选）', nameRequired: '请填写设施名称',
   },
   en: {
     title: 'City map', layers: 'Layers', report: 'Report a problem', nearby: 'Near me', live: 'Live',
@@ -54,6 +56,8 @@ const T = {
     phone: 'Phone', hours: 'Hours', facilityCategory: 'Type', district: 'District', deadline: 'Deadline', noResults: 'Nothing found',
     locating: 'Locating…', locationFailed: 'No location; using the map centre.',
     categoriesFailed: 'Could not load the categories', meters: 'm', km: 'km', at: 'At',
+    corrections: 'Map corrections', missingTitle: 'The facility missing from the map', facilityName: 'Name',
+    hoursOptional: 'Opening hours (optional)', nameRequired: 'Give the facility a name',
   },
 };
 
@@ -371,13 +375,30 @@ function fillCategorySelect() {
     if (!groups.has(c.group)) groups.set(c.group, { c, items: [] });
     groups.get(c.group).items.push(c);
   }
+  const option = (x) => h('option', { value: x.code },
+    state.lang === 'en' ? `${x.name_en} · ${x.name_zh}` : `${x.name_zh} · ${x.name_en}`);
+  // A facility missing from the map (900004) is reported by place too; the
+  // other map corrections start from a facility's popup.
+  const missing = state.categories.filter((x) => x.code === MISSING_FACILITY);
   setChildren(sel, h('option', { value: '' }, t('chooseCategory')),
     ...[...groups.values()].map(({ c, items }) => h('optgroup', {
       label: state.lang === 'en' ? `${c.group_en} ${c.group_zh}` : `${c.group_zh} ${c.group_en}`,
-    }, items.map((x) => h('option', { value: x.code },
-      state.lang === 'en' ? `${x.name_en} · ${x.name_zh}` : `${x.name_zh} · ${x.name_en}`)))));
+    }, items.map(option))),
+    missing.length ? h('optgroup', { label: t('corrections') }, missing.map(option)) : null);
   sel.value = keep;
+  showFacilityFields();
 }
+
+const MISSING_FACILITY = '900004';
+
+function showFacilityFields() {
+  $('#report-facility').hidden = $('#report-category').value !== MISSING_FACILITY;
+  const sel = $('#report-fac-category');
+  const keep = sel.value;
+  setChildren(sel, ...Object.entries(FACILITY_CATEGORIES).map(([code, names]) => h('option', { value: code }, pick(names))));
+  if (keep) sel.value = keep;
+}
+$('#report-category').addEventListener('change', showFacilityFields);
 
 const PIN_SVG = '<svg viewBox="0 0 28 36" aria-hidden="true"><path d="M14 1C6.8 1 1 6.6 1 13.6 1 23 14 35 14 35s13-12 13-21.4C27 6.6 21.2 1 14 1z" fill="#d9480f" stroke="#fff" stroke-width="2"/><circle cx="14" cy="13.5" r="4.5" fill="#fff"/></svg>';
 
@@ -440,6 +461,13 @@ $('#report-form').addEventListener('submit', async (e) => {
   if (!category) { showResult(t('chooseCategory'), true); return; }
   if (!state.pin) return;
   const body = { category, lon: +state.pin.lng.toFixed(7), lat: +state.pin.lat.toFixed(7), channel: 'web' };
+  if (category === MISSING_FACILITY) {
+    const name = $('#report-fac-name').value.trim();
+    if (!name) { showResult(t('nameRequired'), true); return; }
+    body.proposed_change = { name, category: $('#report-fac-category').value };
+    const hours = $('#report-fac-hours').value.trim();
+    if (hours) body.proposed_change.opening_hours = hours;
+  }
   const description = $('#report-description').value.trim();
   const address = $('#report-address').value.trim();
   if (description) body.description = description;
@@ -459,6 +487,8 @@ $('#report-form').addEventListener('submit', async (e) => {
         `${d.distance_m !== undefined ? ` · ${fmtDistance(d.distance_m)}` : ''}`))) : null,
     ]);
     $('#report-description').value = '';
+    $('#report-fac-name').value = '';
+    $('#report-fac-hours').value = '';
     flash([body.lon, body.lat], 5000);
     await refreshTiles();
   } catch (err) {
@@ -699,6 +729,7 @@ async function loadFacilityCategories() {
   const j = await api('/api/v1/facility-categories');
   for (const c of j.facility_categories) FACILITY_CATEGORIES[c.code] = [c.name_zh, c.name_en];
   fillNearbySelect();
+  showFacilityFields();
 }
 
 const facilityCategoriesLoaded = loadFacilityCategories().catch(() => {});

@@ -140,6 +140,50 @@ test('a report from the form is on the map at once and in the centre live list',
   await citizen.context.close();
 });
 
+test('a citizen adds a facility missing from the map (900004); accepted, it is on the map', async () => {
+  const { page, log, context } = await openPage(browser, srv.base);
+  await page.goto(`${srv.base}/#map=17/39.9160/116.4120`);
+  await waitIdle(page);
+  await page.locator('.tab[data-panel="report"]').click();
+  await page.locator('#report-category option[value="900004"]').waitFor({ state: 'attached', timeout: 10000 });
+  assert.ok(await page.locator('#report-facility').isHidden(), 'facility fields only for 900004');
+  await page.locator('#report-category').selectOption('900004');
+  await page.locator('#report-facility').waitFor({ state: 'visible', timeout: 2000 });
+  // Submitting without a name is stopped in the page.
+  await page.locator('#report-submit').click();
+  assert.match(await page.locator('#report-result').textContent(), /请填写设施名称/);
+  await page.locator('#report-fac-name').fill('王府井社区早餐车');
+  await page.locator('#report-fac-category').selectOption('breakfast');
+  await page.locator('#report-fac-hours').fill('06:30-09:30');
+  await page.locator('#report-description').fill('每天早上在这里，地图上没有');
+  await page.screenshot({ path: join(outDir(), 'desktop-missing-facility.png') });
+  const [created] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/v1/reports') && r.request().method() === 'POST'),
+    page.locator('#report-submit').click(),
+  ]);
+  assert.equal(created.status(), 201, await created.text());
+  const { id, lon, lat } = await created.json();
+  const rep = await (await fetch(`${srv.base}/api/v1/reports/${id}`)).json();
+  assert.equal(rep.kind, 'correction');
+  assert.deepEqual(rep.proposed_change, { name: '王府井社区早餐车', category: 'breakfast', opening_hours: '06:30-09:30' });
+  // The centre accepts it: the facility exists, and the map draws it.
+  const acc = await fetch(`${srv.base}/api/v1/reports/${id}/transitions`, {
+    method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ action: 'accept', note: '核实存在' }),
+  });
+  assert.equal(acc.status, 200, await acc.text());
+  const near = await (await fetch(`${srv.base}/api/v1/nearest?category=breakfast&k=1&lon=${lon}&lat=${lat}`)).json();
+  assert.equal(near.features[0].properties.name, '王府井社区早餐车');
+  const fid = near.features[0].id;
+  await page.evaluate(() => window.mapdApp.refreshTiles());
+  await page.evaluate(([lng, la]) => window.map.jumpTo({ center: [lng, la], zoom: 18 }), [lon, lat]);
+  await page.waitForFunction((f) => window.map.queryRenderedFeatures({ layers: ['facilities-point'] })
+    .some((x) => x.id === f), fid, { timeout: 10000 });
+  assert.deepEqual(log.blocked, [], 'no request left the test server');
+  assert.deepEqual(log.errors, [], 'no console errors');
+  await context.close();
+});
+
 test('centre view without a token asks for one', async () => {
   const { page, log, context } = await openPage(browser, srv.base);
   await page.goto(`${srv.base}/?view=centre`);
