@@ -91,26 +91,32 @@ md_err md_calendar_load(struct md_store *s, struct md_calendar *c, struct md_ctx
     return rc;
 }
 
-md_err md_calendar_deadline(const struct md_calendar *c, int64_t start, int64_t value,
-                            const char *unit, int64_t *out, struct md_ctx *ctx)
+/* Local day number and minute of day of UTC seconds t (seconds dropped). */
+static void local_day_minute(const struct md_calendar *c, int64_t t, int64_t *day, int64_t *minute)
 {
-    int64_t per_day = c->day_end_min - c->day_start_min;
-    int64_t minutes;
-    if (value < 0 || value > 10000)
-        return md_fail(ctx, MD_EINVAL, "deadline value %lld is out of range", (long long)value);
-    if (unit && strcmp(unit, "hours") == 0)
-        minutes = value * 60;
-    else if (unit && strcmp(unit, "days") == 0)
-        minutes = value * per_day;
-    else
-        return md_fail(ctx, MD_EINVAL, "deadline unit must be hours or days");
-    if (per_day <= 0 || c->weekdays == 0)
+    int64_t local = t + (int64_t)c->offset_min * 60;
+    *day = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+    *minute = (local - *day * 86400) / 60;
+}
+
+static md_err check_working_time(const struct md_calendar *c, struct md_ctx *ctx)
+{
+    if (c->day_end_min - c->day_start_min <= 0 || c->weekdays == 0)
         return md_fail(ctx, MD_EINVAL, "calendar has no working time");
-    int64_t local = start + (int64_t)c->offset_min * 60;
-    int64_t day = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
-    int64_t minute = (local - day * 86400) / 60; /* minute of day, seconds dropped */
-    int64_t guard = 0;
-    for (;;) {
+    return MD_OK;
+}
+
+md_err md_calendar_add_minutes(const struct md_calendar *c, int64_t start, int64_t minutes,
+                               int64_t *out, struct md_ctx *ctx)
+{
+    md_err rc = check_working_time(c, ctx);
+    if (rc)
+        return rc;
+    if (minutes < 0)
+        return md_fail(ctx, MD_EINVAL, "working minutes must not be negative");
+    int64_t day, minute;
+    local_day_minute(c, start, &day, &minute);
+    for (int64_t guard = 0; guard <= 3660; guard++, day++, minute = 0) {
         if (md_calendar_is_workday(c, day) && minute < c->day_end_min) {
             int64_t from = minute > c->day_start_min ? minute : c->day_start_min;
             int64_t avail = c->day_end_min - from;
@@ -120,11 +126,44 @@ md_err md_calendar_deadline(const struct md_calendar *c, int64_t start, int64_t 
             }
             minutes -= avail;
         }
-        day++;
-        minute = 0;
-        if (++guard > 3660)
-            return md_fail(ctx, MD_EINVAL, "no working time within ten years");
     }
+    return md_fail(ctx, MD_EINVAL, "no working time within ten years");
+}
+
+md_err md_calendar_working_minutes(const struct md_calendar *c, int64_t from, int64_t to,
+                                   int64_t *out, struct md_ctx *ctx)
+{
+    md_err rc = check_working_time(c, ctx);
+    *out = 0;
+    if (rc || to <= from)
+        return rc;
+    int64_t day, minute, end_day, end_minute;
+    local_day_minute(c, from, &day, &minute);
+    local_day_minute(c, to, &end_day, &end_minute);
+    if (end_day - day > 3660)
+        return md_fail(ctx, MD_EINVAL, "more than ten years of working time");
+    for (; day <= end_day; day++, minute = 0) {
+        if (!md_calendar_is_workday(c, day))
+            continue;
+        int64_t lo = minute > c->day_start_min ? minute : c->day_start_min;
+        int64_t hi = day == end_day && end_minute < c->day_end_min ? end_minute : c->day_end_min;
+        if (hi > lo)
+            *out += hi - lo;
+    }
+    return MD_OK;
+}
+
+md_err md_calendar_deadline(const struct md_calendar *c, int64_t start, int64_t value,
+                            const char *unit, int64_t *out, struct md_ctx *ctx)
+{
+    int64_t per_day = c->day_end_min - c->day_start_min;
+    if (value < 0 || value > 10000)
+        return md_fail(ctx, MD_EINVAL, "deadline value %lld is out of range", (long long)value);
+    if (unit && strcmp(unit, "hours") == 0)
+        return md_calendar_add_minutes(c, start, value * 60, out, ctx);
+    if (unit && strcmp(unit, "days") == 0)
+        return md_calendar_add_minutes(c, start, value * per_day, out, ctx);
+    return md_fail(ctx, MD_EINVAL, "deadline unit must be hours or days");
 }
 
 md_err md_calendar_import(struct md_store *s, const char *json_path, struct md_ctx *ctx)

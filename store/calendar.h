@@ -38,5 +38,12 @@ bool md_calendar_is_workday(const struct md_calendar *c, int64_t day);
  * (`unit` "hours" or "days"); MD_EINVAL for another unit or value < 0. */
 md_err md_calendar_deadline(const struct md_calendar *c, int64_t start, int64_t value,
                             const char *unit, int64_t *out, struct md_ctx *ctx) MD_WUR;
+/* `start` plus `minutes` working minutes (the deadline arithmetic). */
+md_err md_calendar_add_minutes(const struct md_calendar *c, int64_t start, int64_t minutes,
+                               int64_t *out, struct md_ctx *ctx) MD_WUR;
+/* Working minutes between UTC seconds from and to (0 when to <= from): how
+ * long a parked case's clock stood still. */
+md_err md_calendar_working_minutes(const struct md_calendar *c, int64_t from, int64_t to,
+                                   int64_t *out, struct md_ctx *ctx) MD_WUR;
 
 #endif

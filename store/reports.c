@@ -834,6 +834,37 @@ static md_err check_merge_target(struct md_store *s, int64_t id, int64_t into, s
     return rc;
 }
 
+/* Resuming a parked case: its deadline moves by the working time it stood
+ * parked (挂账 stops the clock). *expected: the new deadline, or 0 when the
+ * case had none (parked before dispatch). */
+static md_err resumed_deadline(struct md_store *s, const struct md_calendar *cal, int64_t id,
+                               int64_t now, int64_t *expected, struct md_ctx *ctx)
+{
+    static const char sql[] =
+        "SELECT r.expected_at, (SELECT h.at FROM report_history h WHERE h.report_id = r.id"
+        " AND h.to_status = 'parked' ORDER BY h.id DESC LIMIT 1) FROM reports r WHERE r.id = ?";
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    *expected = 0;
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int src = sqlite3_step(st);
+    bool has = src == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+               sqlite3_column_type(st, 1) != SQLITE_NULL;
+    int64_t old = has ? sqlite3_column_int64(st, 0) : 0;
+    int64_t parked_at = has ? sqlite3_column_int64(st, 1) : 0;
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        rc = md_store_fail(s, src, "reading the deadline", ctx);
+    sqlite3_reset(st);
+    int64_t minutes = 0;
+    if (!rc && has)
+        rc = md_calendar_working_minutes(cal, parked_at, now, &minutes, ctx);
+    if (!rc && minutes > 0)
+        rc = md_calendar_add_minutes(cal, old, minutes, expected, ctx);
+    return rc;
+}
+
 static md_err apply_step(struct md_store *s, const struct md_calendar *cal, int64_t id,
                          const struct md_step *step, const struct md_principal *who, int64_t now,
                          int offset_min, json_t **report_out, struct md_ctx *ctx)
@@ -861,6 +892,8 @@ static md_err apply_step(struct md_store *s, const struct md_calendar *cal, int6
     }
     if (!rc && strcmp(step->action, "accept") == 0 && strcmp(rs.kind, "correction") == 0)
         rc = apply_correction(s, id, &rs, who, now, ctx);
+    if (!rc && strcmp(step->action, "resume") == 0)
+        rc = resumed_deadline(s, cal, id, now, &expected, ctx);
     sqlite3_stmt *st = NULL;
     if (!rc)
         rc = md_store_stmt(s, update_sql, &st, ctx);

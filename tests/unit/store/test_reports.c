@@ -142,9 +142,53 @@ static void insert_step_history(void **state)
     assert_int_equal(events, 3);
 }
 
+/* 挂账 stops the clock: a case parked on Monday 2 March 2026 10:00 and
+ * resumed a week later (no holiday between) gets its deadline moved by the
+ * five working days it stood; working minutes count only 09:00-17:00 on
+ * working days. */
+static void parking_stops_the_clock(void **state)
+{
+    (void)state;
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    int64_t m = -1;
+    assert_int_equal(md_calendar_working_minutes(&CAL, at("2026-03-06T16:30:00+08:00"),
+                                                 at("2026-03-09T09:45:00+08:00"), &m, &ctx), MD_OK);
+    assert_int_equal(m, 30 + 45); /* Friday's last half hour, Monday's first 45 minutes */
+    assert_int_equal(md_calendar_working_minutes(&CAL, at("2026-10-01T10:00:00+08:00"),
+                                                 at("2026-10-07T18:00:00+08:00"), &m, &ctx), MD_OK);
+    assert_int_equal(m, 0); /* National Day holidays */
+    struct md_report_input in = {.kind = "problem", .service_code = "200102", .description = "垃圾",
+                                 .lon = 116.397, .lat = 39.909, .district = "110101",
+                                 .channel = "app", .actor_role = MD_ROLE_PUBLIC,
+                                 .actor_id = "anonymous"};
+    struct md_report_created cr;
+    int64_t t0 = at("2026-03-02T10:00:00+08:00");
+    assert_int_equal(md_store_begin(S, &ctx), MD_OK);
+    assert_int_equal(md_report_insert(S, &in, t0, 480, &cr, &ctx), MD_OK);
+    assert_int_equal(md_store_commit(S, &ctx), MD_OK);
+    struct md_principal centre = {.role = MD_ROLE_CENTRE, .token_id = 1, .actor = "token:1"};
+    json_t *r = NULL;
+    struct md_step steps[] = {{.action = "accept"}, {.action = "dispatch"}, {.action = "park"}};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(md_report_transition(S, &CAL, cr.id, &steps[i], &centre, t0, 480, &r, &ctx),
+                         MD_OK);
+        json_decref(r);
+    }
+    /* 4 working hours from Monday 10:00. */
+    struct md_step resume = {.action = "resume"};
+    assert_int_equal(md_report_transition(S, &CAL, cr.id, &resume, &centre,
+                                          at("2026-03-09T10:00:00+08:00"), 480, &r, &ctx), MD_OK);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "dispatched");
+    assert_string_equal(json_string_value(json_object_get(r, "expected_at")), "2026-03-09T14:00:00+08:00");
+    assert_false(json_is_true(json_object_get(r, "overdue")));
+    json_decref(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(holidays_weekends_and_makeup_days),
-                                       cmocka_unit_test(insert_step_history)};
+                                       cmocka_unit_test(insert_step_history),
+                                       cmocka_unit_test(parking_stops_the_clock)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
