@@ -252,6 +252,10 @@ static md_err tilejson(struct md_call *c, const char *names, size_t len)
                                   "\"fields\":%s}",
                                i ? "," : "", md_layer_name(layers.layer[i]), info.min_zoom,
                                info.max_zoom, layer_fields(layers.layer[i]));
+        if (!rc && layers.layer[i] == MD_LAYER_DISTRICTS)
+            rc = md_buf_printf(b, ",{\"id\":\"" MD_DISTRICT_LABELS_LAYER "\",\"minzoom\":%d,"
+                                  "\"maxzoom\":%d,\"fields\":%s}",
+                               info.min_zoom, info.max_zoom, layer_fields(MD_LAYER_DISTRICTS));
     }
     if (!rc)
         rc = md_buf_puts(b, "]}\n");

@@ -482,6 +482,59 @@ static md_err render_polygons(struct render *r, enum md_layer layer)
     return rc;
 }
 
+/* ---- district labels ------------------------------------------------------------
+ *
+ * One point per district at its label point (districts.label_lon/lat), in
+ * the MVT layer "district_labels", written only into the tile whose extent
+ * holds it: a polygon's name would otherwise be placed once in every tile
+ * the district crosses. */
+
+static const char labels_sql[] =
+    "SELECT rowid, code, name, name_en, label_lon, label_lat FROM districts"
+    " WHERE label_lon BETWEEN ?1 AND ?2 AND label_lat BETWEEN ?3 AND ?4";
+
+static md_err render_district_labels(struct render *r)
+{
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_mvt_layer(r->mvt, MD_DISTRICT_LABELS_LAYER, MD_TILE_EXTENT);
+    if (!rc)
+        rc = md_store_stmt(r->s, labels_sql, &st, r->ctx);
+    if (rc)
+        return rc;
+    struct md_bbox q;
+    md_tile_query_bbox(r->t, MD_TILE_EXTENT, 0, &q);
+    sqlite3_bind_double(st, 1, q.minx);
+    sqlite3_bind_double(st, 2, q.maxx);
+    sqlite3_bind_double(st, 3, q.miny);
+    sqlite3_bind_double(st, 4, q.maxy);
+    int src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        double tx, ty;
+        md_tile_project(r->t, MD_TILE_EXTENT, sqlite3_column_double(st, 4),
+                        sqlite3_column_double(st, 5), &tx, &ty);
+        int32_t x = (int32_t)floor(tx), y = (int32_t)floor(ty);
+        if (x < 0 || y < 0 || x >= (int32_t)MD_TILE_EXTENT || y >= (int32_t)MD_TILE_EXTENT)
+            continue; /* on the edge: it belongs to the neighbour */
+        rc = md_mvt_feature(r->mvt, (uint64_t)sqlite3_column_int64(st, 0), MD_MVT_POINT);
+        if (!rc)
+            rc = md_mvt_point(r->mvt, x, y);
+        if (!rc)
+            rc = md_mvt_prop_str(r->mvt, "code", (const char *)sqlite3_column_text(st, 1));
+        if (!rc)
+            rc = md_mvt_prop_str(r->mvt, "name", (const char *)sqlite3_column_text(st, 2));
+        if (!rc)
+            rc = md_mvt_prop_str(r->mvt, "name_en", (const char *)sqlite3_column_text(st, 3));
+        if (!rc)
+            rc = md_mvt_feature_end(r->mvt);
+        if (!rc)
+            r->stats->features++;
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = md_store_fail(r->s, src, "district labels", r->ctx);
+    sqlite3_reset(st);
+    return rc;
+}
+
 /* ---- the tile -------------------------------------------------------------- */
 
 static md_err render_layers(struct render *r, const struct md_tile_layers *layers)
@@ -502,6 +555,8 @@ static md_err render_layers(struct render *r, const struct md_tile_layers *layer
                      : render_points(r, layer);
         else
             rc = render_polygons(r, layer);
+        if (!rc && layer == MD_LAYER_DISTRICTS)
+            rc = render_district_labels(r);
     }
     return rc;
 }

@@ -28,6 +28,11 @@ struct md_tile_layers {
     size_t n;
 };
 
+/* The MVT layer written after "districts" whenever districts are asked for:
+ * one point per district at its label point, only in the tile whose extent
+ * holds it (fields code, name, name_en), for one label per district. */
+#define MD_DISTRICT_LABELS_LAYER "district_labels"
+
 struct md_tile_stats {
     size_t features;  /* features written, all layers */
     size_t clusters;  /* of which cluster features */

@@ -79,10 +79,12 @@ static void gdal_decode(const struct md_http_res *r, struct md_tile_id t, struct
     for (int i = 0; i < d->layers; i++) {
         OGRLayerH layer = GDALDatasetGetLayer(ds, i);
         const char *lname = OGR_L_GetName(layer);
-        int li = strcmp(lname, "facilities") == 0  ? 0
-                 : strcmp(lname, "reports") == 0   ? 1
-                 : strcmp(lname, "districts") == 0 ? 2
-                                                   : 3;
+        /* district_labels: points with the districts' fields, counted with them */
+        int li = strcmp(lname, "facilities") == 0        ? 0
+                 : strcmp(lname, "reports") == 0         ? 1
+                 : strcmp(lname, "districts") == 0       ? 2
+                 : strcmp(lname, "district_labels") == 0 ? 2
+                                                         : 3;
         assert_true(strcmp(lname, "grids") == 0 || li < 3);
         OGRFeatureDefnH defn = OGR_L_GetLayerDefn(layer);
         for (int fi = 0; fi < OGR_FD_GetFieldCount(defn); fi++) {

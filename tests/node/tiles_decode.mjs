@@ -21,6 +21,7 @@ const allowed = {
   reports: ['service_code', 'status', 'kind', 'created_at', 'overdue', 'category', 'cluster',
     'point_count', 'point_count_abbreviated', 'categories'],
   districts: ['code', 'name', 'name_en'],
+  district_labels: ['code', 'name', 'name_en'],
   grids: ['code', 'district_code'],
 };
 
@@ -59,6 +60,7 @@ test('composite tiles decode with the expected layers, ids, types and public fie
           assert.ok(p.x >= -64 && p.x <= 4160 && p.y >= -64 && p.y <= 4160, `point outside buffer ${p.x},${p.y}`);
         }
         if (name === 'districts' || name === 'grids') assert.equal(f.type, 3);
+        else if (name === 'district_labels') assert.equal(f.type, 1);
         else assert.equal(f.type, 1);
       }
       assert.equal(ids.size, layer.length, `duplicate feature ids in ${name}`);
@@ -85,6 +87,29 @@ test('clusters carry counts that add up, single points carry row ids', async () 
     assert.equal(f.properties.cluster, undefined);
     assert.match(f.properties.service_code, /^\d{6}$/);
     assert.ok(Number.isInteger(f.id) && f.id >= 1 && f.id <= 20000);
+  }
+});
+
+test('each district is labelled once, in the tile that holds its label point', async () => {
+  for (const z of [7, 9]) {
+    // Every tile over Beijing (115.4-117.6 E, 39.4-41.1 N) at this zoom.
+    const a = tileAt(z, 115.4, 41.1), b = tileAt(z, 117.6, 39.4);
+    const seen = new Map();
+    let polygonTiles = 0;
+    for (let x = a.x; x <= b.x; x++) for (let y = a.y; y <= b.y; y++) {
+      const { tile } = await fetchTile('districts', { z, x, y });
+      if (tile?.layers.districts) polygonTiles++;
+      const labels = tile?.layers.district_labels;
+      for (const f of labels ? features(labels) : []) {
+        assert.equal(f.type, 1);
+        const [[p]] = f.loadGeometry();
+        assert.ok(p.x >= 0 && p.x < 4096 && p.y >= 0 && p.y < 4096, 'label inside its tile, not in the buffer');
+        seen.set(f.properties.code, (seen.get(f.properties.code) || 0) + 1);
+      }
+    }
+    assert.equal(seen.size, 16, `labels at z${z}: ${[...seen.keys()]}`);
+    assert.ok([...seen.values()].every((n) => n === 1), `each district once at z${z}`);
+    assert.ok(polygonTiles > 1, 'the districts span several tiles');
   }
 });
 
@@ -126,5 +151,5 @@ test('the style validates with gl-style-validate and points at this server', asy
   execFileSync(process.execPath, [bin, file], { stdio: 'inherit' });
   const tj = await (await fetch(style.sources.mapd.url)).json();
   assert.equal(tj.tilejson, '3.0.0');
-  assert.deepEqual(tj.vector_layers.map((l) => l.id), ['districts', 'grids', 'facilities', 'reports']);
+  assert.deepEqual(tj.vector_layers.map((l) => l.id), ['districts', 'district_labels', 'grids', 'facilities', 'reports']);
 });
