@@ -156,6 +156,7 @@ static struct fuzz_env *env_get(void)
         .styles_dir = MAPD_SOURCE_DIR "/styles",
         .max_body_bytes = 1024 * 1024,
         .tile_cache_bytes = (size_t)8 << 20,
+        .feature_cache_bytes = (size_t)4 << 20, /* nearest/within answers go through it */
         .max_query_limit = 10000,
         .timezone_offset_min = 480,
         .rate_limit_per_min = 0, /* the fuzzer creates far faster than any client may */
