@@ -260,8 +260,15 @@ bool md_feature_cache_get(struct md_feature_cache *c, enum md_layer layer, int64
         }
         pthread_mutex_unlock(&sh->lock);
     }
-    atomic_fetch_add_explicit(hit ? &c->hits : &c->misses, 1, memory_order_relaxed);
     return hit;
+}
+
+void md_feature_cache_count(struct md_feature_cache *c, int64_t hits, int64_t misses)
+{
+    if (hits)
+        atomic_fetch_add_explicit(&c->hits, hits, memory_order_relaxed);
+    if (misses)
+        atomic_fetch_add_explicit(&c->misses, misses, memory_order_relaxed);
 }
 
 void md_feature_cache_put(struct md_feature_cache *c, enum md_layer layer, int64_t id,

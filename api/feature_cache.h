@@ -49,6 +49,10 @@ bool md_feature_cache_get(struct md_feature_cache *c, enum md_layer layer, int64
 void md_feature_cache_put(struct md_feature_cache *c, enum md_layer layer, int64_t id,
                           int64_t seq, const char *props, size_t n);
 
+/* Add a request's hits and misses to the statistics (once per request: the
+ * counters are shared by every worker). */
+void md_feature_cache_count(struct md_feature_cache *c, int64_t hits, int64_t misses);
+
 void md_feature_cache_stats(struct md_feature_cache *c, struct md_feature_cache_stats *out);
 
 #endif

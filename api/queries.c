@@ -255,12 +255,14 @@ md_err md__body_polygon(struct md_call *c, enum md_crs crs, GEOSGeometry **out)
 /* Properties of hit h: from the feature cache, or read and rendered (and
  * then cached when seq >= 0). *found: the row exists. */
 static md_err hit_props(struct md_call *c, enum md_layer layer, const struct md_query_hit *h,
-                        int64_t seq, struct md_buf *b, bool *found)
+                        int64_t seq, struct md_buf *b, bool *found, int64_t *hits)
 {
     struct md_feature_cache *fc = c->api->features;
     *found = true;
-    if (fc && md_feature_cache_get(fc, layer, h->id, seq, b))
+    if (fc && md_feature_cache_get(fc, layer, h->id, seq, b)) {
+        (*hits)++;
         return MD_OK;
+    }
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(c->w->store, md__layer_select_by_id(layer), &st, c->ctx);
     if (rc)
@@ -297,6 +299,7 @@ md_err md__send_hits(struct md_call *c, enum md_layer layer, const struct md_que
         rc = md_buf_printf(b, "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,"
                               "\"numberReturned\":%d,\"crs_name\":\"%s\"%s,\"features\":[",
                            (long long)matched, n, md_crs_name(crs), extra ? extra : "");
+    int64_t cached = 0;
     for (int i = 0, written = 0; !rc && i < n; i++) {
         const struct md_query_hit *h = &hits[i];
         size_t at = b->len;
@@ -305,7 +308,7 @@ md_err md__send_hits(struct md_call *c, enum md_layer layer, const struct md_que
         if (!rc)
             rc = md__point_feature_open(b, h->id, h->lon, h->lat, crs);
         if (!rc)
-            rc = hit_props(c, layer, h, seq, b, &found);
+            rc = hit_props(c, layer, h, seq, b, &found, &cached);
         if (!rc)
             rc = md__point_feature_close(b, with_distance ? &h->distance_m : NULL);
         if (!rc && !found) {
@@ -314,6 +317,8 @@ md_err md__send_hits(struct md_call *c, enum md_layer layer, const struct md_que
         }
         written += found;
     }
+    if (c->api->features)
+        md_feature_cache_count(c->api->features, cached, n - cached);
     if (!rc)
         rc = md_buf_puts(b, "]}\n");
     if (rc)
