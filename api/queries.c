@@ -295,6 +295,10 @@ md_err md__send_hits(struct md_call *c, enum md_layer layer, const struct md_que
     if (c->api->features && !sqlite3_get_autocommit(md_store_db(s)) &&
         sqlite3_txn_state(md_store_db(s), "main") != SQLITE_TXN_WRITE)
         rc = md_feature_cache_sync(c->api->features, s, &seq, c->ctx);
+    /* Room for the usual answer at once (features are ~300-600 bytes):
+     * no regrowing while it is written. */
+    if (!rc) /* past the buffer's cap it grows as it goes, and fails there */
+        MD_IGNORE(md_buf_reserve(b, 512 + (size_t)n * 640));
     if (!rc)
         rc = md_buf_printf(b, "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,"
                               "\"numberReturned\":%d,\"crs_name\":\"%s\"%s,\"features\":[",
