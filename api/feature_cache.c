@@ -12,6 +12,7 @@
  * an older snapshot can never land after its invalidation.
  */
 #include "feature_cache.h"
+#include "md_lru.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,8 +24,8 @@
 #define CHANGES_PER_READ 10000
 
 struct entry {
-    struct entry *hnext;       /* hash chain */
-    struct entry *prev, *next; /* LRU list, head = most recent */
+    struct entry *hnext; /* hash chain */
+    struct md_lru_link lru;
     int64_t id;
     enum md_layer layer;
     bool used; /* read since it last reached the LRU tail (second chance) */
@@ -36,7 +37,7 @@ struct shard {
     pthread_mutex_t lock;
     struct entry **buckets;
     size_t nbuckets; /* a power of two */
-    struct entry *head, *tail;
+    struct md_lru lru;
     size_t bytes, budget;
     int64_t entries;
 };
@@ -96,30 +97,6 @@ struct md_feature_cache *md_feature_cache_new(size_t budget_bytes)
     return c;
 }
 
-static void lru_unlink(struct shard *sh, struct entry *e)
-{
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        sh->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        sh->tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void lru_push_front(struct shard *sh, struct entry *e)
-{
-    e->prev = NULL;
-    e->next = sh->head;
-    if (sh->head)
-        sh->head->prev = e;
-    sh->head = e;
-    if (!sh->tail)
-        sh->tail = e;
-}
-
 /* Unlink e from its chain and the LRU list and free it (shard locked). */
 static void entry_drop(struct shard *sh, struct entry *e)
 {
@@ -127,7 +104,7 @@ static void entry_drop(struct shard *sh, struct entry *e)
     while (*pp != e)
         pp = &(*pp)->hnext;
     *pp = e->hnext;
-    lru_unlink(sh, e);
+    md_lru_unlink(&sh->lru, &e->lru);
     sh->bytes -= entry_bytes(e);
     sh->entries--;
     free(e);
@@ -148,8 +125,9 @@ static int64_t drop_layer(struct md_feature_cache *c, int layer)
     for (int i = 0; i < SHARDS; i++) {
         struct shard *sh = &c->shard[i];
         pthread_mutex_lock(&sh->lock);
-        for (struct entry *e = sh->head, *next; e; e = next) {
-            next = e->next;
+        for (struct md_lru_link *k = sh->lru.head, *next; k; k = next) {
+            next = k->next;
+            struct entry *e = md_lru_entry(k, struct entry, lru);
             if (layer < 0 || (int)e->layer == layer) {
                 entry_drop(sh, e);
                 n++;
@@ -294,15 +272,15 @@ void md_feature_cache_put(struct md_feature_cache *c, enum md_layer layer, int64
     struct entry **b = bucket_of(sh, h);
     e->hnext = *b;
     *b = e;
-    lru_push_front(sh, e);
+    md_lru_push_front(&sh->lru, &e->lru);
     sh->bytes += entry_bytes(e);
     sh->entries++;
-    while (sh->bytes > sh->budget && sh->tail) {
-        struct entry *t = sh->tail;
+    while (sh->bytes > sh->budget && sh->lru.tail) {
+        struct entry *t = md_lru_entry(sh->lru.tail, struct entry, lru);
         if (t->used && t != e) {
             t->used = false;
-            lru_unlink(sh, t);
-            lru_push_front(sh, t);
+            md_lru_unlink(&sh->lru, &t->lru);
+            md_lru_push_front(&sh->lru, &t->lru);
         } else {
             entry_drop(sh, t);
         }

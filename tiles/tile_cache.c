@@ -2,10 +2,11 @@
  *
  * Entries live in a hash table whose hash ignores the layer list, so all
  * cached variants of one z/x/y share a chain: invalidating a tile is one
- * chain walk. A doubly linked list orders entries by last use. A ring keeps
+ * chain walk. An md_lru list orders entries by last use. A ring keeps
  * the last RING changes for the race rule of md_tile_cache_put.
  */
 #include "tile_cache.h"
+#include "md_lru.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@ struct entry {
     struct md_tile_key key;
     unsigned mask;
     struct entry *hnext;        /* hash chain */
-    struct entry *prev, *next;  /* LRU list, head = most recent */
+    struct md_lru_link lru;
     char etag[24];
     size_t raw_len, gz_len;
     unsigned char *bytes; /* raw then gz */
@@ -36,7 +37,7 @@ struct md_tile_cache {
     pthread_mutex_t lock;
     pthread_mutex_t sync_lock;
     struct entry **buckets;
-    struct entry *head, *tail;
+    struct md_lru lru;
     size_t bytes, budget, entries;
     int64_t seq;
     int cluster_below[MD_LAYER__COUNT];
@@ -95,40 +96,16 @@ void md_tile_cache_free(struct md_tile_cache *c)
 {
     if (!c)
         return;
-    for (struct entry *e = c->head; e;) {
-        struct entry *next = e->next;
+    for (struct md_lru_link *k = c->lru.head, *next; k; k = next) {
+        next = k->next;
+        struct entry *e = md_lru_entry(k, struct entry, lru);
         free(e->bytes);
         free(e);
-        e = next;
     }
     free(c->buckets);
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->sync_lock);
     free(c);
-}
-
-static void lru_unlink(struct md_tile_cache *c, struct entry *e)
-{
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        c->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        c->tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void lru_push_front(struct md_tile_cache *c, struct entry *e)
-{
-    e->prev = NULL;
-    e->next = c->head;
-    if (c->head)
-        c->head->prev = e;
-    c->head = e;
-    if (!c->tail)
-        c->tail = e;
 }
 
 static size_t entry_size(const struct entry *e)
@@ -140,7 +117,7 @@ static size_t entry_size(const struct entry *e)
 static void drop_entry(struct md_tile_cache *c, struct entry **link, struct entry *e)
 {
     *link = e->hnext;
-    lru_unlink(c, e);
+    md_lru_unlink(&c->lru, &e->lru);
     c->bytes -= entry_size(e);
     c->entries--;
     free(e->bytes);
@@ -208,11 +185,11 @@ static void invalidate(struct md_tile_cache *c, const struct change *ch)
             continue;
         }
         /* A large area (a bulk import): walk the entries instead. */
-        for (struct entry *e = c->head; e;) {
-            struct entry *next = e->next;
+        for (struct md_lru_link *k = c->lru.head, *next; k; k = next) {
+            next = k->next;
+            struct entry *e = md_lru_entry(k, struct entry, lru);
             if (e->key.t.z == z && change_touches(c, ch, &e->key, e->mask))
                 drop_key(c, &e->key), c->stats.invalidations++;
-            e = next;
         }
     }
     c->ring[c->ring_next] = *ch;
@@ -289,8 +266,8 @@ bool md_tile_cache_get(struct md_tile_cache *c, const struct md_tile_key *k, boo
         size_t n = gzip ? e->gz_len : e->raw_len;
         if (md_buf_append(out, p, n) == MD_OK) {
             memcpy(etag, e->etag, 24);
-            lru_unlink(c, e);
-            lru_push_front(c, e);
+            md_lru_unlink(&c->lru, &e->lru);
+            md_lru_push_front(&c->lru, &e->lru);
             hit = true;
         }
         break;
@@ -353,12 +330,12 @@ void md_tile_cache_put(struct md_tile_cache *c, const struct md_tile_key *k, con
     struct entry **bucket = &c->buckets[bucket_of(k->t)];
     e->hnext = *bucket;
     *bucket = e;
-    lru_push_front(c, e);
+    md_lru_push_front(&c->lru, &e->lru);
     c->bytes += entry_size(e);
     c->entries++;
     c->stats.puts++;
-    while (c->bytes > c->budget && c->tail) {
-        struct entry *victim = c->tail;
+    while (c->bytes > c->budget && c->lru.tail) {
+        struct entry *victim = md_lru_entry(c->lru.tail, struct entry, lru);
         drop_key(c, &victim->key);
         c->stats.evictions++;
     }
