@@ -651,6 +651,32 @@ static md_err read_state(struct md_store *s, int64_t id, struct report_state *rs
     return rc;
 }
 
+/* A facility's history row for the change `report_id` made: {"before":
+ * before (null for a new facility), "after": after}, by `who` at `now`. */
+static md_err facility_history(struct md_store *s, int64_t facility_id, int64_t report_id,
+                               json_t *before, json_t *after, const struct md_principal *who,
+                               int64_t now, struct md_ctx *ctx)
+{
+    static const char sql[] = "INSERT INTO facility_history(facility_id, report_id, change,"
+                              " actor_role, actor_id, at) VALUES (?, ?, ?, ?, ?, ?)";
+    json_t *record = json_pack("{s:O? s:O}", "before", before, "after", after);
+    char *text = record ? json_dumps(record, JSON_COMPACT) : NULL;
+    json_decref(record);
+    sqlite3_stmt *st = NULL;
+    md_err rc = text ? md_store_stmt(s, sql, &st, ctx) : md_fail(ctx, MD_ENOMEM, "facility history");
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, facility_id);
+        sqlite3_bind_int64(st, 2, report_id);
+        sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, md_role_name(who->role), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, who->actor, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, now);
+        rc = step_done(s, st, "facility history", ctx);
+    }
+    free(text);
+    return rc;
+}
+
 /* Accepting a "missing facility" correction (no facility yet): the facility
  * is added at the report's place, in its district and grid, with the
  * proposed fields; the report then names it, and its history starts with
@@ -666,8 +692,6 @@ static md_err add_missing_facility(struct md_store *s, int64_t report_id, json_t
         " r.grid_code, 'open', 'correction', ?7, r.lon, r.lat, MakePoint(r.lon, r.lat, 4326)"
         " FROM reports r WHERE r.id = ?1";
     static const char link_sql[] = "UPDATE reports SET facility_id = ?2 WHERE id = ?1";
-    static const char hist_sql[] = "INSERT INTO facility_history(facility_id, report_id, change,"
-                                   " actor_role, actor_id, at) VALUES (?, ?, ?, ?, ?, ?)";
     const char *category = json_string_value(json_object_get(change, "category"));
     const char *name = json_string_value(json_object_get(change, "name"));
     if (!category || !name)
@@ -692,23 +716,8 @@ static md_err add_missing_facility(struct md_store *s, int64_t report_id, json_t
         sqlite3_bind_int64(st, 2, fid);
         rc = step_done(s, st, "linking the facility", ctx);
     }
-    json_t *record = json_pack("{s:n s:O}", "before", "after", change);
-    char *text = record ? json_dumps(record, JSON_COMPACT) : NULL;
-    json_decref(record);
-    if (!rc && !text)
-        rc = md_fail(ctx, MD_ENOMEM, "facility history");
     if (!rc)
-        rc = md_store_stmt(s, hist_sql, &st, ctx);
-    if (!rc) {
-        sqlite3_bind_int64(st, 1, fid);
-        sqlite3_bind_int64(st, 2, report_id);
-        sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, md_role_name(who->role), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, who->actor, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, now);
-        rc = step_done(s, st, "facility history", ctx);
-    }
-    free(text);
+        rc = facility_history(s, fid, report_id, NULL, change, who, now, ctx);
     return rc;
 }
 
@@ -724,8 +733,6 @@ static md_err apply_correction(struct md_store *s, int64_t report_id, const stru
         " geom = MakePoint(coalesce(?5, lon), coalesce(?6, lat), 4326),"
         " district_code = coalesce(?7, district_code), grid_code = coalesce(?8, grid_code),"
         " updated_at = ?9 WHERE id = ?1";
-    static const char hist_sql[] = "INSERT INTO facility_history(facility_id, report_id, change,"
-                                   " actor_role, actor_id, at) VALUES (?, ?, ?, ?, ?, ?)";
     if (!rs->proposed_change)
         return MD_OK;
     if (!rs->facility_id) {
@@ -739,11 +746,10 @@ static md_err apply_correction(struct md_store *s, int64_t report_id, const stru
         return rc;
     }
     json_t *change = json_loads(rs->proposed_change, 0, NULL);
-    json_t *before = json_object(), *record = json_object();
-    char *record_text = NULL;
+    json_t *before = json_object();
     md_err rc = MD_OK;
     sqlite3_stmt *st = NULL;
-    if (!json_is_object(change) || !before || !record) {
+    if (!json_is_object(change) || !before) {
         rc = md_fail(ctx, MD_EUNPROC, "the correction's proposed change is unreadable");
         goto out;
     }
@@ -794,24 +800,10 @@ static md_err apply_correction(struct md_store *s, int64_t report_id, const stru
     rc = step_done(s, st, "updating the facility", ctx);
     if (rc)
         goto out;
-    json_object_set(record, "before", before);
-    json_object_set(record, "after", change);
-    record_text = json_dumps(record, JSON_COMPACT);
-    rc = md_store_stmt(s, hist_sql, &st, ctx);
-    if (rc)
-        goto out;
-    sqlite3_bind_int64(st, 1, rs->facility_id);
-    sqlite3_bind_int64(st, 2, report_id);
-    sqlite3_bind_text(st, 3, record_text ? record_text : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, md_role_name(who->role), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, who->actor, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, now);
-    rc = step_done(s, st, "facility history", ctx);
+    rc = facility_history(s, rs->facility_id, report_id, before, change, who, now, ctx);
 out:
-    free(record_text);
     json_decref(change);
     json_decref(before);
-    json_decref(record);
     return rc;
 }
 
