@@ -127,36 +127,14 @@ static bool has_filter(const struct md_query_filter *f)
 
 static md_err read_begin(struct md_store *s, bool *began, struct md_ctx *ctx)
 {
-    static const char sql[] = "BEGIN";
-    *began = false;
-    if (!sqlite3_get_autocommit(s->db))
-        return MD_OK;
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, sql, &st, ctx);
-    if (rc)
-        return rc;
-    int src = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (src != SQLITE_DONE)
-        return md_store_fail(s, src, "begin read", ctx);
-    *began = true;
-    return MD_OK;
+    *began = sqlite3_get_autocommit(s->db);
+    return *began ? md_store_read_begin(s, ctx) : MD_OK;
 }
 
 static void read_end(struct md_store *s, bool began)
 {
-    static const char sql[] = "COMMIT";
-    sqlite3_stmt *st = NULL;
-    struct md_ctx ignore;
-    md_ctx_init(&ignore);
-    if (!began)
-        return;
-    if (md_store_stmt(s, sql, &st, &ignore) == MD_OK) {
-        sqlite3_step(st);
-        sqlite3_reset(st);
-    }
-    if (!sqlite3_get_autocommit(s->db))
-        md_store_rollback(s);
+    if (began)
+        md_store_read_end(s);
 }
 
 static bool hit_before(const struct md_query_hit *a, const struct md_query_hit *b)
