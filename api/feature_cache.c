@@ -21,7 +21,6 @@
 
 #define SHARDS 16
 #define MAX_TEXT ((size_t)64 << 10) /* a feature's properties; larger ones are not kept */
-#define CHANGES_PER_READ 10000
 
 struct entry {
     struct entry *hnext; /* hash chain */
@@ -151,16 +150,9 @@ void md_feature_cache_free(struct md_feature_cache *c)
     free(c);
 }
 
-struct sync_state {
-    struct md_feature_cache *c;
-    int64_t last; /* seq of the last change applied */
-};
-
 static md_err apply_change(const struct md_change *ch, void *userdata)
 {
-    struct sync_state *ss = userdata;
-    struct md_feature_cache *c = ss->c;
-    ss->last = ch->seq;
+    struct md_feature_cache *c = userdata;
     if (ch->layer != MD_LAYER_FACILITIES && ch->layer != MD_LAYER_REPORTS)
         return MD_OK;
     if (ch->feature_id < 0) {
@@ -177,21 +169,6 @@ static md_err apply_change(const struct md_change *ch, void *userdata)
     }
     pthread_mutex_unlock(&sh->lock);
     return MD_OK;
-}
-
-/* Drop what changed in (from, to] as the caller's snapshot sees the log. */
-static md_err apply_changes(struct md_feature_cache *c, struct md_store *s, int64_t from,
-                            int64_t to, struct md_ctx *ctx)
-{
-    struct sync_state ss = {.c = c, .last = from};
-    md_err rc = MD_OK;
-    while (!rc && ss.last < to) {
-        int64_t before = ss.last;
-        rc = md_store_changes_since(s, ss.last, CHANGES_PER_READ, apply_change, &ss, ctx);
-        if (ss.last == before)
-            break; /* nothing more in the log up to `to` */
-    }
-    return rc;
 }
 
 md_err md_feature_cache_sync(struct md_feature_cache *c, struct md_store *s, int64_t *seq,
@@ -216,7 +193,7 @@ md_err md_feature_cache_sync(struct md_feature_cache *c, struct md_store *s, int
     if (cur < 0)
         atomic_fetch_add(&c->invalidated, drop_layer(c, -1));
     else
-        rc = apply_changes(c, s, cur, newest, ctx);
+        rc = md_store_changes_between(s, cur, newest, apply_change, c, ctx);
     if (!rc)
         atomic_store(&c->seq, newest); /* on failure it stays -1: the next sync starts over */
     pthread_mutex_unlock(&c->sync_lock);

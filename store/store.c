@@ -299,18 +299,18 @@ md_err md_store_change_seq(struct md_store *s, int64_t *out, struct md_ctx *ctx)
     return md_store_scalar(s, sql, out, ctx);
 }
 
-md_err md_store_changes_since(struct md_store *s, int64_t after, int limit, md_change_fn fn,
-                              void *userdata, struct md_ctx *ctx)
+md_err md_store_changes_between(struct md_store *s, int64_t after, int64_t upto, md_change_fn fn,
+                                void *userdata, struct md_ctx *ctx)
 {
     static const char sql[] = "SELECT seq, layer, minx, miny, maxx, maxy,"
                               " coalesce(feature_id, -1) FROM change_log"
-                              " WHERE seq > ? ORDER BY seq LIMIT ?";
+                              " WHERE seq > ?1 AND seq <= ?2 ORDER BY seq";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, after);
-    sqlite3_bind_int(st, 2, limit);
+    sqlite3_bind_int64(st, 2, upto);
     int src;
     while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
         struct md_change c = {

@@ -96,9 +96,10 @@ struct md_change {
     int64_t feature_id;  /* the row changed; -1: a bulk load (any row in bbox) */
 };
 typedef md_err (*md_change_fn)(const struct md_change *change, void *userdata);
-/* Call fn for each change with seq > after, in order; at most `limit` rows. */
-md_err md_store_changes_since(struct md_store *s, int64_t after, int limit, md_change_fn fn,
-                              void *userdata, struct md_ctx *ctx) MD_WUR;
+/* Call fn for each change with after < seq <= upto, in order (upto: the
+ * newest change the caller's snapshot saw, from md_store_change_seq). */
+md_err md_store_changes_between(struct md_store *s, int64_t after, int64_t upto, md_change_fn fn,
+                                void *userdata, struct md_ctx *ctx) MD_WUR;
 
 /* Counts of reports per status (from the trigger-maintained table). */
 struct md_status_count {

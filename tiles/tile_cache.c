@@ -198,19 +198,13 @@ static void invalidate(struct md_tile_cache *c, const struct change *ch)
         c->ring_count++;
 }
 
-struct sync_state {
-    struct md_tile_cache *c;
-    int64_t last;
-};
-
 static md_err apply_change(const struct md_change *mc, void *userdata)
 {
-    struct sync_state *ss = userdata;
+    struct md_tile_cache *c = userdata;
     struct change ch = {.seq = mc->seq, .layer = mc->layer, .bbox = mc->bbox};
-    pthread_mutex_lock(&ss->c->lock);
-    invalidate(ss->c, &ch);
-    pthread_mutex_unlock(&ss->c->lock);
-    ss->last = mc->seq;
+    pthread_mutex_lock(&c->lock);
+    invalidate(c, &ch);
+    pthread_mutex_unlock(&c->lock);
     return MD_OK;
 }
 
@@ -238,16 +232,11 @@ md_err md_tile_cache_sync(struct md_tile_cache *c, struct md_store *s, struct md
         }
         seen = newest;
     }
-    struct sync_state ss = {.c = c, .last = seen};
-    while (!rc && ss.last < newest) {
-        int64_t before = ss.last;
-        rc = md_store_changes_since(s, ss.last, 10000, apply_change, &ss, ctx);
-        if (ss.last == before)
-            break; /* rows were pruned or rolled back: nothing more to apply */
-    }
+    if (!rc && seen < newest)
+        rc = md_store_changes_between(s, seen, newest, apply_change, c, ctx);
     pthread_mutex_lock(&c->lock);
     if (!rc)
-        c->seq = newest > ss.last ? newest : ss.last;
+        c->seq = newest;
     c->stats.seq = c->seq;
     pthread_mutex_unlock(&c->lock);
     pthread_mutex_unlock(&c->sync_lock);
