@@ -391,11 +391,16 @@ function fillCategorySelect() {
 
 const MISSING_FACILITY = '900004';
 
+// One <option> per facility category, names in the page's language.
+function facilityOptions() {
+  return Object.entries(FACILITY_CATEGORIES).map(([code, names]) => h('option', { value: code }, pick(names)));
+}
+
 function showFacilityFields() {
   $('#report-facility').hidden = $('#report-category').value !== MISSING_FACILITY;
   const sel = $('#report-fac-category');
   const keep = sel.value;
-  setChildren(sel, ...Object.entries(FACILITY_CATEGORIES).map(([code, names]) => h('option', { value: code }, pick(names))));
+  setChildren(sel, facilityOptions());
   if (keep) sel.value = keep;
 }
 $('#report-category').addEventListener('change', showFacilityFields);
@@ -504,7 +509,7 @@ $('#report-form').addEventListener('submit', async (e) => {
 function fillNearbySelect() {
   const sel = $('#nearby-category');
   const keep = sel.value || 'toilet';
-  setChildren(sel, ...Object.entries(FACILITY_CATEGORIES).map(([code, names]) => h('option', { value: code }, pick(names))));
+  setChildren(sel, facilityOptions());
   sel.value = keep;
 }
 
