@@ -194,7 +194,7 @@ static void nearest_facilities_equal_brute_force(void **state)
     (void)state;
     struct cand *c = malloc(facilities.n * sizeof(*c));
     char path[256];
-    pairs = fopen("/tmp/mapd-queries-pairs.txt", "w");
+    pairs = fopen("mapd-queries-pairs.txt", "w");
     npairs = 0;
     static const int ks[] = {1, 5, 10, 25};
     for (int q = 0; q < 2000; q++) {
@@ -220,10 +220,10 @@ static void nearest_distances_match_geod_cli(void **state)
     /* geod -I reads lat1 lon1 lat2 lon2 and prints az1 az2 s12. */
     char cmd[512];
     snprintf(cmd, sizeof(cmd),
-             "cut -d' ' -f1-4 /tmp/mapd-queries-pairs.txt | geod -I +ellps=WGS84 -f %%.10f -F %%.6f"
-             " > /tmp/mapd-queries-geod.txt");
+             "cut -d' ' -f1-4 mapd-queries-pairs.txt | geod -I +ellps=WGS84 -f %%.10f -F %%.6f"
+             " > mapd-queries-geod.txt");
     assert_int_equal(md_sh("%s", cmd), 0);
-    FILE *a = fopen("/tmp/mapd-queries-pairs.txt", "r"), *b = fopen("/tmp/mapd-queries-geod.txt", "r");
+    FILE *a = fopen("mapd-queries-pairs.txt", "r"), *b = fopen("mapd-queries-geod.txt", "r");
     assert_non_null(a);
     assert_non_null(b);
     int n = 0;

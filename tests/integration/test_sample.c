@@ -77,19 +77,19 @@ static void same_seed_same_contents(void **state)
     (void)state;
     const size_t n = sizeof(tables) / sizeof(tables[0]);
     uint64_t a[8], b[8], c[8];
-    make_sample("/tmp/mapd-sample-a.sqlite", 42);
-    make_sample("/tmp/mapd-sample-b.sqlite", 42);
-    make_sample("/tmp/mapd-sample-c.sqlite", 43);
-    checksums("/tmp/mapd-sample-a.sqlite", a);
-    checksums("/tmp/mapd-sample-b.sqlite", b);
-    checksums("/tmp/mapd-sample-c.sqlite", c);
+    make_sample("mapd-sample-a.sqlite", 42);
+    make_sample("mapd-sample-b.sqlite", 42);
+    make_sample("mapd-sample-c.sqlite", 43);
+    checksums("mapd-sample-a.sqlite", a);
+    checksums("mapd-sample-b.sqlite", b);
+    checksums("mapd-sample-c.sqlite", c);
     for (size_t i = 0; i < n; i++) {
         if (a[i] != b[i])
             fail_msg("table %s differs between two runs with seed 42", tables[i]);
     }
     assert_true(a[0] != c[0]); /* facilities differ with another seed */
     assert_true(a[1] != c[1]); /* reports too */
-    md_sh("rm -f /tmp/mapd-sample-[abc].sqlite*");
+    md_sh("rm -f mapd-sample-[abc].sqlite*");
 }
 
 static int64_t count(struct md_store *s, const char *sql)

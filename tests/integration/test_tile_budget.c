@@ -12,7 +12,7 @@
 #include "mvt_decode.h"
 #include "tile_math.h"
 
-#define DB "/tmp/mapd-test-1m.sqlite"
+#define DB "mapd-test-1m.sqlite"
 
 static struct md_tile_id tile_at(uint32_t z, double lon, double lat)
 {
