@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mapd needs, only those that are missing.
-# Usage: scripts/deps.sh [build|test|bench|fuzz]   (test adds node/chromium tooling;
+# Usage: scripts/deps.sh [build|test|bench|fuzz|pg]   (test adds node/chromium tooling
+#   and PostgreSQL + PostGIS for the throwaway clusters of the PostgreSQL tests;
 #   fuzz adds clang + libFuzzer for bench/fuzz, valgrind for make test-valgrind)
 set -euo pipefail
 mode=${1:-build}
@@ -11,6 +12,10 @@ pkgs=(cmake make gcc pkg-config libgdal-dev gdal-bin libproj-dev proj-bin libgeo
       libfreetype-dev fonts-wqy-microhei nodejs npm)  # web map: glyphs from the font, MapLibre via npm
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
   pkgs+=(chromium libxml2-utils)
+fi
+# PostgreSQL 15 + PostGIS 3 (server and libpq): scripts/pg_cluster.sh, the PostgreSQL tests.
+if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = pg ]; then
+  pkgs+=(postgresql-15-postgis-3 libpq-dev)
 fi
 if [ "$mode" = fuzz ]; then
   pkgs+=(clang libclang-rt-14-dev valgrind)
