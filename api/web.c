@@ -4,6 +4,12 @@
  *   GET /web/{file}                          files of web_dir, by allow-listed extension
  *   GET /web/vendor/{file}                   MapLibre GL JS: web_dir/vendor/{file}, else
  *                                            web_dir/node_modules/maplibre-gl/dist/{file}
+ *   GET /web/vendor/swagger-ui/{file}        Swagger UI (the API page): an allow-list of
+ *                                            web_dir/node_modules/swagger-ui-dist/{file}
+ *   GET /openapi.json                        web_dir/openapi.json, the OpenAPI 3.1 document
+ *                                            of /api/v1 and /open311
+ *   GET /developers, /developers/api         the developer page and the interactive API
+ *                                            page (web_dir/developers.html, api.html)
  *   GET /fonts/{fontstack}/{start}-{end}.pbf glyph SDFs rendered from the server's font
  *
  * Files come from cfg->web_dir only: the path is checked segment by segment
@@ -40,9 +46,9 @@
 /* The page may load only from this server; MapLibre starts its worker from a
  * same-origin module (or a blob: URL in fallbacks) and draws controls with
  * data: images. */
-#define PAGE_CSP                                                                             \
-    "default-src 'none'; script-src 'self'; worker-src 'self' blob:; child-src 'self' blob:; " \
-    "style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; "     \
+#define PAGE_CSP                                                                                   \
+    "default-src 'none'; script-src 'self'; worker-src 'self' blob:; child-src 'self' blob:; "     \
+    "style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; "          \
     "manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 struct gz_entry {
@@ -87,6 +93,9 @@ static const char *const vendor_files[] = {
     "maplibre-gl.css",     "maplibre-gl.mjs.map",        "maplibre-gl-worker.mjs.map",
     "maplibre-gl-dev.mjs", "maplibre-gl-worker-dev.mjs", NULL,
 };
+
+/* Swagger UI's distribution files the API page may load. */
+static const char *const swagger_files[] = {"swagger-ui-bundle.js", "swagger-ui.css", NULL};
 
 static md_err add_header(struct md_call *c, const char *name, const char *value)
 {
@@ -207,14 +216,13 @@ static md_err read_file(struct md_call *c, const char *path, struct stat *st)
         goto out;
     }
     if ((size_t)st->st_size > WEB_MAX_FILE_BYTES) {
-        rc = md_fail(c->ctx, MD_EINTERNAL, "web file is larger than %zu bytes",
-                     WEB_MAX_FILE_BYTES);
+        rc = md_fail(c->ctx, MD_EINTERNAL, "web file is larger than %zu bytes", WEB_MAX_FILE_BYTES);
         goto out;
     }
     rc = md_buf_reserve(&c->res->body, (size_t)st->st_size);
     while (!rc && c->res->body.len < (size_t)st->st_size) {
-        ssize_t got = read(fd, c->res->body.data + c->res->body.len,
-                           (size_t)st->st_size - c->res->body.len);
+        ssize_t got =
+            read(fd, c->res->body.data + c->res->body.len, (size_t)st->st_size - c->res->body.len);
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0) {
@@ -317,9 +325,52 @@ static md_err handle_vendor(struct md_call *c, const char *name)
     return rc;
 }
 
+static md_err handle_swagger(struct md_call *c, const char *name)
+{
+    bool allowed = false;
+    for (const char *const *v = swagger_files; *v && !allowed; v++)
+        allowed = strcmp(*v, name) == 0;
+    if (!allowed)
+        return md_fail(c->ctx, MD_ENOTFOUND, "no such web file: vendor/swagger-ui/%s", name);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/node_modules/swagger-ui-dist/%s", web_dir(c), name);
+    md_err rc = serve_file(c, path, name, true);
+    if (rc == MD_ENOTFOUND) {
+        md_ctx_clear(c->ctx);
+        rc = md_fail(c->ctx, MD_ENOTFOUND, "vendor/swagger-ui/%s is missing: run `npm ci` in %s",
+                     name, web_dir(c));
+    }
+    return rc;
+}
+
+/* A page or document of web_dir named by a fixed route. */
+static md_err serve_named(struct md_call *c, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", web_dir(c), name);
+    return serve_file(c, path, name, false);
+}
+
+static md_err handle_openapi(struct md_call *c)
+{
+    return serve_named(c, "openapi.json");
+}
+
+static md_err handle_developers(struct md_call *c)
+{
+    return serve_named(c, "developers.html");
+}
+
+static md_err handle_api_page(struct md_call *c)
+{
+    return serve_named(c, "api.html");
+}
+
 static md_err handle_web(struct md_call *c)
 {
     const char *rel = c->tail;
+    if (strncmp(rel, "vendor/swagger-ui/", 18) == 0 && !strchr(rel + 18, '/'))
+        return handle_swagger(c, rel + 18);
     if (strncmp(rel, "vendor/", 7) == 0 && !strchr(rel + 7, '/'))
         return handle_vendor(c, rel + 7);
     if (!safe_relative_path(rel) || strncmp(rel, "node_modules/", 13) == 0 ||
@@ -408,6 +459,9 @@ static md_err handle_fonts(struct md_call *c)
 const struct md_route md__web_routes[] = {
     {"GET", "/", false, handle_index, "web_index"},
     {"GET", "/web/", true, handle_web, "web_files"},
+    {"GET", "/openapi.json", false, handle_openapi, "openapi"},
+    {"GET", "/developers", false, handle_developers, "developers"},
+    {"GET", "/developers/api", false, handle_api_page, "api_page"},
     {"GET", "/fonts/", true, handle_fonts, "fonts"},
 };
 const size_t md__web_routes_count = sizeof(md__web_routes) / sizeof(md__web_routes[0]);

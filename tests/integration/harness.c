@@ -52,7 +52,8 @@ static void spawn(struct md_harness *h, const char *const *extra_args)
     char errlog[320];
     snprintf(errlog, sizeof(errlog), "%s/stderr.log", h->dir);
     const char *bin = env_or_die("MAPD_BIN");
-    const char *argv[80] = {bin, "serve", "--db", h->db, "--port", "0", "--quiet", "--threads", "4"};
+    const char *argv[80] = {bin, "serve",   "--db",      h->db, "--port",
+                            "0", "--quiet", "--threads", "4"};
     size_t n = 9;
     /* MAPD_VALGRIND=1 (make test-valgrind): the server runs under memcheck;
      * any error or leak makes it exit 99, which md_harness_stop reports. */
@@ -61,10 +62,15 @@ static void spawn(struct md_harness *h, const char *const *extra_args)
         static char supp[600];
         snprintf(supp, sizeof(supp), "--suppressions=%s/tests/valgrind.supp",
                  env_or_die("MAPD_SOURCE_DIR"));
-        const char *pre[] = {"valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+        const char *pre[] = {"valgrind",
+                             "--quiet",
+                             "--error-exitcode=99",
+                             "--leak-check=full",
                              "--show-leak-kinds=definite,indirect",
-                             "--errors-for-leak-kinds=definite,indirect", "--track-fds=no",
-                             "--num-callers=30", supp};
+                             "--errors-for-leak-kinds=definite,indirect",
+                             "--track-fds=no",
+                             "--num-callers=30",
+                             supp};
         size_t np = sizeof(pre) / sizeof(pre[0]);
         memmove(argv + np, argv, n * sizeof(*argv));
         memcpy(argv, pre, np * sizeof(*argv));
@@ -188,6 +194,65 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* MAPD_API_RECORD_DIR set (make test): every answer from /api/v1 and
+ * /open311 is appended as one JSON line to a file of this process in that
+ * folder; tests/node/openapi_conformance.mjs checks them all against
+ * web/openapi.json at the end of the run. Bodies over RECORD_BODY_MAX are
+ * recorded as truncated (status and content type still checked). */
+#define RECORD_BODY_MAX ((size_t)256 << 10)
+
+static void json_str(FILE *f, const char *s, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+/* One line per answer, written with a single write() on an O_APPEND file so
+ * that threads of one test (test_concurrency) never interleave their lines. */
+static void record(const char *method, const char *path, const struct md_http_res *res)
+{
+    const char *dir = getenv("MAPD_API_RECORD_DIR");
+    if (!dir || !*dir || res->status == 0 ||
+        (strncmp(path, "/api/v1/", 8) != 0 && strncmp(path, "/open311/", 9) != 0))
+        return;
+    char file[512], ctype[256] = "", cenc[64] = "";
+    char *line = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&line, &len);
+    if (!f)
+        return;
+    md_http_header(res, "Content-Type", ctype, sizeof(ctype));
+    md_http_header(res, "Content-Encoding", cenc, sizeof(cenc));
+    bool cut = res->len > RECORD_BODY_MAX || cenc[0];
+    fputs("{\"source\":\"c\",\"method\":", f);
+    json_str(f, method, strlen(method));
+    fputs(",\"path\":", f);
+    json_str(f, path, strlen(path));
+    fprintf(f, ",\"status\":%ld,\"content_type\":", res->status);
+    json_str(f, ctype, strlen(ctype));
+    fprintf(f, ",\"truncated\":%s,\"body\":", cut ? "true" : "false");
+    json_str(f, res->body, cut ? 0 : res->len);
+    fputs("}\n", f);
+    fclose(f);
+    snprintf(file, sizeof(file), "%s/c-%ld.jsonl", dir, (long)getpid());
+    int fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        if (write(fd, line, len) != (ssize_t)len)
+            fprintf(stderr, "harness: recording %s failed\n", path);
+        close(fd);
+    }
+    free(line);
+}
+
 int md_http(const struct md_harness *h, const char *method, const char *path,
             const char *const *headers, const char *body, size_t body_len, struct md_http_res *res)
 {
@@ -225,6 +290,8 @@ int md_http(const struct md_harness *h, const char *method, const char *path,
     res->body = b.data ? b.data : calloc(1, 1);
     res->len = b.len;
     res->headers = hd.data ? hd.data : calloc(1, 1);
+    if (cc == CURLE_OK)
+        record(method, path, res);
     return cc == CURLE_OK ? 0 : -1;
 }
 

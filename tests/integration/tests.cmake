@@ -17,7 +17,8 @@ set(MAPD_TEST_ENV
   "MAPD_FIXTURE_DB=${MAPD_FIXTURE_DB}"
   "MAPD_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
   "MAPD_BUILD_DIR=${PROJECT_BINARY_DIR}"
-  "ASAN_OPTIONS=detect_leaks=1")
+  "ASAN_OPTIONS=detect_leaks=1"
+  "MAPD_API_RECORD_DIR=${MAPD_API_RECORD_DIR}")
 
 # mapd_integration_test(name [libs...]): tests/integration/test_<name>.c
 function(mapd_integration_test name)
@@ -26,7 +27,8 @@ function(mapd_integration_test name)
   target_link_libraries(${target} PRIVATE mapd_test_harness ${ARGN} PkgConfig::CMOCKA)
   mapd_target(${target})
   add_test(NAME integration/${name} COMMAND ${target})
-  set_tests_properties(integration/${name} PROPERTIES FIXTURES_REQUIRED sample_db
+  set_tests_properties(integration/${name} PROPERTIES
+    FIXTURES_REQUIRED "sample_db;${MAPD_API_RECORD_FIXTURE}"
     ENVIRONMENT "${MAPD_TEST_ENV}" TIMEOUT 600)
 endfunction()
 

@@ -14,8 +14,8 @@ if(MAPD_NODE_TESTS)
     add_test(NAME node/${name} COMMAND ${NODE_EXE} --test ${MAPD_NODE_DIR}/${script}
       WORKING_DIRECTORY ${MAPD_NODE_DIR})
     set_tests_properties(node/${name} PROPERTIES
-      FIXTURES_REQUIRED "node_modules;${ARGN}"
-      ENVIRONMENT "${MAPD_TEST_ENV}")
+      FIXTURES_REQUIRED "node_modules;${MAPD_API_RECORD_FIXTURE};${ARGN}"
+      ENVIRONMENT "${MAPD_TEST_ENV};NODE_OPTIONS=--import=${MAPD_NODE_DIR}/api_record.mjs")
   endfunction()
 
   file(GLOB MAPD_NODE_CMAKE ${MAPD_NODE_DIR}/*.cmake)
