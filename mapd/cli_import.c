@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "export.h"
+#include "basemap_osm.h"
 #include "import.h"
 #include "md_text.h"
 #include "md_time.h"
@@ -56,9 +57,36 @@ static void on_progress(void *userdata, int64_t done, int64_t total)
     fflush(stderr);
 }
 
+/* `mapd import --layer basemap FILE.osm.pbf|FILE.osm`: the base map from
+ * OpenStreetMap (store/basemap_osm.h). Other options do not apply. */
+static int import_basemap(const char *db, const char *path, bool quiet)
+{
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_store *s = NULL;
+    struct md_osm_result r;
+    int64_t t0 = md_time_mono_us();
+    md_err rc = md_store_open(db, MD_STORE_READWRITE, &s, &ctx);
+    if (!rc)
+        rc = md_basemap_import_osm(s, path, &r, &ctx);
+    md_store_close(s);
+    if (rc)
+        return md_cli_fail("import", &ctx);
+    if (!quiet)
+        fprintf(stderr,
+                "import: base map from %s: %lld OSM features read, %lld drawn (%lld new, %lld"
+                " changed, %lld unchanged), %lld deleted, %lld not drawn, %lld bad in %.1f s\n",
+                path, (long long)r.read, (long long)r.loaded, (long long)r.summary.inserted,
+                (long long)r.summary.updated, (long long)r.summary.unchanged,
+                (long long)r.summary.deleted, (long long)r.skipped, (long long)r.bad,
+                (double)(md_time_mono_us() - t0) / 1e6);
+    return r.bad ? 3 : 0;
+}
+
 static void import_help(void)
 {
     printf("usage: mapd import --db FILE --layer facilities|reports|districts|grids SOURCE\n"
+           "       mapd import --db FILE --layer basemap FILE.osm.pbf|FILE.osm\n"
            "                   [--srs CRS] [--crs gcj02|bd09] [--map dst=src,...]\n"
            "                   [--source-layer NAME] [--batch N] [--quiet]\n"
            "  Read SOURCE with GDAL/OGR (GeoJSON, Shapefile, GeoPackage, CSV with lon/lat\n"
@@ -71,7 +99,10 @@ static void import_help(void)
            "                   batch rebuilds the layer's indexes and cluster cells)\n"
            "  Points get their district and grid codes from the database's areas; import\n"
            "  districts (and grids) before points. Bad rows are printed with their row\n"
-           "  number and reason and skipped. Exit status 3 when rows were skipped.\n");
+           "  number and reason and skipped. Exit status 3 when rows were skipped.\n"
+           "  --layer basemap replaces the base map (roads, railways, water, green, land\n"
+           "  use, buildings, places) with an OpenStreetMap extract; a re-import rewrites\n"
+           "  only the features that changed.\n");
 }
 
 int md_cli_import(int argc, char **argv)
@@ -108,8 +139,11 @@ int md_cli_import(int argc, char **argv)
     }
     if (!db)
         return md_cli_usage_error("import", "--db FILE is required");
+    if (layer && strcmp(layer, "basemap") == 0 && optind == argc - 1)
+        return import_basemap(db, argv[optind], ui.quiet);
     if (!layer || md_layer_parse(layer, &o.layer))
-        return md_cli_usage_error("import", "--layer must be facilities, reports, districts or grids");
+        return md_cli_usage_error(
+            "import", "--layer must be facilities, reports, districts, grids or basemap");
     if (optind != argc - 1)
         return md_cli_usage_error("import", "give exactly one SOURCE file");
     o.path = argv[optind];

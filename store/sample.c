@@ -12,6 +12,7 @@
  * mostly closed and recent ones open, and history rows match the status.
  */
 #include "sample.h"
+#include "basemap_sample.h"
 #include "areas.h"
 #include "calendar.h"
 #include "md_buf.h"
@@ -658,6 +659,8 @@ md_err md_sample_generate(struct md_store *s, struct md_geos *geos, const struct
         rc = gen_facilities(&g, ctx);
     if (!rc)
         rc = gen_reports(&g, ctx);
+    if (!rc)
+        rc = md_basemap_sample(s, o->anchor, NULL, ctx);
 out:
     gen_free(&g);
     md_areas_free(areas);

@@ -42,9 +42,11 @@ struct layer_def {
 
 static const struct layer_def layer_defs[MD_LAYER__COUNT] = {
     {"facilities", "category", "facility_tiles", "category, status, name"},
-    {"reports", "service_code", "report_tiles", "service_code, status, kind, created_at, expected_at"},
+    {"reports", "service_code", "report_tiles",
+     "service_code, status, kind, created_at, expected_at"},
     {"districts", NULL, NULL, NULL},
-    {"grids", NULL, NULL, NULL}};
+    {"grids", NULL, NULL, NULL},
+    {"basemap", NULL, NULL, NULL}};
 
 /* "NEW.a, NEW.b" from "a, b" (prefix NEW or OLD). */
 static void prefixed(char *out, size_t n, const char *prefix, const char *fields)
@@ -161,7 +163,8 @@ static md_err point_triggers(struct md_buf *b, int L, const char *t, const char 
     return rc;
 }
 
-static md_err polygon_triggers(struct md_buf *b, int L, const char *t)
+/* `update_of`: "" (any column) or " OF col, ..." (the columns tiles draw). */
+static md_err polygon_triggers(struct md_buf *b, int L, const char *t, const char *update_of)
 {
     return md_buf_printf(
         b,
@@ -171,7 +174,7 @@ static md_err polygon_triggers(struct md_buf *b, int L, const char *t)
         "            MbrMaxY(NEW.geom), " NOW_SQL ");\n"
         "  UPDATE layers SET version = version + 1, row_count = row_count + 1 WHERE id = %2$d;\n"
         "END;\n"
-        "CREATE TRIGGER %1$s_track_u AFTER UPDATE ON %1$s BEGIN\n"
+        "CREATE TRIGGER %1$s_track_u AFTER UPDATE%3$s ON %1$s BEGIN\n"
         "  INSERT INTO change_log(layer, feature_id, minx, miny, maxx, maxy, at)\n"
         "    VALUES (%2$d, OLD.rowid, MbrMinX(OLD.geom), MbrMinY(OLD.geom), MbrMaxX(OLD.geom),\n"
         "            MbrMaxY(OLD.geom), " NOW_SQL "),\n"
@@ -185,7 +188,7 @@ static md_err polygon_triggers(struct md_buf *b, int L, const char *t)
         "            MbrMaxY(OLD.geom), " NOW_SQL ");\n"
         "  UPDATE layers SET version = version + 1, row_count = row_count - 1 WHERE id = %2$d;\n"
         "END;\n",
-        t, L);
+        t, L, update_of);
 }
 
 md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx)
@@ -193,8 +196,12 @@ md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct
     struct md_buf b;
     md_buf_init(&b, 1 << 20);
     const struct layer_def *d = &layer_defs[layer];
-    md_err rc = d->category ? point_triggers(&b, (int)layer, d->table, d->category)
-                            : polygon_triggers(&b, (int)layer, d->table);
+    md_err rc = d->category
+                    ? point_triggers(&b, (int)layer, d->table, d->category)
+                    : polygon_triggers(&b, (int)layer, d->table,
+                                       layer == MD_LAYER_BASEMAP
+                                           ? " OF kind, class, name, name_en, min_zoom, geom"
+                                           : "");
     if (!rc && d->tiles)
         rc = tile_side_triggers(&b, d);
     if (rc)
@@ -364,6 +371,8 @@ static md_err create_schema(struct md_store *s, struct md_ctx *ctx)
         rc = md__store_exec(s, schema_geometry_sql, ctx);
     if (!rc)
         rc = md__store_exec(s, schema_point_index_sql, ctx);
+    if (!rc)
+        rc = md__store_exec(s, schema_basemap_sql, ctx);
     for (int l = 0; !rc && l < MD_LAYER__COUNT; l++)
         rc = md__store_create_triggers(s, (enum md_layer)l, ctx);
     if (rc)
@@ -422,6 +431,7 @@ static const char *const bulk_tables[MD_LAYER__COUNT][4] = {
     {"reports", "report_history", "report_contacts", NULL},
     {"districts", NULL},
     {"grids", NULL},
+    {"basemap", NULL},
 };
 
 /* Save and drop the secondary indexes and triggers of a table, except the
@@ -468,6 +478,7 @@ static md_err max_rowid(struct md_store *s, enum md_layer layer, int64_t *out, s
         "SELECT coalesce(max(rowid), 0) FROM reports",
         "SELECT coalesce(max(rowid), 0) FROM districts",
         "SELECT coalesce(max(rowid), 0) FROM grids",
+        "SELECT coalesce(max(rowid), 0) FROM basemap",
     };
     return md_store_scalar(s, sql[layer], out, ctx);
 }

@@ -157,4 +157,28 @@ static const char schema_point_index_sql[] =
     "DROP TRIGGER tmd_facilities_geom;\n"
     "DROP TRIGGER tmi_reports_geom; DROP TRIGGER tmu_reports_geom; DROP TRIGGER tmd_reports_geom;\n";
 
+/* ---- base map (store/basemap.h) ----------------------------------------
+ * One row per OSM (or synthetic) feature: kind (road, rail, water, waterway,
+ * green, landuse, building, place), class (motorway, ..., path; lake, ...),
+ * names, the zoom it is first drawn at (min_zoom: by class, later for
+ * features too small to see), its lon/lat box (minx..maxy, for the low-zoom
+ * read through basemap_zoom) and its geometry (any type, SRID 4326) with an
+ * R*Tree. src_key is the source's stable id ("w123" = OSM way 123): a
+ * re-import matches rows by it, so only rows that changed are written and
+ * logged. gen = the load that last saw the row; rows an import did not see
+ * are deleted. Layer id 4; change tracking as for polygon layers, on the
+ * drawn columns only (a gen-only touch logs nothing). */
+static const char schema_basemap_sql[] =
+    "INSERT INTO layers(id, name, cluster_below_zoom, min_zoom, max_zoom, cache_seconds)\n"
+    "  VALUES (4, 'basemap', 0, 0, 22, 86400);\n"
+    "CREATE TABLE basemap (id INTEGER PRIMARY KEY, src_key TEXT NOT NULL,\n"
+    "  kind TEXT NOT NULL, class TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',\n"
+    "  name_en TEXT NOT NULL DEFAULT '', min_zoom INTEGER NOT NULL CHECK (min_zoom BETWEEN 0 AND 22),\n"
+    "  minx REAL NOT NULL, miny REAL NOT NULL, maxx REAL NOT NULL, maxy REAL NOT NULL,\n"
+    "  gen INTEGER NOT NULL, updated_at INTEGER NOT NULL);\n"
+    "CREATE UNIQUE INDEX basemap_src_key ON basemap(src_key);\n"
+    "CREATE INDEX basemap_zoom ON basemap(min_zoom, minx);\n"
+    "SELECT AddGeometryColumn('basemap', 'geom', 4326, 'GEOMETRY', 'XY', 1);\n"
+    "SELECT CreateSpatialIndex('basemap', 'geom');\n";
+
 #endif

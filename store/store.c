@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 static const char *const layer_names[MD_LAYER__COUNT] = {"facilities", "reports", "districts",
-                                                         "grids"};
+                                                         "grids", "basemap"};
 
 const char *md_layer_name(enum md_layer layer)
 {
@@ -25,15 +25,25 @@ const char *md_layer_name(enum md_layer layer)
     return layer_names[layer];
 }
 
-md_err md_layer_parse(const char *name, enum md_layer *out)
+static md_err parse_layer(const char *name, int count, enum md_layer *out)
 {
-    for (int i = 0; i < MD_LAYER__COUNT; i++) {
+    for (int i = 0; i < count; i++) {
         if (name && strcmp(name, layer_names[i]) == 0) {
             *out = (enum md_layer)i;
             return MD_OK;
         }
     }
     return MD_ENOTFOUND;
+}
+
+md_err md_layer_parse(const char *name, enum md_layer *out)
+{
+    return parse_layer(name, MD_LAYER_BASEMAP, out);
+}
+
+md_err md_layer_parse_tile(const char *name, enum md_layer *out)
+{
+    return parse_layer(name, MD_LAYER__COUNT, out);
 }
 
 md_err md_store_fail(struct md_store *s, int sqlite_rc, const char *what, struct md_ctx *ctx)

@@ -20,12 +20,25 @@
 
 #define MD_SCHEMA_VERSION 1
 
-enum md_layer { MD_LAYER_FACILITIES = 0, MD_LAYER_REPORTS, MD_LAYER_DISTRICTS, MD_LAYER_GRIDS, MD_LAYER__COUNT };
+/* The city's layers, then the base map (roads, water, green, buildings,
+ * places: store/basemap.h), a tile layer only: md_layer_parse() does not
+ * name it, so queries, OGC collections and exports never take it. */
+enum md_layer {
+    MD_LAYER_FACILITIES = 0,
+    MD_LAYER_REPORTS,
+    MD_LAYER_DISTRICTS,
+    MD_LAYER_GRIDS,
+    MD_LAYER_BASEMAP,
+    MD_LAYER__COUNT
+};
 
 /* "facilities", ... ; NULL for out-of-range. */
 const char *md_layer_name(enum md_layer layer);
-/* Look up a layer by exact name; MD_ENOTFOUND when unknown. */
+/* Look up a city layer (facilities, reports, districts, grids) by exact
+ * name; MD_ENOTFOUND when unknown or "basemap" (see md_layer_parse_tile). */
 md_err md_layer_parse(const char *name, enum md_layer *out);
+/* The same, also naming "basemap" (tile layer lists). */
+md_err md_layer_parse_tile(const char *name, enum md_layer *out);
 
 enum md_store_flags {
     MD_STORE_READWRITE = 0,

@@ -12,6 +12,7 @@
  */
 #include "tile_render.h"
 #include "mvt_encode.h"
+#include "tile_basemap.h"
 #include "tile_geom.h"
 
 #include <math.h>
@@ -546,13 +547,16 @@ static md_err render_layers(struct render *r, const struct md_tile_layers *layer
         rc = md_store_layer_info(r->s, layer, &info, r->ctx);
         if (rc || (int)r->t.z < info.min_zoom || (int)r->t.z > info.max_zoom)
             continue;
-        rc = md_mvt_layer(r->mvt, md_layer_name(layer), MD_TILE_EXTENT);
-        if (rc)
+        if (layer != MD_LAYER_BASEMAP &&
+            (rc = md_mvt_layer(r->mvt, md_layer_name(layer), MD_TILE_EXTENT)))
             break;
         if (layer == MD_LAYER_FACILITIES || layer == MD_LAYER_REPORTS)
             rc = (int)r->t.z < info.cluster_below_zoom
                      ? render_clusters(r, layer, info.cluster_below_zoom)
                      : render_points(r, layer);
+        else if (layer == MD_LAYER_BASEMAP)
+            rc = md_tile_basemap_render(r->s, r->g, r->pool, r->mvt, r->t, &r->stats->features,
+                                        r->ctx);
         else
             rc = render_polygons(r, layer);
         if (!rc && layer == MD_LAYER_DISTRICTS)
@@ -610,9 +614,10 @@ md_err md_tile_layers_parse(const char *text, size_t len, struct md_tile_layers 
                            (int)(len > 64 ? 64 : len), text);
         memcpy(name, text + i, n);
         name[n] = '\0';
-        if (md_layer_parse(name, &layer))
+        if (md_layer_parse_tile(name, &layer))
             return md_fail(ctx, MD_EINVAL,
-                           "unknown layer '%.31s' (layers: facilities, reports, districts, grids)",
+                           "unknown layer '%.31s' (layers: basemap, facilities, reports,"
+                           " districts, grids)",
                            name);
         for (size_t k = 0; k < out->n; k++) {
             if (out->layer[k] == layer)

@@ -48,7 +48,7 @@ md_err md_tile_render(struct md_store *s, struct md_geos *g, struct md_pool *poo
                       struct md_tile_id t, const struct md_tile_layers *layers, int64_t now,
                       struct md_buf *out, struct md_tile_stats *stats, struct md_ctx *ctx) MD_WUR;
 
-/* Parse "facilities,reports": known names, no repeats, at most 4.
+/* Parse "facilities,reports": known names (basemap too), no repeats, at most 5.
  * MD_EINVAL with a message naming the bad part. */
 md_err md_tile_layers_parse(const char *text, size_t len, struct md_tile_layers *out,
                             struct md_ctx *ctx) MD_WUR;

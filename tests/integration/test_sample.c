@@ -12,8 +12,9 @@
 #include "areas.h"
 #include "store.h"
 
-static const char *const tables[] = {"facilities", "reports", "report_history", "report_contacts",
-                                     "districts", "grids", "cluster_cells", "layers"};
+static const char *const tables[] = {"facilities",      "reports",   "report_history",
+                                     "report_contacts", "districts", "grids",
+                                     "cluster_cells",   "layers",    "basemap"};
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
@@ -76,7 +77,8 @@ static void same_seed_same_contents(void **state)
 {
     (void)state;
     const size_t n = sizeof(tables) / sizeof(tables[0]);
-    uint64_t a[8], b[8], c[8];
+    uint64_t a[sizeof(tables) / sizeof(tables[0])], b[sizeof(a) / sizeof(a[0])],
+        c[sizeof(a) / sizeof(a[0])];
     make_sample("mapd-sample-a.sqlite", 42);
     make_sample("mapd-sample-b.sqlite", 42);
     make_sample("mapd-sample-c.sqlite", 43);

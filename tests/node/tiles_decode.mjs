@@ -142,7 +142,7 @@ test('the style validates with gl-style-validate and points at this server', asy
   const text = await res.text();
   assert.ok(!text.includes('{{base}}'));
   const style = JSON.parse(text);
-  assert.equal(style.sources.mapd.url, `${srv.base}/tiles/districts,grids,facilities,reports.json`);
+  assert.equal(style.sources.mapd.url, `${srv.base}/tiles/basemap,districts,grids,facilities,reports.json`);
   const dir = mkdtempSync(join(tmpdir(), 'mapd-style-'));
   const file = join(dir, 'style.json');
   writeFileSync(file, text);
@@ -151,5 +151,5 @@ test('the style validates with gl-style-validate and points at this server', asy
   execFileSync(process.execPath, [bin, file], { stdio: 'inherit' });
   const tj = await (await fetch(style.sources.mapd.url)).json();
   assert.equal(tj.tilejson, '3.0.0');
-  assert.deepEqual(tj.vector_layers.map((l) => l.id), ['districts', 'district_labels', 'grids', 'facilities', 'reports']);
+  assert.deepEqual(tj.vector_layers.map((l) => l.id), ['basemap', 'districts', 'district_labels', 'grids', 'facilities', 'reports']);
 });
