@@ -473,10 +473,14 @@ static md_err post_request(struct md_call *c, bool xml)
     if (!key || !*key)
         return md_fail(c->ctx, MD_EUNAUTH, "api_key is required to submit a request");
     rc = md__auth_token(c, key, &who);
-    if (rc) {
+    if (rc && rc != MD_ERATE) {
         md_ctx_clear(c->ctx);
         return md_fail(c->ctx, MD_EUNAUTH, "api_key is not valid");
     }
+    if (!rc)
+        rc = md_principal_scope(&who, MD_SCOPE_REPORT_CREATE, c->ctx);
+    if (rc)
+        return rc;
     rc = md__param_crs(c, &crs);
     if (!rc)
         rc = form_field(c, kv, n, "service_code", 6, &in.service_code);

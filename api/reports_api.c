@@ -16,10 +16,12 @@
  * group-commit writer; the 201 is rendered by the deferred poll once the
  * writer's COMMIT has returned. Nothing is written for a request that fails.
  */
+#include "json_body.h"
 #include "md_text.h"
 #include "md_time.h"
 #include "params.h"
 #include "reports_int.h"
+#include "units.h"
 #include "workflow.h"
 
 #include <ctype.h>
@@ -38,7 +40,16 @@
 
 md_err md__auth_token(struct md_call *c, const char *token, struct md_principal *out)
 {
-    return md_token_verify(c->w->store, token, out, c->ctx);
+    int64_t retry = 0;
+    md_err rc = md_token_verify(c->w->store, token, out, c->ctx);
+    if (!rc)
+        rc = md_token_use(c->w->store, out, md_time_now(), &retry, c->ctx);
+    if (rc == MD_ERATE) {
+        char v[24];
+        snprintf(v, sizeof(v), "%lld", (long long)retry);
+        MD_IGNORE(md_response_header(c->res, c->req->pool, "Retry-After", v));
+    }
+    return rc;
 }
 
 md_err md__auth_bearer(struct md_call *c, struct md_principal *out)
@@ -367,53 +378,19 @@ out:
 
 static md_err parse_body(struct md_call *c, json_t **out)
 {
-    json_error_t jerr;
-    if (c->req->body_len == 0)
-        return md_fail(c->ctx, MD_EINVAL, "a JSON object body is required");
-    json_t *j = json_loadb(c->req->body, c->req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!j)
-        return md_fail(c->ctx, MD_EINVAL, "the body is not valid JSON: %s (line %d, column %d)",
-                       jerr.text, jerr.line, jerr.column);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return md_fail(c->ctx, MD_EINVAL, "the body must be a JSON object");
-    }
-    *out = j;
-    return MD_OK;
+    return md__body_object(c, out);
 }
 
 static md_err only_fields(struct md_call *c, json_t *obj, const char *where,
                           const char *const *allowed)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        bool ok = false;
-        for (const char *const *a = allowed; *a && !ok; a++)
-            ok = strcmp(*a, key) == 0;
-        if (!ok)
-            return md_fail(c->ctx, MD_EINVAL, "unknown field '%.40s' in %s", key, where);
-    }
-    return MD_OK;
+    return md__body_only(c, obj, where, allowed);
 }
 
 static md_err field_str(struct md_call *c, json_t *obj, const char *key, bool required,
                         size_t max_chars, const char **out)
 {
-    json_t *v = json_object_get(obj, key);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return required ? md_fail(c->ctx, MD_EINVAL, "%s is required", key) : MD_OK;
-    if (!json_is_string(v))
-        return md_fail(c->ctx, MD_EINVAL, "%s must be a string", key);
-    const char *s = json_string_value(v);
-    if (md_utf8_len(s) > max_chars)
-        return md_fail(c->ctx, MD_EINVAL, "%s is longer than %zu characters", key, max_chars);
-    if (required && !*s)
-        return md_fail(c->ctx, MD_EINVAL, "%s must not be empty", key);
-    *out = s;
-    return MD_OK;
+    return md__body_str(c, obj, key, required, max_chars, out);
 }
 
 static md_err field_lonlat(struct md_call *c, json_t *obj, enum md_crs crs, double *lon,
@@ -519,6 +496,8 @@ static md_err create_report(struct md_call *c)
     enum md_crs crs;
     const char *kind = NULL, *channel = NULL;
     md_err rc = md__auth_bearer(c, &who);
+    if (!rc)
+        rc = md_principal_scope(&who, MD_SCOPE_REPORT_CREATE, c->ctx);
     if (!rc)
         rc = md__param_crs(c, &crs);
     if (!rc)
@@ -743,13 +722,13 @@ static md_err get_report(struct md_call *c)
 
 static md_err transition(struct md_call *c)
 {
-    static const char *const allowed[] = {"action", "note", "into", NULL};
+    static const char *const allowed[] = {"action", "note", "into", "unit", "officer", NULL};
     struct md_reports_state *st = c->api->reports;
     const char *slash = strchr(c->tail, '/');
-    int64_t id = 0, into = 0;
+    int64_t id = 0, into = 0, officer = 0;
     struct md_principal who;
     json_t *body = NULL, *report = NULL;
-    const char *action = NULL, *note = NULL;
+    const char *action = NULL, *note = NULL, *unit = NULL;
     enum md_crs crs;
     if (!slash || strcmp(slash, "/transitions") != 0)
         return md_fail(c->ctx, MD_ENOTFOUND, "no such resource: %s", c->req->path);
@@ -762,6 +741,8 @@ static md_err transition(struct md_call *c)
         rc = md_fail(c->ctx, MD_EUNAUTH,
                      "moving a case needs an officer or centre token (Authorization: Bearer)");
     if (!rc)
+        rc = md_principal_scope(&who, MD_SCOPE_REPORT_TRANSITION, c->ctx);
+    if (!rc)
         rc = parse_body(c, &body);
     if (!rc)
         rc = only_fields(c, body, "the transition", allowed);
@@ -769,6 +750,15 @@ static md_err transition(struct md_call *c)
         rc = field_str(c, body, "action", true, 32, &action);
     if (!rc)
         rc = field_str(c, body, "note", false, NOTE_MAX, &note);
+    if (!rc)
+        rc = field_str(c, body, "unit", false, MD_UNIT_CODE_MAX - 1, &unit);
+    json_t *jofficer = body ? json_object_get(body, "officer") : NULL;
+    if (!rc && jofficer && !json_is_null(jofficer)) {
+        if (!json_is_integer(jofficer) || json_integer_value(jofficer) <= 0)
+            rc = md_fail(c->ctx, MD_EINVAL, "officer must be a positive officer id");
+        else
+            officer = json_integer_value(jofficer);
+    }
     json_t *jinto = body ? json_object_get(body, "into") : NULL;
     if (!rc && jinto && !json_is_null(jinto)) {
         if (!json_is_integer(jinto) || json_integer_value(jinto) <= 0)
@@ -779,7 +769,8 @@ static md_err transition(struct md_call *c)
     if (!rc && into && strcmp(action, "merge") != 0)
         rc = md_fail(c->ctx, MD_EINVAL, "into is only for the merge action");
     if (!rc) {
-        struct md_step step = {.action = action, .note = note, .into = into};
+        struct md_step step = {
+            .action = action, .note = note, .into = into, .unit = unit, .officer_id = officer};
         rc = md_report_transition(c->w->store, &st->cal, id, &step, &who, md_time_now(),
                                   st->offset_min, &report, c->ctx);
     }

@@ -10,6 +10,7 @@
  *                                            of /api/v1 and /open311
  *   GET /developers, /developers/api         the developer page and the interactive API
  *                                            page (web_dir/developers.html, api.html)
+ *   GET /officer                             the officer's phone view (web_dir/officer.html)
  *   GET /fonts/{fontstack}/{start}-{end}.pbf glyph SDFs rendered from the server's font
  *
  * Files come from cfg->web_dir only: the path is checked segment by segment
@@ -361,6 +362,11 @@ static md_err handle_developers(struct md_call *c)
     return serve_named(c, "developers.html");
 }
 
+static md_err handle_officer(struct md_call *c)
+{
+    return serve_named(c, "officer.html");
+}
+
 static md_err handle_api_page(struct md_call *c)
 {
     return serve_named(c, "api.html");
@@ -462,6 +468,7 @@ const struct md_route md__web_routes[] = {
     {"GET", "/openapi.json", false, handle_openapi, "openapi"},
     {"GET", "/developers", false, handle_developers, "developers"},
     {"GET", "/developers/api", false, handle_api_page, "api_page"},
+    {"GET", "/officer", false, handle_officer, "officer_page"},
     {"GET", "/fonts/", true, handle_fonts, "fonts"},
 };
 const size_t md__web_routes_count = sizeof(md__web_routes) / sizeof(md__web_routes[0]);

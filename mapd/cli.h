@@ -12,6 +12,7 @@ int md_cli_import(int argc, char **argv);
 int md_cli_export(int argc, char **argv);
 int md_cli_backup(int argc, char **argv);
 int md_cli_token(int argc, char **argv);
+int md_cli_unit(int argc, char **argv);
 
 /* Print "mapd <cmd>: <message>" for a failed ctx; returns 1. */
 int md_cli_fail(const char *cmd, const struct md_ctx *ctx);

@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"export", md_cli_export, "write a layer's public fields as GeoJSON or CSV"},
     {"backup", md_cli_backup, "copy a database online (consistent while serving)"},
     {"token", md_cli_token, "create, list and revoke API tokens (app, officer, centre, admin)"},
+    {"unit", md_cli_unit, "add and list the units cases are dispatched to, with their officers"},
 };
 
 static void usage(FILE *f)

@@ -9,6 +9,7 @@
  *   - lon/lat and geom are written together (geom = MakePoint(lon, lat)).
  */
 #include "reports.h"
+#include "units.h"
 #include "geodesic.h"
 #include "md_time.h"
 #include "workflow.h"
@@ -944,6 +945,10 @@ md_err md_report_transition(struct md_store *s, const struct md_calendar *cal, i
     if (rc)
         return rc;
     rc = apply_step(s, cal, id, step, who, now, offset_min, &report, ctx);
+    if (!rc) /* after the workflow's 403/409: whose case it is (rolled back on failure) */
+        rc = md__assignment_check(s, id, step, who, ctx);
+    if (!rc)
+        rc = md__assignment_record(s, id, step, who, now, ctx);
     if (!rc)
         rc = md_store_commit(s, ctx);
     else

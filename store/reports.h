@@ -136,6 +136,8 @@ struct md_step {
     const char *action;
     const char *note; /* may be NULL */
     int64_t into;     /* merge target */
+    const char *unit;   /* dispatch/rework: the unit (units.h); NULL = none */
+    int64_t officer_id; /* dispatch/rework: an officer of that unit; 0 = none */
 };
 md_err md_report_transition(struct md_store *s, const struct md_calendar *cal, int64_t id,
                             const struct md_step *step, const struct md_principal *who,

@@ -122,6 +122,27 @@ static const char schema_tables_sql[] =
     "CREATE TABLE events (id INTEGER PRIMARY KEY, type TEXT NOT NULL, report_id INTEGER NOT NULL,\n"
     "  payload TEXT NOT NULL, at INTEGER NOT NULL);\n";
 
+/* Block "units and officers" (units.h) and per-token policy (tokens.h):
+ * whom cases are dispatched to, who the officer behind a token is, and an
+ * app key's scopes, quota and expiry. IF NOT EXISTS: `mapd init` on a
+ * database made before these tables adds them. */
+static const char schema_units_sql[] =
+    "CREATE TABLE IF NOT EXISTS units (code TEXT PRIMARY KEY, name TEXT NOT NULL,\n"
+    "  unit_type TEXT, district_code TEXT, created_at INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS officers (id INTEGER PRIMARY KEY,\n"
+    "  unit_code TEXT NOT NULL REFERENCES units(code), name TEXT NOT NULL,\n"
+    "  created_at INTEGER NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS officers_unit ON officers(unit_code);\n"
+    "CREATE TABLE IF NOT EXISTS report_assignments (report_id INTEGER PRIMARY KEY,\n"
+    "  unit_code TEXT NOT NULL REFERENCES units(code), officer_id INTEGER REFERENCES officers(id),\n"
+    "  assigned_at INTEGER NOT NULL, actor_id TEXT NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS report_assignments_unit ON report_assignments(unit_code);\n"
+    "CREATE TABLE IF NOT EXISTS token_policy (token_id INTEGER PRIMARY KEY REFERENCES tokens(id),\n"
+    "  officer_id INTEGER REFERENCES officers(id), scopes TEXT, quota_per_day INTEGER,\n"
+    "  expires_at INTEGER);\n"
+    "CREATE TABLE IF NOT EXISTS token_usage (token_id INTEGER NOT NULL, day INTEGER NOT NULL,\n"
+    "  n INTEGER NOT NULL, PRIMARY KEY (token_id, day));\n";
+
 /* Geometry columns and their R*Tree indexes (SpatiaLite). */
 static const char schema_geometry_sql[] =
     "SELECT AddGeometryColumn('districts', 'geom', 4326, 'MULTIPOLYGON', 'XY', 1);\n"

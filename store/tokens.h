@@ -23,13 +23,59 @@ enum md_role {
     MD_ROLE__COUNT
 };
 
+/* Scopes narrow what a token may do within its role (an app key for one
+ * purpose). A token without listed scopes may do all its role allows. */
+#define MD_SCOPES(X)                                                                          \
+    X(REPORT_CREATE, "report:create", "file reports (JSON API, Open311 POST requests)")       \
+    X(REPORT_TRANSITION, "report:transition", "move cases through the workflow")               \
+    X(CONSULTATION, "consultation:manage", "publish, moderate and close consultations")        \
+    X(ADMIN_EDIT, "admin:edit", "edit facilities, categories and units")                      \
+    X(STAFF_READ, "staff:read", "read staff data: units, officers' queues")
+enum md_scope {
+#define X(name, text, desc) MD_SCOPE_##name,
+    MD_SCOPES(X)
+#undef X
+        MD_SCOPE__COUNT
+};
+#define MD_SCOPES_ALL ((1u << MD_SCOPE__COUNT) - 1)
+
 /* Who is calling: role and a stable actor id for the history
  * ("anonymous" or "token:<id>"). */
 struct md_principal {
     enum md_role role;
     int64_t token_id; /* 0 for anonymous */
     char actor[48];
+    int64_t officer_id; /* officers: the officer the token names (0 = none) */
+    char unit[33];      /* officers: their unit's code ("" = none) */
+    unsigned scopes;    /* bit (1 << enum md_scope); MD_SCOPES_ALL when none were listed */
+    int64_t quota_per_day; /* authenticated requests per UTC day; 0 = unlimited */
 };
+
+/* Optional policy of a token (table token_policy). Zero/NULL = none. */
+struct md_token_policy {
+    int64_t officer_id;    /* officer tokens: who (units.h) */
+    const char *scopes;    /* comma list of scope names, checked by md_scopes_parse */
+    int64_t quota_per_day; /* > 0 */
+    int64_t expires_at;    /* epoch seconds */
+};
+
+/* Parse "report:create,admin:edit" into scope bits; MD_EINVAL naming an
+ * unknown scope. NULL or "" gives MD_SCOPES_ALL. */
+md_err md_scopes_parse(const char *text, unsigned *out, struct md_ctx *ctx) MD_WUR;
+/* The scope's name ("report:create"); never NULL. */
+const char *md_scope_name(enum md_scope scope);
+/* MD_OK when `who` holds `scope`, else MD_EFORBID naming it. */
+md_err md_principal_scope(const struct md_principal *who, enum md_scope scope,
+                          struct md_ctx *ctx) MD_WUR;
+/* Attach a policy to token `id` (replacing any). */
+md_err md_token_set_policy(struct md_store *s, int64_t id, const struct md_token_policy *p,
+                           struct md_ctx *ctx) MD_WUR;
+/* Count one authenticated request of a token with a quota in today's (UTC)
+ * bucket; MD_ERATE with the limit in the message when the day's quota is
+ * used up (the request is then not counted). *retry_after_s (may be NULL)
+ * gets the seconds until the next UTC day. */
+md_err md_token_use(struct md_store *s, const struct md_principal *who, int64_t now,
+                    int64_t *retry_after_s, struct md_ctx *ctx) MD_WUR;
 
 /* "public", "app", ...; never NULL. */
 const char *md_role_name(enum md_role role);
@@ -43,8 +89,9 @@ void md_principal_public(struct md_principal *p);
  * its row id into *id (may be NULL). */
 md_err md_token_create(struct md_store *s, enum md_role role, const char *label,
                        char token[MD_TOKEN_TEXT_MAX], int64_t *id, struct md_ctx *ctx) MD_WUR;
-/* Look up a presented token. MD_EUNAUTH with a message when it is malformed,
- * unknown or revoked. */
+/* Look up a presented token with its policy (officer and unit, scopes,
+ * quota). MD_EUNAUTH with a message when it is malformed, unknown, revoked
+ * or expired. */
 md_err md_token_verify(struct md_store *s, const char *token, struct md_principal *out,
                        struct md_ctx *ctx) MD_WUR;
 /* Mark token `id` revoked; MD_ENOTFOUND when there is no such live token. */
@@ -56,6 +103,10 @@ struct md_token_info {
     char label[128];
     char hash_prefix[13]; /* first 12 hex digits of the hash, to tell tokens apart */
     int64_t created_at, revoked_at; /* revoked_at 0 = live */
+    char unit[33];                  /* officer tokens: unit code, "" = none */
+    char officer[101];              /* officer tokens: officer's name, "" = none */
+    char scopes[200];               /* "" = all of the role */
+    int64_t quota_per_day, expires_at, used_today;
 };
 typedef md_err (*md_token_fn)(const struct md_token_info *t, void *userdata);
 /* Call fn for every token, oldest first. */

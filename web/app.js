@@ -4,6 +4,7 @@
 // (/styles/mapd.json), tiles, glyphs, MapLibre itself and the JSON API.
 // User-provided text is only ever inserted with textContent.
 import { Map as MapLibreMap, Marker, NavigationControl, Popup, ScaleControl } from './vendor/maplibre-gl.mjs';
+import { CENTRE_T, actionForm, centreActions } from './centre.js';
 
 const STYLE_URL = '/styles/mapd.json';
 const HOME = { center: [116.397, 39.909], zoom: 11 };
@@ -557,6 +558,14 @@ $('#nearby-locate').addEventListener('click', async () => {
 
 // ---- command centre: live list from the event stream --------------------------------
 
+const centreCtx = {
+  h,
+  t: (key) => CENTRE_T[state.lang][key] ?? t(key),
+  api,
+  onDone: (report) => { upsertLive(report, false); refreshTiles().catch(() => {}); },
+  onError: (message) => setLiveStatus('error', message),
+};
+
 function liveItem(report) {
   const li = h('li', { 'data-id': report.id });
   const item = {
@@ -565,16 +574,18 @@ function liveItem(report) {
     render() {
       const r = this.report;
       li.classList.toggle('overdue', !!r.overdue);
-      const actions = [];
-      if (r.status === 'reported') actions.push(['accept', t('accept')], ['reject', t('reject')]);
-      if (r.status === 'filed') actions.push(['dispatch', t('dispatch')]);
+      const actions = centreActions(r.status).map((a) => [a, centreCtx.t(a)]);
       setChildren(li,
         h('div', { class: 'name' }, `#${r.id} ${categoryName(r.category)}`, h('span', { class: 'badge-overdue' }, t('overdue'))),
         h('div', { class: 'meta' }, [pick(STATUS[r.status]) || r.status, fmtTime(r.created_at), r.address || r.district].filter(Boolean).join(' · ')),
         r.description ? h('div', { class: 'meta' }, r.description.slice(0, 120)) : null,
         actions.length ? h('div', { class: 'actions' }, actions.map(([action, label]) => h('button', {
           type: 'button', 'data-action': action,
-          onclick: (ev) => { ev.stopPropagation(); step(r.id, action); },
+          onclick: (ev) => {
+            ev.stopPropagation();
+            li.querySelector('.case-form')?.remove();
+            li.append(actionForm(r, action, centreCtx));
+          },
         }, label))) : null);
     },
   };
@@ -604,16 +615,6 @@ function upsertLive(report, fresh) {
   }
 }
 
-async function step(id, action) {
-  try {
-    const j = await api(`/api/v1/reports/${id}/transitions`, { method: 'POST', body: { action }, auth: true });
-    upsertLive(j.report, false);
-    await refreshTiles();
-  } catch (err) {
-    setLiveStatus('error', err.message);
-  }
-}
-
 function setLiveStatus(s, text) {
   const el = $('#live-status');
   el.dataset.state = s;
@@ -624,7 +625,7 @@ let liveListSeq = 0;
 async function loadLiveList() {
   const seq = ++liveListSeq;
   const overdue = $('#live-overdue').checked;
-  const q = overdue ? 'overdue=true&limit=100' : `status=${OPEN_STATUSES.slice(0, 4).join(',')}&limit=50`;
+  const q = overdue ? 'overdue=true&limit=100' : `status=${OPEN_STATUSES.join(',')}&limit=50`;
   const j = await api(`/api/v1/reports?${q}`, { auth: true });
   if (seq !== liveListSeq) return; // a newer load (the filter changed) wins
   state.live.clear();

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { HERE, freshDb, http, report, serve, token } from './reports_lib.mjs';
+import { BIN, HERE, freshDb, http, report, serve, token } from './reports_lib.mjs';
 
 // SPEC §4, written out independently of store/workflow.c.
 const OPEN = ['reported', 'filed', 'dispatched', 'in_progress', 'handled'];
@@ -28,8 +28,11 @@ const SPEC = {
 let db, srv, tok;
 before(async () => {
   db = freshDb();
-  tok = { app: token(db.db, 'app'), officer: token(db.db, 'officer'), centre: token(db.db, 'centre'),
-    admin: token(db.db, 'admin') };
+  // Officers act only on cases dispatched to their unit (tests/node/staff_units.mjs).
+  execFileSync(BIN, ['unit', 'add', '--db', db.db, '--code', 'U1', '--name', '东城区环卫中心'], { stdio: 'ignore' });
+  tok = { app: token(db.db, 'app'), centre: token(db.db, 'centre'), admin: token(db.db, 'admin'),
+    officer: execFileSync(BIN, ['token', 'add', '--db', db.db, '--role', 'officer', '--unit', 'U1', '--name', '王五'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() };
   srv = await serve(db.db, ['--rate-limit', '0']);
 });
 after(async () => { await srv.stop(); db.remove(); });
@@ -40,7 +43,9 @@ async function create(extra = {}, who) {
   return r.json;
 }
 const step = (id, action, who, extra = {}) =>
-  http(srv.base, 'POST', `/api/v1/reports/${id}/transitions`, { json: { action, note: `${action} by ${who}`, ...extra }, tok: who && tok[who] });
+  http(srv.base, 'POST', `/api/v1/reports/${id}/transitions`, {
+    json: { action, note: `${action} by ${who}`, ...(action === 'dispatch' ? { unit: 'U1' } : {}), ...extra },
+    tok: who && tok[who] });
 const get = async (id) => (await http(srv.base, 'GET', `/api/v1/reports/${id}`)).json;
 
 // At status `status`, every refused (action, role) answers its code and changes nothing.

@@ -109,10 +109,13 @@ test('a report from the form is on the map at once and in the centre live list',
   assert.ok(await centre.page.locator('.flash').count() >= 1, 'the new report flashes on the centre map');
   await centre.page.screenshot({ path: join(outDir(), 'centre-live.png') });
   await item.locator('button[data-action="accept"]').click();
+  await item.locator('form[data-form="accept"] textarea').fill('立案：属实');
+  await item.locator('button[data-confirm="accept"]').click();
   await centre.page.waitForFunction((rid) => window.mapdApp.state.live.get(rid)?.report.status === 'filed',
     id, { timeout: 5000 });
   const history = await (await fetch(`${srv.base}/api/v1/reports/${id}/history`)).json();
   assert.deepEqual(history.history.map((s) => s.to), ['reported', 'filed']);
+  assert.equal(history.history[1].note, '立案：属实', 'the note goes with the step');
   // The citizen's popup for the report shows category, status and history.
   await page.locator('#panel-close').tap();
   await page.evaluate(([lng, lat]) => window.map.jumpTo({ center: [lng, lat], zoom: 17 }), [report.lon, report.lat]);

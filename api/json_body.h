@@ -1,0 +1,27 @@
+/* json_body.h - private to api/: a request's JSON object body and its fields,
+ * checked with messages that name the field (reports, units, consultations,
+ * admin edits share these).
+ */
+#ifndef MD_JSON_BODY_H
+#define MD_JSON_BODY_H
+
+#include "api_int.h"
+#include <jansson.h>
+
+/* The body as a JSON object (duplicate keys refused); caller decrefs *out. */
+md_err md__body_object(struct md_call *c, json_t **out) MD_WUR;
+/* MD_EINVAL naming the first key of obj not in `allowed` (NULL-terminated);
+ * `where` names the object in the message ("the report"). */
+md_err md__body_only(struct md_call *c, json_t *obj, const char *where,
+                     const char *const *allowed) MD_WUR;
+/* A string field of at most max_chars code points (borrowed from obj;
+ * NULL when absent or null and not required; required ones must not be
+ * empty). */
+md_err md__body_str(struct md_call *c, json_t *obj, const char *key, bool required,
+                    size_t max_chars, const char **out) MD_WUR;
+/* An integer field within [min, max]; *present (may be NULL) says whether
+ * it was given (absent and null leave *out untouched). */
+md_err md__body_int(struct md_call *c, json_t *obj, const char *key, bool required, int64_t min,
+                    int64_t max, int64_t *out, bool *present) MD_WUR;
+
+#endif
