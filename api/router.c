@@ -20,8 +20,11 @@ struct route_table {
     const size_t *count;
 };
 
-/* Every API family's routes; a family adds one line here. */
+/* Every API family's routes; a family adds one line here. The first match
+ * wins: consultations come before the tile and style families, whose
+ * prefixes (/tiles/, /styles/) would take their layer's paths. */
 static const struct route_table tables[] = {
+    {md__consult_routes, &md__consult_routes_count},
     {md__core_routes, &md__core_routes_count},
     {md__queries_routes, &md__queries_routes_count},
     {md__ogc_routes, &md__ogc_routes_count},

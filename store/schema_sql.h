@@ -143,6 +143,25 @@ static const char schema_units_sql[] =
     "CREATE TABLE IF NOT EXISTS token_usage (token_id INTEGER NOT NULL, day INTEGER NOT NULL,\n"
     "  n INTEGER NOT NULL, PRIMARY KEY (token_id, day));\n";
 
+/* Block "consultations" (城管维基, consult.h): proposals the centre puts to
+ * citizens at a place, their votes (one per device token hash, with the
+ * voter's district, never their point) and moderated comments. */
+static const char schema_consult_sql[] =
+    "CREATE TABLE IF NOT EXISTS consultations (id INTEGER PRIMARY KEY, title TEXT NOT NULL,\n"
+    "  body TEXT NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL, district_code TEXT,\n"
+    "  place TEXT, created_at INTEGER NOT NULL, closes_at INTEGER NOT NULL,\n"
+    "  closed_at INTEGER, actor_id TEXT NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS consultations_lonlat ON consultations(lon, lat);\n"
+    "CREATE TABLE IF NOT EXISTS consultation_votes (consultation_id INTEGER NOT NULL,\n"
+    "  device_hash TEXT NOT NULL, vote TEXT NOT NULL CHECK (vote = 'for' OR vote = 'against'),\n"
+    "  district_code TEXT, at INTEGER NOT NULL, PRIMARY KEY (consultation_id, device_hash));\n"
+    "CREATE TABLE IF NOT EXISTS consultation_comments (id INTEGER PRIMARY KEY,\n"
+    "  consultation_id INTEGER NOT NULL, device_hash TEXT NOT NULL, body TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL DEFAULT 'pending'\n"
+    "    CHECK (status = 'pending' OR status = 'approved' OR status = 'rejected'),\n"
+    "  created_at INTEGER NOT NULL, moderated_at INTEGER, moderator TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS consultation_comments_c ON consultation_comments(consultation_id, id);\n";
+
 /* Geometry columns and their R*Tree indexes (SpatiaLite). */
 static const char schema_geometry_sql[] =
     "SELECT AddGeometryColumn('districts', 'geom', 4326, 'MULTIPOLYGON', 'XY', 1);\n"

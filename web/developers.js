@@ -1,6 +1,5 @@
 // The developer page (/developers): lists what this server opens to apps,
-// read live from its own catalogs (/tiles, /ogc/collections, /api/v1/consultations
-// when present), so a tileset or collection added on the server appears here.
+// read live from its own catalogs (/tiles, /ogc/collections, /api/v1/consultations), so a tileset or collection added on the server appears here.
 const EXPORT_LAYERS = ['facilities', 'reports', 'districts', 'grids'];
 
 function cell(row, text, href) {
@@ -36,6 +35,11 @@ async function json(path) {
 
 async function main() {
   const [catalog, ogc] = await Promise.all([json('/tiles'), json('/ogc/collections')]);
+  // The consultations layer (城管维基) is served beside the catalog's tilesets.
+  const origin = location.origin;
+  catalog.tilesets.push({ id: 'consultations', tilejson: `${origin}/tiles/consultations.json`,
+    tiles: `${origin}/tiles/consultations/{z}/{x}/{y}.mvt` });
+  catalog.styles.push(`${origin}/styles/consultations.json`);
   rows('tilesets', catalog.tilesets, (tr, t) => {
     cell(tr, t.id);
     cell(tr, new URL(t.tilejson).pathname, t.tilejson);
@@ -51,6 +55,11 @@ async function main() {
     cell(tr, items ? new URL(items.href).pathname : '', items ? items.href : undefined);
   });
   const layers = EXPORT_LAYERS.map((l) => ({ layer: l, geojson: `/api/v1/export/${l}.geojson`, csv: `/api/v1/export/${l}.csv` }));
+  const open = await json('/api/v1/consultations');
+  for (const c of open.consultations) {
+    layers.push({ layer: `consultation ${c.id}: ${c.title}`, geojson: `/api/v1/consultations/${c.id}/results.geojson`,
+      csv: `/api/v1/consultations/${c.id}/results.csv` });
+  }
   rows('exports', layers, (tr, e) => {
     cell(tr, e.layer);
     cell(tr, e.geojson, e.geojson);

@@ -92,7 +92,8 @@ test('the API page and the developer page render', async () => {
   const collections = await page.locator('#collections tbody tr').count();
   assert.ok(tilesets >= 4, `tilesets listed: ${tilesets}`);
   assert.ok(collections >= 4, `collections listed: ${collections}`);
-  assert.equal(await page.locator('#exports tbody tr').count(), 4);
+  assert.equal(await page.locator('#exports tbody tr').count(), 4, 'four layers, no consultation yet');
+  assert.equal(await page.locator('#tilesets tbody tr', { hasText: 'consultations' }).count(), 1);
   await page.screenshot({ path: join(outDir(), 'developers.png'), fullPage: true });
   assert.deepEqual(log.blocked, [], 'no request leaves the server');
   assert.deepEqual(log.errors, [], 'no console or HTTP errors');
