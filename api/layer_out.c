@@ -31,40 +31,58 @@ struct layer_desc {
     bool text_id;
 };
 
-#define FAC_SELECT                                                                            \
-    "SELECT t.id, t.category, t.name, t.address, t.phone, t.opening_hours, t.district_code," \
+#define FAC_SELECT                                                                                 \
+    "SELECT t.id, t.category, t.name, t.address, t.phone, t.opening_hours, t.district_code,"       \
     " t.grid_code, t.status, t.source, t.updated_at, t.lon, t.lat FROM facilities t"
-static const struct col fac_cols[] = {
-    {"id", COL_INT},          {"category", COL_TEXT},      {"name", COL_TEXT},
-    {"address", COL_TEXT},    {"phone", COL_TEXT},         {"opening_hours", COL_TEXT},
-    {"district_code", COL_TEXT}, {"grid_code", COL_TEXT},  {"status", COL_TEXT},
-    {"source", COL_TEXT},     {"updated_at", COL_TIME},    {"lon", COL_LON},
-    {"lat", COL_LAT}};
+static const struct col fac_cols[] = {{"id", COL_INT},
+                                      {"category", COL_TEXT},
+                                      {"name", COL_TEXT},
+                                      {"address", COL_TEXT},
+                                      {"phone", COL_TEXT},
+                                      {"opening_hours", COL_TEXT},
+                                      {"district_code", COL_TEXT},
+                                      {"grid_code", COL_TEXT},
+                                      {"status", COL_TEXT},
+                                      {"source", COL_TEXT},
+                                      {"updated_at", COL_TIME},
+                                      {"lon", COL_LON},
+                                      {"lat", COL_LAT}};
 
-#define REP_SELECT                                                                            \
-    "SELECT t.id, t.kind, t.service_code, t.description, t.address, t.district_code,"        \
-    " t.grid_code, t.status, t.parked_from, t.channel, t.media_urls, t.facility_id,"         \
-    " t.proposed_change, t.merged_into, t.created_at, t.updated_at, t.expected_at,"          \
+#define REP_SELECT                                                                                 \
+    "SELECT t.id, t.kind, t.service_code, t.description, t.address, t.district_code,"              \
+    " t.grid_code, t.status, t.parked_from, t.channel, t.media_urls, t.facility_id,"               \
+    " t.proposed_change, t.merged_into, t.created_at, t.updated_at, t.expected_at,"                \
     " t.closed_at, t.lon, t.lat FROM reports t"
-static const struct col rep_cols[] = {
-    {"id", COL_INT},           {"kind", COL_TEXT},          {"service_code", COL_TEXT},
-    {"description", COL_TEXT}, {"address", COL_TEXT},       {"district_code", COL_TEXT},
-    {"grid_code", COL_TEXT},   {"status", COL_TEXT},        {"parked_from", COL_TEXT},
-    {"channel", COL_TEXT},     {"media_urls", COL_JSON},    {"facility_id", COL_INT},
-    {"proposed_change", COL_JSON}, {"merged_into", COL_INT}, {"created_at", COL_TIME},
-    {"updated_at", COL_TIME},  {"expected_at", COL_TIME},   {"closed_at", COL_TIME},
-    {"lon", COL_LON},          {"lat", COL_LAT}};
+static const struct col rep_cols[] = {{"id", COL_INT},
+                                      {"kind", COL_TEXT},
+                                      {"service_code", COL_TEXT},
+                                      {"description", COL_TEXT},
+                                      {"address", COL_TEXT},
+                                      {"district_code", COL_TEXT},
+                                      {"grid_code", COL_TEXT},
+                                      {"status", COL_TEXT},
+                                      {"parked_from", COL_TEXT},
+                                      {"channel", COL_TEXT},
+                                      {"media_urls", COL_JSON},
+                                      {"facility_id", COL_INT},
+                                      {"proposed_change", COL_JSON},
+                                      {"merged_into", COL_INT},
+                                      {"created_at", COL_TIME},
+                                      {"updated_at", COL_TIME},
+                                      {"expected_at", COL_TIME},
+                                      {"closed_at", COL_TIME},
+                                      {"lon", COL_LON},
+                                      {"lat", COL_LAT}};
 
-#define DIS_SELECT                                                                            \
-    "SELECT t.code, t.name, t.name_en, t.label_lon, t.label_lat, t.updated_at,"              \
+#define DIS_SELECT                                                                                 \
+    "SELECT t.code, t.name, t.name_en, t.label_lon, t.label_lat, t.updated_at,"                    \
     " AsBinary(t.geom) FROM districts t"
 static const struct col dis_cols[] = {{"code", COL_TEXT},      {"name", COL_TEXT},
                                       {"name_en", COL_TEXT},   {"label_lon", COL_REAL},
                                       {"label_lat", COL_REAL}, {"updated_at", COL_TIME},
                                       {"wkt", COL_WKB}};
 
-#define GRD_SELECT                                                                            \
-    "SELECT t.code, t.district_code, t.updated_at, AsBinary(t.geom) FROM grids t"
+#define GRD_SELECT "SELECT t.code, t.district_code, t.updated_at, AsBinary(t.geom) FROM grids t"
 static const struct col grd_cols[] = {
     {"code", COL_TEXT}, {"district_code", COL_TEXT}, {"updated_at", COL_TIME}, {"wkt", COL_WKB}};
 
@@ -89,6 +107,32 @@ const char *md__layer_select_by_id(enum md_layer layer)
 const char *md__layer_time_column(enum md_layer layer)
 {
     return descs[layer].time_column;
+}
+
+int md__layer_fields(enum md_layer layer, struct md_field *out, int max)
+{
+    const struct layer_desc *d = &descs[layer];
+    int n = 0;
+    for (int i = 0; i < d->ncols && n < max; i++) {
+        static const int field_type[] = {[COL_INT] = MD_FIELD_INT,   [COL_TEXT] = MD_FIELD_TEXT,
+                                         [COL_TIME] = MD_FIELD_TIME, [COL_JSON] = -1,
+                                         [COL_REAL] = MD_FIELD_REAL, [COL_LON] = MD_FIELD_REAL,
+                                         [COL_LAT] = MD_FIELD_REAL,  [COL_WKB] = -1};
+        if (field_type[d->cols[i].type] < 0)
+            continue;
+        out[n++] =
+            (struct md_field){d->cols[i].name, (enum md_field_type)field_type[d->cols[i].type]};
+    }
+    return n;
+}
+
+bool md__layer_column_is_json(enum md_layer layer, const char *name)
+{
+    const struct layer_desc *d = &descs[layer];
+    for (int i = 0; i < d->ncols; i++)
+        if (strcmp(d->cols[i].name, name) == 0)
+            return d->cols[i].type == COL_JSON;
+    return false;
 }
 
 /* Decimal digits of v (< 10^20) right-aligned ending at end; returns the start. */
@@ -233,10 +277,9 @@ static bool wkb_u32(struct wkb *w, uint32_t *out)
     if (w->end - w->p < 4)
         return false;
     const unsigned char *p = w->p;
-    *out = w->little ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                           (uint32_t)p[3] << 24
-                     : (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 |
-                           (uint32_t)p[0] << 24;
+    *out = w->little
+               ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+               : (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
     w->p += 4;
     return true;
 }
@@ -319,7 +362,8 @@ static md_err wkb_polygon_out(const void *blob, int len, struct md_buf *b, enum 
         uint32_t n;
         if (!wkb_u32(&w, &n))
             return MD_EPARSE;
-        rc = md_buf_puts(b, wkt ? "MULTIPOLYGON (" : "{\"type\":\"MultiPolygon\",\"coordinates\":[");
+        rc =
+            md_buf_puts(b, wkt ? "MULTIPOLYGON (" : "{\"type\":\"MultiPolygon\",\"coordinates\":[");
         for (uint32_t i = 0; !rc && i < n; i++) {
             uint32_t t;
             if (!wkb_header(&w, &t) || t != 3)
@@ -372,22 +416,25 @@ static md_err put_json_text(struct md_buf *b, const char *text)
     return rc;
 }
 
-static md_err put_json_value(struct md_buf *b, sqlite3_stmt *st, int i, enum col_type type,
-                             int tz)
+static md_err put_json_value(struct md_buf *b, sqlite3_stmt *st, int i, enum col_type type, int tz)
 {
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
         return md_buf_puts(b, "null");
     switch (type) {
-    case COL_INT: return put_i64(b, sqlite3_column_int64(st, i));
-    case COL_REAL: return md__put_double(b, sqlite3_column_double(st, i));
-    case COL_TIME: return put_time(b, st, i, tz, true);
-    case COL_JSON: return put_json_text(b, (const char *)sqlite3_column_text(st, i));
-    default: return put_str(b, (const char *)sqlite3_column_text(st, i));
+    case COL_INT:
+        return put_i64(b, sqlite3_column_int64(st, i));
+    case COL_REAL:
+        return md__put_double(b, sqlite3_column_double(st, i));
+    case COL_TIME:
+        return put_time(b, st, i, tz, true);
+    case COL_JSON:
+        return put_json_text(b, (const char *)sqlite3_column_text(st, i));
+    default:
+        return put_str(b, (const char *)sqlite3_column_text(st, i));
     }
 }
 
-md_err md__point_feature_open(struct md_buf *b, int64_t id, double lon, double lat,
-                              enum md_crs crs)
+md_err md__point_feature_open(struct md_buf *b, int64_t id, double lon, double lat, enum md_crs crs)
 {
     md_err rc = md_buf_puts(b, "{\"type\":\"Feature\",\"id\":");
     if (!rc)
@@ -453,8 +500,8 @@ md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_fe
         if (d->cols[i].type == COL_LON)
             lon_col = i;
         else if (d->cols[i].type == COL_WKB)
-            rc = wkb_polygon_out(sqlite3_column_blob(st, i), sqlite3_column_bytes(st, i), b,
-                                 o->crs, false);
+            rc = wkb_polygon_out(sqlite3_column_blob(st, i), sqlite3_column_bytes(st, i), b, o->crs,
+                                 false);
     }
     if (!rc && lon_col >= 0) {
         rc = md_buf_puts(b, "{\"type\":\"Point\",\"coordinates\":");
@@ -489,7 +536,8 @@ md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_fe
             free(href);
         }
         if (!rc && o->collection_url) {
-            rc = md_buf_puts(b, "},{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":");
+            rc =
+                md_buf_puts(b, "},{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":");
             if (!rc)
                 rc = md_buf_json_str(b, o->collection_url);
         }

@@ -13,12 +13,13 @@
 #define MD_LAYER_OUT_H
 
 #include "coords.h"
+#include "feature_query.h"
 #include "md_buf.h"
 #include "store.h"
 
 struct md_feature_opts {
     enum md_crs crs;
-    int tz_offset_min;   /* times are written in this offset */
+    int tz_offset_min;     /* times are written in this offset */
     const char *self_base; /* when set: add links self (base + "/" + id) and collection */
     const char *collection_url;
     bool id_in_properties; /* exports: also write the id as properties.id (readers
@@ -32,6 +33,12 @@ const char *md__layer_select(enum md_layer layer);
 const char *md__layer_select_by_id(enum md_layer layer);
 /* Time column used for datetime filters: created_at (reports) or updated_at. */
 const char *md__layer_time_column(enum md_layer layer);
+/* The public columns a filter may name, with their types (JSON and geometry
+ * columns are left out): at most `max` into out; returns how many. */
+#define MD_LAYER_MAX_FIELDS 32
+int md__layer_fields(enum md_layer layer, struct md_field *out, int max);
+/* True when the public column `name` holds JSON text (media_urls, ...). */
+bool md__layer_column_is_json(enum md_layer layer, const char *name);
 
 /* Append the current row of `st` as a GeoJSON Feature; `distance_m` (may be
  * NULL) adds properties.distance_m. */

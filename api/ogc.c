@@ -21,8 +21,9 @@
  *   - geojson: items and features as application/geo+json.
  * Paging is by offset (stable: items are ordered by id / code).
  */
-#include "queries.h"
+#include "md_cql2.h"
 #include "md_time.h"
+#include "ogc_int.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -32,11 +33,8 @@
 
 #define OGC_DEFAULT_LIMIT 10
 #define OGC_MAX_LIMIT 10000
-#define CONF_CORE "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
-#define CONF_GEOJSON "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"
-#define CONF_OAS30 "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30"
-#define CRS84 "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-#define OPENAPI_TYPE "application/vnd.oai.openapi+json;version=3.0"
+#define CRS84 MD_OGC_CRS84
+#define OPENAPI_TYPE MD_OGC_OPENAPI_TYPE
 
 static md_err handle_ogc(struct md_call *c);
 
@@ -46,26 +44,27 @@ const struct md_route md__ogc_routes[] = {
 };
 const size_t md__ogc_routes_count = sizeof(md__ogc_routes) / sizeof(md__ogc_routes[0]);
 
-struct collection {
-    enum md_layer layer;
-    const char *title, *description;
-    const char *filters[5]; /* queryable properties (equality) */
-};
-
-static const struct collection collections[] = {
+const struct md__ogc_collection md__ogc_collections[] = {
     {MD_LAYER_FACILITIES, "Facilities",
      "Convenience stores, markets, vegetable stalls, breakfast points, toilets, kiosks, parking.",
-     {"category", "status", "district_code", NULL}},
+     "Point"},
     {MD_LAYER_REPORTS, "Reports",
      "Problems reported by citizens, patrol incidents and map corrections (public fields).",
-     {"service_code", "kind", "status", "district_code", NULL}},
+     "Point"},
     {MD_LAYER_DISTRICTS, "Districts", "Administrative districts (GB/T 2260 codes).",
-     {"code", "name", NULL}},
+     "MultiPolygon"},
     {MD_LAYER_GRIDS, "Grid cells", "Unit grid cells (单元网格) with 15-digit codes.",
-     {"code", "district_code", NULL}},
+     "MultiPolygon"},
 };
-#define NCOLLECTIONS (sizeof(collections) / sizeof(collections[0]))
+const size_t md__ogc_ncollections = sizeof(md__ogc_collections) / sizeof(md__ogc_collections[0]);
+#define collections md__ogc_collections
+#define collection md__ogc_collection
+#define NCOLLECTIONS md__ogc_ncollections
 
+const char *md__ogc_temporal(enum md_layer layer)
+{
+    return md__layer_time_column(layer);
+}
 
 static md_err put_url_encoded(struct md_buf *b, const char *s)
 {
@@ -80,35 +79,8 @@ static md_err put_url_encoded(struct md_buf *b, const char *s)
     return rc;
 }
 
-/* The request's URL with `offset` replaced (negative: unchanged) and f=json. */
-static md_err put_request_url(struct md_call *c, struct md_buf *b, int64_t offset, int64_t limit)
-{
-    md_err rc = md_buf_printf(b, "%s%s?", md__base_url(c), c->req->path);
-    bool any = false;
-    for (size_t i = 0; !rc && i < c->req->nquery; i++) {
-        const char *k = c->req->query[i].key;
-        if ((offset >= 0 && (strcmp(k, "offset") == 0 || strcmp(k, "limit") == 0)) ||
-            strcmp(k, "f") == 0)
-            continue;
-        rc = md_buf_puts(b, any ? "&" : "");
-        if (!rc)
-            rc = put_url_encoded(b, k);
-        if (!rc)
-            rc = md_buf_putc(b, '=');
-        if (!rc)
-            rc = put_url_encoded(b, c->req->query[i].value ? c->req->query[i].value : "");
-        any = true;
-    }
-    if (!rc && offset >= 0)
-        rc = md_buf_printf(b, "%soffset=%lld&limit=%lld", any ? "&" : "", (long long)offset,
-                           (long long)limit);
-    else if (!rc && !any)
-        b->data[--b->len] = '\0'; /* drop the lone '?' */
-    return rc;
-}
-
-static md_err put_link(struct md_buf *b, bool first, const char *rel, const char *type,
-                       const char *title, const char *href)
+md_err md__ogc_put_link(struct md_buf *b, bool first, const char *rel, const char *type,
+                        const char *title, const char *href)
 {
     md_err rc = md_buf_printf(b, "%s{\"rel\":\"%s\",\"type\":\"%s\",", first ? "" : ",", rel, type);
     if (!rc && title) {
@@ -127,7 +99,8 @@ static md_err put_link(struct md_buf *b, bool first, const char *rel, const char
 
 /* ---- parameters: every resource lists what it accepts (query-param-unknown). */
 
-static md_err check_params(struct md_call *c, const char *const *allowed, const char *const *more)
+md_err md__ogc_check_params(struct md_call *c, const char *const *allowed, const char *const *more,
+                            const struct md_field *fields, int nfields)
 {
     for (size_t i = 0; i < c->req->nquery; i++) {
         const char *k = c->req->query[i].key;
@@ -136,6 +109,8 @@ static md_err check_params(struct md_call *c, const char *const *allowed, const 
             ok = strcmp(k, *a) == 0;
         for (const char *const *a = more; !ok && a && *a; a++)
             ok = strcmp(k, *a) == 0;
+        for (int f = 0; !ok && f < nfields; f++)
+            ok = strcmp(k, fields[f].name) == 0;
         if (!ok)
             return md_fail(c->ctx, MD_EINVAL, "unknown query parameter '%.40s'", k);
     }
@@ -146,7 +121,7 @@ static md_err check_params(struct md_call *c, const char *const *allowed, const 
 }
 
 /* bbox: 4 or 6 numbers; minlon > maxlon crosses the antimeridian (two boxes). */
-static md_err param_ogc_bbox(struct md_call *c, struct md_bbox boxes[2], int *nboxes)
+static md_err param_ogc_bbox(struct md_call *c, bool latlon, struct md_bbox boxes[2], int *nboxes)
 {
     const char *v = md__param(c, "bbox");
     *nboxes = 0;
@@ -168,6 +143,14 @@ static md_err param_ogc_bbox(struct md_call *c, struct md_bbox boxes[2], int *nb
     }
     if (*p || (count != 4 && count != 6))
         return md_fail(c->ctx, MD_EINVAL, "bbox must be 4 or 6 comma-separated numbers");
+    if (latlon) { /* bbox-crs EPSG:4326: lat before lon */
+        double t = n[0];
+        n[0] = n[1];
+        n[1] = t;
+        t = n[count / 2];
+        n[count / 2] = n[count / 2 + 1];
+        n[count / 2 + 1] = t;
+    }
     double x0 = n[0], y0 = n[1], x1 = n[count / 2], y1 = n[count / 2 + 1];
     if (x0 < -180 || x0 > 180 || x1 < -180 || x1 > 180 || y0 < -90 || y1 > 90)
         return md_fail(c->ctx, MD_EINVAL, "bbox is outside -180,-90,180,90");
@@ -247,89 +230,27 @@ static md_err landing(struct md_call *c)
     struct md_buf *b = &c->res->body;
     const char *base = md__base_url(c);
     char href[512];
-    md_err rc = check_params(c, allowed, NULL);
+    md_err rc = md__ogc_check_params(c, allowed, NULL, NULL, 0);
     if (rc)
         return rc;
     rc = md_buf_puts(b, "{\"title\":\"mapd - city management map\",\"description\":\"Facilities,"
                         " reports, districts and grid cells as OGC API - Features.\",\"links\":[");
     snprintf(href, sizeof(href), "%s/ogc", base);
     if (!rc)
-        rc = put_link(b, true, "self", "application/json", "This document", href);
+        rc = md__ogc_put_link(b, true, "self", "application/json", "This document", href);
     snprintf(href, sizeof(href), "%s/ogc/api", base);
     if (!rc)
-        rc = put_link(b, false, "service-desc", OPENAPI_TYPE, "The API definition", href);
+        rc = md__ogc_put_link(b, false, "service-desc", OPENAPI_TYPE, "The API definition", href);
     snprintf(href, sizeof(href), "%s/ogc/conformance", base);
     if (!rc)
-        rc = put_link(b, false, "conformance", "application/json", "Conformance classes", href);
+        rc = md__ogc_put_link(b, false, "conformance", "application/json", "Conformance classes",
+                              href);
     snprintf(href, sizeof(href), "%s/ogc/collections", base);
     if (!rc)
-        rc = put_link(b, false, "data", "application/json", "Collections", href);
+        rc = md__ogc_put_link(b, false, "data", "application/json", "Collections", href);
     if (!rc)
         rc = md_buf_puts(b, "]}\n");
     return rc ? md_fail(c->ctx, rc, "landing page") : send_body(c, "application/json");
-}
-
-static md_err conformance(struct md_call *c)
-{
-    static const char *const allowed[] = {"f", NULL};
-    md_err rc = check_params(c, allowed, NULL);
-    if (!rc)
-        rc = md__json_body(c, "{\"conformsTo\":[\"" CONF_CORE "\",\"" CONF_GEOJSON "\",\""
-                              CONF_OAS30 "\"]}\n");
-    return rc;
-}
-
-static md_err api_definition(struct md_call *c)
-{
-    static const char *const allowed[] = {"f", NULL};
-    static const char doc[] =
-        "{\"openapi\":\"3.0.3\",\"info\":{\"title\":\"mapd OGC API - Features\",\"version\":\"1.0\"},"
-        "\"paths\":{"
-        "\"/ogc\":{\"get\":{\"summary\":\"Landing page\",\"operationId\":\"getLandingPage\","
-        "\"responses\":{\"200\":{\"description\":\"Links to the API\"}}}},"
-        "\"/ogc/conformance\":{\"get\":{\"operationId\":\"getConformance\","
-        "\"responses\":{\"200\":{\"description\":\"Conformance classes\"}}}},"
-        "\"/ogc/collections\":{\"get\":{\"operationId\":\"getCollections\","
-        "\"responses\":{\"200\":{\"description\":\"Feature collections\"}}}},"
-        "\"/ogc/collections/{collectionId}\":{\"get\":{\"operationId\":\"describeCollection\","
-        "\"parameters\":[{\"$ref\":\"#/components/parameters/collectionId\"}],"
-        "\"responses\":{\"200\":{\"description\":\"A collection\"},\"404\":{\"description\":\"No such collection\"}}}},"
-        "\"/ogc/collections/{collectionId}/items\":{\"get\":{\"operationId\":\"getFeatures\","
-        "\"parameters\":[{\"$ref\":\"#/components/parameters/collectionId\"},"
-        "{\"$ref\":\"#/components/parameters/limit\"},{\"$ref\":\"#/components/parameters/offset\"},"
-        "{\"$ref\":\"#/components/parameters/bbox\"},{\"$ref\":\"#/components/parameters/datetime\"},"
-        "{\"$ref\":\"#/components/parameters/crs\"},"
-        "{\"name\":\"category\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
-        "{\"name\":\"status\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
-        "{\"name\":\"district_code\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
-        "{\"name\":\"service_code\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
-        "{\"name\":\"kind\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
-        "{\"name\":\"code\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
-        "{\"name\":\"name\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}],"
-        "\"responses\":{\"200\":{\"description\":\"Features\",\"content\":{\"application/geo+json\":{}}},"
-        "\"400\":{\"description\":\"Bad parameter\"}}}},"
-        "\"/ogc/collections/{collectionId}/items/{featureId}\":{\"get\":{\"operationId\":\"getFeature\","
-        "\"parameters\":[{\"$ref\":\"#/components/parameters/collectionId\"},"
-        "{\"name\":\"featureId\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
-        "{\"$ref\":\"#/components/parameters/crs\"}],"
-        "\"responses\":{\"200\":{\"description\":\"A feature\",\"content\":{\"application/geo+json\":{}}},"
-        "\"404\":{\"description\":\"No such feature\"}}}}},"
-        "\"components\":{\"parameters\":{"
-        "\"collectionId\":{\"name\":\"collectionId\",\"in\":\"path\",\"required\":true,"
-        "\"schema\":{\"type\":\"string\",\"enum\":[\"facilities\",\"reports\",\"districts\",\"grids\"]}},"
-        "\"limit\":{\"name\":\"limit\",\"in\":\"query\",\"style\":\"form\",\"explode\":false,"
-        "\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000,\"default\":10}},"
-        "\"offset\":{\"name\":\"offset\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":0,\"default\":0}},"
-        "\"bbox\":{\"name\":\"bbox\",\"in\":\"query\",\"style\":\"form\",\"explode\":false,"
-        "\"schema\":{\"type\":\"array\",\"minItems\":4,\"maxItems\":6,\"items\":{\"type\":\"number\"}}},"
-        "\"datetime\":{\"name\":\"datetime\",\"in\":\"query\",\"style\":\"form\",\"explode\":false,"
-        "\"schema\":{\"type\":\"string\"}},"
-        "\"crs\":{\"name\":\"crs\",\"in\":\"query\",\"description\":\"wgs84 (default), gcj02 or bd09\","
-        "\"schema\":{\"type\":\"string\",\"enum\":[\"wgs84\",\"gcj02\",\"bd09\"]}}}}}\n";
-    md_err rc = check_params(c, allowed, NULL);
-    if (!rc)
-        rc = md__json_body(c, doc);
-    return rc ? rc : send_body(c, OPENAPI_TYPE);
 }
 
 /* The R*Tree root's cells bound every entry: a cheap spatial extent. */
@@ -353,7 +274,8 @@ static md_err layer_extent(struct md_call *c, enum md_layer layer, struct md_bbo
             double v[4];
             for (int k = 0; k < 4; k++) {
                 const unsigned char *p = d + 4 + i * 24 + 8 + k * 4;
-                uint32_t u = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+                uint32_t u =
+                    (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
                 float f;
                 memcpy(&f, &u, sizeof(f));
                 v[k] = f;
@@ -371,7 +293,8 @@ static md_err layer_extent(struct md_call *c, enum md_layer layer, struct md_bbo
     return MD_OK;
 }
 
-static md_err time_extent(struct md_call *c, enum md_layer layer, int64_t *t0, int64_t *t1, bool *any)
+static md_err time_extent(struct md_call *c, enum md_layer layer, int64_t *t0, int64_t *t1,
+                          bool *any)
 {
     static const char *const sql[MD_LAYER__COUNT] = {
         "SELECT min(updated_at), max(updated_at) FROM facilities",
@@ -412,31 +335,44 @@ static md_err put_collection(struct md_call *c, struct md_buf *b, const struct c
     if (!rc)
         rc = md_buf_json_str(b, col->description);
     if (!rc)
-        rc = md_buf_puts(b, ",\"itemType\":\"feature\",\"crs\":[\"" CRS84 "\"],\"links\":[");
+        rc = md_buf_printf(b,
+                           ",\"itemType\":\"feature\",\"crs\":[\"" CRS84 "\",\"" MD_OGC_EPSG4326
+                           "\"],\"storageCrs\":\"" CRS84 "\",\"temporalProperty\":\"%s\","
+                           "\"links\":[",
+                           md__ogc_temporal(col->layer));
     snprintf(href, sizeof(href), "%s/ogc/collections/%s", base, name);
     if (!rc)
-        rc = put_link(b, true, "self", "application/json", col->title, href);
+        rc = md__ogc_put_link(b, true, "self", "application/json", col->title, href);
     snprintf(href, sizeof(href), "%s/ogc/collections/%s/items", base, name);
     if (!rc)
-        rc = put_link(b, false, "items", "application/geo+json", col->title, href);
+        rc = md__ogc_put_link(b, false, "items", "application/geo+json", col->title, href);
+    snprintf(href, sizeof(href), "%s/ogc/collections/%s/queryables", base, name);
+    if (!rc)
+        rc = md__ogc_put_link(b, false, "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                              MD_OGC_SCHEMA_TYPE, "Queryables", href);
+    snprintf(href, sizeof(href), "%s/ogc/collections/%s/schema", base, name);
+    if (!rc)
+        rc = md__ogc_put_link(b, false, "http://www.opengis.net/def/rel/ogc/1.0/schema",
+                              MD_OGC_SCHEMA_TYPE, "Schema of the properties", href);
+    snprintf(href, sizeof(href), "%s/ogc/collections/%s/feature-schema", base, name);
+    if (!rc)
+        rc = md__ogc_put_link(b, false, "describedBy", MD_OGC_SCHEMA_TYPE,
+                              "JSON Schema of a feature", href);
     if (!rc)
         rc = md_buf_puts(b, "],\"extent\":{\"spatial\":{\"bbox\":[[");
     if (!rc)
-        rc = md_buf_printf(b, "%.7f,%.7f,%.7f,%.7f]],\"crs\":\"" CRS84 "\"}", box.minx,
-                           box.miny, box.maxx, box.maxy);
+        rc = md_buf_printf(b, "%.7f,%.7f,%.7f,%.7f]],\"crs\":\"" CRS84 "\"}", box.minx, box.miny,
+                           box.maxx, box.maxy);
     if (!rc && has_time) {
         char a[MD_TIME_STR_MAX], z[MD_TIME_STR_MAX];
         md_time_format(t0, 0, a);
         md_time_format(t1, 0, z);
-        rc = md_buf_printf(b, ",\"temporal\":{\"interval\":[[\"%s\",\"%s\"]],"
-                              "\"trs\":\"http://www.opengis.net/def/uom/ISO-8601/0/Gregorian\"}",
+        rc = md_buf_printf(b,
+                           ",\"temporal\":{\"interval\":[[\"%s\",\"%s\"]],"
+                           "\"trs\":\"http://www.opengis.net/def/uom/ISO-8601/0/Gregorian\"}",
                            a, z);
     }
-    if (!rc)
-        rc = md_buf_puts(b, "},\"queryables\":[");
-    for (int i = 0; !rc && col->filters[i]; i++)
-        rc = md_buf_printf(b, "%s\"%s\"", i ? "," : "", col->filters[i]);
-    return rc ? rc : md_buf_puts(b, "]}");
+    return rc ? rc : md_buf_puts(b, "}}");
 }
 
 static md_err collections_list(struct md_call *c)
@@ -444,13 +380,13 @@ static md_err collections_list(struct md_call *c)
     static const char *const allowed[] = {"f", NULL};
     struct md_buf *b = &c->res->body;
     char href[512];
-    md_err rc = check_params(c, allowed, NULL);
+    md_err rc = md__ogc_check_params(c, allowed, NULL, NULL, 0);
     if (rc)
         return rc;
     rc = md_buf_puts(b, "{\"links\":[");
     snprintf(href, sizeof(href), "%s/ogc/collections", md__base_url(c));
     if (!rc)
-        rc = put_link(b, true, "self", "application/json", "Collections", href);
+        rc = md__ogc_put_link(b, true, "self", "application/json", "Collections", href);
     if (!rc)
         rc = md_buf_puts(b, "],\"collections\":[");
     for (size_t i = 0; !rc && i < NCOLLECTIONS; i++) {
@@ -469,7 +405,7 @@ static md_err collections_list(struct md_call *c)
 static md_err one_collection(struct md_call *c, const struct collection *col)
 {
     static const char *const allowed[] = {"f", NULL};
-    md_err rc = check_params(c, allowed, NULL);
+    md_err rc = md__ogc_check_params(c, allowed, NULL, NULL, 0);
     if (!rc)
         rc = put_collection(c, &c->res->body, col);
     if (!rc)
@@ -481,192 +417,364 @@ static md_err one_collection(struct md_call *c, const struct collection *col)
 
 /* ---- items */
 
-#define POLY_SQL(t, filter1, filter2)                                                            \
-    " FROM " t " t WHERE (?1 IS NULL OR (t.rowid IN (SELECT pkid FROM idx_" t "_geom"            \
-    " WHERE xmax >= ?1 AND xmin <= ?3 AND ymax >= ?2 AND ymin <= ?4)"                            \
-    " AND ST_Intersects(t.geom, BuildMbr(?1, ?2, ?3, ?4, 4326)) = 1)"                            \
-    " OR (?5 IS NOT NULL AND t.rowid IN (SELECT pkid FROM idx_" t "_geom"                        \
-    " WHERE xmax >= ?5 AND xmin <= ?7 AND ymax >= ?6 AND ymin <= ?8)"                            \
-    " AND ST_Intersects(t.geom, BuildMbr(?5, ?6, ?7, ?8, 4326)) = 1))"                           \
-    " AND (?9 IS NULL OR t." filter1 " = ?9) AND (?10 IS NULL OR t." filter2 " = ?10)"           \
-    " AND (?11 IS NULL OR t.updated_at >= ?11) AND (?12 IS NULL OR t.updated_at <= ?12)"
+/* ---- items: one page from md_store_features (store/feature_query.h) */
 
-static const char dis_count[] = "SELECT count(*)" POLY_SQL("districts", "code", "name");
-static const char dis_page[] =
-    "SELECT t.code, t.name, t.name_en, t.label_lon, t.label_lat, t.updated_at, AsBinary(t.geom)"
-    POLY_SQL("districts", "code", "name") " ORDER BY t.code LIMIT ?13 OFFSET ?14";
-static const char grd_count[] = "SELECT count(*)" POLY_SQL("grids", "code", "district_code");
-static const char grd_page[] =
-    "SELECT t.code, t.district_code, t.updated_at, AsBinary(t.geom)"
-    POLY_SQL("grids", "code", "district_code") " ORDER BY t.code LIMIT ?13 OFFSET ?14";
-
-static void bind_poly(sqlite3_stmt *st, const struct md_bbox *boxes, int nboxes, const char *f1,
-                      const char *f2, const struct md_query_filter *f)
+/* The opaque cursor of a next link: hex of "<key>\x1f<sort>", each value as
+ * 'i' + integer, 'r' + %.17g, 's' + text or 'n' (NULL). */
+static md_err put_cursor_value(struct md_buf *b, const struct md_key_value *v)
 {
-    for (int i = 0; i < nboxes; i++) {
-        sqlite3_bind_double(st, 1 + 4 * i, boxes[i].minx);
-        sqlite3_bind_double(st, 2 + 4 * i, boxes[i].miny);
-        sqlite3_bind_double(st, 3 + 4 * i, boxes[i].maxx);
-        sqlite3_bind_double(st, 4 + 4 * i, boxes[i].maxy);
-    }
-    if (f1)
-        sqlite3_bind_text(st, 9, f1, -1, SQLITE_STATIC);
-    if (f2)
-        sqlite3_bind_text(st, 10, f2, -1, SQLITE_STATIC);
-    if (f->has_from)
-        sqlite3_bind_int64(st, 11, f->from);
-    if (f->has_to)
-        sqlite3_bind_int64(st, 12, f->to);
+    if (v->is_null)
+        return md_buf_putc(b, 'n');
+    if (v->is_text)
+        return md_buf_printf(b, "s%s", v->s);
+    return md_buf_printf(b, "i%lld", (long long)v->i);
 }
 
-/* Districts and grids: count and one page, written into b. */
-static md_err polygon_items(struct md_call *c, enum md_layer layer, const struct md_bbox *boxes,
-                            int nboxes, const struct md_query_filter *f, int64_t offset,
-                            int64_t limit, enum md_crs crs, struct md_buf *features,
-                            int64_t *matched, int *returned)
+static md_err cursor_encode(const struct md_feature_cursor *cur, struct md_buf *out)
 {
-    bool dis = layer == MD_LAYER_DISTRICTS;
-    const char *f1 = md__param(c, "code");
-    const char *f2 = md__param(c, dis ? "name" : "district_code");
-    struct md_feature_opts o = {.crs = crs, .tz_offset_min = c->api->cfg->timezone_offset_min};
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(c->w->store, dis ? dis_count : grd_count, &st, c->ctx);
-    if (rc)
-        return rc;
-    bind_poly(st, boxes, nboxes, f1, f2, f);
-    int src = sqlite3_step(st);
-    *matched = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (src != SQLITE_ROW)
-        return md_store_fail(c->w->store, src, "count", c->ctx);
-    rc = md_store_stmt(c->w->store, dis ? dis_page : grd_page, &st, c->ctx);
-    if (rc)
-        return rc;
-    bind_poly(st, boxes, nboxes, f1, f2, f);
-    sqlite3_bind_int64(st, 13, limit);
-    sqlite3_bind_int64(st, 14, offset);
-    *returned = 0;
-    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = *returned ? md_buf_putc(features, ',') : MD_OK;
-        if (!rc)
-            rc = md__row_geojson(st, layer, &o, NULL, features);
-        (*returned)++;
+    struct md_buf raw;
+    md_buf_init(&raw, 4096);
+    md_err rc = put_cursor_value(&raw, &cur->key);
+    if (!rc && cur->has_sort) {
+        rc = md_buf_putc(&raw, '\x1f');
+        if (!rc && !cur->sort.is_null && !cur->sort.is_text && cur->sort.r != (double)cur->sort.i)
+            rc = md_buf_printf(&raw, "r%.17g", cur->sort.r);
+        else if (!rc)
+            rc = put_cursor_value(&raw, &cur->sort);
     }
-    if (!rc && src != SQLITE_DONE)
-        rc = md_store_fail(c->w->store, src, "items", c->ctx);
-    sqlite3_reset(st);
+    for (size_t i = 0; !rc && i < raw.len; i++)
+        rc = md_buf_printf(out, "%02x", (unsigned char)raw.data[i]);
+    md_buf_free(&raw);
     return rc;
 }
 
-/* Facilities and reports through the spatial index (query.h). */
-static md_err point_items(struct md_call *c, enum md_layer layer, const struct md_bbox *boxes,
-                          int nboxes, struct md_query_filter *f, int64_t offset, int64_t limit,
-                          enum md_crs crs, struct md_buf *features, int64_t *matched,
-                          int *returned)
+static bool cursor_value_parse(struct md_pool *pool, const char *s, struct md_key_value *v)
 {
-    struct md_region r = {.kind = nboxes ? MD_REGION_BOXES : MD_REGION_ALL, .nboxes = nboxes};
-    memcpy(r.boxes, boxes, sizeof(r.boxes));
-    if (layer == MD_LAYER_FACILITIES) {
-        f->category = md__param(c, "category");
-    } else {
-        f->category = md__param(c, "service_code");
-        f->kind = md__param(c, "kind");
+    memset(v, 0, sizeof(*v));
+    char *end = NULL;
+    switch (*s) {
+    case 'n':
+        v->is_null = true;
+        return s[1] == '\0';
+    case 's':
+        v->is_text = true;
+        v->s = md_pool_strdup(pool, s + 1);
+        return v->s != NULL;
+    case 'i':
+        v->i = strtoll(s + 1, &end, 10);
+        v->r = (double)v->i;
+        return end != s + 1 && !*end;
+    case 'r':
+        v->r = strtod(s + 1, &end);
+        return end != s + 1 && !*end && isfinite(v->r);
+    default:
+        return false;
     }
-    f->status = md__param(c, "status");
-    f->district = md__param(c, "district_code");
-    struct md_query_hit *hits = md_pool_calloc(c->req->pool, (size_t)limit, sizeof(*hits));
-    if (!hits)
+}
+
+static md_err cursor_decode(struct md_call *c, const char *hex, bool has_sort,
+                            struct md_feature_cursor *cur)
+{
+    size_t n = strlen(hex);
+    char *raw = n % 2 == 0 && n <= 2048 ? md_pool_alloc(c->req->pool, n / 2 + 1) : NULL;
+    for (size_t i = 0; raw && i < n / 2; i++) {
+        unsigned v;
+        if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]) ||
+            sscanf(hex + 2 * i, "%2x", &v) != 1 || v == 0)
+            raw = NULL;
+        else
+            raw[i] = (char)v;
+    }
+    if (raw)
+        raw[n / 2] = '\0';
+    char *sep = raw ? strchr(raw, '\x1f') : NULL;
+    if (sep)
+        *sep = '\0';
+    memset(cur, 0, sizeof(*cur));
+    cur->has_sort = has_sort;
+    bool ok = raw && (sep != NULL) == has_sort &&
+              cursor_value_parse(c->req->pool, raw, &cur->key) && !cur->key.is_null &&
+              (!sep || cursor_value_parse(c->req->pool, sep + 1, &cur->sort));
+    if (!ok)
+        return md_fail(c->ctx, MD_EINVAL,
+                       "cursor is not one of this server's next links"
+                       " (for this sortby)");
+    return MD_OK;
+}
+
+/* The request's URL without offset/cursor/f, plus `extra` (may be NULL). */
+static md_err put_page_url(struct md_call *c, struct md_buf *b, const char *extra)
+{
+    md_err rc = md_buf_printf(b, "%s%s", md__base_url(c), c->req->path);
+    bool any = false;
+    for (size_t i = 0; !rc && i < c->req->nquery; i++) {
+        const char *k = c->req->query[i].key;
+        if ((extra && (strcmp(k, "offset") == 0 || strcmp(k, "cursor") == 0)) ||
+            strcmp(k, "f") == 0)
+            continue;
+        rc = md_buf_putc(b, any ? '&' : '?');
+        if (!rc)
+            rc = put_url_encoded(b, k);
+        if (!rc)
+            rc = md_buf_putc(b, '=');
+        if (!rc)
+            rc = put_url_encoded(b, c->req->query[i].value ? c->req->query[i].value : "");
+        any = true;
+    }
+    if (!rc && extra)
+        rc = md_buf_printf(b, "%c%s", any ? '&' : '?', extra);
+    return rc;
+}
+
+/* One equality node "<field> = <value>" for a queryable given as a parameter. */
+static md_err equality_node(struct md_call *c, const struct md_field *f, const char *value,
+                            struct md_cql_node **out)
+{
+    struct md_cql_node *n = md_pool_calloc(c->req->pool, 1, sizeof(*n));
+    struct md_cql_value *v = md_pool_calloc(c->req->pool, 1, sizeof(*v));
+    if (!n || !v)
         return md_fail(c->ctx, MD_ENOMEM, "items");
-    int n = 0;
-    md_err rc = md_query_within(c->w->store, layer, &r, f, MD_ORDER_ID, offset, (int)limit, hits,
-                                &n, matched, c->ctx);
+    n->kind = MD_CQL_CMP;
+    n->prop = f->name;
+    n->op = MD_CQL_EQ;
+    n->values = v;
+    n->nvalues = 1;
+    v->type = MD_CQL_STRING;
+    v->string = value;
+    if (f->type == MD_FIELD_INT || f->type == MD_FIELD_REAL) {
+        char *end = NULL;
+        v->type = MD_CQL_NUMBER;
+        v->number = strtod(value, &end);
+        if (!*value || *end || !isfinite(v->number))
+            return md_fail(c->ctx, MD_EINVAL, "%s must be a number", f->name);
+    }
+    *out = n;
+    return MD_OK;
+}
+
+static md_err and_node(struct md_call *c, struct md_cql_node **root, struct md_cql_node *n)
+{
+    if (!*root) {
+        *root = n;
+        return MD_OK;
+    }
+    struct md_cql_node *a = md_pool_calloc(c->req->pool, 1, sizeof(*a));
+    if (!a)
+        return md_fail(c->ctx, MD_ENOMEM, "items");
+    a->kind = MD_CQL_AND;
+    a->a = *root;
+    a->b = n;
+    *root = a;
+    return MD_OK;
+}
+
+/* filter + filter-lang, then every queryable given as a parameter, ANDed. */
+static md_err items_filter(struct md_call *c, const struct md_field *fields, int nfields,
+                           struct md_cql_node **root)
+{
+    const char *lang = md__param(c, "filter-lang");
+    const char *text = md__param(c, "filter");
+    const char *fcrs = md__param(c, "filter-crs");
+    md_err rc = MD_OK;
+    *root = NULL;
+    if (lang && strcmp(lang, "cql2-text") != 0 && strcmp(lang, "cql-text") != 0)
+        return md_fail(c->ctx, MD_EINVAL, "filter-lang must be cql2-text (or cql-text)");
+    if (fcrs && strcmp(fcrs, CRS84) != 0)
+        return md_fail(c->ctx, MD_EINVAL, "filter-crs must be " CRS84);
+    if (text)
+        rc = md_cql2_parse(text, strlen(text), c->api->cfg->timezone_offset_min, c->req->pool, root,
+                           c->ctx);
+    for (int i = 0; !rc && i < nfields; i++) {
+        const char *v = md__param(c, fields[i].name);
+        struct md_cql_node *n = NULL;
+        if (v && !(rc = equality_node(c, &fields[i], v, &n)))
+            rc = and_node(c, root, n);
+    }
+    return rc;
+}
+
+static md_err param_sortby(struct md_call *c, struct md_feature_query *q)
+{
+    const char *v = md__param(c, "sortby");
+    if (!v)
+        return MD_OK;
+    if (*v == '-' || *v == '+') {
+        q->sort_desc = *v == '-';
+        v++;
+    }
+    if (strchr(v, ','))
+        return md_fail(c->ctx, MD_EINVAL, "sortby takes one property");
+    for (int i = 0; i < q->nfields; i++)
+        if (strcmp(q->fields[i].name, v) == 0) {
+            q->sort_field = q->fields[i].name;
+            return MD_OK;
+        }
+    return md_fail(c->ctx, MD_EINVAL, "sortby: '%.40s' is not a queryable of this collection", v);
+}
+
+/* bbox-crs: CRS84 (lon/lat, the default) or EPSG:4326 (lat/lon: *latlon). */
+static md_err param_bbox_crs(struct md_call *c, bool *latlon)
+{
+    const char *v = md__param(c, "bbox-crs");
+    *latlon = v && strcmp(v, MD_OGC_EPSG4326) == 0;
+    if (v && !*latlon && strcmp(v, CRS84) != 0)
+        return md_fail(c->ctx, MD_EINVAL, "bbox-crs must be " CRS84 " or " MD_OGC_EPSG4326);
+    return MD_OK;
+}
+
+/* crs: the CRS84 URI or wgs84/gcj02/bd09 (md_crs_parse). */
+static md_err param_ogc_crs(struct md_call *c, enum md_crs *crs)
+{
+    const char *v = md__param(c, "crs");
+    *crs = MD_CRS_WGS84;
+    if (v && strcmp(v, CRS84) == 0)
+        return MD_OK;
+    if (v && strcmp(v, MD_OGC_EPSG4326) == 0)
+        return md_fail(c->ctx, MD_EINVAL,
+                       "crs: features are written in lon/lat order; ask for " CRS84
+                       " (EPSG:4326 is accepted as bbox-crs)");
+    return md__param_crs(c, crs);
+}
+
+static md_err render_page(struct md_call *c, const struct md__ogc_collection *col,
+                          const struct md_feature_page *page, enum md_crs crs,
+                          struct md_buf *features)
+{
     struct md_feature_opts o = {.crs = crs, .tz_offset_min = c->api->cfg->timezone_offset_min};
-    *returned = 0;
-    for (int i = 0; !rc && i < n; i++) {
+    md_err rc = MD_OK;
+    int written = 0;
+    for (int i = 0; !rc && i < page->n; i++) {
         sqlite3_stmt *st = NULL;
-        rc = md_store_stmt(c->w->store, md__layer_select_by_id(layer), &st, c->ctx);
+        rc = md_store_stmt(c->w->store, md__layer_select_by_id(col->layer), &st, c->ctx);
         if (rc)
             break;
-        sqlite3_bind_int64(st, 1, hits[i].id);
+        if (page->keys[i].is_text)
+            sqlite3_bind_text(st, 1, page->keys[i].s, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(st, 1, page->keys[i].i);
         if (sqlite3_step(st) == SQLITE_ROW) {
-            rc = *returned ? md_buf_putc(features, ',') : MD_OK;
+            rc = written++ ? md_buf_putc(features, ',') : MD_OK;
             if (!rc)
-                rc = md__row_geojson(st, layer, &o, NULL, features);
-            (*returned)++;
+                rc = md__row_geojson(st, col->layer, &o, NULL, features);
         }
         sqlite3_reset(st);
     }
     return rc;
 }
 
-static md_err items(struct md_call *c, const struct collection *col)
+static md_err items_links(struct md_call *c, const struct md__ogc_collection *col,
+                          const struct md_feature_page *page, int64_t offset, int64_t limit,
+                          struct md_buf *b)
 {
-    static const char *const allowed[] = {"f", "limit", "offset", "bbox", "datetime", "crs", NULL};
+    struct md_buf url, cur;
+    md_buf_init(&url, 64 * 1024);
+    md_buf_init(&cur, 8192);
+    md_err rc = put_page_url(c, &url, NULL);
+    if (!rc)
+        rc = md__ogc_put_link(b, true, "self", "application/geo+json", "This page", url.data);
+    if (!rc && page->more) {
+        md_buf_reset(&url);
+        rc = md_buf_puts(&cur, "cursor=");
+        if (!rc)
+            rc = cursor_encode(&page->last, &cur);
+        if (!rc)
+            rc = put_page_url(c, &url, cur.data);
+        if (!rc)
+            rc = md__ogc_put_link(b, false, "next", "application/geo+json", "Next page", url.data);
+    }
+    if (!rc && offset > 0 && !md__param(c, "cursor")) {
+        md_buf_reset(&url);
+        md_buf_reset(&cur);
+        rc = md_buf_printf(&cur, "offset=%lld", (long long)(offset > limit ? offset - limit : 0));
+        if (!rc)
+            rc = put_page_url(c, &url, cur.data);
+        if (!rc)
+            rc = md__ogc_put_link(b, false, "prev", "application/geo+json", "Previous page",
+                                  url.data);
+    }
+    if (!rc) {
+        md_buf_reset(&url);
+        rc = md_buf_printf(&url, "%s/ogc/collections/%s", md__base_url(c),
+                           md_layer_name(col->layer));
+        if (!rc)
+            rc = md__ogc_put_link(b, false, "collection", "application/json", col->title, url.data);
+    }
+    md_buf_free(&url);
+    md_buf_free(&cur);
+    return rc;
+}
+
+static md_err items(struct md_call *c, const struct md__ogc_collection *col)
+{
+    static const char *const allowed[] = {
+        "f",      "limit",       "offset",     "bbox",   "bbox-crs", "datetime", "crs",
+        "filter", "filter-lang", "filter-crs", "sortby", "cursor",   NULL};
+    struct md_field fields[MD_LAYER_MAX_FIELDS];
+    int nfields = md__layer_fields(col->layer, fields, MD_LAYER_MAX_FIELDS);
     struct md_query_filter f = {0};
-    struct md_bbox boxes[2];
-    int nboxes = 0, returned = 0;
-    int64_t limit = OGC_DEFAULT_LIMIT, offset = 0, matched = 0;
+    struct md_feature_query q = {.layer = col->layer,
+                                 .fields = fields,
+                                 .nfields = nfields,
+                                 .time_field = md__ogc_temporal(col->layer),
+                                 .tz_offset_min = c->api->cfg->timezone_offset_min};
+    struct md_feature_cursor after;
+    struct md_feature_page page;
+    struct md_cql_node *filter = NULL;
+    int64_t limit = OGC_DEFAULT_LIMIT, offset = 0;
     enum md_crs crs;
     struct md_buf features;
     md_buf_init(&features, c->res->body.max);
-    md_err rc = check_params(c, allowed, col->filters);
+    md_err rc = md__ogc_check_params(c, allowed, NULL, fields, nfields);
     if (!rc)
         rc = md__param_int(c, "limit", false, 1, INT32_MAX, &limit);
     if (!rc)
         rc = md__param_int(c, "offset", false, 0, INT32_MAX, &offset);
+    bool latlon = false;
     if (!rc)
-        rc = param_ogc_bbox(c, boxes, &nboxes);
+        rc = param_bbox_crs(c, &latlon);
+    if (!rc)
+        rc = param_ogc_bbox(c, latlon, q.boxes, &q.nboxes);
     if (!rc)
         rc = param_datetime(c, &f);
     if (!rc)
-        rc = md__param_crs(c, &crs);
+        rc = param_ogc_crs(c, &crs);
+    if (!rc)
+        rc = items_filter(c, fields, nfields, &filter);
+    if (!rc)
+        rc = param_sortby(c, &q);
+    if (!rc && md__param(c, "cursor"))
+        rc = cursor_decode(c, md__param(c, "cursor"), q.sort_field != NULL, &after);
     if (rc)
         goto out;
     if (limit > OGC_MAX_LIMIT)
         limit = OGC_MAX_LIMIT;
-    for (int i = 0; i < nboxes && crs != MD_CRS_WGS84; i++) { /* a bbox given in crs */
-        md_crs_to_wgs84(crs, boxes[i].minx, boxes[i].miny, &boxes[i].minx, &boxes[i].miny);
-        md_crs_to_wgs84(crs, boxes[i].maxx, boxes[i].maxy, &boxes[i].maxx, &boxes[i].maxy);
+    for (int i = 0; i < q.nboxes && crs != MD_CRS_WGS84; i++) { /* a bbox given in crs */
+        md_crs_to_wgs84(crs, q.boxes[i].minx, q.boxes[i].miny, &q.boxes[i].minx, &q.boxes[i].miny);
+        md_crs_to_wgs84(crs, q.boxes[i].maxx, q.boxes[i].maxy, &q.boxes[i].maxx, &q.boxes[i].maxy);
     }
-    if (md_query_point_layer(col->layer))
-        rc = point_items(c, col->layer, boxes, nboxes, &f, offset, limit, crs, &features,
-                         &matched, &returned);
-    else
-        rc = polygon_items(c, col->layer, boxes, nboxes, &f, offset, limit, crs, &features,
-                           &matched, &returned);
+    q.filter = filter;
+    q.has_from = f.has_from;
+    q.has_to = f.has_to;
+    q.from = f.from;
+    q.to = f.to;
+    q.after = md__param(c, "cursor") ? &after : NULL;
+    q.offset = q.after ? 0 : offset;
+    q.limit = (int)limit;
+    rc = md_store_features(c->w->store, &q, c->req->pool, &page, c->ctx);
+    if (!rc)
+        rc = render_page(c, col, &page, crs, &features);
     if (rc)
         goto out;
     struct md_buf *b = &c->res->body;
     char stamp[MD_TIME_STR_MAX];
     md_time_format(md_time_now(), 0, stamp);
-    rc = md_buf_printf(b, "{\"type\":\"FeatureCollection\",\"timeStamp\":\"%s\","
-                          "\"numberMatched\":%lld,\"numberReturned\":%d,\"links\":[",
-                       stamp, (long long)matched, returned);
-    struct md_buf url;
-    md_buf_init(&url, 64 * 1024);
+    rc = md_buf_printf(b, "{\"type\":\"FeatureCollection\",\"timeStamp\":\"%s\",", stamp);
+    if (!rc && page.has_matched)
+        rc = md_buf_printf(b, "\"numberMatched\":%lld,", (long long)page.matched);
     if (!rc)
-        rc = put_request_url(c, &url, -1, limit);
+        rc = md_buf_printf(b, "\"numberReturned\":%d,\"links\":[", page.n);
     if (!rc)
-        rc = put_link(b, true, "self", "application/geo+json", "This page", url.data);
-    if (!rc && offset + returned < matched) {
-        md_buf_reset(&url);
-        rc = put_request_url(c, &url, offset + limit, limit);
-        if (!rc)
-            rc = put_link(b, false, "next", "application/geo+json", "Next page", url.data);
-    }
-    if (!rc && offset > 0) {
-        md_buf_reset(&url);
-        rc = put_request_url(c, &url, offset > limit ? offset - limit : 0, limit);
-        if (!rc)
-            rc = put_link(b, false, "prev", "application/geo+json", "Previous page", url.data);
-    }
-    if (!rc) {
-        md_buf_reset(&url);
-        rc = md_buf_printf(&url, "%s/ogc/collections/%s", md__base_url(c), md_layer_name(col->layer));
-        if (!rc)
-            rc = put_link(b, false, "collection", "application/json", col->title, url.data);
-    }
-    md_buf_free(&url);
+        rc = items_links(c, col, &page, q.offset, limit, b);
     if (!rc)
         rc = md_buf_puts(b, "],\"features\":[");
     if (!rc && features.len)
@@ -676,17 +784,18 @@ static md_err items(struct md_call *c, const struct collection *col)
     if (rc && !c->ctx->err)
         rc = md_fail(c->ctx, rc, "items response too large: lower limit");
     if (!rc)
+        rc = md_response_header(c->res, c->req->pool, "Content-Crs", "<" CRS84 ">");
+    if (!rc)
         send_body(c, "application/geo+json");
 out:
     md_buf_free(&features);
     return rc;
 }
-
 static md_err one_item(struct md_call *c, const struct collection *col, const char *fid)
 {
     static const char *const allowed[] = {"f", "crs", NULL};
     enum md_crs crs;
-    md_err rc = check_params(c, allowed, NULL);
+    md_err rc = md__ogc_check_params(c, allowed, NULL, NULL, 0);
     if (!rc)
         rc = md__param_crs(c, &crs);
     if (rc)
@@ -708,8 +817,10 @@ static md_err one_item(struct md_call *c, const struct collection *col, const ch
     char self[512], coll[512];
     snprintf(self, sizeof(self), "%s/ogc/collections/%s/items", md__base_url(c), name);
     snprintf(coll, sizeof(coll), "%s/ogc/collections/%s", md__base_url(c), name);
-    struct md_feature_opts o = {.crs = crs, .tz_offset_min = c->api->cfg->timezone_offset_min,
-                                .self_base = self, .collection_url = coll};
+    struct md_feature_opts o = {.crs = crs,
+                                .tz_offset_min = c->api->cfg->timezone_offset_min,
+                                .self_base = self,
+                                .collection_url = coll};
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
         rc = md__row_geojson(st, col->layer, &o, NULL, &c->res->body);
@@ -718,8 +829,9 @@ static md_err one_item(struct md_call *c, const struct collection *col, const ch
         if (rc)
             rc = md_fail(c->ctx, rc, "feature");
     } else {
-        rc = src == SQLITE_DONE ? md_fail(c->ctx, MD_ENOTFOUND, "no feature '%.40s' in %s", fid, name)
-                                : md_store_fail(c->w->store, src, "feature", c->ctx);
+        rc = src == SQLITE_DONE
+                 ? md_fail(c->ctx, MD_ENOTFOUND, "no feature '%.40s' in %s", fid, name)
+                 : md_store_fail(c->w->store, src, "feature", c->ctx);
     }
     sqlite3_reset(st);
     return rc ? rc : send_body(c, "application/geo+json");
@@ -731,9 +843,9 @@ static md_err handle_ogc(struct md_call *c)
     if (!*p || strcmp(p, "/") == 0)
         return landing(c);
     if (strcmp(p, "/conformance") == 0)
-        return conformance(c);
+        return md__ogc_conformance(c);
     if (strcmp(p, "/api") == 0)
-        return api_definition(c);
+        return md__ogc_api_definition(c);
     if (strcmp(p, "/collections") == 0)
         return collections_list(c);
     if (strncmp(p, "/collections/", 13) == 0) {
@@ -748,6 +860,10 @@ static md_err handle_ogc(struct md_call *c)
                 return one_collection(c, &collections[i]);
             if (strcmp(rest, "/items") == 0)
                 return items(c, &collections[i]);
+            if (strcmp(rest, "/queryables") == 0)
+                return md__ogc_queryables(c, &collections[i]);
+            if (strcmp(rest, "/schema") == 0 || strcmp(rest, "/feature-schema") == 0)
+                return md__ogc_schema(c, &collections[i], rest[1] == 'f');
             if (strncmp(rest, "/items/", 7) == 0 && rest[7] && !strchr(rest + 7, '/'))
                 return one_item(c, &collections[i], rest + 7);
         }

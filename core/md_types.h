@@ -8,4 +8,13 @@ struct md_bbox {
     double minx, miny, maxx, maxy;
 };
 
+/* The map's layers (store/ owns their tables; names from md_layer_name). */
+enum md_layer {
+    MD_LAYER_FACILITIES = 0,
+    MD_LAYER_REPORTS,
+    MD_LAYER_DISTRICTS,
+    MD_LAYER_GRIDS,
+    MD_LAYER__COUNT
+};
+
 #endif

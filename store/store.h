@@ -20,17 +20,7 @@
 
 #define MD_SCHEMA_VERSION 1
 
-/* The city's layers, then the base map (roads, water, green, buildings,
- * places: store/basemap.h), a tile layer only: md_layer_parse() does not
- * name it, so queries, OGC collections and exports never take it. */
-enum md_layer {
-    MD_LAYER_FACILITIES = 0,
-    MD_LAYER_REPORTS,
-    MD_LAYER_DISTRICTS,
-    MD_LAYER_GRIDS,
-    MD_LAYER_BASEMAP,
-    MD_LAYER__COUNT
-};
+/* enum md_layer (the city's layers, then the base map) is in md_types.h. */
 
 /* "facilities", ... ; NULL for out-of-range. */
 const char *md_layer_name(enum md_layer layer);

@@ -1,5 +1,6 @@
 # Location queries, planner statistics, OGC API - Features, exports and imports.
 mapd_integration_test(queries PkgConfig::SQLITE3 PkgConfig::PROJ PkgConfig::JANSSON m)
 mapd_integration_test(ogc PkgConfig::SQLITE3 PkgConfig::SPATIALITE PkgConfig::JANSSON)
+mapd_integration_test(ogc_filter PkgConfig::SQLITE3 PkgConfig::SPATIALITE PkgConfig::JANSSON)
 mapd_integration_test(stats PkgConfig::SQLITE3 PkgConfig::SPATIALITE PkgConfig::JANSSON m)
 mapd_integration_test(import PkgConfig::SQLITE3)

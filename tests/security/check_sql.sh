@@ -54,6 +54,8 @@ CONST_ALLOW=(
   'api/export.c:^sql$'               # "%s%s" of md__layer_select(layer) and where_sql[layer], both const tables
   'store/import.c:^sql$'             # load_areas/load_codes parameter; every caller passes a literal
   'store/rtree_load.c:^sql$'         # formatted from layer_defs table names only (see FORMAT_ALLOW)
+  'store/feature_query.c:^d->box_count$' # field of the static const layer_defs table of statements
+  'store/feature_query.c:^b->sql\.data$' # a page statement put together from constant fragments and allow-listed column names (md_field); every value bound
 )
 
 fail=0
