@@ -119,7 +119,8 @@ static json_t *attribute_value(struct md_call *c, json_t *def, const char *code,
         {
             if (!json_is_string(item) || !in_values(values, json_string_value(item))) {
                 json_decref(list);
-                md_fail(c->ctx, MD_EINVAL, "attribute %s has a value that is not one of its keys", code);
+                md_fail(c->ctx, MD_EINVAL, "attribute %s has a value that is not one of its keys",
+                        code);
                 return NULL;
             }
         }
@@ -262,17 +263,20 @@ static bool pending_poll(void *userdata, struct md_response *res)
     snprintf(location, sizeof(location), "/api/v1/reports/%lld", (long long)cr.id);
     MD_IGNORE(md_response_header(res, p->pool, "Location", location));
     if (p->form == MD_CREATED_JSON) {
-        json_t *j = json_pack("{sI s:s s:s s:s s:s s:o s:f s:f s:s s:O}", "id", (json_int_t)cr.id,
-                              "token", cr.token, "status", "reported", "category", p->category,
-                              "district", p->district, "grid",
-                              p->grid[0] ? json_string(p->grid) : json_null(), "lon", p->lon, "lat",
-                              p->lat, "created_at", when, "duplicates", p->duplicates);
+        json_t *j =
+            json_pack("{sI s:s s:s s:s s:s s:o s:f s:f s:s s:O}", "id", (json_int_t)cr.id, "token",
+                      cr.token, "status", "reported", "category", p->category, "district",
+                      p->district, "grid", p->grid[0] ? json_string(p->grid) : json_null(), "lon",
+                      p->lon, "lat", p->lat, "created_at", when, "duplicates", p->duplicates);
         set_body(res, 201, "application/json", j ? json_dumps(j, MD_JSON_FLAGS) : NULL);
         json_decref(j);
     } else if (p->form == MD_CREATED_O311_JSON) {
-        json_t *j = json_pack("[{s:s s:s s:s s:n}]", "service_request_id", id, "token", cr.token,
-                              "service_notice", "", "account_id");
-        set_body(res, 201, "application/json; charset=utf-8", j ? json_dumps(j, MD_JSON_FLAGS) : NULL);
+        /* Stored at once: the id, never also the token (GeoReport v2: each
+         * "should not be returned if" the other is). */
+        json_t *j = json_pack("[{s:s s:s s:n}]", "service_request_id", id, "service_notice", "",
+                              "account_id");
+        set_body(res, 201, "application/json; charset=utf-8",
+                 j ? json_dumps(j, MD_JSON_FLAGS) : NULL);
         json_decref(j);
     } else {
         struct md_buf b;
@@ -280,9 +284,9 @@ static bool pending_poll(void *userdata, struct md_response *res)
         MD_IGNORE(md_buf_printf(&b,
                                 "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service_requests>"
                                 "<request><service_request_id>%s</service_request_id>"
-                                "<token>%s</token><service_notice></service_notice>"
+                                "<service_notice></service_notice>"
                                 "<account_id></account_id></request></service_requests>\n",
-                                id, cr.token));
+                                id));
         set_body(res, 201, "text/xml; charset=utf-8", md_buf_steal(&b, NULL));
     }
     return true;
@@ -311,7 +315,7 @@ md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *
     rc = md_category_get(c->w->store, in->service_code, &cat, c->ctx);
     if (rc == MD_ENOTFOUND) {
         md_ctx_clear(c->ctx);
-        rc = md_fail(c->ctx, form == MD_CREATED_JSON ? MD_EUNPROC : MD_EINVAL,
+        rc = md_fail(c->ctx, form == MD_CREATED_JSON ? MD_EUNPROC : MD_ENOTFOUND, /* Open311: 404 */
                      "category '%.20s' is not a known service code (see /api/v1/categories)",
                      in->service_code);
     }
@@ -362,8 +366,8 @@ md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *
     snprintf(p->grid, sizeof(p->grid), "%s", in->grid);
     p->lon = in->lon;
     p->lat = in->lat;
-    c->res->deferred = (struct md_deferred){.poll = pending_poll, .set_waker = pending_set_waker,
-                                            .free = pending_free, .userdata = p};
+    c->res->deferred = (struct md_deferred){
+        .poll = pending_poll, .set_waker = pending_set_waker, .free = pending_free, .userdata = p};
     p = NULL;
 out:
     if (p)
@@ -486,9 +490,9 @@ static md_err missing_facility_change(struct md_call *c, json_t *given, char **o
 
 static md_err create_report(struct md_call *c)
 {
-    static const char *const allowed[] = {"category", "lon", "lat", "description", "address",
-                                          "media_urls", "contact", "attributes", "kind",
-                                          "channel", "proposed_change", NULL};
+    static const char *const allowed[] = {
+        "category", "lon",        "lat",  "description", "address",         "media_urls",
+        "contact",  "attributes", "kind", "channel",     "proposed_change", NULL};
     struct md_principal who;
     struct md_report_input in = {0};
     json_t *body = NULL;
@@ -528,8 +532,10 @@ static md_err create_report(struct md_call *c)
     if (strcmp(in.service_code, MD_MISSING_FACILITY_CODE) == 0) {
         /* A facility missing from the map: filed by place, with the facility. */
         if (kind && strcmp(kind, "correction") != 0) {
-            rc = md_fail(c->ctx, MD_EINVAL, "category %s is a map correction: kind must be"
-                                            " correction", MD_MISSING_FACILITY_CODE);
+            rc = md_fail(c->ctx, MD_EINVAL,
+                         "category %s is a map correction: kind must be"
+                         " correction",
+                         MD_MISSING_FACILITY_CODE);
             goto out;
         }
         in.kind = "correction";
@@ -538,8 +544,9 @@ static md_err create_report(struct md_call *c)
             goto out;
         in.proposed_change = change;
     } else if (json_object_get(body, "proposed_change")) {
-        rc = md_fail(c->ctx, MD_EINVAL, "proposed_change is only for map corrections (category %s"
-                                        " here, or POST /api/v1/facilities/{id}/corrections)",
+        rc = md_fail(c->ctx, MD_EINVAL,
+                     "proposed_change is only for map corrections (category %s"
+                     " here, or POST /api/v1/facilities/{id}/corrections)",
                      MD_MISSING_FACILITY_CODE);
         goto out;
     } else if (strcmp(in.kind, "problem") != 0 && strcmp(in.kind, "incident") != 0) {
@@ -551,7 +558,7 @@ static md_err create_report(struct md_call *c)
                      md_role_name(who.role));
         goto out;
     }
-    in.channel = channel ? channel
+    in.channel = channel                            ? channel
                  : strcmp(in.kind, "incident") == 0 ? "patrol"
                  : who.role == MD_ROLE_CENTRE       ? "hotline"
                                                     : "app";
@@ -588,7 +595,8 @@ static void to_crs(json_t *report, enum md_crs crs)
     json_object_set_new(report, "lat", json_real(lat));
 }
 
-static md_err parse_id(struct md_call *c, const char *text, size_t n, const char *what, int64_t *out)
+static md_err parse_id(struct md_call *c, const char *text, size_t n, const char *what,
+                       int64_t *out)
 {
     char buf[24];
     if (n == 0 || n >= sizeof(buf))
@@ -668,9 +676,8 @@ static md_err list_reports(struct md_call *c)
     size_t i;
     json_t *r;
     json_array_foreach(arr, i, r) to_crs(r, crs);
-    json_t *j = json_pack("{s:o s:I s:I s:b}", "reports", arr, "limit", (json_int_t)limit,
-                          "offset", (json_int_t)offset, "more",
-                          (int)json_array_size(arr) == (int)limit);
+    json_t *j = json_pack("{s:o s:I s:I s:b}", "reports", arr, "limit", (json_int_t)limit, "offset",
+                          (json_int_t)offset, "more", (int)json_array_size(arr) == (int)limit);
     return md__send_json(c, 200, j);
 }
 
@@ -695,8 +702,9 @@ static md_err get_report(struct md_call *c)
     }
     if (strcmp(slash, "/history") == 0) {
         rc = md_report_history(c->w->store, id, st->offset_min, &j, c->ctx);
-        return rc ? rc : md__send_json(c, 200, json_pack("{sI s:o}", "report_id", (json_int_t)id,
-                                                         "history", j));
+        return rc ? rc
+                  : md__send_json(c, 200,
+                                  json_pack("{sI s:o}", "report_id", (json_int_t)id, "history", j));
     }
     if (strcmp(slash, "/duplicates") == 0) {
         json_t *r = NULL;
@@ -714,8 +722,10 @@ static md_err get_report(struct md_call *c)
         double radius = cat.dup_radius_m;
         md_category_clear(&cat);
         json_decref(r);
-        return rc ? rc : md__send_json(c, 200, json_pack("{sI s:f s:o}", "report_id", (json_int_t)id,
-                                                         "radius_m", radius, "duplicates", j));
+        return rc ? rc
+                  : md__send_json(c, 200,
+                                  json_pack("{sI s:f s:o}", "report_id", (json_int_t)id, "radius_m",
+                                            radius, "duplicates", j));
     }
     return md_fail(c->ctx, MD_ENOTFOUND, "no such resource: %s", c->req->path);
 }
@@ -786,15 +796,17 @@ static md_err transition(struct md_call *c)
  * (caller frees): name and category required; address, phone, hours. */
 static md_err missing_facility_change(struct md_call *c, json_t *given, char **out)
 {
-    static const char *const allowed[] = {"name", "category", "address", "phone",
-                                          "opening_hours", NULL};
+    static const char *const allowed[] = {"name",  "category",      "address",
+                                          "phone", "opening_hours", NULL};
     static const size_t max[] = {200, 40, ADDRESS_MAX, 40, 200};
     const char *v[5] = {0};
     *out = NULL;
     if (!json_is_object(given))
-        return md_fail(c->ctx, MD_EINVAL, "proposed_change (the missing facility: name, category,"
-                                          " and optionally address, phone, opening_hours) is"
-                                          " required for category %s", MD_MISSING_FACILITY_CODE);
+        return md_fail(c->ctx, MD_EINVAL,
+                       "proposed_change (the missing facility: name, category,"
+                       " and optionally address, phone, opening_hours) is"
+                       " required for category %s",
+                       MD_MISSING_FACILITY_CODE);
     md_err rc = only_fields(c, given, "proposed_change", allowed);
     for (int i = 0; !rc && i < 5; i++)
         rc = field_str(c, given, allowed[i], i < 2, max[i], &v[i]);
@@ -802,7 +814,8 @@ static md_err missing_facility_change(struct md_call *c, json_t *given, char **o
         md_ctx_clear(c->ctx);
         rc = md_fail(c->ctx, MD_EINVAL,
                      "proposed_change.category '%.40s' is not a facility category"
-                     " (see /api/v1/facility-categories)", v[1]);
+                     " (see /api/v1/facility-categories)",
+                     v[1]);
     }
     json_t *j = rc ? NULL : json_object();
     for (int i = 0; j && i < 5; i++)
@@ -854,8 +867,10 @@ static md_err proposed_change(struct md_call *c, const char *code, json_t *given
             rc = md_fail(c->ctx, MD_EINVAL, "proposed_change needs a name or a category");
         if (!rc && category && md_facility_category_check(c->w->store, category, c->ctx)) {
             md_ctx_clear(c->ctx);
-            rc = md_fail(c->ctx, MD_EINVAL, "proposed_change.category '%.40s' is not a facility"
-                         " category", category);
+            rc = md_fail(c->ctx, MD_EINVAL,
+                         "proposed_change.category '%.40s' is not a facility"
+                         " category",
+                         category);
         }
         if (!rc) {
             *out = json_object();
@@ -871,8 +886,8 @@ static md_err proposed_change(struct md_call *c, const char *code, json_t *given
 
 static md_err post_correction(struct md_call *c)
 {
-    static const char *const allowed[] = {"category", "description", "proposed_change",
-                                          "media_urls", "contact", NULL};
+    static const char *const allowed[] = {"category",   "description", "proposed_change",
+                                          "media_urls", "contact",     NULL};
     const char *slash = strchr(c->tail, '/');
     int64_t fid = 0;
     struct md_principal who;
@@ -902,7 +917,8 @@ static md_err post_correction(struct md_call *c)
     if (!rc)
         rc = field_contact(c, body, &in.contact);
     if (!rc && strncmp(in.service_code, "9", 1) != 0)
-        rc = md_fail(c->ctx, MD_EUNPROC, "category %.6s is not a correction of a facility (900001-900003)",
+        rc = md_fail(c->ctx, MD_EUNPROC,
+                     "category %.6s is not a correction of a facility (900001-900003)",
                      in.service_code);
     if (!rc)
         rc = proposed_change(c, in.service_code, json_object_get(body, "proposed_change"), crs,

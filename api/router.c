@@ -39,9 +39,9 @@ static const struct route_table tables[] = {
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
 /* Iterate over all routes of all tables. */
-#define FOR_EACH_ROUTE(r)                                                                     \
-    for (size_t t_ = 0; t_ < NTABLES; t_++)                                                 \
-        for (const struct md_route *r = tables[t_].routes;                                    \
+#define FOR_EACH_ROUTE(r)                                                                          \
+    for (size_t t_ = 0; t_ < NTABLES; t_++)                                                        \
+        for (const struct md_route *r = tables[t_].routes;                                         \
              r < tables[t_].routes + *tables[t_].count; r++)
 
 static bool path_matches(const struct md_route *r, const char *path, const char **tail)
@@ -119,8 +119,7 @@ void md_response_error(struct md_response *res, const struct md_ctx *ctx)
     res->content_type = "application/json";
     md_buf_reset(&res->body);
     if (md_buf_puts(&res->body, "{\"error\":{\"code\":") ||
-        md_buf_json_str(&res->body, md_err_code(err)) ||
-        md_buf_puts(&res->body, ",\"message\":") ||
+        md_buf_json_str(&res->body, md_err_code(err)) || md_buf_puts(&res->body, ",\"message\":") ||
         md_buf_json_str(&res->body, md_ctx_message(ctx)) || md_buf_puts(&res->body, "}}\n")) {
         md_buf_reset(&res->body);
         MD_IGNORE(md_buf_puts(&res->body, "{\"error\":{\"code\":\"internal_error\"}}\n"));
@@ -159,7 +158,8 @@ static void allowed_methods(const char *path, char *allow, size_t size)
 static md_err preflight(struct md_call *call, const char *allow)
 {
     call->res->status = 204;
-    md_err rc = md_response_header(call->res, call->req->pool, "Access-Control-Allow-Methods", allow);
+    md_err rc =
+        md_response_header(call->res, call->req->pool, "Access-Control-Allow-Methods", allow);
     if (!rc)
         rc = md_response_header(call->res, NULL, "Access-Control-Allow-Headers",
                                 "Content-Type, Authorization, Last-Event-ID");
@@ -205,6 +205,55 @@ static md_err dispatch(struct md_call *call)
     return md_fail(call->ctx, MD_ENOTFOUND, "no such resource: %s", req->path);
 }
 
+/* True when `origin` is one of the comma-separated `list` ("*" matches any). */
+static bool origin_listed(const char *list, const char *origin, bool *any)
+{
+    size_t n = origin ? strlen(origin) : 0;
+    *any = false;
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && *p == ' ') {
+            p++;
+            len--;
+        }
+        if (len == 1 && *p == '*')
+            *any = true;
+        if (*any || (origin && len == n && strncmp(p, origin, n) == 0))
+            return true;
+        p = end ? end + 1 : p + len;
+    }
+    return false;
+}
+
+/* CORS (--cors-origin, one origin or several, comma-separated): the request's
+ * Origin is echoed when listed (with Vary: Origin, since the answer then
+ * differs by origin), "*" when the list says so; the headers browser code
+ * may read are exposed (Location of a created report, ETag, ...). */
+static void cors_headers(const char *list, const struct md_request *req, struct md_response *res)
+{
+    bool any = false;
+    const char *origin = md_request_header(req, "Origin");
+    if (!list)
+        return;
+    bool single = !strchr(list, ',') && strcmp(list, "*") != 0;
+    if (single) { /* one configured origin: sent whatever the request says (as before) */
+        MD_IGNORE(md_response_header(res, NULL, "Access-Control-Allow-Origin", list));
+    } else if (origin_listed(list, origin, &any)) {
+        if (any) {
+            MD_IGNORE(md_response_header(res, NULL, "Access-Control-Allow-Origin", "*"));
+        } else {
+            MD_IGNORE(md_response_header(res, req->pool, "Access-Control-Allow-Origin", origin));
+            MD_IGNORE(md_response_header(res, NULL, "Vary", "Origin"));
+        }
+    } else {
+        return;
+    }
+    MD_IGNORE(md_response_header(res, NULL, "Access-Control-Expose-Headers",
+                                 "Location, ETag, Last-Modified, Content-Length, Content-Range,"
+                                 " Content-Crs, Retry-After, Link"));
+}
+
 void md_api_handle(struct md_api *api, struct md_worker *w, const struct md_request *req,
                    struct md_response *res)
 {
@@ -220,8 +269,7 @@ void md_api_handle(struct md_api *api, struct md_worker *w, const struct md_requ
         if (res->status < 400)
             md_response_error(res, &ctx);
     }
-    if (api->cfg->cors_origin)
-        MD_IGNORE(md_response_header(res, NULL, "Access-Control-Allow-Origin", api->cfg->cors_origin));
+    cors_headers(api->cfg->cors_origin, req, res);
 }
 
 md_err md_api_new(const struct md_config *cfg, struct md_api **out, struct md_ctx *ctx)
@@ -253,7 +301,8 @@ md_err md_api_new(const struct md_config *cfg, struct md_api **out, struct md_ct
         return md_fail(ctx, MD_ENOMEM, "metrics");
     }
     api->started_at = md_time_now();
-    if (cfg->tile_cache_bytes > 0 && !(api->tile_cache = md_tile_cache_new(cfg->tile_cache_bytes))) {
+    if (cfg->tile_cache_bytes > 0 &&
+        !(api->tile_cache = md_tile_cache_new(cfg->tile_cache_bytes))) {
         md_api_free(api);
         return md_fail(ctx, MD_ENOMEM, "tile cache");
     }

@@ -8,12 +8,16 @@ struct md_bbox {
     double minx, miny, maxx, maxy;
 };
 
-/* The map's layers (store/ owns their tables; names from md_layer_name). */
+/* The city's layers, then the base map (roads, water, green, buildings,
+ * places: store/basemap.h), a tile layer only: md_layer_parse() does not
+ * name it, so queries, OGC collections and exports never take it. store/
+ * owns their tables. */
 enum md_layer {
     MD_LAYER_FACILITIES = 0,
     MD_LAYER_REPORTS,
     MD_LAYER_DISTRICTS,
     MD_LAYER_GRIDS,
+    MD_LAYER_BASEMAP,
     MD_LAYER__COUNT
 };
 

@@ -37,6 +37,17 @@ static void on_bad_row(void *userdata, int64_t row, const char *reason)
         fprintf(stderr, "row %lld: %s\n", (long long)row, reason);
 }
 
+static void on_repaired(void *userdata, int64_t row, const char *what)
+{
+    struct import_ui *ui = userdata;
+    if (ui->quiet)
+        return;
+    if (ui->tty)
+        fputs("\r\033[K", stderr);
+    fprintf(stderr, "row %lld: repaired an invalid polygon (%s): kept its polygonal parts\n",
+            (long long)row, what);
+}
+
 static void on_progress(void *userdata, int64_t done, int64_t total)
 {
     struct import_ui *ui = userdata;
@@ -88,13 +99,22 @@ static void import_help(void)
     printf("usage: mapd import --db FILE --layer facilities|reports|districts|grids SOURCE\n"
            "       mapd import --db FILE --layer basemap FILE.osm.pbf|FILE.osm\n"
            "                   [--srs CRS] [--crs gcj02|bd09] [--map dst=src,...]\n"
-           "                   [--source-layer NAME] [--batch N] [--quiet]\n"
+           "                   [--source-layer NAME] [--batch N] [--category-map FILE]\n"
+           "                   [--outside nearest|keep|refuse] [--quiet]\n"
            "  Read SOURCE with GDAL/OGR (GeoJSON, Shapefile, GeoPackage, CSV with lon/lat\n"
            "  columns, ...) into a layer of FILE (made by mapd init or mapd sample).\n"
            "  --srs CRS        source CRS, any PROJ definition (EPSG:4490, EPSG:4498, WKT...);\n"
            "                   default: the source's own CRS, else WGS84\n"
            "  --crs gcj02|bd09 source lon/lat are GCJ-02 (Amap/Tencent) or BD-09 (Baidu)\n"
            "  --map dst=src    take field dst from source field src (also lon=..., lat=...)\n"
+           "  --category-map FILE  lines 'source value,code': the source's category values\n"
+           "                   that are not mapd codes\n"
+           "  --outside nearest|keep|refuse  points outside every district: give them the\n"
+           "                   nearest district (default), keep them without one (facilities),\n"
+           "                   or refuse the row; the summary counts them\n"
+           "  --quiet          print only errors (bad rows), no progress and no summary\n"
+           "  Invalid polygons are repaired with GEOS MakeValid (their polygonal parts kept,\n"
+           "  each repair printed); only polygons with nothing polygonal left are refused.\n"
            "  --batch N        rows per transaction (default: all rows in one; each\n"
            "                   batch rebuilds the layer's indexes and cluster cells)\n"
            "  Points get their district and grid codes from the database's areas; import\n"
@@ -107,12 +127,18 @@ static void import_help(void)
 
 int md_cli_import(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},      {"layer", required_argument, NULL, 'l'},
-        {"srs", required_argument, NULL, 's'},     {"crs", required_argument, NULL, 'c'},
-        {"map", required_argument, NULL, 'm'},     {"source-layer", required_argument, NULL, 'L'},
-        {"batch", required_argument, NULL, 'b'},   {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"layer", required_argument, NULL, 'l'},
+                                         {"srs", required_argument, NULL, 's'},
+                                         {"crs", required_argument, NULL, 'c'},
+                                         {"map", required_argument, NULL, 'm'},
+                                         {"source-layer", required_argument, NULL, 'L'},
+                                         {"batch", required_argument, NULL, 'b'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"category-map", required_argument, NULL, 'M'},
+                                         {"outside", required_argument, NULL, 'O'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     struct md_import_opts o = {.layer = MD_LAYER__COUNT};
     struct import_ui ui = {.tty = isatty(2)};
     const char *db = NULL, *layer = NULL;
@@ -120,21 +146,51 @@ int md_cli_import(int argc, char **argv)
     md_ctx_init(&ctx);
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:l:s:c:m:L:b:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:l:s:c:m:L:b:M:O:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'l': layer = optarg; break;
-        case 's': o.srs = optarg; break;
-        case 'c': o.crs = optarg; break;
-        case 'm': o.field_map = optarg; break;
-        case 'L': o.source_layer = optarg; break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'l':
+            layer = optarg;
+            break;
+        case 's':
+            o.srs = optarg;
+            break;
+        case 'c':
+            o.crs = optarg;
+            break;
+        case 'm':
+            o.field_map = optarg;
+            break;
+        case 'L':
+            o.source_layer = optarg;
+            break;
         case 'b':
             if (md_parse_int64(optarg, "--batch", 1, 100000000, &o.batch_rows, &ctx))
                 return md_cli_usage_error("import", "%s", md_ctx_message(&ctx));
             break;
-        case 'q': ui.quiet = true; break;
-        case 'h': import_help(); return 0;
-        default: return md_cli_usage_error("import", "bad option");
+        case 'q':
+            ui.quiet = true;
+            break;
+        case 'M':
+            o.category_map = optarg;
+            break;
+        case 'O':
+            if (strcmp(optarg, "nearest") == 0)
+                o.outside = MD_OUTSIDE_NEAREST;
+            else if (strcmp(optarg, "keep") == 0)
+                o.outside = MD_OUTSIDE_KEEP;
+            else if (strcmp(optarg, "refuse") == 0)
+                o.outside = MD_OUTSIDE_REFUSE;
+            else
+                return md_cli_usage_error("import", "--outside must be nearest, keep or refuse");
+            break;
+        case 'h':
+            import_help();
+            return 0;
+        default:
+            return md_cli_usage_error("import", "bad option");
         }
     }
     if (!db)
@@ -150,6 +206,7 @@ int md_cli_import(int argc, char **argv)
     size_t plen = strlen(o.path);
     ui.csv = plen > 4 && strcasecmp(o.path + plen - 4, ".csv") == 0;
     o.on_bad_row = on_bad_row;
+    o.on_repaired = on_repaired;
     o.on_progress = on_progress;
     o.userdata = &ui;
     struct md_store *s = NULL;
@@ -170,10 +227,13 @@ int md_cli_import(int argc, char **argv)
         fputs("\r\033[K", stderr);
     if (rc)
         return md_cli_fail("import", &ctx);
-    fprintf(stderr, "import: %lld of %lld rows into %s (%lld bad) in %.1f s, %lld batch(es);"
-                    " coordinates: %s\n",
-            (long long)r.imported, (long long)r.rows, layer, (long long)r.bad,
-            (double)(md_time_mono_us() - ui.t0_us) / 1e6, (long long)r.batches, r.transform);
+    if (!ui.quiet)
+        fprintf(stderr,
+                "import: %lld of %lld rows into %s (%lld bad, %lld repaired, %lld outside every"
+                " district) in %.1f s, %lld batch(es); coordinates: %s\n",
+                (long long)r.imported, (long long)r.rows, layer, (long long)r.bad,
+                (long long)r.repaired, (long long)r.outside,
+                (double)(md_time_mono_us() - ui.t0_us) / 1e6, (long long)r.batches, r.transform);
     return r.bad ? 3 : 0;
 }
 
@@ -181,36 +241,51 @@ int md_cli_import(int argc, char **argv)
 
 int md_cli_export(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},     {"layer", required_argument, NULL, 'l'},
-        {"format", required_argument, NULL, 'f'}, {"out", required_argument, NULL, 'o'},
-        {"crs", required_argument, NULL, 'c'},    {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"layer", required_argument, NULL, 'l'},
+                                         {"format", required_argument, NULL, 'f'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"crs", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     struct md_export_opts o = {.tz_offset_min = 480};
     const char *db = NULL, *layer = NULL, *format = NULL, *out = NULL, *crs = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+d:l:f:o:c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'l': layer = optarg; break;
-        case 'f': format = optarg; break;
-        case 'o': out = optarg; break;
-        case 'c': crs = optarg; break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'l':
+            layer = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'c':
+            crs = optarg;
+            break;
         case 'h':
-            printf("usage: mapd export --db FILE --layer facilities|reports|districts|grids\n"
-                   "                   [--format geojson|csv] [--out FILE] [--crs wgs84|gcj02|bd09]\n"
-                   "  Write a layer's public fields (never report contacts or tokens) as a GeoJSON\n"
-                   "  FeatureCollection or CSV (lon,lat columns; WKT for polygons) to FILE or\n"
-                   "  stdout. The format defaults to the --out extension, else geojson.\n");
+            printf(
+                "usage: mapd export --db FILE --layer facilities|reports|districts|grids\n"
+                "                   [--format geojson|csv] [--out FILE] [--crs wgs84|gcj02|bd09]\n"
+                "  Write a layer's public fields (never report contacts or tokens) as a GeoJSON\n"
+                "  FeatureCollection or CSV (lon,lat columns; WKT for polygons) to FILE or\n"
+                "  stdout. The format defaults to the --out extension, else geojson.\n");
             return 0;
-        default: return md_cli_usage_error("export", "bad option");
+        default:
+            return md_cli_usage_error("export", "bad option");
         }
     }
     if (!db)
         return md_cli_usage_error("export", "--db FILE is required");
     if (!layer || md_layer_parse(layer, &o.layer))
-        return md_cli_usage_error("export", "--layer must be facilities, reports, districts or grids");
+        return md_cli_usage_error("export",
+                                  "--layer must be facilities, reports, districts or grids");
     if (optind < argc)
         return md_cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
     if (!format && out && strlen(out) > 4 && strcasecmp(out + strlen(out) - 4, ".csv") == 0)
@@ -234,7 +309,8 @@ int md_cli_export(int argc, char **argv)
     while (!rc) {
         md_buf_reset(&buf);
         rc = md_export_next(e, &buf);
-        if ((rc == MD_OK || rc == MD_ENOTFOUND) && buf.len && fwrite(buf.data, 1, buf.len, f) != buf.len)
+        if ((rc == MD_OK || rc == MD_ENOTFOUND) && buf.len &&
+            fwrite(buf.data, 1, buf.len, f) != buf.len)
             rc = md_fail(&ctx, MD_EIO, "writing %s failed", out ? out : "stdout");
     }
     if (rc != MD_ENOTFOUND && e && !ctx.err)
@@ -266,16 +342,23 @@ int md_cli_backup(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "+d:t:fh", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 't': to = optarg; break;
-        case 'f': force = true; break;
+        case 'd':
+            db = optarg;
+            break;
+        case 't':
+            to = optarg;
+            break;
+        case 'f':
+            force = true;
+            break;
         case 'h':
             printf("usage: mapd backup --db FILE --to COPY [--force]\n"
                    "  Copy FILE to COPY with SQLite's online backup while mapd keeps serving and\n"
                    "  writing: one read snapshot, so COPY is consistent; written to COPY.tmp,\n"
                    "  checked, synced, then renamed. --force replaces an existing COPY.\n");
             return 0;
-        default: return md_cli_usage_error("backup", "bad option");
+        default:
+            return md_cli_usage_error("backup", "bad option");
         }
     }
     if (!db || !to)
@@ -330,10 +413,12 @@ int md_cli_backup(int argc, char **argv)
         if (rc == SQLITE_OK && strcmp(check, "ok") != 0)
             rc = SQLITE_CORRUPT;
     }
-    const char *msg = rc == SQLITE_OK ? "" : dst && sqlite3_errcode(dst) ? sqlite3_errmsg(dst)
-                                                                       : sqlite3_errstr(rc);
+    const char *msg = rc == SQLITE_OK               ? ""
+                      : dst && sqlite3_errcode(dst) ? sqlite3_errmsg(dst)
+                                                    : sqlite3_errstr(rc);
     if (rc != SQLITE_OK)
-        fprintf(stderr, "mapd backup: %s failed: %s%s%s\n", what, msg, check[0] ? " / " : "", check);
+        fprintf(stderr, "mapd backup: %s failed: %s%s%s\n", what, msg, check[0] ? " / " : "",
+                check);
     sqlite3_close(dst);
     sqlite3_close(src);
     if (rc == SQLITE_OK) {

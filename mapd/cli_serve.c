@@ -15,32 +15,35 @@
 
 static void serve_help(void)
 {
-    printf("usage: mapd serve --db FILE [options]\n"
-           "  --db FILE              SpatiaLite database made by mapd init/sample (required)\n"
-           "  --port N               TCP port (default 8080; 0 = any free port)\n"
-           "  --bind ADDR            address to listen on (default 127.0.0.1)\n"
-           "  --threads N            worker threads (default 4)\n"
-           "  --tile-cache-mb N      tile cache budget in MiB (default 256; 0 disables)\n"
-           "  --feature-cache-mb N   rendered features of nearest/within answers, MiB\n"
-           "                         (default 64; 0 disables)\n"
-           "  --web DIR              web map files to serve at / (default: built-in path)\n"
-           "  --styles DIR           MapLibre styles (default: built-in path)\n"
-           "  --font FILE            font for the map labels' glyphs (default: WenQuanYi Micro Hei)\n"
-           "  --public-url URL       base URL used in links (default: from the Host header)\n"
-           "  --max-body-kb N        request body limit (default 1024)\n"
-           "  --max-connections N    total connections (default 1024)\n"
-           "  --max-per-client N     connections per client address (default 64; 0 = no limit)\n"
-           "  --timeout N            seconds before an idle client is cut off (default 30)\n"
-           "  --request-timeout N    seconds a whole request may take to arrive (408 after; default 30; 0 = off)\n"
-           "  --max-header-kb N      request header fields (431 above; default 32)\n"
-           "  --max-url-kb N         URL path + query string (414 above; default 8)\n"
-           "  --max-limit N          cap on limit= query parameters (default 10000)\n"
-           "  --rate-limit N         report creates per client per minute (default 30; 0 = off)\n"
-           "  --cors-origin ORIGIN   send Access-Control-Allow-Origin: ORIGIN\n"
-           "  --work-hours HH:MM-HH:MM  working hours for case deadlines (default 09:00-17:00)\n"
-           "  --max-event-streams N  open /api/v1/events streams (default 256)\n"
-           "  --event-heartbeat N    seconds between event-stream heartbeats (default 15)\n"
-           "  --quiet                no per-request log lines\n");
+    printf(
+        "usage: mapd serve --db FILE [options]\n"
+        "  --db FILE              SpatiaLite database made by mapd init/sample (required)\n"
+        "  --port N               TCP port (default 8080; 0 = any free port)\n"
+        "  --bind ADDR            address to listen on (default 127.0.0.1)\n"
+        "  --threads N            worker threads (default 4)\n"
+        "  --tile-cache-mb N      tile cache budget in MiB (default 256; 0 disables)\n"
+        "  --feature-cache-mb N   rendered features of nearest/within answers, MiB\n"
+        "                         (default 64; 0 disables)\n"
+        "  --web DIR              web map files to serve at / (default: built-in path)\n"
+        "  --styles DIR           MapLibre styles (default: built-in path)\n"
+        "  --font FILE            font for the map labels' glyphs (default: WenQuanYi Micro Hei)\n"
+        "  --public-url URL       base URL used in links (default: from the Host header)\n"
+        "  --max-body-kb N        request body limit (default 1024)\n"
+        "  --max-connections N    total connections (default 1024)\n"
+        "  --max-per-client N     connections per client address (default 64; 0 = no limit)\n"
+        "  --timeout N            seconds before an idle client is cut off (default 30)\n"
+        "  --request-timeout N    seconds a whole request may take to arrive (408 after; default "
+        "30; 0 = off)\n"
+        "  --max-header-kb N      request header fields (431 above; default 32)\n"
+        "  --max-url-kb N         URL path + query string (414 above; default 8)\n"
+        "  --max-limit N          cap on limit= query parameters (default 10000)\n"
+        "  --rate-limit N         report creates per client per minute (default 30; 0 = off)\n"
+        "  --cors-origin ORIGIN   allow browser code from ORIGIN (repeat, or comma-separate,\n"
+        "                         for several; * for any)\n"
+        "  --work-hours HH:MM-HH:MM  working hours for case deadlines (default 09:00-17:00)\n"
+        "  --max-event-streams N  open /api/v1/events streams (default 256)\n"
+        "  --event-heartbeat N    seconds between event-stream heartbeats (default 15)\n"
+        "  --quiet                no per-request log lines\n");
 }
 
 static int num(const char *what, const char *arg, int64_t lo, int64_t hi, int64_t *out)
@@ -53,14 +56,27 @@ static int num(const char *what, const char *arg, int64_t lo, int64_t hi, int64_
 }
 
 /* --work-hours 09:00-17:00 */
+/* --cors-origin, repeatable: the origins joined by commas in `list` (the caller's). */
+static int cors_origin_add(struct md_config *cfg, const char *arg, char *list, size_t size)
+{
+    size_t used = cfg->cors_origin ? strlen(list) : 0;
+    if (!*arg || strlen(arg) + used + 2 > size || strchr(arg, '\r') || strchr(arg, '\n')) {
+        fprintf(stderr, "mapd serve: --cors-origin '%.80s' is empty or too long\n", arg);
+        return 1;
+    }
+    snprintf(list + used, size - used, "%s%s", used ? "," : "", arg);
+    cfg->cors_origin = list;
+    return 0;
+}
+
 static int work_hours(const char *arg, struct md_config *cfg)
 {
     unsigned h1, m1, h2, m2;
     char tail;
     if (sscanf(arg, "%2u:%2u-%2u:%2u%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 > 24 || h2 > 24 ||
         m1 > 59 || m2 > 59 || h1 * 60 + m1 >= h2 * 60 + m2 || h2 * 60 + m2 > 1440)
-        return md_cli_usage_error("serve", "--work-hours must be HH:MM-HH:MM with start < end, got '%s'",
-                                  arg);
+        return md_cli_usage_error(
+            "serve", "--work-hours must be HH:MM-HH:MM with start < end, got '%s'", arg);
     cfg->work_day_start_min = (int)(h1 * 60 + m1);
     cfg->work_day_end_min = (int)(h2 * 60 + m2);
     return 0;
@@ -87,14 +103,17 @@ static int check_db_path(const char *db)
     else
         snprintf(dir, sizeof(dir), ".");
     if (stat(db, &st) == 0 && access(db, R_OK | W_OK) != 0) {
-        fprintf(stderr, "mapd serve: %s is read-only (%s): the server writes reports to it;"
-                        " serve a writable copy\n", db, strerror(errno));
+        fprintf(stderr,
+                "mapd serve: %s is read-only (%s): the server writes reports to it;"
+                " serve a writable copy\n",
+                db, strerror(errno));
         return 1;
     }
     if (stat(db, &st) == 0 && access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "mapd serve: the directory %s is not writable (%s): SQLite's write-ahead"
-                        " log needs %s-wal and %s-shm beside the database\n", dir, strerror(errno),
-                db, db);
+        fprintf(stderr,
+                "mapd serve: the directory %s is not writable (%s): SQLite's write-ahead"
+                " log needs %s-wal and %s-shm beside the database\n",
+                dir, strerror(errno), db, db);
         return 1;
     }
     return 0;
@@ -102,22 +121,33 @@ static int check_db_path(const char *db)
 
 int md_cli_serve(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},          {"port", required_argument, NULL, 'p'},
-        {"bind", required_argument, NULL, 'b'},        {"threads", required_argument, NULL, 't'},
-        {"tile-cache-mb", required_argument, NULL, 'c'}, {"web", required_argument, NULL, 'w'},
-        {"styles", required_argument, NULL, 'S'},      {"public-url", required_argument, NULL, 'u'},
-        {"max-body-kb", required_argument, NULL, 'B'}, {"max-connections", required_argument, NULL, 'C'},
-        {"max-per-client", required_argument, NULL, 'P'}, {"timeout", required_argument, NULL, 'T'},
-        {"rate-limit", required_argument, NULL, 'r'},  {"cors-origin", required_argument, NULL, 'o'},
-        {"work-hours", required_argument, NULL, 'W'}, {"max-event-streams", required_argument, NULL, 'E'},
-        {"event-heartbeat", required_argument, NULL, 'H'},
-        {"feature-cache-mb", required_argument, NULL, 'f'},
-        {"font", required_argument, NULL, 'F'},
-        {"request-timeout", required_argument, NULL, 'R'}, {"max-header-kb", required_argument, NULL, 'K'},
-        {"max-url-kb", required_argument, NULL, 'U'}, {"max-limit", required_argument, NULL, 'L'},
-        {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"port", required_argument, NULL, 'p'},
+                                         {"bind", required_argument, NULL, 'b'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"tile-cache-mb", required_argument, NULL, 'c'},
+                                         {"web", required_argument, NULL, 'w'},
+                                         {"styles", required_argument, NULL, 'S'},
+                                         {"public-url", required_argument, NULL, 'u'},
+                                         {"max-body-kb", required_argument, NULL, 'B'},
+                                         {"max-connections", required_argument, NULL, 'C'},
+                                         {"max-per-client", required_argument, NULL, 'P'},
+                                         {"timeout", required_argument, NULL, 'T'},
+                                         {"rate-limit", required_argument, NULL, 'r'},
+                                         {"cors-origin", required_argument, NULL, 'o'},
+                                         {"work-hours", required_argument, NULL, 'W'},
+                                         {"max-event-streams", required_argument, NULL, 'E'},
+                                         {"event-heartbeat", required_argument, NULL, 'H'},
+                                         {"feature-cache-mb", required_argument, NULL, 'f'},
+                                         {"font", required_argument, NULL, 'F'},
+                                         {"request-timeout", required_argument, NULL, 'R'},
+                                         {"max-header-kb", required_argument, NULL, 'K'},
+                                         {"max-url-kb", required_argument, NULL, 'U'},
+                                         {"max-limit", required_argument, NULL, 'L'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    char cors_list[2048] = "";
     struct md_config cfg = {
         .web_dir = MAPD_WEB_DIR,
         .styles_dir = MAPD_STYLES_DIR,
@@ -128,42 +158,114 @@ int md_cli_serve(int argc, char **argv)
         .timezone_offset_min = 480,
         .rate_limit_per_min = 30,
     };
-    struct md_server_opts so = {.bind = "127.0.0.1", .port = 8080, .threads = 4,
-                                .max_connections = 1024, .max_connections_per_ip = 64,
-                                .timeout_seconds = 30, .drain_seconds = 10,
-                                .request_timeout_seconds = 30, .max_header_bytes = 32 * 1024,
+    struct md_server_opts so = {.bind = "127.0.0.1",
+                                .port = 8080,
+                                .threads = 4,
+                                .max_connections = 1024,
+                                .max_connections_per_ip = 64,
+                                .timeout_seconds = 30,
+                                .drain_seconds = 10,
+                                .request_timeout_seconds = 30,
+                                .max_header_bytes = 32 * 1024,
                                 .max_url_bytes = 8 * 1024};
     int64_t v = 0;
     int c, bad = 0;
     optind = 1;
-    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:f:w:S:F:u:B:C:P:T:r:o:W:E:H:R:K:U:L:qh", opts, NULL)) != -1) {
+    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:f:w:S:F:u:B:C:P:T:r:o:W:E:H:R:K:U:L:qh",
+                                    opts, NULL)) != -1) {
         switch (c) {
-        case 'd': cfg.db_path = optarg; break;
-        case 'p': bad = num("--port", optarg, 0, 65535, &v); so.port = (uint16_t)v; break;
-        case 'b': so.bind = optarg; break;
-        case 't': bad = num("--threads", optarg, 1, 256, &v); so.threads = (unsigned)v; break;
-        case 'c': bad = num("--tile-cache-mb", optarg, 0, 65536, &v); cfg.tile_cache_bytes = (size_t)v << 20; break;
-        case 'f': bad = num("--feature-cache-mb", optarg, 0, 65536, &v); cfg.feature_cache_bytes = (size_t)v << 20; break;
-        case 'w': cfg.web_dir = optarg; break;
-        case 'S': cfg.styles_dir = optarg; break;
-        case 'F': cfg.font_path = optarg; break;
-        case 'u': cfg.public_url = optarg; break;
-        case 'B': bad = num("--max-body-kb", optarg, 1, 1024 * 1024, &v); cfg.max_body_bytes = (size_t)v * 1024; break;
-        case 'C': bad = num("--max-connections", optarg, 1, 100000, &v); so.max_connections = (unsigned)v; break;
-        case 'P': bad = num("--max-per-client", optarg, 0, 100000, &v); so.max_connections_per_ip = (unsigned)v; break;
-        case 'T': bad = num("--timeout", optarg, 1, 3600, &v); so.timeout_seconds = (unsigned)v; break;
-        case 'r': bad = num("--rate-limit", optarg, 0, 1000000, &v); cfg.rate_limit_per_min = (int)v; break;
-        case 'o': cfg.cors_origin = optarg; break;
-        case 'W': bad = work_hours(optarg, &cfg); break;
-        case 'E': bad = num("--max-event-streams", optarg, 1, 100000, &v); cfg.events_max_subscribers = (int)v; break;
-        case 'H': bad = num("--event-heartbeat", optarg, 1, 3600, &v); cfg.events_heartbeat_s = (int)v; break;
-        case 'R': bad = num("--request-timeout", optarg, 0, 3600, &v); so.request_timeout_seconds = (unsigned)v; break;
-        case 'K': bad = num("--max-header-kb", optarg, 1, 1024, &v); so.max_header_bytes = (size_t)v * 1024; break;
-        case 'U': bad = num("--max-url-kb", optarg, 1, 1024, &v); so.max_url_bytes = (size_t)v * 1024; break;
-        case 'L': bad = num("--max-limit", optarg, 1, 1000000, &v); cfg.max_query_limit = (int)v; break;
-        case 'q': so.quiet = true; break;
-        case 'h': serve_help(); return 0;
-        default: return md_cli_usage_error("serve", "bad option");
+        case 'd':
+            cfg.db_path = optarg;
+            break;
+        case 'p':
+            bad = num("--port", optarg, 0, 65535, &v);
+            so.port = (uint16_t)v;
+            break;
+        case 'b':
+            so.bind = optarg;
+            break;
+        case 't':
+            bad = num("--threads", optarg, 1, 256, &v);
+            so.threads = (unsigned)v;
+            break;
+        case 'c':
+            bad = num("--tile-cache-mb", optarg, 0, 65536, &v);
+            cfg.tile_cache_bytes = (size_t)v << 20;
+            break;
+        case 'f':
+            bad = num("--feature-cache-mb", optarg, 0, 65536, &v);
+            cfg.feature_cache_bytes = (size_t)v << 20;
+            break;
+        case 'w':
+            cfg.web_dir = optarg;
+            break;
+        case 'S':
+            cfg.styles_dir = optarg;
+            break;
+        case 'F':
+            cfg.font_path = optarg;
+            break;
+        case 'u':
+            cfg.public_url = optarg;
+            break;
+        case 'B':
+            bad = num("--max-body-kb", optarg, 1, 1024 * 1024, &v);
+            cfg.max_body_bytes = (size_t)v * 1024;
+            break;
+        case 'C':
+            bad = num("--max-connections", optarg, 1, 100000, &v);
+            so.max_connections = (unsigned)v;
+            break;
+        case 'P':
+            bad = num("--max-per-client", optarg, 0, 100000, &v);
+            so.max_connections_per_ip = (unsigned)v;
+            break;
+        case 'T':
+            bad = num("--timeout", optarg, 1, 3600, &v);
+            so.timeout_seconds = (unsigned)v;
+            break;
+        case 'r':
+            bad = num("--rate-limit", optarg, 0, 1000000, &v);
+            cfg.rate_limit_per_min = (int)v;
+            break;
+        case 'o':
+            bad = cors_origin_add(&cfg, optarg, cors_list, sizeof(cors_list));
+            break;
+        case 'W':
+            bad = work_hours(optarg, &cfg);
+            break;
+        case 'E':
+            bad = num("--max-event-streams", optarg, 1, 100000, &v);
+            cfg.events_max_subscribers = (int)v;
+            break;
+        case 'H':
+            bad = num("--event-heartbeat", optarg, 1, 3600, &v);
+            cfg.events_heartbeat_s = (int)v;
+            break;
+        case 'R':
+            bad = num("--request-timeout", optarg, 0, 3600, &v);
+            so.request_timeout_seconds = (unsigned)v;
+            break;
+        case 'K':
+            bad = num("--max-header-kb", optarg, 1, 1024, &v);
+            so.max_header_bytes = (size_t)v * 1024;
+            break;
+        case 'U':
+            bad = num("--max-url-kb", optarg, 1, 1024, &v);
+            so.max_url_bytes = (size_t)v * 1024;
+            break;
+        case 'L':
+            bad = num("--max-limit", optarg, 1, 1000000, &v);
+            cfg.max_query_limit = (int)v;
+            break;
+        case 'q':
+            so.quiet = true;
+            break;
+        case 'h':
+            serve_help();
+            return 0;
+        default:
+            return md_cli_usage_error("serve", "bad option");
         }
     }
     if (bad)
@@ -193,7 +295,8 @@ int md_cli_serve(int argc, char **argv)
     struct md_server *srv = NULL;
     if (md_server_start(&so, &cfg, &srv, &ctx))
         return md_cli_fail("serve", &ctx);
-    printf("mapd: serving %s on http://%s:%u/\n", cfg.db_path, so.bind, (unsigned)md_server_port(srv));
+    printf("mapd: serving %s on http://%s:%u/\n", cfg.db_path, so.bind,
+           (unsigned)md_server_port(srv));
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);

@@ -30,12 +30,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define PROGRESS_EVERY 10000
-#define DEFAULT_BATCH INT64_MAX /* one transaction: bulk mode rebuilds indexes per batch */
+#define DEFAULT_BATCH INT64_MAX   /* one transaction: bulk mode rebuilds indexes per batch */
 #define IMPORT_CACHE_KB "1048576" /* 1 GiB (pages are allocated as used) */
 #define STORE_CACHE_KB "-16000"   /* store.c's default for read-write connections */
-#define IMPORT_TZ_MIN 480 /* offsetless times in sources are city time (+08:00) */
+#define IMPORT_TZ_MIN 480         /* offsetless times in sources are city time (+08:00) */
 
 /* ---- the fields of each layer */
 
@@ -53,22 +54,23 @@ struct field {
 };
 
 static const char *const fac_status[] = {"open", "closed", "unverified", NULL};
-static const char *const rep_status[] = {"reported", "filed", "dispatched", "in_progress",
-                                         "handled", "closed", "rejected", "parked", NULL};
+static const char *const rep_status[] = {"reported",    "filed",   "dispatched",
+                                         "in_progress", "handled", "closed",
+                                         "rejected",    "parked",  NULL};
 static const char *const rep_kind[] = {"problem", "incident", "correction", NULL};
-static const char *const rep_channel[] = {"app", "web", "hotline", "patrol", "import", "open311", NULL};
+static const char *const rep_channel[] = {"app",    "web",     "hotline", "patrol",
+                                          "import", "open311", NULL};
 
-static const struct field fac_fields[] = {
-    {"id", F_INT, false, D_NULL, NULL, NULL, 0},
-    {"category", F_TEXT, true, D_NULL, NULL, NULL, 1},
-    {"name", F_TEXT, true, D_NULL, NULL, NULL, 0},
-    {"address", F_TEXT, false, D_EMPTY, NULL, NULL, 0},
-    {"phone", F_TEXT, false, D_EMPTY, NULL, NULL, 0},
-    {"opening_hours", F_TEXT, false, D_EMPTY, NULL, NULL, 0},
-    {"status", F_TEXT, false, D_TEXT, "open", fac_status, 0},
-    {"source", F_TEXT, false, D_TEXT, "import", NULL, 0},
-    {"updated_at", F_TIME, false, D_NOW, NULL, NULL, 0},
-    {NULL, 0, false, 0, NULL, NULL, 0}};
+static const struct field fac_fields[] = {{"id", F_INT, false, D_NULL, NULL, NULL, 0},
+                                          {"category", F_TEXT, true, D_NULL, NULL, NULL, 1},
+                                          {"name", F_TEXT, true, D_NULL, NULL, NULL, 0},
+                                          {"address", F_TEXT, false, D_EMPTY, NULL, NULL, 0},
+                                          {"phone", F_TEXT, false, D_EMPTY, NULL, NULL, 0},
+                                          {"opening_hours", F_TEXT, false, D_EMPTY, NULL, NULL, 0},
+                                          {"status", F_TEXT, false, D_TEXT, "open", fac_status, 0},
+                                          {"source", F_TEXT, false, D_TEXT, "import", NULL, 0},
+                                          {"updated_at", F_TIME, false, D_NOW, NULL, NULL, 0},
+                                          {NULL, 0, false, 0, NULL, NULL, 0}};
 static const char fac_insert[] =
     "INSERT INTO facilities(id, category, name, address, phone, opening_hours, status, source,"
     " updated_at, district_code, grid_code, lon, lat, geom) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
@@ -102,26 +104,23 @@ static const char rep_history[] =
     "INSERT INTO report_history(report_id, action, from_status, to_status, actor_role, actor_id,"
     " note, at) VALUES (?1, 'import', NULL, ?2, 'admin', 'import', ?3, ?4)";
 
-static const struct field dis_fields[] = {
-    {"code", F_TEXT, true, D_NULL, NULL, NULL, 0},
-    {"name", F_TEXT, true, D_NULL, NULL, NULL, 0},
-    {"name_en", F_TEXT, false, D_EMPTY, NULL, NULL, 0},
-    {"label_lon", F_REAL, false, D_NULL, NULL, NULL, 0},
-    {"label_lat", F_REAL, false, D_NULL, NULL, NULL, 0},
-    {"updated_at", F_TIME, false, D_NOW, NULL, NULL, 0},
-    {NULL, 0, false, 0, NULL, NULL, 0}};
+static const struct field dis_fields[] = {{"code", F_TEXT, true, D_NULL, NULL, NULL, 0},
+                                          {"name", F_TEXT, true, D_NULL, NULL, NULL, 0},
+                                          {"name_en", F_TEXT, false, D_EMPTY, NULL, NULL, 0},
+                                          {"label_lon", F_REAL, false, D_NULL, NULL, NULL, 0},
+                                          {"label_lat", F_REAL, false, D_NULL, NULL, NULL, 0},
+                                          {"updated_at", F_TIME, false, D_NOW, NULL, NULL, 0},
+                                          {NULL, 0, false, 0, NULL, NULL, 0}};
 static const char dis_insert[] =
     "INSERT INTO districts(code, name, name_en, label_lon, label_lat, updated_at, geom)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, CastToMultiPolygon(GeomFromWKB(?7, 4326)))";
 
-static const struct field grd_fields[] = {
-    {"code", F_TEXT, true, D_NULL, NULL, NULL, 0},
-    {"district_code", F_TEXT, true, D_NULL, NULL, NULL, 3},
-    {"updated_at", F_TIME, false, D_NOW, NULL, NULL, 0},
-    {NULL, 0, false, 0, NULL, NULL, 0}};
-static const char grd_insert[] =
-    "INSERT INTO grids(code, district_code, updated_at, geom)"
-    " VALUES (?1, ?2, ?3, CastToMultiPolygon(GeomFromWKB(?4, 4326)))";
+static const struct field grd_fields[] = {{"code", F_TEXT, true, D_NULL, NULL, NULL, 0},
+                                          {"district_code", F_TEXT, true, D_NULL, NULL, NULL, 3},
+                                          {"updated_at", F_TIME, false, D_NOW, NULL, NULL, 0},
+                                          {NULL, 0, false, 0, NULL, NULL, 0}};
+static const char grd_insert[] = "INSERT INTO grids(code, district_code, updated_at, geom)"
+                                 " VALUES (?1, ?2, ?3, CastToMultiPolygon(GeomFromWKB(?4, 4326)))";
 
 static const struct field *const layer_fields[MD_LAYER__COUNT] = {fac_fields, rep_fields,
                                                                   dis_fields, grd_fields};
@@ -134,6 +133,37 @@ static int nfields(const struct field *f)
     while (f[n].name)
         n++;
     return n;
+}
+
+/* The polygonal parts of a MakeValid result (takes ownership): the polygon or
+ * multipolygon itself, or the polygons of a collection (lines and points that
+ * a repair leaves beside them dropped, as ogr2ogr -makevalid keeps them
+ * polygonal). NULL when nothing polygonal remains. */
+static GEOSGeometry *polygonal_parts(GEOSContextHandle_t h, GEOSGeometry *g)
+{
+    if (!g)
+        return NULL;
+    int type = GEOSGeomTypeId_r(h, g);
+    if ((type == GEOS_POLYGON || type == GEOS_MULTIPOLYGON) && !GEOSisEmpty_r(h, g))
+        return g;
+    int n = type == GEOS_GEOMETRYCOLLECTION ? GEOSGetNumGeometries_r(h, g) : 0;
+    GEOSGeometry **parts = calloc((size_t)(n > 0 ? n : 1) * 8, sizeof(*parts));
+    unsigned made = 0, cap = (unsigned)(n > 0 ? n : 1) * 8;
+    for (int i = 0; parts && i < n; i++) {
+        const GEOSGeometry *p = GEOSGetGeometryN_r(h, g, i);
+        int pt = GEOSGeomTypeId_r(h, p);
+        int m = pt == GEOS_MULTIPOLYGON ? GEOSGetNumGeometries_r(h, p) : pt == GEOS_POLYGON;
+        for (int k = 0; k < m && made < cap; k++) {
+            const GEOSGeometry *poly = pt == GEOS_MULTIPOLYGON ? GEOSGetGeometryN_r(h, p, k) : p;
+            if (!GEOSisEmpty_r(h, poly))
+                parts[made++] = GEOSGeom_clone_r(h, poly);
+        }
+    }
+    GEOSGeom_destroy_r(h, g);
+    GEOSGeometry *out =
+        made ? GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts, made) : NULL;
+    free(parts);
+    return out;
 }
 
 /* ---- locating points in districts and grids */
@@ -201,7 +231,8 @@ static md_err load_areas(struct md_store *s, struct locator *l, const char *sql,
         memset(a, 0, sizeof(*a));
         snprintf(a->code, sizeof(a->code), "%s", sqlite3_column_text(st, 0));
         const void *wkb = sqlite3_column_blob(st, 1);
-        a->geom = wkb ? GEOSWKBReader_read_r(l->h, r, wkb, (size_t)sqlite3_column_bytes(st, 1)) : NULL;
+        a->geom =
+            wkb ? GEOSWKBReader_read_r(l->h, r, wkb, (size_t)sqlite3_column_bytes(st, 1)) : NULL;
         if (!a->geom)
             continue;
         a->prep = GEOSPrepare_r(l->h, a->geom);
@@ -267,7 +298,7 @@ static const char *nearest_in(struct locator *l, struct area_set *set, const GEO
 {
     struct near_probe p = {l->h, pt, NULL, 0};
     GEOSGeometry *reach = set->n ? GEOSGeom_createRectangle_r(l->h, lon - NEAR_DEG, lat - NEAR_DEG,
-                                                               lon + NEAR_DEG, lat + NEAR_DEG)
+                                                              lon + NEAR_DEG, lat + NEAR_DEG)
                                  : NULL;
     if (reach)
         GEOSSTRtree_query_r(l->h, set->tree, reach, near_cb, &p);
@@ -286,13 +317,15 @@ struct run {
     OGRLayerH layer;
     const struct field *fields;
     int nf;
-    int src_index[32];      /* OGR field index per target field, -1 = absent */
+    int src_index[32]; /* OGR field index per target field, -1 = absent */
     int lon_index, lat_index;
     int district_index, grid_index; /* the source's own codes, if any */
     struct md_reproj *reproj;
     struct locator loc;
-    char **codes;           /* allowed category / district codes */
+    char **codes; /* allowed category / district codes */
     size_t ncodes;
+    char **cmap; /* --category-map: source value, code, source value, code, ... */
+    size_t ncmap;
     int64_t now, batch_rows, in_batch;
     struct md_bbox batch_box;
     const char *file_base;
@@ -339,6 +372,46 @@ static bool known_code(const struct run *u, const char *v)
             return true;
     }
     return false;
+}
+
+/* --category-map FILE: one "source value,code" per line (# comments, blank
+ * lines and a trailing CR ignored); the code must be one of the database's. */
+static md_err load_category_map(struct run *u, const char *path, struct md_ctx *ctx)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return md_fail(ctx, MD_EIO, "--category-map: no such file: %s", path);
+    char line[512];
+    md_err rc = MD_OK;
+    size_t cap = 0;
+    for (int no = 1; !rc && fgets(line, sizeof(line), f); no++) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0] || line[0] == '#')
+            continue;
+        char *comma = strrchr(line, ',');
+        if (!comma || comma == line || !comma[1]) {
+            rc = md_fail(ctx, MD_EINVAL, "--category-map %s line %d: expected 'source value,code'",
+                         path, no);
+            break;
+        }
+        *comma = '\0';
+        if (u->ncmap + 2 > cap) {
+            cap = cap ? cap * 2 : 32;
+            char **grown = realloc(u->cmap, cap * sizeof(*grown));
+            if (!grown) {
+                rc = md_fail(ctx, MD_ENOMEM, "--category-map");
+                break;
+            }
+            u->cmap = grown;
+        }
+        u->cmap[u->ncmap] = strdup(line);
+        u->cmap[u->ncmap + 1] = strdup(comma + 1);
+        u->ncmap += 2;
+        if (!u->cmap[u->ncmap - 2] || !u->cmap[u->ncmap - 1])
+            rc = md_fail(ctx, MD_ENOMEM, "--category-map");
+    }
+    fclose(f);
+    return rc;
 }
 
 /* Resolve target -> source fields from the layer definition and --map. */
@@ -388,9 +461,10 @@ static md_err map_fields(struct run *u)
         u->lat_index = OGR_FD_GetFieldIndex(defn, lat_names[i]);
     for (int i = 0; !rc && i < u->nf; i++) {
         if (u->fields[i].required && u->src_index[i] < 0)
-            rc = md_fail(u->ctx, MD_EINVAL, "the source has no field '%s' (required for %s;"
-                                            " use --map %s=FIELD)", u->fields[i].name,
-                         md_layer_name(u->o->layer), u->fields[i].name);
+            rc = md_fail(u->ctx, MD_EINVAL,
+                         "the source has no field '%s' (required for %s;"
+                         " use --map %s=FIELD)",
+                         u->fields[i].name, md_layer_name(u->o->layer), u->fields[i].name);
     }
     free(map);
     return rc;
@@ -427,24 +501,33 @@ static md_err parse_time(struct run *u, const struct field *f, const char *v, in
 }
 
 /* Bind field i (1-based parameter i + 1) from the feature. */
-static md_err bind_field(struct run *u, sqlite3_stmt *st, OGRFeatureH feat, int i,
-                         int64_t created)
+static md_err bind_field(struct run *u, sqlite3_stmt *st, OGRFeatureH feat, int i, int64_t created)
 {
     const struct field *f = &u->fields[i];
     int idx = u->src_index[i];
-    const char *v = idx >= 0 && OGR_F_IsFieldSetAndNotNull(feat, idx) ? OGR_F_GetFieldAsString(feat, idx)
-                                                                      : NULL;
+    const char *v = idx >= 0 && OGR_F_IsFieldSetAndNotNull(feat, idx)
+                        ? OGR_F_GetFieldAsString(feat, idx)
+                        : NULL;
     if (v && !*v) /* an empty CSV cell is an absent value */
         v = NULL;
     if (!v) {
         if (f->required)
             return bad(u, "%s is missing", f->name);
         switch (f->dflt) {
-        case D_EMPTY: sqlite3_bind_text(st, i + 1, "", 0, SQLITE_STATIC); break;
-        case D_TEXT: sqlite3_bind_text(st, i + 1, f->dflt_text, -1, SQLITE_STATIC); break;
-        case D_NOW: sqlite3_bind_int64(st, i + 1, u->now); break;
-        case D_CREATED: sqlite3_bind_int64(st, i + 1, created); break;
-        default: sqlite3_bind_null(st, i + 1);
+        case D_EMPTY:
+            sqlite3_bind_text(st, i + 1, "", 0, SQLITE_STATIC);
+            break;
+        case D_TEXT:
+            sqlite3_bind_text(st, i + 1, f->dflt_text, -1, SQLITE_STATIC);
+            break;
+        case D_NOW:
+            sqlite3_bind_int64(st, i + 1, u->now);
+            break;
+        case D_CREATED:
+            sqlite3_bind_int64(st, i + 1, created);
+            break;
+        default:
+            sqlite3_bind_null(st, i + 1);
         }
         return MD_OK;
     }
@@ -457,8 +540,17 @@ static md_err bind_field(struct run *u, sqlite3_stmt *st, OGRFeatureH feat, int 
         if (!*a)
             return bad(u, "%s '%.40s' is not one of the allowed values", f->name, v);
     }
+    for (size_t k = 0; f->check && f->check != 3 && k < u->ncmap; k += 2)
+        if (strcmp(u->cmap[k], v) == 0) {
+            v = u->cmap[k + 1];
+            break;
+        }
     if (f->check && !known_code(u, v))
-        return bad(u, "unknown %s '%.40s'", f->check == 3 ? "district" : "category", v);
+        return bad(u, "unknown %s '%.40s'%s", f->check == 3 ? "district" : "category", v,
+                   f->check == 3 ? ""
+                   : u->o->category_map
+                       ? " (not a code, nor a source value of --category-map)"
+                       : " (not a code: map source values with --category-map FILE)");
     struct md_ctx sub;
     md_ctx_init(&sub);
     int64_t n;
@@ -506,8 +598,12 @@ static md_err point_of(struct run *u, OGRFeatureH feat, double *lon, double *lat
         x = OGR_G_GetX(g, 0);
         y = OGR_G_GetY(g, 0);
     } else if (u->lon_index >= 0 && u->lat_index >= 0) {
-        const char *sx = OGR_F_IsFieldSetAndNotNull(feat, u->lon_index) ? OGR_F_GetFieldAsString(feat, u->lon_index) : "";
-        const char *sy = OGR_F_IsFieldSetAndNotNull(feat, u->lat_index) ? OGR_F_GetFieldAsString(feat, u->lat_index) : "";
+        const char *sx = OGR_F_IsFieldSetAndNotNull(feat, u->lon_index)
+                             ? OGR_F_GetFieldAsString(feat, u->lon_index)
+                             : "";
+        const char *sy = OGR_F_IsFieldSetAndNotNull(feat, u->lat_index)
+                             ? OGR_F_GetFieldAsString(feat, u->lat_index)
+                             : "";
         struct md_ctx sub;
         md_ctx_init(&sub);
         if (!*sx || !*sy)
@@ -562,7 +658,18 @@ static md_err import_point(struct run *u, sqlite3_stmt *st, OGRFeatureH feat)
         snprintf(pref_g, sizeof(pref_g), "%s", OGR_F_GetFieldAsString(feat, u->grid_index));
     GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(u->h, lon, lat);
     const char *district = locate_in(&u->loc, &u->loc.districts, pt, pref_d);
-    if (!district)
+    bool outside = !district && u->loc.districts.n > 0;
+    if (outside &&
+        (u->o->outside == MD_OUTSIDE_REFUSE || (reports && u->o->outside == MD_OUTSIDE_KEEP))) {
+        GEOSGeom_destroy_r(u->h, pt);
+        u->r->outside++;
+        return bad(u, "point %.6f,%.6f is outside every district%s", lon, lat,
+                   u->o->outside == MD_OUTSIDE_KEEP ? " (reports need one)"
+                                                    : " (--outside refuse)");
+    }
+    if (outside)
+        u->r->outside++;
+    if (!district && u->o->outside != MD_OUTSIDE_KEEP)
         district = nearest_in(&u->loc, &u->loc.districts, pt, lon, lat);
     const char *grid = district ? locate_in(&u->loc, &u->loc.grids, pt, pref_g) : NULL;
     if (district && !grid)
@@ -590,8 +697,10 @@ static md_err import_point(struct run *u, sqlite3_stmt *st, OGRFeatureH feat)
             int si = -1;
             for (int i = 0; i < u->nf; i++)
                 si = strcmp(u->fields[i].name, "status") == 0 ? i : si;
-            const char *status = u->src_index[si] >= 0 && OGR_F_IsFieldSetAndNotNull(feat, u->src_index[si])
-                                     ? OGR_F_GetFieldAsString(feat, u->src_index[si]) : "reported";
+            const char *status =
+                u->src_index[si] >= 0 && OGR_F_IsFieldSetAndNotNull(feat, u->src_index[si])
+                    ? OGR_F_GetFieldAsString(feat, u->src_index[si])
+                    : "reported";
             sqlite3_bind_text(h, 2, status, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(h, 3, u->file_base, -1, SQLITE_STATIC);
             sqlite3_bind_int64(h, 4, u->now);
@@ -622,7 +731,8 @@ static GEOSGeometry *ring_to_geos(struct run *u, OGRGeometryH ring, md_err *rc)
         double lon, lat;
         struct md_ctx sub;
         md_ctx_init(&sub);
-        if (md_reproj_point(u->reproj, OGR_G_GetX(ring, i), OGR_G_GetY(ring, i), &lon, &lat, &sub)) {
+        if (md_reproj_point(u->reproj, OGR_G_GetX(ring, i), OGR_G_GetY(ring, i), &lon, &lat,
+                            &sub)) {
             *rc = bad(u, "vertex %d: %s", i, md_ctx_message(&sub));
             GEOSCoordSeq_destroy_r(u->h, seq);
             return NULL;
@@ -685,19 +795,24 @@ static md_err import_polygon(struct run *u, sqlite3_stmt *st, OGRFeatureH feat)
     if (rc)
         return rc;
     if (GEOSisValid_r(u->h, geom) != 1) {
-        GEOSGeometry *fixed = GEOSMakeValid_r(u->h, geom);
+        char *why = GEOSisValidReason_r(u->h, geom);
+        char what[160];
+        snprintf(what, sizeof(what), "%s", why ? why : "invalid");
+        GEOSFree_r(u->h, why);
+        GEOSGeometry *fixed = polygonal_parts(u->h, GEOSMakeValid_r(u->h, geom));
         GEOSGeom_destroy_r(u->h, geom);
         geom = fixed;
-        if (!geom || (GEOSGeomTypeId_r(u->h, geom) != GEOS_POLYGON &&
-                      GEOSGeomTypeId_r(u->h, geom) != GEOS_MULTIPOLYGON)) {
-            GEOSGeom_destroy_r(u->h, geom);
-            return bad(u, "polygon is invalid and could not be repaired to a polygon");
-        }
+        if (!geom)
+            return bad(u, "polygon is invalid (%s) and has no polygonal part once repaired", what);
+        u->r->repaired++;
+        if (u->o->on_repaired)
+            u->o->on_repaired(u->o->userdata, u->r->rows, what);
     }
     for (int i = 0; !rc && i < u->nf; i++)
         rc = bind_field(u, st, feat, i, u->now);
-    if (!rc && u->o->layer == MD_LAYER_DISTRICTS && (u->src_index[3] < 0 || u->src_index[4] < 0 ||
-                                                     !OGR_F_IsFieldSetAndNotNull(feat, u->src_index[3]))) {
+    if (!rc && u->o->layer == MD_LAYER_DISTRICTS &&
+        (u->src_index[3] < 0 || u->src_index[4] < 0 ||
+         !OGR_F_IsFieldSetAndNotNull(feat, u->src_index[3]))) {
         GEOSGeometry *label = GEOSPointOnSurface_r(u->h, geom);
         double x = 0, y = 0;
         if (label) {
@@ -788,8 +903,9 @@ static md_err run_rows(struct run *u)
             rc = md_store_stmt(u->s, layer_insert[u->o->layer], &st, u->ctx);
         if (!rc) {
             u->reason[0] = '\0';
-            md_err row = (u->o->layer == MD_LAYER_FACILITIES || u->o->layer == MD_LAYER_REPORTS) ? import_point(u, st, feat)
-                                                                  : import_polygon(u, st, feat);
+            md_err row = (u->o->layer == MD_LAYER_FACILITIES || u->o->layer == MD_LAYER_REPORTS)
+                             ? import_point(u, st, feat)
+                             : import_polygon(u, st, feat);
             sqlite3_reset(st);
             sqlite3_clear_bindings(st);
             if (row == MD_EINVAL && u->reason[0]) {
@@ -818,8 +934,8 @@ static md_err run_rows(struct run *u)
     return rc;
 }
 
-md_err md_import_run(struct md_store *s, const struct md_import_opts *o,
-                     struct md_import_result *r, struct md_ctx *ctx)
+md_err md_import_run(struct md_store *s, const struct md_import_opts *o, struct md_import_result *r,
+                     struct md_ctx *ctx)
 {
     struct run u = {.s = s, .o = o, .r = r, .ctx = ctx, .now = md_time_now()};
     GDALDatasetH ds = NULL;
@@ -838,6 +954,13 @@ md_err md_import_run(struct md_store *s, const struct md_import_opts *o,
     GDALAllRegister();
     CPLPushErrorHandler(CPLQuietErrorHandler);
     CPLErrorReset();
+    struct stat sb;
+    if (strncmp(o->path, "/vsi", 4) != 0 && !strchr(o->path, ':') && stat(o->path, &sb) != 0) {
+        rc = md_fail(ctx, MD_EIO, "no such file: %s", o->path);
+        goto out;
+    }
+    if (o->category_map && (rc = load_category_map(&u, o->category_map, ctx)))
+        goto out;
     ds = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (!ds) {
         rc = md_fail(ctx, MD_EIO, "cannot open %s as vector data: %s", o->path,
@@ -870,12 +993,14 @@ md_err md_import_run(struct md_store *s, const struct md_import_opts *o,
     else if (!rc && o->layer == MD_LAYER_GRIDS)
         rc = load_codes(&u, "SELECT code FROM districts");
     if (!rc && (o->layer == MD_LAYER_FACILITIES || o->layer == MD_LAYER_REPORTS)) {
-        rc = load_areas(s, &u.loc, "SELECT code, AsBinary(geom) FROM districts", &u.loc.districts, ctx);
+        rc = load_areas(s, &u.loc, "SELECT code, AsBinary(geom) FROM districts", &u.loc.districts,
+                        ctx);
         if (!rc)
             rc = load_areas(s, &u.loc, "SELECT code, AsBinary(geom) FROM grids", &u.loc.grids, ctx);
         if (!rc && u.loc.districts.n == 0 && o->layer == MD_LAYER_REPORTS)
-            rc = md_fail(ctx, MD_EINVAL, "the database has no districts: import districts first"
-                                         " (reports need a district)");
+            rc = md_fail(ctx, MD_EINVAL,
+                         "the database has no districts: import districts first"
+                         " (reports need a district)");
     }
     if (!rc) {
         /* A big page cache while bulk loading: the R*Tree and index builds
@@ -893,6 +1018,9 @@ out:
     for (size_t i = 0; i < u.ncodes; i++)
         free(u.codes[i]);
     free(u.codes);
+    for (size_t i = 0; i < u.ncmap; i++)
+        free(u.cmap[i]);
+    free(u.cmap);
     md_reproj_free(u.reproj);
     if (ds)
         GDALClose(ds);

@@ -206,7 +206,8 @@ static void test_write_rate_and_query_limit(void **state)
     const char *args[] = {"--rate-limit", "2", "--max-limit", "50", NULL};
     md_harness_start(&h, args);
     const char *hdr[] = {"Content-Type: application/json", NULL};
-    const char *body = "{\"category\":\"200101\",\"lon\":116.40,\"lat\":39.91,\"description\":\"limits\"}";
+    const char *body =
+        "{\"category\":\"200101\",\"lon\":116.40,\"lat\":39.91,\"description\":\"limits\"}";
     struct md_http_res r;
     for (int i = 0; i < 2; i++) {
         assert_int_equal(md_http(&h, "POST", "/api/v1/reports", hdr, body, strlen(body), &r), 0);
@@ -223,8 +224,9 @@ static void test_write_rate_and_query_limit(void **state)
     assert_int_equal(md_http(&h, "GET", "/api/v1/reports?limit=50", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     md_http_res_free(&r);
-    assert_int_equal(md_http(&h, "GET", "/api/v1/within?bbox=116.3,39.8,116.5,40&limit=51", NULL,
-                             NULL, 0, &r), 0);
+    assert_int_equal(
+        md_http(&h, "GET", "/api/v1/within?bbox=116.3,39.8,116.5,40&limit=51", NULL, NULL, 0, &r),
+        0);
     expect_json_error(&r, 400, "invalid_argument");
     assert_non_null(strstr(r.body, "limit must be between 1 and 50"));
     md_http_res_free(&r);
@@ -272,9 +274,14 @@ static void test_slow_clients(void **state)
     struct md_harness h;
     const char *args[] = {"--request-timeout", "3", "--timeout", "60", NULL};
     md_harness_start(&h, args);
-    struct slow_arg head = {&h, "GET /health HTTP/1.1\r\nHost: slow\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", 0, 0, 0};
-    struct slow_arg body = {&h, "POST /api/v1/reports HTTP/1.1\r\nHost: s\r\nContent-Length: 40\r\n\r\n"
-                                "{\"category\":\"200101\",\"lon\":116.4,\"lat\"", 0, 0, 0};
+    struct slow_arg head = {&h,
+                            "GET /health HTTP/1.1\r\nHost: slow\r\nX-Padding: "
+                            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
+                            0, 0, 0};
+    struct slow_arg body = {&h,
+                            "POST /api/v1/reports HTTP/1.1\r\nHost: s\r\nContent-Length: 40\r\n\r\n"
+                            "{\"category\":\"200101\",\"lon\":116.4,\"lat\"",
+                            0, 0, 0};
     pthread_t t1, t2;
     pthread_create(&t1, NULL, slow_client, &head);
     pthread_create(&t2, NULL, slow_client, &body);
@@ -297,9 +304,11 @@ static void test_slow_clients(void **state)
     int served = 0;
     for (int i = 0; i < n; i++)
         served += answered_at[i] < first_cut;
-    fprintf(stderr, "slow head: %d after %lld ms; slow body: %d after %lld ms; %d requests"
-            " served meanwhile\n", head.status, (long long)(head.cut_at_ms - head.started_ms),
-            body.status, (long long)(body.cut_at_ms - body.started_ms), served);
+    fprintf(stderr,
+            "slow head: %d after %lld ms; slow body: %d after %lld ms; %d requests"
+            " served meanwhile\n",
+            head.status, (long long)(head.cut_at_ms - head.started_ms), body.status,
+            (long long)(body.cut_at_ms - body.started_ms), served);
     assert_int_equal(head.status, 408);
     assert_int_equal(body.status, 408);
     /* Cut off after the 3 s deadline (+ the reaper's tick), long before the
@@ -350,17 +359,41 @@ static void test_cors_and_security_headers(void **state)
     assert_true(md_http_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
     md_http_res_free(&r);
     assert_int_equal(md_harness_stop(&h), 0);
+
+    /* Several origins: each is echoed to itself (Vary: Origin), others get none;
+     * browser code may read Location and ETag. */
+    const char *several[] = {"--cors-origin", "https://city.example", "--cors-origin",
+                             "https://partner.example,https://third.example", NULL};
+    md_harness_start(&h, several);
+    static const char *const origins[] = {"https://city.example", "https://partner.example",
+                                          "https://third.example"};
+    for (size_t i = 0; i < 3; i++) {
+        char hdr[128];
+        snprintf(hdr, sizeof(hdr), "Origin: %s", origins[i]);
+        const char *hs[] = {hdr, NULL};
+        assert_int_equal(md_http(&h, "GET", "/health", hs, NULL, 0, &r), 0);
+        assert_true(md_http_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+        assert_string_equal(v, origins[i]);
+        assert_true(md_http_header(&r, "Vary", v, sizeof(v)));
+        assert_non_null(strstr(v, "Origin"));
+        assert_true(md_http_header(&r, "Access-Control-Expose-Headers", v, sizeof(v)));
+        assert_non_null(strstr(v, "Location"));
+        assert_non_null(strstr(v, "ETag"));
+        md_http_res_free(&r);
+    }
+    const char *evil[] = {"Origin: https://evil.example", NULL};
+    assert_int_equal(md_http(&h, "GET", "/health", evil, NULL, 0, &r), 0);
+    assert_false(md_http_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+    md_http_res_free(&r);
+    assert_int_equal(md_harness_stop(&h), 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_body_limit),
-        cmocka_unit_test(test_header_and_url_limits),
-        cmocka_unit_test(test_connection_limits),
-        cmocka_unit_test(test_write_rate_and_query_limit),
-        cmocka_unit_test(test_slow_clients),
-        cmocka_unit_test(test_cors_and_security_headers),
+        cmocka_unit_test(test_body_limit),        cmocka_unit_test(test_header_and_url_limits),
+        cmocka_unit_test(test_connection_limits), cmocka_unit_test(test_write_rate_and_query_limit),
+        cmocka_unit_test(test_slow_clients),      cmocka_unit_test(test_cors_and_security_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 // XML response is well-formed (xmllint) and carries the spec's element names;
 // errors come in Open311's form with 400/403/404.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import Ajv from 'ajv';
@@ -82,7 +83,13 @@ test('POST requests (form, api_key) then read it back by id, by token, in the li
   const r = await http(srv.base, 'POST', '/open311/v2/requests.json', { form });
   assert.equal(r.status, 201, r.text);
   valid('post_response', r.json);
-  const { service_request_id: id, token: tok } = r.json[0];
+  // The request is stored at once: the answer has its id, and no token (the
+  // spec: each "should not be returned if" the other is).
+  const { service_request_id: id } = r.json[0];
+  assert.equal(r.json[0].token, undefined);
+  const tok = execFileSync('sqlite3', [db.db, `SELECT token FROM reports WHERE id = ${Number(id)}`],
+    { encoding: 'utf8' }).trim();
+  assert.match(tok, /^[0-9a-f]{16,}$/);
 
   const one = await get(`/open311/v2/requests/${id}.json`);
   valid('requests', one.json);
@@ -153,7 +160,7 @@ test('errors are Open311 errors: 403 api_key, 400 bad input, 404 unknown', async
     [{ service_code: '200102', lat: '39.9', long: '116.4' }, 403, /api_key/],
     [{ api_key: 'mdt_' + '0'.repeat(64), service_code: '200102', lat: '39.9', long: '116.4' }, 403, /api_key/],
     [{ api_key: app, lat: '39.9', long: '116.4' }, 400, /service_code/],
-    [{ api_key: app, service_code: '999999', lat: '39.9', long: '116.4' }, 400, /999999/],
+    [{ api_key: app, service_code: '999999', lat: '39.9', long: '116.4' }, 404, /999999/],
     [{ api_key: app, service_code: '200102', address_string: '北京市东城区' }, 400, /lat and long/],
     [{ api_key: app, service_code: '200102', lat: '91', long: '116.4' }, 400, /lat/],
     [{ api_key: app, service_code: '200401', lat: '39.9', long: '116.4' }, 400, /size/],
@@ -187,4 +194,26 @@ test('errors are Open311 errors: 403 api_key, 400 bad input, 404 unknown', async
   assert.equal(x.status, 404);
   xmllint(x.text);
   assert.equal(xpath(x.text, '/errors/error/code'), '404');
+});
+
+test('POST with an unknown service_code is 404 (the spec lists 404 for it), JSON and XML', async () => {
+  for (const fmt of ['json', 'xml']) {
+    const form = { api_key: app, service_code: '999999', lat: String(HERE.lat), long: String(HERE.lon) };
+    const r = await http(srv.base, 'POST', `/open311/v2/requests.${fmt}`, { form });
+    assert.equal(r.status, 404, r.text);
+    if (fmt === 'json') {
+      valid('errors', r.json);
+      assert.match(r.json[0].description, /999999/);
+    } else {
+      xmllint(r.text);
+      assert.equal(xpath(r.text, '/errors/error/code'), '404');
+    }
+  }
+  // The XML answer of a stored request names its id and no token either.
+  const form = { api_key: app, service_code: '200401', lat: String(HERE.lat), long: String(HERE.lon),
+    'attribute[size]': 'small' };
+  const x = await http(srv.base, 'POST', '/open311/v2/requests.xml', { form });
+  assert.equal(x.status, 201, x.text);
+  assert.match(xpath(x.text, '/service_requests/request/service_request_id'), /^[0-9]+$/);
+  assert.equal(xcount(x.text, '//token'), 0);
 });
