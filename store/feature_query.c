@@ -859,7 +859,7 @@ md_err md_store_features(struct md_store *s, const struct md_feature_query *q, s
     struct builder b = {.q = q, .pool = pool, .ctx = ctx};
     bool began = sqlite3_get_autocommit(s->db) != 0;
     memset(out, 0, sizeof(*out));
-    if (q->layer < 0 || q->layer >= MD_LAYER__COUNT || q->limit < 1)
+    if (q->layer < 0 || q->layer > MD_LAYER_GRIDS || q->limit < 1)
         return md_fail(ctx, MD_EINVAL, "features: bad query");
     md_buf_init(&b.sql, 1024 * 1024);
     md_err rc = began ? md_store_read_begin(s, ctx) : MD_OK;
