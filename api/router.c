@@ -35,6 +35,7 @@ static const struct route_table tables[] = {
     {md__reports_routes, &md__reports_routes_count},
     {md__open311_routes, &md__open311_routes_count},
     {md__staff_routes, &md__staff_routes_count},
+    {md__admin_routes, &md__admin_routes_count},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

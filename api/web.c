@@ -11,6 +11,8 @@
  *   GET /developers, /developers/api         the developer page and the interactive API
  *                                            page (web_dir/developers.html, api.html)
  *   GET /officer                             the officer's phone view (web_dir/officer.html)
+ *   GET /admin                               admins edit facilities and categories
+ *                                            (web_dir/admin.html)
  *   GET /fonts/{fontstack}/{start}-{end}.pbf glyph SDFs rendered from the server's font
  *
  * Files come from cfg->web_dir only: the path is checked segment by segment
@@ -367,6 +369,11 @@ static md_err handle_officer(struct md_call *c)
     return serve_named(c, "officer.html");
 }
 
+static md_err handle_admin(struct md_call *c)
+{
+    return serve_named(c, "admin.html");
+}
+
 static md_err handle_api_page(struct md_call *c)
 {
     return serve_named(c, "api.html");
@@ -469,6 +476,7 @@ const struct md_route md__web_routes[] = {
     {"GET", "/developers", false, handle_developers, "developers"},
     {"GET", "/developers/api", false, handle_api_page, "api_page"},
     {"GET", "/officer", false, handle_officer, "officer_page"},
+    {"GET", "/admin", false, handle_admin, "admin_page"},
     {"GET", "/fonts/", true, handle_fonts, "fonts"},
 };
 const size_t md__web_routes_count = sizeof(md__web_routes) / sizeof(md__web_routes[0]);

@@ -9,6 +9,7 @@
  *   - lon/lat and geom are written together (geom = MakePoint(lon, lat)).
  */
 #include "reports.h"
+#include "store_int.h"
 #include "units.h"
 #include "geodesic.h"
 #include "md_time.h"
@@ -654,9 +655,9 @@ static md_err read_state(struct md_store *s, int64_t id, struct report_state *rs
 
 /* A facility's history row for the change `report_id` made: {"before":
  * before (null for a new facility), "after": after}, by `who` at `now`. */
-static md_err facility_history(struct md_store *s, int64_t facility_id, int64_t report_id,
-                               json_t *before, json_t *after, const struct md_principal *who,
-                               int64_t now, struct md_ctx *ctx)
+md_err md__facility_history(struct md_store *s, int64_t facility_id, int64_t report_id,
+                            json_t *before, json_t *after, const struct md_principal *who,
+                            int64_t now, struct md_ctx *ctx)
 {
     static const char sql[] = "INSERT INTO facility_history(facility_id, report_id, change,"
                               " actor_role, actor_id, at) VALUES (?, ?, ?, ?, ?, ?)";
@@ -667,7 +668,10 @@ static md_err facility_history(struct md_store *s, int64_t facility_id, int64_t 
     md_err rc = text ? md_store_stmt(s, sql, &st, ctx) : md_fail(ctx, MD_ENOMEM, "facility history");
     if (!rc) {
         sqlite3_bind_int64(st, 1, facility_id);
-        sqlite3_bind_int64(st, 2, report_id);
+        if (report_id)
+            sqlite3_bind_int64(st, 2, report_id);
+        else
+            sqlite3_bind_null(st, 2);
         sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, md_role_name(who->role), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, who->actor, -1, SQLITE_STATIC);
@@ -718,7 +722,7 @@ static md_err add_missing_facility(struct md_store *s, int64_t report_id, json_t
         rc = step_done(s, st, "linking the facility", ctx);
     }
     if (!rc)
-        rc = facility_history(s, fid, report_id, NULL, change, who, now, ctx);
+        rc = md__facility_history(s, fid, report_id, NULL, change, who, now, ctx);
     return rc;
 }
 
@@ -801,7 +805,7 @@ static md_err apply_correction(struct md_store *s, int64_t report_id, const stru
     rc = step_done(s, st, "updating the facility", ctx);
     if (rc)
         goto out;
-    rc = facility_history(s, rs->facility_id, report_id, before, change, who, now, ctx);
+    rc = md__facility_history(s, rs->facility_id, report_id, before, change, who, now, ctx);
 out:
     json_decref(change);
     json_decref(before);

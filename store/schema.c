@@ -372,6 +372,8 @@ static md_err create_schema(struct md_store *s, struct md_ctx *ctx)
     if (!rc)
         rc = md__store_exec(s, schema_consult_sql, ctx);
     if (!rc)
+        rc = md__store_exec(s, schema_admin_sql, ctx);
+    if (!rc)
         rc = md__store_exec(s, schema_geometry_sql, ctx);
     if (!rc)
         rc = md__store_exec(s, schema_point_index_sql, ctx);
@@ -424,6 +426,8 @@ md_err md_store_init(struct md_store *s, const char *categories_path, struct md_
         rc = md__store_exec(s, schema_units_sql, ctx);
     if (!rc && version != 0)
         rc = md__store_exec(s, schema_consult_sql, ctx);
+    if (!rc && version != 0)
+        rc = md__store_exec(s, schema_admin_sql, ctx);
     if (!rc && categories_path)
         rc = md_store_load_categories(s, categories_path, ctx);
     if (!rc)

@@ -143,6 +143,15 @@ static const char schema_units_sql[] =
     "CREATE TABLE IF NOT EXISTS token_usage (token_id INTEGER NOT NULL, day INTEGER NOT NULL,\n"
     "  n INTEGER NOT NULL, PRIMARY KEY (token_id, day));\n";
 
+/* Block "admin edits": the history of facility categories an admin edits
+ * (facilities keep theirs in facility_history). */
+static const char schema_admin_sql[] =
+    "CREATE TABLE IF NOT EXISTS facility_category_history (id INTEGER PRIMARY KEY,\n"
+    "  code TEXT NOT NULL, change TEXT NOT NULL, actor_role TEXT NOT NULL,\n"
+    "  actor_id TEXT NOT NULL, at INTEGER NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS facility_category_history_code\n"
+    "  ON facility_category_history(code, id);\n";
+
 /* Block "consultations" (城管维基, consult.h): proposals the centre puts to
  * citizens at a place, their votes (one per device token hash, with the
  * voter's district, never their point) and moderated comments. */

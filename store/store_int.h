@@ -3,6 +3,7 @@
 #define MD_STORE_INT_H
 
 #include "store.h"
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -33,5 +34,13 @@ md_err md__rtree_bulk_load(struct md_store *s, const char *table, int64_t first_
 void md__rtree_cache_free(struct md__rtree_cache *c);
 /* Create the change-tracking triggers of one layer. */
 md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx) MD_WUR;
+
+/* One facility_history row: {"before": before (may be NULL: a new
+ * facility), "after": after} by `who` at `now`; report_id 0 = an admin's
+ * direct edit (no report). Inside the caller's transaction. */
+struct md_principal;
+md_err md__facility_history(struct md_store *s, int64_t facility_id, int64_t report_id,
+                            json_t *before, json_t *after, const struct md_principal *who,
+                            int64_t now, struct md_ctx *ctx) MD_WUR;
 
 #endif
