@@ -29,6 +29,7 @@ struct md_kv {
 /* Server configuration, filled by mapd from its command line. */
 struct md_config {
     const char *db_path;
+    const char *export_dir;     /* export files (api/export_cache.c); NULL = <db_path>.exports */
     const char *web_dir;        /* static web map files; NULL = none */
     const char *styles_dir;     /* MapLibre styles */
     const char *font_path;      /* font for /fonts glyphs; NULL = built-in default */
@@ -110,6 +111,12 @@ struct md_response {
     const char *route;   /* route name for logs and metrics */
     struct md_stream stream; /* next != NULL: body is streamed */
     struct md_deferred deferred; /* poll != NULL: answer comes later */
+    /* has_file: the body is file_length bytes of file_fd from file_offset
+     * (the response owns the descriptor; mapd hands it to libmicrohttpd,
+     * md_response_free closes it otherwise). Content-Length follows. */
+    bool has_file;
+    int file_fd;
+    uint64_t file_offset, file_length;
 };
 
 struct md_api;

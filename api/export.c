@@ -4,9 +4,11 @@
  * States: header -> rows (chunk by chunk) -> footer -> done. The statement
  * is the layer's public SELECT (layer_out.c) with bound filters, prepared
  * on a private read-only connection in a read transaction opened at
- * md_export_open, so every chunk comes from the same snapshot.
+ * md_export_open, so every chunk comes from the same snapshot. The route
+ * serves files built from it (export_cache.c): no client holds the snapshot.
  */
 #include "export.h"
+#include "export_cache.h"
 #include "layer_out.h"
 #include "queries.h"
 
@@ -25,6 +27,7 @@ struct md_export {
     sqlite3_stmt *st;
     enum state state;
     int64_t rows;
+    int64_t version; /* the layer's data version in the export's snapshot */
     struct md_ctx ctx;
 };
 
@@ -80,6 +83,10 @@ md_err md_export_open(const char *db_path, const struct md_export_opts *o, struc
     sqlite3 *db = md_store_db(e->s);
     snprintf(sql, sizeof(sql), "%s%s", md__layer_select(o->layer), where_sql[o->layer]);
     int src = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    struct md_layer_info info = {0};
+    if (src == SQLITE_OK && (rc = md_store_layer_info(e->s, o->layer, &info, ctx))) /* the snapshot starts here */
+        goto out;
+    e->version = info.version;
     if (src == SQLITE_OK)
         src = sqlite3_prepare_v2(db, sql, -1, &e->st, NULL);
     if (src != SQLITE_OK) {
@@ -152,6 +159,11 @@ md_err md_export_next(struct md_export *e, struct md_buf *out)
     return e->state == ST_DONE ? MD_ENOTFOUND : MD_OK;
 }
 
+int64_t md_export_version(const struct md_export *e)
+{
+    return e->version;
+}
+
 int64_t md_export_rows(const struct md_export *e)
 {
     return e->rows;
@@ -176,16 +188,6 @@ void md_export_free(struct md_export *e)
 }
 
 /* ---- GET /api/v1/export/{layer}.geojson|.csv */
-
-static md_err stream_next(void *userdata, struct md_buf *out)
-{
-    return md_export_next(userdata, out);
-}
-
-static void stream_free(void *userdata)
-{
-    md_export_free(userdata);
-}
 
 static md_err handle_export(struct md_call *c)
 {
@@ -218,17 +220,13 @@ static md_err handle_export(struct md_call *c)
         md_crs_to_wgs84(o.crs, b.minx, b.miny, &o.box.minx, &o.box.miny);
         md_crs_to_wgs84(o.crs, b.maxx, b.maxy, &o.box.maxx, &o.box.maxy);
     }
-    const char *path = c->api->cfg->db_path ? c->api->cfg->db_path : md_store_path(c->w->store);
-    struct md_export *e = NULL;
-    rc = md_export_open(path, &o, &e, c->ctx);
-    if (rc)
-        return rc;
     char disposition[96];
     snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s%s\"", layer_name, dot);
+    rc = md__export_serve(c, &o, dot + 1);
     c->res->content_type = o.csv ? "text/csv; charset=utf-8" : "application/geo+json";
-    c->res->stream = (struct md_stream){.next = stream_next, .free = stream_free, .userdata = e};
-    MD_IGNORE(md_response_header(c->res, c->req->pool, "Content-Disposition", disposition));
-    return MD_OK;
+    if (!rc)
+        MD_IGNORE(md_response_header(c->res, c->req->pool, "Content-Disposition", disposition));
+    return rc;
 }
 
 const struct md_route md__export_routes[] = {

@@ -33,6 +33,8 @@ md_err md_export_open(const char *db_path, const struct md_export_opts *o, struc
  * follows, MD_ENOTFOUND once the final bytes have been appended, other
  * errors on failure (detail in the export's own context: md_export_error). */
 md_err md_export_next(struct md_export *e, struct md_buf *out) MD_WUR;
+/* The layer's data version (layers.version) in the export's snapshot. */
+int64_t md_export_version(const struct md_export *e);
 /* Rows written so far. */
 int64_t md_export_rows(const struct md_export *e);
 const struct md_ctx *md_export_error(const struct md_export *e);

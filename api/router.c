@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct route_table {
     const struct md_route *routes;
@@ -71,6 +72,9 @@ void md_response_init(struct md_response *res)
 void md_response_free(struct md_response *res)
 {
     md_buf_free(&res->body);
+    if (res->has_file)
+        close(res->file_fd);
+    res->has_file = false;
     if (res->stream.free)
         res->stream.free(res->stream.userdata);
     res->stream.free = NULL;

@@ -36,6 +36,7 @@
     X(ETOOBIG, "payload_too_large", "payload too large", 413)                          \
     X(EURITOOLONG, "uri_too_long", "URI too long", 414)                                \
     X(EMEDIA, "unsupported_media_type", "unsupported media type", 415)                 \
+    X(ERANGE, "range_not_satisfiable", "range not satisfiable", 416)                   \
     X(EUNPROC, "unprocessable", "cannot be processed", 422)                            \
     X(ERATE, "rate_limited", "too many requests", 429)                                 \
     X(EHDRTOOBIG, "header_too_large", "request header fields too large", 431)          \

@@ -135,6 +135,7 @@ int md_cli_serve(int argc, char **argv)
                                          {"timeout", required_argument, NULL, 'T'},
                                          {"rate-limit", required_argument, NULL, 'r'},
                                          {"cors-origin", required_argument, NULL, 'o'},
+        {"export-dir", required_argument, NULL, 'X'},
                                          {"work-hours", required_argument, NULL, 'W'},
                                          {"max-event-streams", required_argument, NULL, 'E'},
                                          {"event-heartbeat", required_argument, NULL, 'H'},
@@ -171,7 +172,7 @@ int md_cli_serve(int argc, char **argv)
     int64_t v = 0;
     int c, bad = 0;
     optind = 1;
-    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:f:w:S:F:u:B:C:P:T:r:o:W:E:H:R:K:U:L:qh",
+    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:f:w:S:F:u:B:C:P:T:r:o:X:W:E:H:R:K:U:L:qh",
                                     opts, NULL)) != -1) {
         switch (c) {
         case 'd':

@@ -301,6 +301,12 @@ static struct MHD_Response *make_response(struct md_server *srv, struct MHD_Conn
                                               stream_free);
         if (!r)
             stream_free(s);
+    } else if (res->has_file) { /* libmicrohttpd owns the descriptor from here on */
+        r = MHD_create_response_from_fd_at_offset64(res->file_length, res->file_fd,
+                                                    res->file_offset);
+        if (!r)
+            close(res->file_fd);
+        res->has_file = false;
     } else {
         size_t len;
         char *body = md_buf_steal(&res->body, &len);

@@ -4,3 +4,4 @@ mapd_integration_test(ogc PkgConfig::SQLITE3 PkgConfig::SPATIALITE PkgConfig::JA
 mapd_integration_test(ogc_filter PkgConfig::SQLITE3 PkgConfig::SPATIALITE PkgConfig::JANSSON)
 mapd_integration_test(stats PkgConfig::SQLITE3 PkgConfig::SPATIALITE PkgConfig::JANSSON m)
 mapd_integration_test(import PkgConfig::SQLITE3)
+mapd_integration_test(export_files PkgConfig::SQLITE3 PkgConfig::SPATIALITE)
