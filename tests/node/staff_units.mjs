@@ -154,11 +154,13 @@ test('app keys: scopes, daily quota, expiry', async () => {
   assert.equal(r.status, 403);
   assert.match(r.json.error.message, /report:transition/);
 
-  const soon = new Date(Date.now() + 2000).toISOString().replace(/\.\d+Z$/, 'Z');
+  // Far enough ahead that the CLI (ASan, loaded machine) and the first request fit before it.
+  const soonMs = Date.now() + 12000;
+  const soon = new Date(soonMs).toISOString().replace(/\.\d+Z$/, 'Z');
   const expiring = cli('token', 'add', '--role', 'app', '--expires', soon);
   r = await http(srv.base, 'POST', '/open311/v2/requests.json', { form: { ...form, api_key: expiring } });
   assert.equal(r.status, 201, r.text);
-  await new Promise((res) => setTimeout(res, 2500));
+  await new Promise((res) => setTimeout(res, Math.max(0, soonMs - Date.now()) + 1500));
   r = await http(srv.base, 'GET', '/api/v1/units', { tok: expiring });
   assert.equal(r.status, 401);
   assert.match(r.json.error.message, /expired/);
