@@ -16,6 +16,7 @@
  */
 #include "export_cache.h"
 #include "md_sha256.h"
+#include "negotiate.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -206,17 +207,12 @@ static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *t
 
 static bool accepts_gzip(const char *h)
 {
-    const char *g = h ? strstr(h, "gzip") : NULL;
-    if (!g)
-        return false;
-    const char *q = strstr(g, "q=");
-    const char *comma = strchr(g, ',');
-    return !(q && (!comma || q < comma) && strtod(q + 2, NULL) == 0);
+    return md_negotiate_accepts_gzip(h);
 }
 
 static bool etag_listed(const char *h, const char *etag)
 {
-    return h && (strcmp(h, "*") == 0 || strstr(h, etag));
+    return md_negotiate_etag_matches(h, etag);
 }
 
 md_err md__export_serve(struct md_call *c, const struct md_export_opts *o, const char *ext)

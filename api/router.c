@@ -10,6 +10,7 @@
  */
 #include "api_int.h"
 #include "md_time.h"
+#include "negotiate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,6 +260,24 @@ static void cors_headers(const char *list, const struct md_request *req, struct 
                                  " Content-Crs, Retry-After, Link"));
 }
 
+/* Answers that get an ETag of their bytes and 304 (api/negotiate.c): the
+ * descriptions a map client fetches on every load - TileJSON (under the
+ * "tiles" route, told from tiles by its type), styles, the tile catalog and
+ * OGC's landing page, conformance and collection metadata (not items). */
+static bool validated(const struct md_request *req, const struct md_response *res)
+{
+    static const char *const routes[] = {"styles", "tiles_catalog", "consultations_tilejson",
+                                         "consultations_style"};
+    const char *route = res->route ? res->route : "";
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(route, routes[i]) == 0)
+            return true;
+    }
+    if (strcmp(route, "tiles") == 0)
+        return res->content_type && strcmp(res->content_type, "application/json") == 0;
+    return strcmp(route, "ogc") == 0 && !strstr(req->path, "/items");
+}
+
 void md_api_handle(struct md_api *api, struct md_worker *w, const struct md_request *req,
                    struct md_response *res)
 {
@@ -274,6 +293,7 @@ void md_api_handle(struct md_api *api, struct md_worker *w, const struct md_requ
         if (res->status < 400)
             md_response_error(res, &ctx);
     }
+    md_negotiate_response(req, res, validated(req, res));
     cors_headers(api->cfg->cors_origin, req, res);
 }
 
