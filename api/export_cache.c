@@ -91,8 +91,9 @@ static void remove_old_versions(const char *dir, const char *key, int64_t keep)
         if (strncmp(e->d_name, key, KEY_HEX) != 0 || e->d_name[KEY_HEX] != '-' ||
             strncmp(e->d_name, mine, strlen(mine)) == 0)
             continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        unlink(path);
+        int n = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (n > 0 && (size_t)n < sizeof(path))
+            unlink(path);
     }
     if (d)
         closedir(d);
