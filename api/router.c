@@ -336,6 +336,10 @@ md_err md_api_new(const struct md_config *cfg, struct md_api **out, struct md_ct
         md_api_free(api);
         return md_fail(ctx, MD_ENOMEM, "feature cache");
     }
+    if (!(api->clusters = md_cluster_index_new())) {
+        md_api_free(api);
+        return md_fail(ctx, MD_ENOMEM, "cluster index");
+    }
     md_err rc = md__reports_init(api, ctx);
     if (rc) {
         md_api_free(api);
@@ -353,6 +357,7 @@ void md_api_free(struct md_api *api)
     md_metrics_free(api->metrics);
     md_tile_cache_free(api->tile_cache);
     md_feature_cache_free(api->features);
+    md_cluster_index_free(api->clusters);
     free(api);
 }
 

@@ -102,8 +102,8 @@ static md_err render_tile(struct md_call *c, const struct md_tile_layers *layers
     struct md_tile_stats stats;
     md_buf_init(&raw, (size_t)MD_TILE_MAX_BYTES * 2);
     md_buf_init(&gz, (size_t)MD_TILE_MAX_BYTES * 2);
-    md_err rc = md_tile_render(c->w->store, c->w->geos, c->req->pool, t, layers, md_time_now(),
-                               &raw, &stats, c->ctx);
+    md_err rc = md_tile_render(c->w->store, c->w->geos, c->api->clusters, c->req->pool, t,
+                               layers, md_time_now(), &raw, &stats, c->ctx);
     struct md_tile_cache *cache = c->api->tile_cache;
     if (!rc && raw.len && (gzip || cache) && md_gzip(raw.data, raw.len, 6, &gz))
         rc = md_fail(c->ctx, MD_EINTERNAL, "gzip failed");
