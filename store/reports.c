@@ -27,7 +27,7 @@
     " r.attributes, r.facility_id, r.proposed_change, r.merged_into, r.created_at,"            \
     " r.updated_at, r.expected_at, r.closed_at, r.lon, r.lat,"                                 \
     " (SELECT h.note FROM report_history h WHERE h.report_id = r.id ORDER BY h.id DESC"        \
-    " LIMIT 1), c.unit_type"
+    " LIMIT 1), c.unit_type, r.supporters"
 #define REPORT_FROM " FROM reports r LEFT JOIN categories c ON c.code = r.service_code"
 
 static json_t *time_json(sqlite3_stmt *st, int col, int offset_min)
@@ -101,6 +101,7 @@ static json_t *row_json(sqlite3_stmt *st, int64_t now, int offset_min)
     json_object_set_new(j, "lat", json_real(sqlite3_column_double(st, 22)));
     json_object_set_new(j, "status_note", text_json(st, 23));
     json_object_set_new(j, "unit_type", text_json(st, 24));
+    json_object_set_new(j, "supporters", json_integer(sqlite3_column_int64(st, 25)));
     json_object_set_new(j, "overdue", json_boolean(is_overdue(status, sqlite3_column_int64(st, 19),
                                                               has_expected, now)));
     return j;
@@ -249,6 +250,26 @@ static md_err emit(struct md_store *s, const char *type, int64_t id, json_t *rep
     return rc;
 }
 
+md_err md__report_public(struct md_store *s, int64_t id, int64_t now, int offset_min,
+                         json_t **out, struct md_ctx *ctx)
+{
+    return load_public(s, id, now, offset_min, out, ctx);
+}
+
+md_err md__report_emit(struct md_store *s, const char *type, int64_t id, json_t *report,
+                       json_t *extra, int64_t now, struct md_ctx *ctx)
+{
+    return emit(s, type, id, report, extra, now, NULL, ctx);
+}
+
+md_err md__report_history_add(struct md_store *s, int64_t id, const char *action,
+                              const char *from, const char *to, const char *role,
+                              const char *actor, const char *note, int64_t now,
+                              struct md_ctx *ctx)
+{
+    return insert_history(s, id, action, from, to, role, actor, note, now, ctx);
+}
+
 md_err md_report_insert(struct md_store *s, const struct md_report_input *in, int64_t now,
                         int offset_min, struct md_report_created *out, struct md_ctx *ctx)
 {
@@ -372,23 +393,28 @@ md_err md_report_history(struct md_store *s, int64_t id, int offset_min, json_t 
 md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int64_t now,
                       int offset_min, json_t **out, struct md_ctx *ctx)
 {
-    /* One statement for every filter combination: an absent filter binds NULL. */
-    static const char sql[] =
-        "SELECT " REPORT_COLS REPORT_FROM " WHERE"
-        " (?1 IS NULL OR instr(',' || ?1 || ',', ',' || r.status || ',') > 0)"
-        " AND (?2 IS NULL OR (?2 = 1) = (r.status NOT IN ('closed', 'rejected')))"
-        " AND (?3 IS NULL OR instr(',' || ?3 || ',', ',' || r.service_code || ',') > 0)"
-        " AND (?4 IS NULL OR r.district_code = ?4)"
-        " AND (?5 IS NULL OR r.kind = ?5)"
-        " AND (?6 IS NULL OR r.created_at >= ?6) AND (?7 IS NULL OR r.created_at < ?7)"
-        " AND (?8 IS NULL OR r.updated_at >= ?8) AND (?9 IS NULL OR r.updated_at < ?9)"
-        " AND (?10 IS NULL OR r.id IN (SELECT pkid FROM idx_reports_geom WHERE xmin <= ?12"
-        "   AND xmax >= ?10 AND ymin <= ?13 AND ymax >= ?11))"
-        " AND (?14 IS NULL OR ST_Distance(r.geom, MakePoint(?14, ?15, 4326), 1) <= ?16)"
-        " AND (?17 IS NULL OR (r.status IN ('dispatched', 'in_progress') AND r.expected_at < ?17))"
-        " ORDER BY r.id DESC LIMIT ?18 OFFSET ?19";
+    /* One statement for every filter combination (an absent filter binds
+     * NULL), in two orders: newest first walks the primary key backwards and
+     * stops at LIMIT; most supported first sorts the matches (top-N). */
+#define LIST_SQL(order)                                                                            \
+    "SELECT " REPORT_COLS REPORT_FROM " WHERE"                                                     \
+    " (?1 IS NULL OR instr(',' || ?1 || ',', ',' || r.status || ',') > 0)"                         \
+    " AND (?2 IS NULL OR (?2 = 1) = (r.status NOT IN ('closed', 'rejected')))"                     \
+    " AND (?3 IS NULL OR instr(',' || ?3 || ',', ',' || r.service_code || ',') > 0)"               \
+    " AND (?4 IS NULL OR r.district_code = ?4)"                                                    \
+    " AND (?5 IS NULL OR r.kind = ?5)"                                                             \
+    " AND (?6 IS NULL OR r.created_at >= ?6) AND (?7 IS NULL OR r.created_at < ?7)"                \
+    " AND (?8 IS NULL OR r.updated_at >= ?8) AND (?9 IS NULL OR r.updated_at < ?9)"                \
+    " AND (?10 IS NULL OR r.id IN (SELECT pkid FROM idx_reports_geom WHERE xmin <= ?12"            \
+    "   AND xmax >= ?10 AND ymin <= ?13 AND ymax >= ?11))"                                         \
+    " AND (?14 IS NULL OR ST_Distance(r.geom, MakePoint(?14, ?15, 4326), 1) <= ?16)"               \
+    " AND (?17 IS NULL OR (r.status IN ('dispatched', 'in_progress') AND r.expected_at < ?17))"    \
+    " ORDER BY " order " LIMIT ?18 OFFSET ?19"
+    static const char newest_sql[] = LIST_SQL("r.id DESC");
+    static const char supported_sql[] = LIST_SQL("r.supporters DESC, r.id DESC");
+#undef LIST_SQL
     sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    md_err rc = md_store_stmt(s, f->by_supporters ? supported_sql : newest_sql, &st, ctx);
     if (rc)
         return rc;
     bind_opt_text(st, 1, f->statuses);
@@ -458,7 +484,8 @@ md_err md_report_nearby_open(struct md_store *s, const char *service_code, doubl
 {
     static const char sql[] =
         /* CROSS JOIN: drive from the R*Tree, never from the category index. */
-        "SELECT r.id, r.status, r.lon, r.lat, r.created_at, r.description FROM idx_reports_geom g"
+        "SELECT r.id, r.status, r.lon, r.lat, r.created_at, r.description, r.supporters"
+        " FROM idx_reports_geom g"
         " CROSS JOIN reports r ON r.id = g.pkid WHERE g.xmin <= ?3 AND g.xmax >= ?1"
         " AND g.ymin <= ?4 AND g.ymax >= ?2"
         " AND r.service_code = ?5 AND r.status NOT IN ('closed', 'rejected') AND r.id <> ?6"
@@ -496,6 +523,7 @@ md_err md_report_nearby_open(struct md_store *s, const char *service_code, doubl
         json_object_set_new(j, "distance_m", json_real(round(d * 10) / 10));
         json_object_set_new(j, "created_at", time_json(st, 4, offset_min));
         json_object_set_new(j, "description", text_json(st, 5));
+        json_object_set_new(j, "supporters", json_integer(sqlite3_column_int64(st, 6)));
         items[n++] = j;
     }
     if (src != SQLITE_DONE && src != SQLITE_ROW)

@@ -102,6 +102,21 @@ test('a report from the form is on the map at once and in the centre live list',
   ]);
   assert.equal(second.status(), 201);
   await page.locator(`#report-result .duplicates li[data-id="${id}"]`).waitFor({ timeout: 5000 });
+  // The hint offers "me too" (once per device: this browser's token).
+  const meToo = page.locator(`#report-result .duplicates button[data-support="${id}"]`);
+  assert.match(await meToo.textContent(), /Me too \(0\)/);
+  const [supported] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/api/v1/reports/${id}/supporters`)),
+    meToo.tap(),
+  ]);
+  assert.equal(supported.status(), 201);
+  await page.waitForFunction((rid) => document.querySelector(`button[data-support="${rid}"]`)?.textContent === 'Supported (1)',
+    id, { timeout: 5000 });
+  assert.equal((await (await fetch(`${srv.base}/api/v1/reports/${id}`)).json()).supporters, 1);
+  const device = await page.evaluate(() => localStorage.getItem('mapd.device'));
+  const again = await fetch(`${srv.base}/api/v1/reports/${id}/supporters`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ device }) });
+  assert.equal(again.status, 409, 'the same device cannot support twice');
 
   // The centre sees it arrive live, flashing, and accepts it (立案).
   const item = centre.page.locator(`#live-list li[data-id="${id}"]`);
