@@ -29,4 +29,25 @@ struct md_store;
 md_err md_report_support(struct md_store *s, int64_t id, const char *device_hash, int64_t now,
                          int offset_min, int64_t *supporters, struct md_ctx *ctx) MD_WUR;
 
+/* The reporter's follow-up: `token` must be report `id`'s follow-up token
+ * (MD_ENOTFOUND: no such report; MD_EFORBID: the token is another report's
+ * or none). Each writes a report_history row (role "public", actor
+ * "reporter"), sets updated_at, emits an event and commits durably;
+ * *report_out (caller decrefs) is the report's public JSON afterwards. */
+
+/* A comment (shown in the history, event "report.commented"). */
+md_err md_report_comment(struct md_store *s, int64_t id, const char *token, const char *text,
+                         int64_t now, int offset_min, json_t **report_out,
+                         struct md_ctx *ctx) MD_WUR;
+/* Rate the outcome 1-5 with an optional comment, once, when the report is
+ * closed (MD_ECONFLICT otherwise or a second time); event "report.rated". */
+md_err md_report_rate(struct md_store *s, int64_t id, const char *token, int score,
+                      const char *comment, int64_t now, int offset_min, json_t **report_out,
+                      struct md_ctx *ctx) MD_WUR;
+/* True (MD_OK) when `token` is report `id`'s follow-up token; errors as
+ * above. Withdrawing is a workflow step (workflow.h, action "withdraw",
+ * role public) that the caller takes after this check. */
+md_err md_report_token_check(struct md_store *s, int64_t id, const char *token,
+                             struct md_ctx *ctx) MD_WUR;
+
 #endif

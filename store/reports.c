@@ -27,7 +27,8 @@
     " r.attributes, r.facility_id, r.proposed_change, r.merged_into, r.created_at,"            \
     " r.updated_at, r.expected_at, r.closed_at, r.lon, r.lat,"                                 \
     " (SELECT h.note FROM report_history h WHERE h.report_id = r.id ORDER BY h.id DESC"        \
-    " LIMIT 1), c.unit_type, r.supporters"
+    " LIMIT 1), c.unit_type, r.supporters,"                                                    \
+    " (SELECT t.score FROM report_ratings t WHERE t.report_id = r.id)"
 #define REPORT_FROM " FROM reports r LEFT JOIN categories c ON c.code = r.service_code"
 
 static json_t *time_json(sqlite3_stmt *st, int col, int offset_min)
@@ -102,6 +103,9 @@ static json_t *row_json(sqlite3_stmt *st, int64_t now, int offset_min)
     json_object_set_new(j, "status_note", text_json(st, 23));
     json_object_set_new(j, "unit_type", text_json(st, 24));
     json_object_set_new(j, "supporters", json_integer(sqlite3_column_int64(st, 25)));
+    json_object_set_new(j, "rating", sqlite3_column_type(st, 26) == SQLITE_NULL
+                                         ? json_null()
+                                         : json_integer(sqlite3_column_int64(st, 26)));
     json_object_set_new(j, "overdue", json_boolean(is_overdue(status, sqlite3_column_int64(st, 19),
                                                               has_expected, now)));
     return j;

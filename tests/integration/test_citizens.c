@@ -3,7 +3,10 @@
  * (201, then 409), only on open reports, counted in the report's answers,
  * the duplicate hint and the list sorted by supporters; bad input is 400
  * with a message naming the field; and the table itself holds one row per
- * (report, device hash), never the token.
+ * (report, device hash), never the token. Following a report with its
+ * follow-up token: comments and the rating in the history, withdrawing, and
+ * 403 for any other token; the rating once the case is closed (accepted,
+ * dispatched to a unit, handled by its officer, verified).
  */
 #include "harness.h"
 
@@ -18,7 +21,17 @@
 #include <cmocka.h>
 
 static struct md_harness H;
-static char centre_token[128];
+static char centre_token[128], officer_token[128];
+
+/* The first line `cmd` prints, into out; false when it fails. */
+static bool first_line(const char *cmd, char *out, size_t n)
+{
+    FILE *p = popen(cmd, "r");
+    bool ok = p && fgets(out, (int)n, p);
+    if (ok)
+        out[strcspn(out, "\r\n")] = '\0';
+    return p && pclose(p) == 0 && ok;
+}
 
 static int setup(void **state)
 {
@@ -26,13 +39,18 @@ static int setup(void **state)
     static const char *const args[] = {"--rate-limit", "0", NULL};
     md_harness_start(&H, args);
     char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "'%s' token add --db '%s' --role centre --label test",
-             getenv("MAPD_BIN"), H.db);
-    FILE *p = popen(cmd, "r");
-    if (!p || !fgets(centre_token, sizeof(centre_token), p))
+    const char *bin = getenv("MAPD_BIN");
+    snprintf(cmd, sizeof(cmd), "'%s' token add --db '%s' --role centre --label test", bin, H.db);
+    if (!first_line(cmd, centre_token, sizeof(centre_token)))
         return -1;
-    centre_token[strcspn(centre_token, "\r\n")] = '\0';
-    return pclose(p) == 0 ? 0 : -1;
+    snprintf(cmd, sizeof(cmd),
+             "'%s' unit add --db '%s' --code DC-HW --name 东城区环卫中心 --type sanitation", bin,
+             H.db);
+    if (md_sh("%s >/dev/null", cmd) != 0)
+        return -1;
+    snprintf(cmd, sizeof(cmd), "'%s' token add --db '%s' --role officer --unit DC-HW --name 张三",
+             bin, H.db);
+    return first_line(cmd, officer_token, sizeof(officer_token)) ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -42,11 +60,12 @@ static int teardown(void **state)
 }
 
 /* One JSON request; returns the parsed body (caller decrefs) and the status. */
-static json_t *call(const char *method, const char *path, const char *body, bool staff,
-                    long *status)
+static json_t *call_as(const char *tok, const char *method, const char *path, const char *body,
+                       long *status)
 {
     char auth[200];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", centre_token);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok ? tok : "");
+    bool staff = tok != NULL;
     const char *const hdrs[] = {"Content-Type: application/json", staff ? auth : NULL, NULL};
     struct md_http_res r;
     assert_int_equal(md_http(&H, method, path, hdrs, body, body ? strlen(body) : 0, &r), 0);
@@ -58,6 +77,12 @@ static json_t *call(const char *method, const char *path, const char *body, bool
     *status = r.status;
     md_http_res_free(&r);
     return j;
+}
+
+static json_t *call(const char *method, const char *path, const char *body, bool staff,
+                    long *status)
+{
+    return call_as(staff ? centre_token : NULL, method, path, body, status);
 }
 
 static int64_t file_report(double lon, double lat)
@@ -222,6 +247,149 @@ static void duplicate_hint_and_sort_carry_supporters(void **state)
                  "sort must be newest or supporters");
 }
 
+/* File a report; its follow-up token into tok. */
+static int64_t file_with_token(char tok[64])
+{
+    long st;
+    json_t *j = call("POST", "/api/v1/reports",
+                     "{\"category\":\"200102\",\"lon\":116.4001,\"lat\":39.9201}", false, &st);
+    assert_int_equal(st, 201);
+    snprintf(tok, 64, "%s", json_string_value(json_object_get(j, "token")));
+    int64_t id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    return id;
+}
+
+static json_t *follow(int64_t id, const char *what, const char *body, long *st)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld/%s", (long long)id, what);
+    return call("POST", path, body, false, st);
+}
+
+static json_t *history(int64_t id)
+{
+    char path[96];
+    long st;
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld/history", (long long)id);
+    json_t *j = call("GET", path, NULL, false, &st);
+    assert_int_equal(st, 200);
+    return j;
+}
+
+static void step(const char *tok, int64_t id, const char *body)
+{
+    char path[96];
+    long st;
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld/transitions", (long long)id);
+    json_t *j = call_as(tok, "POST", path, body, &st);
+    if (st != 200)
+        fprintf(stderr, "%s -> %ld\n", body, st);
+    assert_int_equal(st, 200);
+    json_decref(j);
+}
+
+static void reporter_comments_with_the_token(void **state)
+{
+    (void)state;
+    char tok[64], other_tok[64], body[256];
+    int64_t id = file_with_token(tok);
+    int64_t other = file_with_token(other_tok);
+    long st;
+    snprintf(body, sizeof(body), "{\"token\":\"%s\",\"text\":\"垃圾还在，越来越多\"}", tok);
+    json_t *j = follow(id, "comments", body, &st);
+    assert_int_equal(st, 201);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "report"), "status")),
+                        "reported");
+    json_decref(j);
+    /* Another report's token, a made-up one, none: 403 / 403 / 400. */
+    snprintf(body, sizeof(body), "{\"token\":\"%s\",\"text\":\"x\"}", other_tok);
+    expect_error(follow(id, "comments", body, &st), &st, 403, "not the follow-up token");
+    expect_error(follow(id, "comments", "{\"token\":\"0000\",\"text\":\"x\"}", &st), &st, 403,
+                 "not the follow-up token");
+    expect_error(follow(id, "comments", "{\"text\":\"x\"}", &st), &st, 400, "token");
+    snprintf(body, sizeof(body), "{\"token\":\"%s\"}", tok);
+    expect_error(follow(id, "comments", body, &st), &st, 400, "text");
+    snprintf(body, sizeof(body), "{\"token\":\"%s\",\"text\":\"x\"}", tok);
+    expect_error(follow(999999999, "comments", body, &st), &st, 404, "does not exist");
+    /* The history shows the comment as the reporter's. */
+    j = history(id);
+    json_t *h = json_object_get(j, "history");
+    assert_int_equal(json_array_size(h), 2);
+    json_t *c = json_array_get(h, 1);
+    assert_string_equal(json_string_value(json_object_get(c, "action")), "comment");
+    assert_string_equal(json_string_value(json_object_get(c, "actor")), "reporter");
+    assert_string_equal(json_string_value(json_object_get(c, "role")), "public");
+    assert_string_equal(json_string_value(json_object_get(c, "note")), "垃圾还在，越来越多");
+    assert_string_equal(json_string_value(json_object_get(c, "to")), "reported");
+    json_decref(j);
+    (void)other;
+}
+
+static void reporter_withdraws(void **state)
+{
+    (void)state;
+    char tok[64], body[256];
+    int64_t id = file_with_token(tok);
+    long st;
+    snprintf(body, sizeof(body), "{\"token\":\"%s\",\"note\":\"已自行解决\"}", tok);
+    json_t *j = follow(id, "withdraw", body, &st);
+    assert_int_equal(st, 200);
+    json_t *r = json_object_get(j, "report");
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "rejected");
+    assert_string_equal(json_string_value(json_object_get(r, "status_note")), "已自行解决");
+    json_decref(j);
+    expect_error(follow(id, "withdraw", body, &st), &st, 409,
+                 "cannot withdraw a report that is rejected");
+    j = history(id);
+    json_t *last = json_array_get(json_object_get(j, "history"), 1);
+    assert_string_equal(json_string_value(json_object_get(last, "action")), "withdraw");
+    assert_string_equal(json_string_value(json_object_get(last, "from")), "reported");
+    assert_string_equal(json_string_value(json_object_get(last, "actor")), "reporter");
+    json_decref(j);
+    /* The centre cannot take the reporter's step through the workflow. */
+    int64_t id2 = file_with_token(tok);
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld/transitions", (long long)id2);
+    expect_error(call("POST", path, "{\"action\":\"withdraw\"}", true, &st), &st, 403,
+                 "may not withdraw");
+}
+
+static void reporter_rates_a_closed_case_once(void **state)
+{
+    (void)state;
+    char tok[64], body[256];
+    int64_t id = file_with_token(tok);
+    long st;
+    snprintf(body, sizeof(body), "{\"token\":\"%s\",\"score\":4,\"comment\":\"处理及时\"}", tok);
+    expect_error(follow(id, "rating", body, &st), &st, 409, "rated once it is closed");
+    step(centre_token, id, "{\"action\":\"accept\"}");
+    step(centre_token, id, "{\"action\":\"dispatch\",\"unit\":\"DC-HW\"}");
+    step(officer_token, id, "{\"action\":\"start\"}");
+    /* Handled cases cannot be withdrawn any more; in progress they could. */
+    step(officer_token, id, "{\"action\":\"report_back\",\"note\":\"已清运\"}");
+    char wbody[128];
+    snprintf(wbody, sizeof(wbody), "{\"token\":\"%s\"}", tok);
+    expect_error(follow(id, "withdraw", wbody, &st), &st, 409, "handled");
+    step(centre_token, id, "{\"action\":\"verify\"}");
+    char bad[128];
+    snprintf(bad, sizeof(bad), "{\"token\":\"%s\",\"score\":6}", tok);
+    expect_error(follow(id, "rating", bad, &st), &st, 400, "score");
+    json_t *j = follow(id, "rating", body, &st);
+    assert_int_equal(st, 201);
+    json_t *r = json_object_get(j, "report");
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "closed");
+    assert_int_equal(json_integer_value(json_object_get(r, "rating")), 4);
+    json_decref(j);
+    expect_error(follow(id, "rating", body, &st), &st, 409, "already rated");
+    j = history(id);
+    json_t *h = json_object_get(j, "history");
+    json_t *last = json_array_get(h, json_array_size(h) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "action")), "rate");
+    assert_string_equal(json_string_value(json_object_get(last, "note")), "4/5 处理及时");
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +397,9 @@ int main(void)
         cmocka_unit_test(me_too_bad_input),
         cmocka_unit_test(closed_reports_take_no_support),
         cmocka_unit_test(duplicate_hint_and_sort_carry_supporters),
+        cmocka_unit_test(reporter_comments_with_the_token),
+        cmocka_unit_test(reporter_withdraws),
+        cmocka_unit_test(reporter_rates_a_closed_case_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
