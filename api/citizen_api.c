@@ -152,5 +152,7 @@ md_err md__citizen_post(struct md_call *c, int64_t id, const char *what)
         return withdraw(c, id);
     if (strcmp(what, "rating") == 0)
         return rate(c, id);
+    if (strcmp(what, "photos") == 0)
+        return md__photos_upload(c, id);
     return md_fail(c->ctx, MD_ENOTFOUND, "no such resource: %s", c->req->path);
 }

@@ -51,6 +51,9 @@ md_err md__rate_limit(struct md_call *c) MD_WUR;
  * what = "supporters" ("me too"). MD_ENOTFOUND for another `what`. */
 md_err md__citizen_post(struct md_call *c, int64_t id, const char *what) MD_WUR;
 
+/* POST /api/v1/reports/{id}/photos (photos_api.c). */
+md_err md__photos_upload(struct md_call *c, int64_t id) MD_WUR;
+
 /* Write an Open311 error ([{code, description}] or <errors>) into res. */
 void md__open311_error(struct md_response *res, int status, const char *message, bool xml);
 

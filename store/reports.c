@@ -28,7 +28,10 @@
     " r.updated_at, r.expected_at, r.closed_at, r.lon, r.lat,"                                 \
     " (SELECT h.note FROM report_history h WHERE h.report_id = r.id ORDER BY h.id DESC"        \
     " LIMIT 1), c.unit_type, r.supporters,"                                                    \
-    " (SELECT t.score FROM report_ratings t WHERE t.report_id = r.id)"
+    " (SELECT t.score FROM report_ratings t WHERE t.report_id = r.id),"                         \
+    " (SELECT json_group_array(json_object('id', p.id, 'width', p.width, 'height', p.height))"  \
+    "  FROM report_photos p WHERE p.report_id = r.id AND p.status = 'kept'"                    \
+    "  AND r.status <> 'reported' AND r.status <> 'rejected')"
 #define REPORT_FROM " FROM reports r LEFT JOIN categories c ON c.code = r.service_code"
 
 static json_t *time_json(sqlite3_stmt *st, int col, int offset_min)
@@ -56,6 +59,25 @@ static json_t *stored_json(sqlite3_stmt *st, int col, json_t *fallback)
         return j;
     }
     return fallback;
+}
+
+/* The public photos [{id, width, height}] of column `col` with their URLs
+ * (photos.h: only once the report is accepted). */
+static json_t *photos_json(sqlite3_stmt *st, int col)
+{
+    json_t *arr = stored_json(st, col, json_array());
+    size_t i;
+    json_t *p;
+    json_array_foreach(arr, i, p)
+    {
+        char url[64];
+        json_int_t pid = json_integer_value(json_object_get(p, "id"));
+        snprintf(url, sizeof(url), "/api/v1/photos/%lld.jpg", (long long)pid);
+        json_object_set_new(p, "url", json_string(url));
+        snprintf(url, sizeof(url), "/api/v1/photos/%lld/thumb.jpg", (long long)pid);
+        json_object_set_new(p, "thumb_url", json_string(url));
+    }
+    return arr;
 }
 
 static bool is_overdue(const char *status, sqlite3_int64 expected, bool has_expected, int64_t now)
@@ -103,6 +125,7 @@ static json_t *row_json(sqlite3_stmt *st, int64_t now, int offset_min)
     json_object_set_new(j, "status_note", text_json(st, 23));
     json_object_set_new(j, "unit_type", text_json(st, 24));
     json_object_set_new(j, "supporters", json_integer(sqlite3_column_int64(st, 25)));
+    json_object_set_new(j, "photos", photos_json(st, 27));
     json_object_set_new(j, "rating", sqlite3_column_type(st, 26) == SQLITE_NULL
                                          ? json_null()
                                          : json_integer(sqlite3_column_int64(st, 26)));

@@ -174,14 +174,23 @@ static const char schema_consult_sql[] =
 
 /* Block "citizens follow a report" (citizen.h): who supports a report
  * ("me too", one row per device token hash; reports.supporters is the
- * count) and the reporter's rating of a closed case. */
+ * count), the reporter's rating of a closed case, and the reports' photos
+ * (photos.h: display size and thumbnail as JPEG blobs, so every node
+ * serves them). */
 static const char schema_citizen_sql[] =
     "CREATE TABLE IF NOT EXISTS report_supports (report_id INTEGER NOT NULL,\n"
     "  device_hash TEXT NOT NULL, at INTEGER NOT NULL,\n"
     "  PRIMARY KEY (report_id, device_hash)) WITHOUT ROWID;\n"
     "CREATE TABLE IF NOT EXISTS report_ratings (report_id INTEGER PRIMARY KEY,\n"
     "  score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5), comment TEXT NOT NULL DEFAULT '',\n"
-    "  at INTEGER NOT NULL);\n";
+    "  at INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS report_photos (id INTEGER PRIMARY KEY,\n"
+    "  report_id INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'kept'\n"
+    "    CHECK (status = 'kept' OR status = 'removed'),\n"
+    "  width INTEGER NOT NULL, height INTEGER NOT NULL, upload_bytes INTEGER NOT NULL,\n"
+    "  display BLOB, display_etag TEXT NOT NULL, thumb BLOB, thumb_etag TEXT NOT NULL,\n"
+    "  actor_role TEXT NOT NULL, created_at INTEGER NOT NULL, removed_at INTEGER);\n"
+    "CREATE INDEX IF NOT EXISTS report_photos_report ON report_photos(report_id, id);\n";
 
 /* Geometry columns and their R*Tree indexes (SpatiaLite). */
 static const char schema_geometry_sql[] =
