@@ -41,6 +41,7 @@ const T = {
     corrections: '地图纠错', missingTitle: '地图上缺少的设施', facilityName: '设施名称',
     hoursOptional: '营业时间（可选）', nameRequired: '请填写设施名称',
     meToo: '我也遇到', supported: '已支持', supporters: '支持人数', bySupporters: '按支持人数排序',
+    photo: '照片（可选）', photoSent: '照片已上传，审核通过后公开', photoFailed: '照片上传失败',
   },
   en: {
     title: 'City map', layers: 'Layers', report: 'Report a problem', nearby: 'Near me', live: 'Live',
@@ -60,6 +61,7 @@ const T = {
     categoriesFailed: 'Could not load the categories', meters: 'm', km: 'km', at: 'At',
     corrections: 'Map corrections', missingTitle: 'The facility missing from the map', facilityName: 'Name',
     meToo: 'Me too', supported: 'Supported', supporters: 'Supporters', bySupporters: 'Most supported first',
+    photo: 'Photo (optional)', photoSent: 'Photo uploaded; shown once the centre accepts the report', photoFailed: 'Photo upload failed',
     hoursOptional: 'Opening hours (optional)', nameRequired: 'Give the facility a name',
   },
 };
@@ -330,7 +332,10 @@ function showReport(id, props, coords) {
       [t('description'), r.description],
       [t('supporters'), r.supporters],
     ]),
-    r.status && r.status !== 'closed' && r.status !== 'rejected' ? supportButton(id, r.supporters) : null,
+    r.photos?.length ? h('div', { class: 'photos' }, r.photos.map((p) =>
+      h('a', { href: p.url, target: '_blank', rel: 'noopener' }, h('img', { src: p.thumb_url, alt: '', loading: 'lazy', width: 96 })))) : null,
+    r.status && r.status !== 'closed' && r.status !== 'rejected'
+      ? h('div', { class: 'support-row' }, supportButton(id, r.supporters)) : null,
     history?.length ? [h('strong', {}, t('history')), h('ol', {}, history.map((s) =>
       h('li', {}, `${fmtTime(s.at)} ${pick(STATUS[s.to]) || s.to}${s.note ? ` — ${s.note}` : ''}`)))] : null,
   ]);
@@ -515,6 +520,7 @@ $('#report-form').addEventListener('submit', async (e) => {
   btn.textContent = t('submitting');
   try {
     const r = await api('/api/v1/reports', { method: 'POST', body });
+    const photoSent = uploadPhoto(r); // alongside: the map refresh does not wait for it
     const dups = r.duplicates || [];
     showResult([
       h('div', { 'data-report-id': r.id }, h('strong', {}, `${t('submitted')} #${r.id}`)),
@@ -530,6 +536,8 @@ $('#report-form').addEventListener('submit', async (e) => {
     $('#report-fac-hours').value = '';
     flash([body.lon, body.lat], 5000);
     await refreshTiles();
+    const note = await photoSent;
+    if (note) $('#report-result').append(note);
   } catch (err) {
     showResult(err.message, true);
   } finally {
@@ -537,6 +545,27 @@ $('#report-form').addEventListener('submit', async (e) => {
     btn.textContent = t('submit');
   }
 });
+
+// The photo chosen in the form (or taken with the phone's camera), sent
+// right after the create with the report's follow-up token; the server
+// strips its metadata and shows it once the centre accepts the report.
+async function uploadPhoto(report) {
+  const input = $('#report-photo');
+  const file = input.files && input.files[0];
+  if (!file || !report.token) return null;
+  const form = new FormData();
+  form.append('token', report.token);
+  form.append('photo', file, file.name || 'photo.jpg');
+  try {
+    const res = await fetch(`/api/v1/reports/${report.id}/photos`, { method: 'POST', body: form });
+    const json = await res.json().catch(() => null);
+    if (!res.ok) throw new Error(json?.error?.message || `${res.status}`);
+    input.value = '';
+    return h('div', { class: 'photo-note', 'data-photo-id': json.photos[0].id }, t('photoSent'));
+  } catch (err) {
+    return h('div', { class: 'photo-note error' }, `${t('photoFailed')}: ${err.message}`);
+  }
+}
 
 // ---- what's near me -----------------------------------------------------------------
 
