@@ -8,14 +8,14 @@ mode=${1:-build}
 pkgs=(cmake make gcc pkg-config libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
       libspatialite-dev libsqlite3-mod-spatialite libsqlite3-dev sqlite3 libmicrohttpd-dev
       libprotobuf-c-dev protobuf-c-compiler libjansson-dev libcmocka-dev zlib1g-dev
-      libcurl4-openssl-dev curl
+      libcurl4-openssl-dev curl libpq-dev
       libfreetype-dev fonts-wqy-microhei nodejs npm)  # web map: glyphs from the font, MapLibre via npm
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
   pkgs+=(chromium libxml2-utils)
 fi
-# PostgreSQL 15 + PostGIS 3 (server and libpq): scripts/pg_cluster.sh, the PostgreSQL tests.
+# PostgreSQL 15 + PostGIS 3 servers: scripts/pg_cluster.sh, the PostgreSQL tests.
 if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = pg ]; then
-  pkgs+=(postgresql-15-postgis-3 libpq-dev)
+  pkgs+=(postgresql-15-postgis-3)
 fi
 if [ "$mode" = fuzz ]; then
   pkgs+=(clang libclang-rt-14-dev valgrind)

@@ -1,6 +1,10 @@
 # The PostgreSQL/PostGIS backend (issue 13): tests on throwaway clusters that
 # scripts/pg_cluster.sh starts under /tmp (as the postgres user when root).
-pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
-mapd_integration_test(pg_changelog PkgConfig::LIBPQ)
+add_library(mapd_test_pg_harness STATIC ${CMAKE_CURRENT_SOURCE_DIR}/integration/pg_harness.c)
+target_link_libraries(mapd_test_pg_harness PUBLIC mapd_test_harness PkgConfig::LIBPQ PkgConfig::CMOCKA)
+mapd_target(mapd_test_pg_harness)
+
+mapd_integration_test(pg_changelog mapd_test_pg_harness)
 target_include_directories(test_integration_pg_changelog PRIVATE ${PROJECT_SOURCE_DIR}/store)
-set_tests_properties(integration/pg_changelog PROPERTIES LABELS "postgres")
+mapd_integration_test(pg_changefeed mapd_test_pg_harness mapd_store Threads::Threads)
+set_tests_properties(integration/pg_changelog integration/pg_changefeed PROPERTIES LABELS "postgres")

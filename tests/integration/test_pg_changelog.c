@@ -20,59 +20,18 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "pg_harness.h"
 #include "pg_changelog_sql.h"
 
-static char cluster_dir[64];
-static char conninfo[256];
-
-static uint16_t free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        fail_msg("no free port");
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static PGconn *connect_db(void)
-{
-    PGconn *c = PQconnectdb(conninfo);
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("connect %s: %s", conninfo, PQerrorMessage(c));
-    return c;
-}
-
-static void exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-}
-
-static long long scalar(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    long long v = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
-}
+static struct md_pg_cluster pg;
 
 /* The seqs after `after` in the log table, in order; returns how many. */
 static int read_after(PGconn *c, const char *table, long long after, long long *out, int cap)
@@ -96,25 +55,15 @@ static int read_after(PGconn *c, const char *table, long long after, long long *
 static int setup(void **state)
 {
     (void)state;
-    snprintf(cluster_dir, sizeof(cluster_dir), "/tmp/mapd-pg-XXXXXX");
-    if (!mkdtemp(cluster_dir))
+    if (md_pg_cluster_start(&pg, "") != 0)
         return -1;
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "bash '%s/scripts/pg_cluster.sh' start '%s' %u",
-             getenv("MAPD_SOURCE_DIR"), cluster_dir, free_port());
-    FILE *p = popen(cmd, "r");
-    if (!p || !fgets(conninfo, sizeof(conninfo), p) || pclose(p) != 0) {
-        fprintf(stderr, "pg_cluster.sh start failed\n");
-        return -1;
-    }
-    conninfo[strcspn(conninfo, "\n")] = '\0';
-    PGconn *c = connect_db();
-    exec_ok(c, pg_changelog_sql);
-    exec_ok(c, "CREATE TABLE points (id bigserial PRIMARY KEY, lon float8 NOT NULL,"
-               " lat float8 NOT NULL);"
-               "CREATE TRIGGER points_track AFTER INSERT OR UPDATE OR DELETE ON points"
-               " FOR EACH ROW EXECUTE FUNCTION md_track_point(1);"
-               "CREATE TABLE naive_log (seq bigserial PRIMARY KEY, note text)");
+    PGconn *c = md_pg_connect(pg.conninfo);
+    md_pg_exec_ok(c, pg_changelog_sql);
+    md_pg_exec_ok(c, "CREATE TABLE points (id bigserial PRIMARY KEY, lon float8 NOT NULL,"
+                     " lat float8 NOT NULL);"
+                     "CREATE TRIGGER points_track AFTER INSERT OR UPDATE OR DELETE ON points"
+                     " FOR EACH ROW EXECUTE FUNCTION md_track_point(1);"
+                     "CREATE TABLE naive_log (seq bigserial PRIMARY KEY, note text)");
     PQfinish(c);
     return 0;
 }
@@ -122,26 +71,26 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    md_sh("bash '%s/scripts/pg_cluster.sh' stop '%s' immediate", getenv("MAPD_SOURCE_DIR"),
-          cluster_dir);
+    md_pg_cluster_stop(&pg);
     return 0;
 }
 
 static void naive_sequence_skips(void **state)
 {
     (void)state;
-    PGconn *a = connect_db(), *b = connect_db(), *f = connect_db();
+    PGconn *a = md_pg_connect(pg.conninfo), *b = md_pg_connect(pg.conninfo),
+           *f = md_pg_connect(pg.conninfo);
     long long seen[8];
-    exec_ok(a, "BEGIN");
-    exec_ok(a, "INSERT INTO naive_log(note) VALUES ('a')"); /* holds seq 1 */
-    exec_ok(b, "INSERT INTO naive_log(note) VALUES ('b')"); /* seq 2, committed */
+    md_pg_exec_ok(a, "BEGIN");
+    md_pg_exec_ok(a, "INSERT INTO naive_log(note) VALUES ('a')"); /* holds seq 1 */
+    md_pg_exec_ok(b, "INSERT INTO naive_log(note) VALUES ('b')"); /* seq 2, committed */
     assert_int_equal(read_after(f, "naive_log", 0, seen, 8), 1);
     assert_int_equal(seen[0], 2);
     long long watermark = seen[0];
-    exec_ok(a, "COMMIT");
+    md_pg_exec_ok(a, "COMMIT");
     /* Change 1 is committed now, below the watermark: the follower never sees it. */
     assert_int_equal(read_after(f, "naive_log", watermark, seen, 8), 0);
-    assert_int_equal(scalar(f, "SELECT count(*) FROM naive_log"), 2);
+    assert_int_equal(md_pg_scalar(f, "SELECT count(*) FROM naive_log"), 2);
     PQfinish(a);
     PQfinish(b);
     PQfinish(f);
@@ -159,15 +108,16 @@ static bool busy_after(PGconn *c, int ms)
 static void counter_orders_commits(void **state)
 {
     (void)state;
-    PGconn *a = connect_db(), *b = connect_db(), *f = connect_db();
-    long long base = scalar(f, "SELECT seq FROM change_counter"), seen[8];
-    exec_ok(a, "BEGIN");
-    exec_ok(a, "INSERT INTO points(lon, lat) VALUES (116.1, 39.1)");
+    PGconn *a = md_pg_connect(pg.conninfo), *b = md_pg_connect(pg.conninfo),
+           *f = md_pg_connect(pg.conninfo);
+    long long base = md_pg_scalar(f, "SELECT seq FROM change_counter"), seen[8];
+    md_pg_exec_ok(a, "BEGIN");
+    md_pg_exec_ok(a, "INSERT INTO points(lon, lat) VALUES (116.1, 39.1)");
     assert_int_equal(PQsendQuery(b, "INSERT INTO points(lon, lat) VALUES (116.2, 39.2)"), 1);
     /* b waits on a's counter row lock; nothing is visible yet. */
     assert_true(busy_after(b, 300));
     assert_int_equal(read_after(f, "change_log", base, seen, 8), 0);
-    exec_ok(a, "COMMIT");
+    md_pg_exec_ok(a, "COMMIT");
     PGresult *r;
     while ((r = PQgetResult(b)) != NULL) {
         assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
@@ -180,7 +130,7 @@ static void counter_orders_commits(void **state)
     char sql[160];
     snprintf(sql, sizeof(sql), "SELECT round(minx * 10) FROM change_log WHERE seq = %lld",
              base + 1);
-    assert_int_equal(scalar(f, sql), 1161);
+    assert_int_equal(md_pg_scalar(f, sql), 1161);
     PQfinish(a);
     PQfinish(b);
     PQfinish(f);
@@ -255,15 +205,15 @@ static void drain_notifies(PGconn *l, long long *last, int *count)
 static void sleepy_writers_never_skip(void **state)
 {
     (void)state;
-    PGconn *f = connect_db(), *l = connect_db();
-    exec_ok(l, "LISTEN mapd_changes");
-    long long watermark = scalar(f, "SELECT seq FROM change_counter");
-    long long points_before = scalar(f, "SELECT count(*) FROM points");
+    PGconn *f = md_pg_connect(pg.conninfo), *l = md_pg_connect(pg.conninfo);
+    md_pg_exec_ok(l, "LISTEN mapd_changes");
+    long long watermark = md_pg_scalar(f, "SELECT seq FROM change_counter");
+    long long points_before = md_pg_scalar(f, "SELECT count(*) FROM points");
     long long last_notified = watermark, *seen = calloc(MAX_CHANGES + 1, sizeof(*seen));
     int notified = 0, polls = 0, seen_total = 0;
     struct writer w[WRITERS];
     for (int i = 0; i < WRITERS; i++) {
-        w[i] = (struct writer){.conn = connect_db(), .seed = 1234u + (unsigned)i};
+        w[i] = (struct writer){.conn = md_pg_connect(pg.conninfo), .seed = 1234u + (unsigned)i};
         send_txn(&w[i]);
     }
     for (int active = WRITERS; active > 0;) {
@@ -298,9 +248,9 @@ static void sleepy_writers_never_skip(void **state)
     /* Every committed change seen exactly once, nothing else. */
     assert_true(committed > MAX_CHANGES / 2 && committed < MAX_CHANGES);
     assert_int_equal(seen_total, committed);
-    assert_int_equal(watermark, scalar(f, "SELECT seq FROM change_counter"));
-    assert_int_equal(scalar(f, "SELECT count(*) FROM points"), points_before + committed);
-    assert_int_equal(scalar(f, "SELECT row_count FROM layers WHERE id = 1"),
+    assert_int_equal(watermark, md_pg_scalar(f, "SELECT seq FROM change_counter"));
+    assert_int_equal(md_pg_scalar(f, "SELECT count(*) FROM points"), points_before + committed);
+    assert_int_equal(md_pg_scalar(f, "SELECT row_count FROM layers WHERE id = 1"),
                      points_before + committed);
     for (int tries = 0; notified < committed && tries < 200; tries++) {
         struct pollfd p = {.fd = PQsocket(l), .events = POLLIN};
