@@ -33,7 +33,8 @@ struct md_config {
     const char *web_dir;        /* static web map files; NULL = none */
     const char *styles_dir;     /* MapLibre styles */
     const char *font_path;      /* font for /fonts glyphs; NULL = built-in default */
-    const char *public_url;     /* base URL for links; NULL = from Host header */
+    const char *public_url;     /* base URL for links; NULL = the address connected to */
+    bool trust_host;            /* without public_url: links from the Host header */
     size_t max_body_bytes;      /* request bodies (413 above) */
     size_t tile_cache_bytes;    /* 0 disables the tile cache */
     size_t feature_cache_bytes; /* rendered query features; 0 disables */
@@ -64,6 +65,7 @@ struct md_request {
     const char *body; /* may contain NULs; body[body_len] == '\0' */
     size_t body_len;
     const char *client_addr; /* "127.0.0.1" */
+    const char *local_addr;  /* "127.0.0.1:8080": where the client connected; NULL = unknown */
     struct md_pool *pool;    /* per-request arena, freed after the response is sent */
 };
 

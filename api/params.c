@@ -114,7 +114,11 @@ md_err md__param_crs(struct md_call *c, enum md_crs *out)
 const char *md__base_url(struct md_call *c)
 {
     const char *pub = c->api->cfg->public_url;
-    const char *host = md_request_header(c->req, "Host");
+    /* The Host header is the client's to choose: links (TileJSON, styles,
+     * OGC) come from it only with --trust-host, else from the address the
+     * client connected to. */
+    const char *host = c->api->cfg->trust_host ? md_request_header(c->req, "Host")
+                                               : c->req->local_addr;
     bool ok = host && *host && strlen(host) < 256;
     for (const char *p = host; ok && *p; p++)
         ok = isalnum((unsigned char)*p) || strchr(".-:[]", *p);
@@ -217,6 +221,14 @@ md_err md__form_parse(struct md_call *c, const char *body, size_t len, size_t ma
             if (!value || !md_utf8_valid(value, strlen(value)))
                 return md_fail(c->ctx, MD_EINVAL, "form field %.40s is badly encoded or not UTF-8",
                                key);
+            unsigned cp = 0;
+            long at = md_text_bad_char(value, strlen(value), &cp);
+            if (at < 0)
+                at = md_text_bad_char(key, strlen(key), &cp);
+            if (at >= 0)
+                return md_fail(c->ctx, MD_EINVAL,
+                               "form field %.40s holds the control character U+%04X at position"
+                               " %ld (not allowed in text)", key, cp, at);
             kv[count].key = key;
             kv[count].value = value;
             count++;

@@ -37,7 +37,8 @@ md_err md__form_parse(struct md_call *c, const char *body, size_t len, size_t ma
 /* Value of `key` among parsed form fields, or NULL. */
 const char *md__form_get(const struct md_kv *kv, size_t n, const char *key);
 /* Base URL for links in answers, without a trailing slash: --public-url,
- * else http://<Host header> when it looks like a host[:port], else
+ * else http://<the address the client connected to> (http://<Host header>
+ * with --trust-host, when it looks like a host[:port]), else
  * http://127.0.0.1:8080. Pool string (or the config's). */
 const char *md__base_url(struct md_call *c);
 /* json_dumps flags for every JSON answer: compact, and reals with 12

@@ -7,6 +7,7 @@
  */
 #include "queries.h"
 #include "areas.h"
+#include "json_body.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -217,6 +218,9 @@ md_err md__body_polygon(struct md_call *c, enum md_crs crs, GEOSGeometry **out)
     GEOSContextHandle_t h = md_geos_handle(c->w->geos);
     json_error_t jerr;
     *out = NULL;
+    md_err ct = md__require_json(c);
+    if (ct)
+        return ct;
     if (!c->req->body_len)
         return md_fail(c->ctx, MD_EINVAL, "the body must be a GeoJSON Polygon or MultiPolygon");
     json_t *root = json_loadb(c->req->body, c->req->body_len, 0, &jerr);

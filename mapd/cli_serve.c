@@ -27,7 +27,10 @@ static void serve_help(void)
         "  --web DIR              web map files to serve at / (default: built-in path)\n"
         "  --styles DIR           MapLibre styles (default: built-in path)\n"
         "  --font FILE            font for the map labels' glyphs (default: WenQuanYi Micro Hei)\n"
-        "  --public-url URL       base URL used in links (default: from the Host header)\n"
+        "  --public-url URL       base URL used in links (default: the address connected to)\n"
+        "  --trust-host           without --public-url, build links from the Host header\n"
+        "  --reuse-port           share the port with other servers (SO_REUSEPORT); without\n"
+        "                         it a port in use is a start-up error\n"
         "  --max-body-kb N        request body limit (default 1024)\n"
         "  --max-connections N    total connections (default 1024)\n"
         "  --max-per-client N     connections per client address (default 64; 0 = no limit)\n"
@@ -146,6 +149,8 @@ int md_cli_serve(int argc, char **argv)
                                          {"max-url-kb", required_argument, NULL, 'U'},
                                          {"max-limit", required_argument, NULL, 'L'},
                                          {"quiet", no_argument, NULL, 'q'},
+                                         {"trust-host", no_argument, NULL, 1001},
+                                         {"reuse-port", no_argument, NULL, 1002},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char cors_list[2048] = "";
@@ -261,6 +266,12 @@ int md_cli_serve(int argc, char **argv)
             break;
         case 'q':
             so.quiet = true;
+            break;
+        case 1001:
+            cfg.trust_host = true;
+            break;
+        case 1002:
+            so.reuse_port = true;
             break;
         case 'h':
             serve_help();
