@@ -46,6 +46,13 @@ struct md_config {
     int work_day_end_min;       /*   both 0 = 09:00-17:00 */
     int events_max_subscribers; /* open event streams; 0 = 256 */
     int events_heartbeat_s;     /* SSE comment interval; 0 = 15 */
+    /* Expensive requests (polygon and wide-area within, stats, hot spots,
+     * exports; api/router.c): each runs under a work budget of
+     * query_budget_ms (422 query_too_expensive past it; 0 = none), and at
+     * most expensive_slots run at once (503 + Retry-After beyond), so the
+     * other workers keep serving tiles, /health and nearest. 0 = 1. */
+    unsigned query_budget_ms;
+    unsigned expensive_slots;
 };
 
 /* Per-worker-thread resources, owned by mapd (one per thread, never shared). */

@@ -105,6 +105,28 @@ md_err md__param_time(struct md_call *c, const char *name, int64_t *out, bool *p
     return MD_OK;
 }
 
+md_err md__params_only(struct md_call *c, const char *const *allowed)
+{
+    for (size_t i = 0; i < c->req->nquery; i++) {
+        const char *k = c->req->query[i].key;
+        bool known = false;
+        for (const char *const *p = allowed; p && *p && !known; p++)
+            known = strcmp(*p, k) == 0;
+        if (!known)
+            return md_fail(c->ctx, MD_EINVAL, "unknown query parameter '%.40s'", k);
+    }
+    return MD_OK;
+}
+
+md_err md__param_time_end(struct md_call *c, const char *name, int64_t *out, bool *present)
+{
+    md_err rc = md__param_time(c, name, out, present);
+    const char *v = md__param(c, name);
+    if (!rc && *present && strlen(v) == 10) /* YYYY-MM-DD: to the end of that day */
+        *out += 86399;
+    return rc;
+}
+
 md_err md__param_crs(struct md_call *c, enum md_crs *out)
 {
     *out = MD_CRS_WGS84;
