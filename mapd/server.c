@@ -69,7 +69,7 @@ struct conn_info {
 
 struct md_server {
     struct MHD_Daemon *daemon;
-    int listen_fd; /* ours: bound before MHD starts, closed in md_server_stop */
+    int listen_fd; /* the probe's, then MHD's after quiesce (closed in md_server_stop) */
     pthread_mutex_t conns_lock;
     struct conn_info *conns;
     unsigned nconns;
@@ -854,7 +854,9 @@ static md_err listen_socket(const struct md_server_opts *o, const struct sockadd
                             socklen_t len, int *out, uint16_t *port, struct md_ctx *ctx)
 {
     const char *bind_addr = o->bind && *o->bind ? o->bind : "127.0.0.1";
-    int one = 1, fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* non-blocking: every pool thread polls it, the ones that lose the race
+     * for a connection must not sit in accept() */
+    int one = 1, fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return md_fail(ctx, MD_EIO, "cannot create a socket: %s", strerror(errno));
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -904,8 +906,12 @@ md_err md_server_start(const struct md_server_opts *o, const struct md_config *c
     pthread_mutex_init(&srv->streams_lock, NULL);
     pthread_mutex_init(&srv->conns_lock, NULL);
     rc = parse_bind(o, &ss, &sslen, ctx);
-    if (!rc)
+    if (!rc && o->port) /* a probe: the clear message for a port in use; MHD binds its own */
         rc = listen_socket(o, &ss, sslen, &srv->listen_fd, &srv->port, ctx);
+    if (srv->listen_fd >= 0) {
+        close(srv->listen_fd);
+        srv->listen_fd = -1;
+    }
     if (!rc)
         rc = md_api_new(cfg, &srv->api, ctx);
     if (rc)
@@ -931,7 +937,7 @@ md_err md_server_start(const struct md_server_opts *o, const struct md_config *c
     srv->daemon = MHD_start_daemon(
         /* The logger first: MHD warns (on stderr) when it is not. */
         flags, o->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 4),
         MHD_OPTION_CONNECTION_LIMIT, hard_conns,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, hard_per_ip,
@@ -939,12 +945,17 @@ md_err md_server_start(const struct md_server_opts *o, const struct md_config *c
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, conn_memory,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        /* No SO_REUSEPORT unless asked: a second server on the port must
+         * fail, not take half of the connections (and report writes). */
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)(o->reuse_port ? 1 : 0), MHD_OPTION_END);
     if (!srv->daemon) {
-        rc = md_fail(ctx, MD_EIO, "cannot start the HTTP server on %s:%u",
-                     o->bind ? o->bind : "127.0.0.1", (unsigned)srv->port);
+        rc = md_fail(ctx, MD_EIO, "cannot listen on %s:%u (the address is in use or not permitted)",
+                     o->bind ? o->bind : "127.0.0.1", (unsigned)o->port);
         goto fail;
     }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : o->port;
     if (o->request_timeout_seconds) {
         if (pthread_create(&srv->reaper, NULL, reaper_main, srv) != 0) {
             rc = md_fail(ctx, MD_EINTERNAL, "cannot start the slow-client reaper thread");
@@ -969,7 +980,7 @@ void md_server_stop(struct md_server *srv)
     if (!srv)
         return;
     if (srv->daemon) {
-        MHD_quiesce_daemon(srv->daemon); /* gives the listening socket back to us */
+        srv->listen_fd = MHD_quiesce_daemon(srv->daemon); /* ours to close now */
         /* End open streams (event streams never end by themselves). */
         atomic_store(&srv->closing, true);
         pthread_mutex_lock(&srv->streams_lock);
