@@ -14,6 +14,7 @@
 #include "mvt_encode.h"
 #include "tile_basemap.h"
 #include "tile_geom.h"
+#include "workflow.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -366,7 +367,6 @@ static md_err emit_point(struct render *r, enum md_layer layer, const struct poi
         if (!rc)
             rc = md_mvt_prop_str(r->mvt, "status", p->status);
     } else {
-        bool open = strcmp(p->status, "closed") != 0 && strcmp(p->status, "rejected") != 0;
         if (!rc)
             rc = md_mvt_prop_str(r->mvt, "service_code", p->category);
         if (!rc)
@@ -377,7 +377,8 @@ static md_err emit_point(struct render *r, enum md_layer layer, const struct poi
             rc = md_mvt_prop_int(r->mvt, "created_at", p->created_at);
         if (!rc)
             rc = md_mvt_prop_bool(r->mvt, "overdue",
-                                  open && p->expected_at > 0 && p->expected_at < r->now);
+                                  md_workflow_overdue(p->status, p->expected_at > 0,
+                                                      p->expected_at, r->now));
     }
     if (!rc)
         rc = md_mvt_feature_end(r->mvt);
