@@ -6,6 +6,7 @@
 #include "metrics.h"
 #include "feature_cache.h"
 #include "tile_cache.h"
+#include "cluster_index.h"
 #include <pthread.h>
 
 struct md_api {
@@ -14,6 +15,7 @@ struct md_api {
     int64_t started_at;
     struct md_tile_cache *tile_cache; /* NULL when disabled */
     struct md_feature_cache *features; /* NULL when disabled */
+    struct md_cluster_index *clusters; /* the point layers' clusters, shared by the workers */
     struct md_reports_state *reports; /* reports_api.c: ingest, events hub, rate limit */
     struct md_expensive_pool *expensive; /* expensive requests' threads (expensive.c) */
 };

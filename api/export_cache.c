@@ -16,6 +16,7 @@
  */
 #include "export_cache.h"
 #include "md_sha256.h"
+#include "negotiate.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -90,8 +91,9 @@ static void remove_old_versions(const char *dir, const char *key, int64_t keep)
         if (strncmp(e->d_name, key, KEY_HEX) != 0 || e->d_name[KEY_HEX] != '-' ||
             strncmp(e->d_name, mine, strlen(mine)) == 0)
             continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        unlink(path);
+        int n = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (n > 0 && (size_t)n < sizeof(path))
+            unlink(path);
     }
     if (d)
         closedir(d);
@@ -206,17 +208,12 @@ static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *t
 
 static bool accepts_gzip(const char *h)
 {
-    const char *g = h ? strstr(h, "gzip") : NULL;
-    if (!g)
-        return false;
-    const char *q = strstr(g, "q=");
-    const char *comma = strchr(g, ',');
-    return !(q && (!comma || q < comma) && strtod(q + 2, NULL) == 0);
+    return md_negotiate_accepts_gzip(h);
 }
 
 static bool etag_listed(const char *h, const char *etag)
 {
-    return h && (strcmp(h, "*") == 0 || strstr(h, etag));
+    return md_negotiate_etag_matches(h, etag);
 }
 
 md_err md__export_serve(struct md_call *c, const struct md_export_opts *o, const char *ext)

@@ -11,6 +11,7 @@
 #include "api_int.h"
 #include "expensive.h"
 #include "md_time.h"
+#include "negotiate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,6 +303,24 @@ static void cors_headers(const char *list, const struct md_request *req, struct 
                                  " Content-Crs, Retry-After, Link"));
 }
 
+/* Answers that get an ETag of their bytes and 304 (api/negotiate.c): the
+ * descriptions a map client fetches on every load - TileJSON (under the
+ * "tiles" route, told from tiles by its type), styles, the tile catalog and
+ * OGC's landing page, conformance and collection metadata (not items). */
+static bool validated(const struct md_request *req, const struct md_response *res)
+{
+    static const char *const routes[] = {"styles", "tiles_catalog", "consultations_tilejson",
+                                         "consultations_style"};
+    const char *route = res->route ? res->route : "";
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(route, routes[i]) == 0)
+            return true;
+    }
+    if (strcmp(route, "tiles") == 0)
+        return res->content_type && strcmp(res->content_type, "application/json") == 0;
+    return strcmp(route, "ogc") == 0 && !strstr(req->path, "/items");
+}
+
 void md_api_handle(struct md_api *api, struct md_worker *w, const struct md_request *req,
                    struct md_response *res)
 {
@@ -317,6 +336,7 @@ void md_api_handle(struct md_api *api, struct md_worker *w, const struct md_requ
         if (res->status < 400)
             md_response_error(res, &ctx);
     }
+    md_negotiate_response(req, res, validated(req, res));
     cors_headers(api->cfg->cors_origin, req, res);
 }
 
@@ -359,6 +379,10 @@ md_err md_api_new(const struct md_config *cfg, struct md_api **out, struct md_ct
         md_api_free(api);
         return md_fail(ctx, MD_ENOMEM, "feature cache");
     }
+    if (!(api->clusters = md_cluster_index_new())) {
+        md_api_free(api);
+        return md_fail(ctx, MD_ENOMEM, "cluster index");
+    }
     md_err rc = md__reports_init(api, ctx);
     if (!rc && cfg->db_path)
         rc = md__expensive_new(cfg, cfg->expensive_slots, &api->expensive, ctx);
@@ -379,6 +403,7 @@ void md_api_free(struct md_api *api)
     md_metrics_free(api->metrics);
     md_tile_cache_free(api->tile_cache);
     md_feature_cache_free(api->features);
+    md_cluster_index_free(api->clusters);
     free(api);
 }
 

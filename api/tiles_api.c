@@ -14,6 +14,7 @@
 #include "basemap.h"
 #include "md_text.h"
 #include "md_time.h"
+#include "negotiate.h"
 #include "params.h"
 #include "reports.h"
 #include "tile_gzip.h"
@@ -30,18 +31,7 @@
 
 static bool accepts_gzip(struct md_call *c)
 {
-    const char *ae = md_request_header(c->req, "Accept-Encoding");
-    return ae && strstr(ae, "gzip") && !strstr(ae, "gzip;q=0,") && !strstr(ae, "gzip;q=0 ") &&
-           !(strstr(ae, "gzip;q=0") && strlen(strstr(ae, "gzip;q=0")) == 8);
-}
-
-static bool etag_matches(const char *inm, const char *etag)
-{
-    if (!inm)
-        return false;
-    if (strcmp(inm, "*") == 0)
-        return true;
-    return strstr(inm, etag) != NULL;
+    return md_negotiate_accepts_gzip(md_request_header(c->req, "Accept-Encoding"));
 }
 
 static md_err parse_index(const char *s, size_t n, const char *what, uint32_t max,
@@ -112,8 +102,8 @@ static md_err render_tile(struct md_call *c, const struct md_tile_layers *layers
     struct md_tile_stats stats;
     md_buf_init(&raw, (size_t)MD_TILE_MAX_BYTES * 2);
     md_buf_init(&gz, (size_t)MD_TILE_MAX_BYTES * 2);
-    md_err rc = md_tile_render(c->w->store, c->w->geos, c->req->pool, t, layers, md_time_now(),
-                               &raw, &stats, c->ctx);
+    md_err rc = md_tile_render(c->w->store, c->w->geos, c->api->clusters, c->req->pool, t,
+                               layers, md_time_now(), &raw, &stats, c->ctx);
     struct md_tile_cache *cache = c->api->tile_cache;
     if (!rc && raw.len && (gzip || cache) && md_gzip(raw.data, raw.len, 6, &gz))
         rc = md_fail(c->ctx, MD_EINTERNAL, "gzip failed");
@@ -163,7 +153,7 @@ static md_err serve_tile(struct md_call *c, const struct md_tile_layers *layers,
     if (rc)
         return rc;
     c->res->content_type = "application/vnd.mapbox-vector-tile";
-    if (etag_matches(md_request_header(c->req, "If-None-Match"), etag)) {
+    if (md_negotiate_etag_matches(md_request_header(c->req, "If-None-Match"), etag)) {
         c->res->status = 304;
         md_buf_reset(&c->res->body);
         c->res->content_type = NULL;

@@ -28,6 +28,7 @@
  */
 #include "api_int.h"
 #include "glyphs.h"
+#include "negotiate.h"
 #include "tile_gzip.h"
 
 #include <ctype.h>
@@ -108,14 +109,12 @@ static md_err add_header(struct md_call *c, const char *name, const char *value)
 
 static bool accepts_gzip(struct md_call *c)
 {
-    const char *ae = md_request_header(c->req, "Accept-Encoding");
-    return ae && strstr(ae, "gzip") && !strstr(ae, "gzip;q=0");
+    return md_negotiate_accepts_gzip(md_request_header(c->req, "Accept-Encoding"));
 }
 
 static bool etag_matches(struct md_call *c, const char *etag)
 {
-    const char *inm = md_request_header(c->req, "If-None-Match");
-    return inm && (strcmp(inm, "*") == 0 || strstr(inm, etag) != NULL);
+    return md_negotiate_etag_matches(md_request_header(c->req, "If-None-Match"), etag);
 }
 
 /* ---- gzip cache ------------------------------------------------------------- */

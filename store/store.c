@@ -345,6 +345,56 @@ md_err md_store_changes_between(struct md_store *s, int64_t after, int64_t upto,
     return rc;
 }
 
+static const char *const points_sql[2] = {
+    "SELECT id, lon, lat, category FROM facilities ORDER BY id",
+    "SELECT id, lon, lat, service_code FROM reports ORDER BY id"};
+static const char *const point_sql[2] = {
+    "SELECT id, lon, lat, category FROM facilities WHERE id = ?1",
+    "SELECT id, lon, lat, service_code FROM reports WHERE id = ?1"};
+
+/* Step st (bound) and hand each row to fn. */
+static md_err step_points(struct md_store *s, sqlite3_stmt *st, md_point_fn fn, void *userdata,
+                          struct md_ctx *ctx)
+{
+    md_err rc = MD_OK;
+    int src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *cat = sqlite3_column_text(st, 3);
+        struct md_point p = {.id = sqlite3_column_int64(st, 0),
+                             .lon = sqlite3_column_double(st, 1),
+                             .lat = sqlite3_column_double(st, 2),
+                             .category = cat ? (const char *)cat : ""};
+        rc = fn(&p, userdata);
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = md_store_fail(s, src, "points", ctx);
+    sqlite3_reset(st);
+    return rc;
+}
+
+md_err md_store_points_each(struct md_store *s, enum md_layer layer, md_point_fn fn,
+                            void *userdata, struct md_ctx *ctx)
+{
+    if (layer != MD_LAYER_FACILITIES && layer != MD_LAYER_REPORTS)
+        return md_fail(ctx, MD_EINVAL, "layer %d has no points", (int)layer);
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, points_sql[layer], &st, ctx);
+    return rc ? rc : step_points(s, st, fn, userdata, ctx);
+}
+
+md_err md_store_point_get(struct md_store *s, enum md_layer layer, int64_t id, md_point_fn fn,
+                          void *userdata, struct md_ctx *ctx)
+{
+    if (layer != MD_LAYER_FACILITIES && layer != MD_LAYER_REPORTS)
+        return md_fail(ctx, MD_EINVAL, "layer %d has no points", (int)layer);
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, point_sql[layer], &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    return step_points(s, st, fn, userdata, ctx);
+}
+
 md_err md_store_report_status_counts(struct md_store *s, struct md_status_count *out, int max,
                                      int *n, struct md_ctx *ctx)
 {

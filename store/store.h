@@ -104,6 +104,25 @@ typedef md_err (*md_change_fn)(const struct md_change *change, void *userdata);
 md_err md_store_changes_between(struct md_store *s, int64_t after, int64_t upto, md_change_fn fn,
                                 void *userdata, struct md_ctx *ctx) MD_WUR;
 
+/* One point of a point layer (facilities, reports) as clusters need it:
+ * position and category (facilities.category, reports.service_code). */
+struct md_point {
+    int64_t id;
+    double lon, lat;
+    const char *category; /* borrowed until fn returns */
+    int64_t supporters;   /* summed into clusters; 0 while the layer has no such field
+                             (the hook for a supporters count: select it in store.c) */
+};
+typedef md_err (*md_point_fn)(const struct md_point *p, void *userdata);
+/* Call fn for every point of `layer` (a point layer), in id order, inside
+ * the caller's read snapshot if one is open. MD_EINVAL for other layers. */
+md_err md_store_points_each(struct md_store *s, enum md_layer layer, md_point_fn fn,
+                            void *userdata, struct md_ctx *ctx) MD_WUR;
+/* Call fn once with point `id` of `layer` when it exists (not at all when
+ * it does not). */
+md_err md_store_point_get(struct md_store *s, enum md_layer layer, int64_t id, md_point_fn fn,
+                          void *userdata, struct md_ctx *ctx) MD_WUR;
+
 /* Counts of reports per status (from the trigger-maintained table). */
 struct md_status_count {
     char status[16];

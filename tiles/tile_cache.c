@@ -6,6 +6,7 @@
  * the last RING changes for the race rule of md_tile_cache_put.
  */
 #include "tile_cache.h"
+#include "cluster_index.h"
 #include "md_lru.h"
 
 #include <pthread.h>
@@ -15,7 +16,6 @@
 
 #define RING 4096
 #define NBUCKETS 65536
-#define CLUSTER_CELL_UNITS (MD_TILE_EXTENT / 8)
 
 struct entry {
     struct md_tile_key key;
@@ -136,14 +136,15 @@ static void drop_key(struct md_tile_cache *c, const struct md_tile_key *k)
     }
 }
 
-/* Tiles of zoom z a change touches: its bbox plus the buffer, plus one
- * cluster cell at cluster zooms. */
+/* Tiles of zoom z a change touches: its bbox plus the buffer, plus the
+ * cluster index's reach at cluster zooms (the changed point's tile and its
+ * neighbours, whose buffers show that tile's clusters). */
 static void change_range(const struct md_tile_cache *c, const struct change *ch, uint32_t z,
                          uint32_t *x0, uint32_t *y0, uint32_t *x1, uint32_t *y1)
 {
     uint32_t grow = MD_TILE_BUFFER;
     if ((int)z < c->cluster_below[ch->layer])
-        grow += CLUSTER_CELL_UNITS;
+        grow += MD_CLUSTER_REACH_UNITS;
     md_tile_range_covering(z, &ch->bbox, MD_TILE_EXTENT, grow, x0, y0, x1, y1);
 }
 

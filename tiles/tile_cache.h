@@ -3,8 +3,8 @@
  *
  * Invalidation is precise: a change (layer, lon/lat bbox) drops, at every
  * zoom, only the cached tiles whose buffered extent the change touches - at
- * cluster zooms grown by one cluster cell, since a cluster's mean can move
- * anywhere in its cell - and only entries whose layers include that layer.
+ * cluster zooms grown by MD_CLUSTER_REACH_UNITS, how far a merge of cells can
+ * move a cluster - and only entries whose layers include that layer.
  * md_tile_cache_sync() reads new change_log rows (from any writer) and
  * applies them; call it before every lookup.
  *

@@ -11,6 +11,7 @@
  * some order.
  */
 #include "tile_render.h"
+#include "cluster_index.h"
 #include "mvt_encode.h"
 #include "tile_basemap.h"
 #include "tile_geom.h"
@@ -37,6 +38,7 @@ struct render {
     struct md_tile_id t;
     struct md_ctx *ctx;
     struct md_tile_stats *stats;
+    struct md_cluster_index *clusters;
     size_t point_budget;
     int64_t now;
 };
@@ -54,44 +56,48 @@ static const char *pool_text(struct md_pool *pool, sqlite3_stmt *st, int col)
     return md_pool_strdup(pool, v ? (const char *)v : "");
 }
 
-/* "1234" -> "1.2k", "15300" -> "15k", "2100000" -> "2.1M" (as supercluster). */
-static void abbreviate(int64_t n, char out[32])
-{
-    if (n >= 1000000)
-        snprintf(out, 32, "%.1fM", (double)n / 1e6);
-    else if (n >= 10000)
-        snprintf(out, 32, "%lldk", (long long)(n / 1000));
-    else if (n >= 1000)
-        snprintf(out, 32, "%.1fk", (double)n / 1e3);
-    else
-        snprintf(out, 32, "%lld", (long long)n);
-}
-
 /* ---- clusters ---------------------------------------------------------- */
 
-struct cell {
-    int64_t cx, cy, n;
-    double sum_lon, sum_lat;
-    const char *top_category;
-    int64_t top_n;
-    struct md_buf cats; /* "toilet:3,kiosk:1" */
+/* Append the decimal digits of v (no printf on the per-cluster path). */
+static md_err put_u64(struct md_buf *b, uint64_t v)
+{
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return md_buf_append(b, digits + sizeof(digits) - n, n);
+}
+
+struct cluster_out {
+    struct render *r;
+    struct md_buf cats; /* "200102:3,200105:1" */
 };
 
-static md_err emit_cluster(struct render *r, struct cell *c)
+static md_err emit_cluster(const struct md_cluster *c, void *userdata)
 {
-    double tx, ty;
-    md_tile_project(r->t, MD_TILE_EXTENT, c->sum_lon / (double)c->n, c->sum_lat / (double)c->n,
-                    &tx, &ty);
-    if (!in_buffer(tx, ty))
-        return MD_OK;
+    struct cluster_out *o = userdata;
+    struct render *r = o->r;
     char abbr[32];
-    abbreviate(c->n, abbr);
-    /* Cluster ids are cell numbers at this zoom (row-major, from 1): unique in
-     * the tile and below 2^53, so JavaScript clients read them exactly. */
-    uint64_t id = (uint64_t)c->cx * ((uint64_t)1 << (r->t.z + 3)) + (uint64_t)c->cy + 1;
-    md_err rc = md_mvt_feature(r->mvt, id, MD_MVT_POINT);
+    md_cluster_abbreviate(c->n, abbr);
+    md_buf_reset(&o->cats);
+    md_err rc = MD_OK;
+    for (size_t i = 0; !rc && i < c->ncats; i++) {
+        if (i)
+            rc = md_buf_putc(&o->cats, ',');
+        if (!rc)
+            rc = md_buf_puts(&o->cats, c->cats[i].code);
+        if (!rc)
+            rc = md_buf_putc(&o->cats, ':');
+        if (!rc)
+            rc = put_u64(&o->cats, (uint64_t)c->cats[i].n);
+    }
+    if (rc)
+        return md_fail(r->ctx, rc, "cluster categories");
+    rc = md_mvt_feature(r->mvt, c->id, MD_MVT_POINT);
     if (!rc)
-        rc = md_mvt_point(r->mvt, (int32_t)lround(tx), (int32_t)lround(ty));
+        rc = md_mvt_point(r->mvt, c->x, c->y);
     if (!rc)
         rc = md_mvt_prop_bool(r->mvt, "cluster", true);
     if (!rc)
@@ -101,7 +107,9 @@ static md_err emit_cluster(struct render *r, struct cell *c)
     if (!rc)
         rc = md_mvt_prop_str(r->mvt, "category", c->top_category);
     if (!rc)
-        rc = md_mvt_prop_str(r->mvt, "categories", c->cats.data ? c->cats.data : "");
+        rc = md_mvt_prop_str(r->mvt, "categories", o->cats.data ? o->cats.data : "");
+    /* c->supporters is the sum over the cluster's points: the hook for a
+     * supporters property (store.h, struct md_point). */
     if (!rc)
         rc = md_mvt_feature_end(r->mvt);
     if (!rc) {
@@ -111,73 +119,15 @@ static md_err emit_cluster(struct render *r, struct cell *c)
     return rc;
 }
 
-/* Cells are kept at every other zoom (cluster_zooms: zc-1, zc-3, ...); a
- * zoom between two kept ones sums the 2 x 2 children of the next finer one. */
-static bool cells_kept(int z, int cluster_below_zoom)
+/* A clustered zoom: the cluster index, synced to this tile's snapshot. */
+static md_err render_clusters(struct render *r, enum md_layer layer)
 {
-    return (cluster_below_zoom - 1 - z) % 2 == 0;
-}
-
-static md_err render_clusters(struct render *r, enum md_layer layer, int cluster_below_zoom)
-{
-    static const char kept_sql[] = "SELECT cx, cy, category, n, sum_lon, sum_lat FROM cluster_cells"
-                                   " WHERE layer = ?1 AND z = ?2 AND cx BETWEEN ?3 AND ?4"
-                                   " AND cy BETWEEN ?5 AND ?6 ORDER BY cx, cy";
-    static const char summed_sql[] =
-        "SELECT cx >> 1 AS pcx, cy >> 1 AS pcy, category, sum(n), sum(sum_lon), sum(sum_lat)"
-        " FROM cluster_cells WHERE layer = ?1 AND z = ?2 + 1 AND cx BETWEEN ?3 * 2 AND ?4 * 2 + 1"
-        " AND cy BETWEEN ?5 * 2 AND ?6 * 2 + 1 GROUP BY pcx, pcy, category ORDER BY pcx, pcy";
-    bool kept = cells_kept((int)r->t.z, cluster_below_zoom);
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(r->s, kept ? kept_sql : summed_sql, &st, r->ctx);
-    if (rc)
-        return rc;
-    /* Cells of this tile plus one ring around it: a neighbour's mean may lie
-     * inside the buffer. */
-    int64_t c0x = (int64_t)r->t.x * 8 - 1, c0y = (int64_t)r->t.y * 8 - 1;
-    sqlite3_bind_int(st, 1, (int)layer);
-    sqlite3_bind_int(st, 2, (int)r->t.z);
-    sqlite3_bind_int64(st, 3, c0x);
-    sqlite3_bind_int64(st, 4, c0x + 9);
-    sqlite3_bind_int64(st, 5, c0y);
-    sqlite3_bind_int64(st, 6, c0y + 9);
-    struct cell c = {.cx = -1};
-    md_buf_init(&c.cats, 4096);
-    int src;
-    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t cx = sqlite3_column_int64(st, 0), cy = sqlite3_column_int64(st, 1);
-        if (c.n > 0 && (cx != c.cx || cy != c.cy)) {
-            rc = emit_cluster(r, &c);
-            c.n = 0;
-            md_buf_reset(&c.cats);
-        }
-        if (rc)
-            break;
-        const char *cat = (const char *)sqlite3_column_text(st, 2);
-        int64_t n = sqlite3_column_int64(st, 3);
-        if (c.n == 0) {
-            c.cx = cx;
-            c.cy = cy;
-            c.sum_lon = c.sum_lat = 0;
-            c.top_n = 0;
-        }
-        c.n += n;
-        c.sum_lon += sqlite3_column_double(st, 4);
-        c.sum_lat += sqlite3_column_double(st, 5);
-        if (n > c.top_n) {
-            c.top_n = n;
-            c.top_category = md_pool_strdup(r->pool, cat ? cat : "");
-        }
-        if (md_buf_printf(&c.cats, "%s%s:%lld", c.cats.len ? "," : "", cat ? cat : "",
-                          (long long)n))
-            rc = md_fail(r->ctx, MD_ENOMEM, "cluster categories");
-    }
-    if (!rc && src != SQLITE_DONE)
-        rc = md_store_fail(r->s, src, "cluster cells", r->ctx);
-    if (!rc && c.n > 0)
-        rc = emit_cluster(r, &c);
-    sqlite3_reset(st);
-    md_buf_free(&c.cats);
+    struct cluster_out o = {.r = r};
+    md_buf_init(&o.cats, (size_t)1 << 20);
+    md_err rc = md_cluster_index_sync(r->clusters, r->s, layer, r->stats->change_seq, r->ctx);
+    if (!rc)
+        rc = md_cluster_index_tile(r->clusters, layer, r->t, r->pool, emit_cluster, &o, r->ctx);
+    md_buf_free(&o.cats);
     return rc;
 }
 
@@ -228,8 +178,7 @@ static md_err push_row(struct render *r, struct point_set *ps, const struct poin
 }
 
 /* Step `st` (bound by the caller) and collect the rows inside the buffered tile. */
-static md_err collect_points(struct render *r, bool reports, sqlite3_stmt *st,
-                             struct point_set *ps)
+static md_err collect_points(struct render *r, bool reports, sqlite3_stmt *st, struct point_set *ps)
 {
     md_err rc = MD_OK;
     int src;
@@ -311,8 +260,8 @@ static int cmp_id(const void *a, const void *b)
 }
 
 /* Mark the lowest id per grid cell of `cellsz` tile units; returns the count. */
-static size_t grid_keep(const struct point_set *ps, int32_t cellsz, uint64_t *slots,
-                        size_t nslots, bool *keep)
+static size_t grid_keep(const struct point_set *ps, int32_t cellsz, uint64_t *slots, size_t nslots,
+                        bool *keep)
 {
     size_t kept = 0;
     memset(slots, 0xff, nslots * sizeof(*slots));
@@ -461,8 +410,8 @@ static md_err render_polygons(struct render *r, enum md_layer layer)
 {
     GEOSContextHandle_t h = md_geos_handle(r->g);
     sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(r->s, layer == MD_LAYER_DISTRICTS ? districts_sql : grids_sql, &st,
-                              r->ctx);
+    md_err rc =
+        md_store_stmt(r->s, layer == MD_LAYER_DISTRICTS ? districts_sql : grids_sql, &st, r->ctx);
     if (rc)
         return rc;
     GEOSWKBReader *reader = GEOSWKBReader_create_r(h);
@@ -552,9 +501,8 @@ static md_err render_layers(struct render *r, const struct md_tile_layers *layer
             (rc = md_mvt_layer(r->mvt, md_layer_name(layer), MD_TILE_EXTENT)))
             break;
         if (layer == MD_LAYER_FACILITIES || layer == MD_LAYER_REPORTS)
-            rc = (int)r->t.z < info.cluster_below_zoom
-                     ? render_clusters(r, layer, info.cluster_below_zoom)
-                     : render_points(r, layer);
+            rc = (int)r->t.z < info.cluster_below_zoom ? render_clusters(r, layer)
+                                                       : render_points(r, layer);
         else if (layer == MD_LAYER_BASEMAP)
             rc = md_tile_basemap_render(r->s, r->g, r->pool, r->mvt, r->t, &r->stats->features,
                                         r->ctx);
@@ -566,15 +514,23 @@ static md_err render_layers(struct render *r, const struct md_tile_layers *layer
     return rc;
 }
 
-md_err md_tile_render(struct md_store *s, struct md_geos *g, struct md_pool *pool,
-                      struct md_tile_id t, const struct md_tile_layers *layers, int64_t now,
-                      struct md_buf *out, struct md_tile_stats *stats, struct md_ctx *ctx)
+md_err md_tile_render(struct md_store *s, struct md_geos *g, struct md_cluster_index *clusters,
+                      struct md_pool *pool, struct md_tile_id t,
+                      const struct md_tile_layers *layers, int64_t now, struct md_buf *out,
+                      struct md_tile_stats *stats, struct md_ctx *ctx)
 {
     if (!md_tile_valid(t))
         return md_fail(ctx, MD_EINVAL, "tile %u/%u/%u is outside the tile pyramid", t.z, t.x, t.y);
     size_t start = out->len;
-    struct render r = {.s = s, .g = g, .pool = pool, .t = t, .ctx = ctx, .stats = stats,
-                       .point_budget = MD_TILE_POINT_BUDGET, .now = now};
+    struct render r = {.s = s,
+                       .g = g,
+                       .pool = pool,
+                       .t = t,
+                       .ctx = ctx,
+                       .stats = stats,
+                       .clusters = clusters,
+                       .point_budget = MD_TILE_POINT_BUDGET,
+                       .now = now};
     for (int attempt = 0; attempt < 6; attempt++) {
         memset(stats, 0, sizeof(*stats));
         out->len = start;

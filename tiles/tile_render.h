@@ -1,7 +1,7 @@
 /* tile_render.h - one vector tile from the database, for one or more layers.
  *
- * Point layers below their cluster zoom come from store's cluster_cells
- * (one feature per occupied cell, at its members' mean); at and above it,
+ * Point layers below their cluster zoom come from the cluster index
+ * (cluster_index.h: cells merged into placed clusters, no SQL); at and above it,
  * every point in the buffered tile from the R*Tree, thinned on an even grid
  * when a layer would exceed its feature budget. Polygon layers go through
  * the GEOS pipeline of tile_geom.h. Tiles stay under MD_TILE_MAX_BYTES: a
@@ -34,19 +34,24 @@ struct md_tile_layers {
 #define MD_DISTRICT_LABELS_LAYER "district_labels"
 
 struct md_tile_stats {
-    size_t features;  /* features written, all layers */
-    size_t clusters;  /* of which cluster features */
-    size_t thinned;   /* points left out by thinning */
+    size_t features;    /* features written, all layers */
+    size_t clusters;    /* of which cluster features */
+    size_t thinned;     /* points left out by thinning */
     int64_t change_seq; /* the database's change_log seq the tile reflects */
 };
 
+struct md_cluster_index;
+
 /* Render tile `t` with `layers` (in that order) into `out` (appended; empty
  * when no layer has a feature there). Reads in one read transaction so the
- * tile and stats->change_seq are one consistent snapshot. `pool` holds the
- * temporary memory (borrowed). Errors: MD_EDB, MD_EGEOS, MD_ENOMEM. */
-md_err md_tile_render(struct md_store *s, struct md_geos *g, struct md_pool *pool,
-                      struct md_tile_id t, const struct md_tile_layers *layers, int64_t now,
-                      struct md_buf *out, struct md_tile_stats *stats, struct md_ctx *ctx) MD_WUR;
+ * tile and stats->change_seq are one consistent snapshot (the cluster index
+ * `clusters`, shared by the threads, is synced to at least that snapshot).
+ * `pool` holds the temporary memory (borrowed). Errors: MD_EDB, MD_EGEOS,
+ * MD_ENOMEM. */
+md_err md_tile_render(struct md_store *s, struct md_geos *g, struct md_cluster_index *clusters,
+                      struct md_pool *pool, struct md_tile_id t,
+                      const struct md_tile_layers *layers, int64_t now, struct md_buf *out,
+                      struct md_tile_stats *stats, struct md_ctx *ctx) MD_WUR;
 
 /* Parse "facilities,reports": known names (basemap too), no repeats, at most 5.
  * MD_EINVAL with a message naming the bad part. */

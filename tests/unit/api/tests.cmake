@@ -1,3 +1,4 @@
 # api: one cmocka binary per module that stands alone (the handlers are
 # tested over HTTP in tests/integration).
 mapd_unit_test(api feature_cache mapd_api)
+mapd_unit_test(api negotiate mapd_api PkgConfig::ZLIB)
