@@ -27,6 +27,10 @@ struct md_kv {
 };
 
 /* Server configuration, filled by mapd from its command line. */
+/* The body limit of a multipart/form-data request (photo uploads: up to
+ * MD_PHOTOS_PER_REPORT photos of at most 8 MiB each, checked per photo). */
+#define MD_UPLOAD_BODY_MAX ((size_t)24 << 20)
+
 struct md_config {
     const char *db_path;
     const char *export_dir;     /* export files (api/export_cache.c); NULL = <db_path>.exports */
@@ -35,7 +39,8 @@ struct md_config {
     const char *font_path;      /* font for /fonts glyphs; NULL = built-in default */
     const char *public_url;     /* base URL for links; NULL = the address connected to */
     bool trust_host;            /* without public_url: links from the Host header */
-    size_t max_body_bytes;      /* request bodies (413 above) */
+    size_t max_body_bytes;      /* request bodies (413 above); multipart/form-data
+                                   uploads (photos) may have MD_UPLOAD_BODY_MAX */
     size_t tile_cache_bytes;    /* 0 disables the tile cache */
     size_t feature_cache_bytes; /* rendered query features; 0 disables */
     int max_query_limit;        /* cap on limit= parameters */

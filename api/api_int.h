@@ -62,6 +62,8 @@ extern const struct md_route md__open311_routes[];
 extern const size_t md__open311_routes_count;
 extern const struct md_route md__admin_routes[];
 extern const size_t md__admin_routes_count;
+extern const struct md_route md__photos_routes[];
+extern const size_t md__photos_routes_count;
 extern const struct md_route md__consult_routes[];
 extern const size_t md__consult_routes_count;
 extern const struct md_route md__staff_routes[];

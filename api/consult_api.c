@@ -67,38 +67,6 @@ static md_err parse_id(struct md_call *c, const char *s, size_t n, int64_t *out)
     return *out > 0 ? MD_OK : md_fail(c->ctx, MD_ENOTFOUND, "no consultation %s", buf);
 }
 
-/* The device token of a vote or comment, hashed (16-128 printable ASCII). */
-static md_err device_hash(struct md_call *c, json_t *body, char out[MD_SHA256_HEX_LEN])
-{
-    const char *d = NULL;
-    md_err rc = md__body_str(c, body, "device", true, 128, &d);
-    if (rc)
-        return rc;
-    size_t n = strlen(d);
-    bool printable = true;
-    for (size_t i = 0; i < n; i++)
-        printable = printable && d[i] > ' ' && d[i] < 0x7f;
-    if (n < 16 || !printable)
-        return md_fail(c->ctx, MD_EINVAL,
-                       "device must be 16-128 printable characters (a random"
-                       " token the app keeps)");
-    md_sha256_hex(d, n, out);
-    return MD_OK;
-}
-
-static md_err rate_limit(struct md_call *c)
-{
-    int retry = 1;
-    struct md_reports_state *st = c->api->reports;
-    if (!st || md_ratelimit_take(st->rl, c->req->client_addr, md_time_mono_us(), &retry))
-        return MD_OK;
-    char v[16];
-    snprintf(v, sizeof(v), "%d", retry);
-    MD_IGNORE(md_response_header(c->res, c->req->pool, "Retry-After", v));
-    return md_fail(c->ctx, MD_ERATE, "too many requests from %s; retry in %d s",
-                   c->req->client_addr, retry);
-}
-
 static md_err list(struct md_call *c)
 {
     static const char *const allowed[] = {"status", NULL};
@@ -180,13 +148,13 @@ static md_err vote(struct md_call *c, int64_t id)
     json_t *body = NULL;
     const char *v = NULL;
     char hash[MD_SHA256_HEX_LEN], district[MD_DISTRICT_CODE_MAX] = "", grid[MD_GRID_CODE_MAX];
-    md_err rc = rate_limit(c);
+    md_err rc = md__rate_limit(c);
     if (!rc)
         rc = md__body_object(c, &body);
     if (!rc)
         rc = md__body_only(c, body, "the vote", allowed);
     if (!rc)
-        rc = device_hash(c, body, hash);
+        rc = md__body_device_hash(c, body, hash);
     if (!rc)
         rc = md__body_str(c, body, "vote", true, 8, &v);
     if (!rc && strcmp(v, "for") != 0 && strcmp(v, "against") != 0)
@@ -224,13 +192,13 @@ static md_err comment(struct md_call *c, int64_t id)
     const char *text = NULL;
     char hash[MD_SHA256_HEX_LEN];
     int64_t cid = 0;
-    md_err rc = rate_limit(c);
+    md_err rc = md__rate_limit(c);
     if (!rc)
         rc = md__body_object(c, &body);
     if (!rc)
         rc = md__body_only(c, body, "the comment", allowed);
     if (!rc)
-        rc = device_hash(c, body, hash);
+        rc = md__body_device_hash(c, body, hash);
     if (!rc)
         rc = md__body_str(c, body, "body", true, COMMENT_MAX, &text);
     if (!rc)

@@ -1,5 +1,6 @@
 /* json_body.c - JSON request bodies and their fields (json_body.h). */
 #include "json_body.h"
+#include "md_sha256.h"
 #include "md_text.h"
 
 #include <stdio.h>
@@ -148,5 +149,23 @@ md_err md__body_int(struct md_call *c, json_t *obj, const char *key, bool requir
     *out = json_integer_value(v);
     if (present)
         *present = true;
+    return MD_OK;
+}
+
+md_err md__body_device_hash(struct md_call *c, json_t *body, char out[MD_SHA256_HEX_LEN])
+{
+    const char *d = NULL;
+    md_err rc = md__body_str(c, body, "device", true, 128, &d);
+    if (rc)
+        return rc;
+    size_t n = strlen(d);
+    bool printable = true;
+    for (size_t i = 0; i < n; i++)
+        printable = printable && d[i] > ' ' && d[i] < 0x7f;
+    if (n < 16 || !printable)
+        return md_fail(c->ctx, MD_EINVAL,
+                       "device must be 16-128 printable characters (a random"
+                       " token the app keeps)");
+    md_sha256_hex(d, n, out);
     return MD_OK;
 }

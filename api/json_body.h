@@ -6,6 +6,7 @@
 #define MD_JSON_BODY_H
 
 #include "api_int.h"
+#include "md_sha256.h"
 #include <jansson.h>
 
 /* MD_EMEDIA (415) unless the request says Content-Type: application/json
@@ -31,5 +32,9 @@ md_err md__body_str(struct md_call *c, json_t *obj, const char *key, bool requir
  * it was given (absent and null leave *out untouched). */
 md_err md__body_int(struct md_call *c, json_t *obj, const char *key, bool required, int64_t min,
                     int64_t max, int64_t *out, bool *present) MD_WUR;
+
+/* The body's "device" token (16-128 printable ASCII: a random token the
+ * app keeps; "once per device" for votes and "me too") as its SHA-256 hex. */
+md_err md__body_device_hash(struct md_call *c, json_t *body, char out[MD_SHA256_HEX_LEN]) MD_WUR;
 
 #endif

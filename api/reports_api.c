@@ -7,6 +7,7 @@
  *   GET  /api/v1/reports/{id}/history         its transitions, oldest first
  *   GET  /api/v1/reports/{id}/duplicates      open reports nearby, same category
  *   POST /api/v1/reports/{id}/transitions     a workflow step (token required)
+ *   POST /api/v1/reports/{id}/supporters      "me too" (citizen_api.c)
  *   POST /api/v1/facilities/{id}/corrections  a map correction
  *   GET  /api/v1/events                       Server-Sent Events
  *   GET  /api/v1/categories                   the service codes
@@ -206,8 +207,21 @@ static void to_crs(json_t *report, enum md_crs crs);
 static const char *const crs_params[] = {"crs", NULL};
 static const char *const list_params[] = {
     "crs",  "status", "category", "district",       "kind",  "from",   "to",
-    "updated_after", "updated_before", "bbox", "limit", "offset", "overdue", NULL};
+    "updated_after", "updated_before", "bbox", "limit", "offset", "overdue", "sort", NULL};
 static const char *const events_params[] = {"last_event_id", NULL};
+
+md_err md__rate_limit(struct md_call *c)
+{
+    int retry = 1;
+    struct md_reports_state *st = c->api->reports;
+    if (!st || md_ratelimit_take(st->rl, c->req->client_addr, md_time_mono_us(), &retry))
+        return MD_OK;
+    char v[16];
+    snprintf(v, sizeof(v), "%d", retry);
+    MD_IGNORE(md_response_header(c->res, c->req->pool, "Retry-After", v));
+    return md_fail(c->ctx, MD_ERATE, "too many requests from %s; retry in %d s",
+                   c->req->client_addr, retry);
+}
 
 /* ---- create: validate, queue, answer after the commit --------------- */
 
@@ -641,7 +655,7 @@ static md_err list_reports(struct md_call *c)
     enum md_crs crs;
     int64_t limit = 100, offset = 0;
     bool present;
-    const char *overdue = NULL;
+    const char *overdue = NULL, *sort = NULL;
     md_err rc = md__param_crs(c, &crs);
     if (!rc)
         rc = md__param_str(c, "status", false, 200, &f.statuses);
@@ -667,8 +681,13 @@ static md_err list_reports(struct md_call *c)
         rc = md__param_int(c, "offset", false, 0, 100000000, &offset);
     if (!rc)
         rc = md__param_str(c, "overdue", false, 5, &overdue);
+    if (!rc)
+        rc = md__param_str(c, "sort", false, 16, &sort);
     if (rc)
         return rc;
+    if (sort && strcmp(sort, "newest") != 0 && strcmp(sort, "supporters") != 0)
+        return md_fail(c->ctx, MD_EINVAL, "sort must be newest or supporters");
+    f.by_supporters = sort && strcmp(sort, "supporters") == 0;
     if (overdue && strcmp(overdue, "true") != 0 && strcmp(overdue, "false") != 0)
         return md_fail(c->ctx, MD_EINVAL, "overdue must be true or false");
     f.overdue = overdue && strcmp(overdue, "true") == 0;
@@ -774,9 +793,11 @@ static md_err transition(struct md_call *c)
     json_t *body = NULL, *report = NULL;
     const char *action = NULL, *note = NULL, *unit = NULL;
     enum md_crs crs;
-    if (!slash || strcmp(slash, "/transitions") != 0)
+    if (!slash || strchr(slash + 1, '/'))
         return md_fail(c->ctx, MD_ENOTFOUND, "no such resource: %s", c->req->path);
     md_err rc = parse_id(c, c->tail, (size_t)(slash - c->tail), "report", &id);
+    if (!rc && strcmp(slash, "/transitions") != 0)
+        return md__citizen_post(c, id, slash + 1);
     if (!rc)
         rc = md__param_crs(c, &crs);
     if (!rc)

@@ -45,6 +45,17 @@ md_err md__check_media_url(struct md_call *c, const char *what, const char *url)
 md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *attributes,
                          enum md_created_form form) MD_WUR;
 
+/* Take one unit of the per-address rate limit of report creates (votes,
+ * comments and supports share it); MD_ERATE with Retry-After when spent. */
+md_err md__rate_limit(struct md_call *c) MD_WUR;
+
+/* POST /api/v1/reports/{id}/{what} for a citizen (citizen_api.c):
+ * what = "supporters" ("me too"). MD_ENOTFOUND for another `what`. */
+md_err md__citizen_post(struct md_call *c, int64_t id, const char *what) MD_WUR;
+
+/* POST /api/v1/reports/{id}/photos (photos_api.c). */
+md_err md__photos_upload(struct md_call *c, int64_t id) MD_WUR;
+
 /* Write an Open311 error ([{code, description}] or <errors>) into res. */
 void md__open311_error(struct md_response *res, int status, const char *message, bool xml);
 

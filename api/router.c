@@ -39,6 +39,7 @@ static const struct route_table tables[] = {
     {md__open311_routes, &md__open311_routes_count},
     {md__staff_routes, &md__staff_routes_count},
     {md__admin_routes, &md__admin_routes_count},
+    {md__photos_routes, &md__photos_routes_count},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

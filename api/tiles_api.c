@@ -178,7 +178,8 @@ static const char *layer_fields(enum md_layer l)
                "\"point_count_abbreviated\":\"String\",\"categories\":\"String\"}";
     case MD_LAYER_REPORTS:
         return "{\"service_code\":\"String\",\"status\":\"String\",\"kind\":\"String\","
-               "\"created_at\":\"Number\",\"overdue\":\"Boolean\",\"category\":\"String\","
+               "\"created_at\":\"Number\",\"overdue\":\"Boolean\",\"supporters\":\"Number\","
+               "\"category\":\"String\","
                "\"cluster\":\"Boolean\",\"point_count\":\"Number\","
                "\"point_count_abbreviated\":\"String\",\"categories\":\"String\"}";
     case MD_LAYER_DISTRICTS:

@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,6 +96,7 @@ struct req_state {
     struct md_server *srv;
     struct md_pool *pool;
     struct md_buf body;
+    size_t body_limit; /* max_body_bytes, or MD_UPLOAD_BODY_MAX for multipart uploads */
     bool too_big;
     bool answered;
     int64_t start_us;
@@ -636,7 +638,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st->srv = srv;
         st->pool = md_pool_new(REQUEST_POOL_MAX);
         st->start_us = md_time_mono_us();
-        md_buf_init(&st->body, srv->cfg->max_body_bytes);
+        const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                        MHD_HTTP_HEADER_CONTENT_TYPE);
+        st->body_limit = srv->cfg->max_body_bytes;
+        if (ctype && strncasecmp(ctype, "multipart/form-data", 19) == 0 &&
+            st->body_limit < MD_UPLOAD_BODY_MAX)
+            st->body_limit = MD_UPLOAD_BODY_MAX;
+        md_buf_init(&st->body, st->body_limit);
         st->method = st->pool ? md_pool_strdup(st->pool, method) : NULL;
         st->path = st->pool ? md_pool_strdup(st->pool, url) : NULL;
         *con_cls = st;
@@ -653,10 +661,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return send_error_close(srv, conn, st, MD_EINVAL, bad_head);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > srv->cfg->max_body_bytes) {
+        if (cl && strtoull(cl, NULL, 10) > st->body_limit) {
             char msg[128];
             snprintf(msg, sizeof(msg), "request body of %s bytes exceeds the limit of %zu bytes",
-                     cl, srv->cfg->max_body_bytes);
+                     cl, st->body_limit);
             return send_error(srv, conn, st, MD_ETOOBIG, msg);
         }
         return MHD_YES;
@@ -676,7 +684,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (st->too_big) {
         char msg[128];
         snprintf(msg, sizeof(msg), "request body exceeds the limit of %zu bytes",
-                 srv->cfg->max_body_bytes);
+                 st->body_limit);
         return send_error(srv, conn, st, MD_ETOOBIG, msg);
     }
     conn_set_receiving(srv, conn, false); /* the whole request is here */

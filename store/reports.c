@@ -27,7 +27,11 @@
     " r.attributes, r.facility_id, r.proposed_change, r.merged_into, r.created_at,"            \
     " r.updated_at, r.expected_at, r.closed_at, r.lon, r.lat,"                                 \
     " (SELECT h.note FROM report_history h WHERE h.report_id = r.id ORDER BY h.id DESC"        \
-    " LIMIT 1), c.unit_type"
+    " LIMIT 1), c.unit_type, r.supporters,"                                                    \
+    " (SELECT t.score FROM report_ratings t WHERE t.report_id = r.id),"                         \
+    " (SELECT json_group_array(json_object('id', p.id, 'width', p.width, 'height', p.height))"  \
+    "  FROM report_photos p WHERE p.report_id = r.id AND p.status = 'kept'"                    \
+    "  AND r.status <> 'reported' AND r.status <> 'rejected')"
 #define REPORT_FROM " FROM reports r LEFT JOIN categories c ON c.code = r.service_code"
 
 static json_t *time_json(sqlite3_stmt *st, int col, int offset_min)
@@ -55,6 +59,25 @@ static json_t *stored_json(sqlite3_stmt *st, int col, json_t *fallback)
         return j;
     }
     return fallback;
+}
+
+/* The public photos [{id, width, height}] of column `col` with their URLs
+ * (photos.h: only once the report is accepted). */
+static json_t *photos_json(sqlite3_stmt *st, int col)
+{
+    json_t *arr = stored_json(st, col, json_array());
+    size_t i;
+    json_t *p;
+    json_array_foreach(arr, i, p)
+    {
+        char url[64];
+        json_int_t pid = json_integer_value(json_object_get(p, "id"));
+        snprintf(url, sizeof(url), "/api/v1/photos/%lld.jpg", (long long)pid);
+        json_object_set_new(p, "url", json_string(url));
+        snprintf(url, sizeof(url), "/api/v1/photos/%lld/thumb.jpg", (long long)pid);
+        json_object_set_new(p, "thumb_url", json_string(url));
+    }
+    return arr;
 }
 
 static bool is_overdue(const char *status, sqlite3_int64 expected, bool has_expected, int64_t now)
@@ -100,6 +123,11 @@ static json_t *row_json(sqlite3_stmt *st, int64_t now, int offset_min)
     json_object_set_new(j, "lat", json_real(sqlite3_column_double(st, 22)));
     json_object_set_new(j, "status_note", text_json(st, 23));
     json_object_set_new(j, "unit_type", text_json(st, 24));
+    json_object_set_new(j, "supporters", json_integer(sqlite3_column_int64(st, 25)));
+    json_object_set_new(j, "photos", photos_json(st, 27));
+    json_object_set_new(j, "rating", sqlite3_column_type(st, 26) == SQLITE_NULL
+                                         ? json_null()
+                                         : json_integer(sqlite3_column_int64(st, 26)));
     json_object_set_new(j, "overdue", json_boolean(is_overdue(status, sqlite3_column_int64(st, 19),
                                                               has_expected, now)));
     return j;
@@ -247,6 +275,26 @@ static md_err emit(struct md_store *s, const char *type, int64_t id, json_t *rep
     md_err rc = add_event(s, type, id, payload, now, event_id, ctx);
     json_decref(payload);
     return rc;
+}
+
+md_err md__report_public(struct md_store *s, int64_t id, int64_t now, int offset_min,
+                         json_t **out, struct md_ctx *ctx)
+{
+    return load_public(s, id, now, offset_min, out, ctx);
+}
+
+md_err md__report_emit(struct md_store *s, const char *type, int64_t id, json_t *report,
+                       json_t *extra, int64_t now, struct md_ctx *ctx)
+{
+    return emit(s, type, id, report, extra, now, NULL, ctx);
+}
+
+md_err md__report_history_add(struct md_store *s, int64_t id, const char *action,
+                              const char *from, const char *to, const char *role,
+                              const char *actor, const char *note, int64_t now,
+                              struct md_ctx *ctx)
+{
+    return insert_history(s, id, action, from, to, role, actor, note, now, ctx);
 }
 
 md_err md_report_insert(struct md_store *s, const struct md_report_input *in, int64_t now,
@@ -407,23 +455,27 @@ md_err md_report_touch_overdue(struct md_store *s, int64_t since, int64_t now, i
 md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int64_t now,
                       int offset_min, json_t **out, struct md_ctx *ctx)
 {
-    /* One statement for every filter combination: an absent filter binds NULL. */
-    static const char sql[] =
-        "SELECT " REPORT_COLS REPORT_FROM " WHERE"
-        " (?1 IS NULL OR instr(',' || ?1 || ',', ',' || r.status || ',') > 0)"
-        " AND (?2 IS NULL OR (?2 = 1) = (r.status NOT IN ('closed', 'rejected')))"
-        " AND (?3 IS NULL OR instr(',' || ?3 || ',', ',' || r.service_code || ',') > 0)"
-        " AND (?4 IS NULL OR r.district_code = ?4)"
-        " AND (?5 IS NULL OR r.kind = ?5)"
-        " AND (?6 IS NULL OR r.created_at >= ?6) AND (?7 IS NULL OR r.created_at <= ?7)"
-        " AND (?8 IS NULL OR r.updated_at >= ?8) AND (?9 IS NULL OR r.updated_at <= ?9)"
-        " AND (?10 IS NULL OR r.id IN (SELECT pkid FROM idx_reports_geom WHERE xmin <= ?12"
-        "   AND xmax >= ?10 AND ymin <= ?13 AND ymax >= ?11))"
-        " AND (?14 IS NULL OR ST_Distance(r.geom, MakePoint(?14, ?15, 4326), 1) <= ?16)"
-        " AND (?17 IS NULL OR " MD_SQL_OVERDUE("?17") ")"
-        " ORDER BY r.created_at DESC, r.id DESC LIMIT ?18 OFFSET ?19";
+    /* One statement for every filter combination (an absent filter binds
+     * NULL), in two orders: newest first by created_at (ties by id); most supported first sorts the matches (top-N). */
+#define LIST_SQL(order)                                                                            \
+    "SELECT " REPORT_COLS REPORT_FROM " WHERE"                                                     \
+    " (?1 IS NULL OR instr(',' || ?1 || ',', ',' || r.status || ',') > 0)"                         \
+    " AND (?2 IS NULL OR (?2 = 1) = (r.status NOT IN ('closed', 'rejected')))"                     \
+    " AND (?3 IS NULL OR instr(',' || ?3 || ',', ',' || r.service_code || ',') > 0)"               \
+    " AND (?4 IS NULL OR r.district_code = ?4)"                                                    \
+    " AND (?5 IS NULL OR r.kind = ?5)"                                                             \
+    " AND (?6 IS NULL OR r.created_at >= ?6) AND (?7 IS NULL OR r.created_at <= ?7)"                \
+    " AND (?8 IS NULL OR r.updated_at >= ?8) AND (?9 IS NULL OR r.updated_at <= ?9)"                \
+    " AND (?10 IS NULL OR r.id IN (SELECT pkid FROM idx_reports_geom WHERE xmin <= ?12"            \
+    "   AND xmax >= ?10 AND ymin <= ?13 AND ymax >= ?11))"                                         \
+    " AND (?14 IS NULL OR ST_Distance(r.geom, MakePoint(?14, ?15, 4326), 1) <= ?16)"               \
+    " AND (?17 IS NULL OR " MD_SQL_OVERDUE("?17") ")"    \
+    " ORDER BY " order " LIMIT ?18 OFFSET ?19"
+    static const char newest_sql[] = LIST_SQL("r.created_at DESC, r.id DESC");
+    static const char supported_sql[] = LIST_SQL("r.supporters DESC, r.created_at DESC, r.id DESC");
+#undef LIST_SQL
     sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    md_err rc = md_store_stmt(s, f->by_supporters ? supported_sql : newest_sql, &st, ctx);
     if (rc)
         return rc;
     bind_opt_text(st, 1, f->statuses);
@@ -493,7 +545,8 @@ md_err md_report_nearby_open(struct md_store *s, const char *service_code, doubl
 {
     static const char sql[] =
         /* CROSS JOIN: drive from the R*Tree, never from the category index. */
-        "SELECT r.id, r.status, r.lon, r.lat, r.created_at, r.description FROM idx_reports_geom g"
+        "SELECT r.id, r.status, r.lon, r.lat, r.created_at, r.description, r.supporters"
+        " FROM idx_reports_geom g"
         " CROSS JOIN reports r ON r.id = g.pkid WHERE g.xmin <= ?3 AND g.xmax >= ?1"
         " AND g.ymin <= ?4 AND g.ymax >= ?2"
         " AND r.service_code = ?5 AND r.status NOT IN ('closed', 'rejected') AND r.id <> ?6"
@@ -531,6 +584,7 @@ md_err md_report_nearby_open(struct md_store *s, const char *service_code, doubl
         json_object_set_new(j, "distance_m", json_real(round(d * 10) / 10));
         json_object_set_new(j, "created_at", time_json(st, 4, offset_min));
         json_object_set_new(j, "description", text_json(st, 5));
+        json_object_set_new(j, "supporters", json_integer(sqlite3_column_int64(st, 6)));
         items[n++] = j;
     }
     if (src != SQLITE_DONE && src != SQLITE_ROW)

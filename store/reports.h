@@ -114,6 +114,7 @@ struct md_report_filter {
     bool has_near; /* within radius_m (geodesic) of near_lon/near_lat */
     double near_lon, near_lat, radius_m;
     bool overdue; /* dispatched or in progress past expected_at */
+    bool by_supporters; /* order: most supporters first (then newest), not newest first */
     int limit, offset;
 };
 /* Deadlines passing are changes: the reports that became overdue
@@ -131,7 +132,7 @@ md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int6
 
 /* Open reports of `service_code` within radius_m of lon/lat (other than
  * `exclude_id`), nearest first, at most `limit`:
- * [{id, status, distance_m, created_at, description}]. */
+ * [{id, status, distance_m, created_at, description, supporters}]. */
 md_err md_report_nearby_open(struct md_store *s, const char *service_code, double lon, double lat,
                              double radius_m, int64_t exclude_id, int limit, int offset_min,
                              json_t **out, struct md_ctx *ctx) MD_WUR;

@@ -43,7 +43,7 @@ struct layer_def {
 static const struct layer_def layer_defs[MD_LAYER__COUNT] = {
     {"facilities", "category", "facility_tiles", "category, status, name"},
     {"reports", "service_code", "report_tiles",
-     "service_code, status, kind, created_at, expected_at"},
+     "service_code, status, kind, created_at, expected_at, supporters"},
     {"districts", NULL, NULL, NULL},
     {"grids", NULL, NULL, NULL},
     {"basemap", NULL, NULL, NULL}};
@@ -374,6 +374,8 @@ static md_err create_schema(struct md_store *s, struct md_ctx *ctx)
     if (!rc)
         rc = md__store_exec(s, schema_admin_sql, ctx);
     if (!rc)
+        rc = md__store_exec(s, schema_citizen_sql, ctx);
+    if (!rc)
         rc = md__store_exec(s, schema_geometry_sql, ctx);
     if (!rc)
         rc = md__store_exec(s, schema_point_index_sql, ctx);
@@ -407,6 +409,34 @@ static md_err create_schema(struct md_store *s, struct md_ctx *ctx)
     return src == SQLITE_DONE ? MD_OK : md_store_fail(s, src, "meta", ctx);
 }
 
+/* A database made before "me too": reports and report_tiles get the
+ * supporters column and the reports' tile triggers are made again to copy
+ * it (IF NOT EXISTS cannot add a column). */
+static md_err add_supporters(struct md_store *s, struct md_ctx *ctx)
+{
+    static const char probe[] = "SELECT count(*) FROM pragma_table_info('reports')"
+                                " WHERE name = 'supporters'";
+    int64_t have = 0;
+    md_err rc = md_store_scalar(s, probe, &have, ctx);
+    if (rc || have)
+        return rc;
+    rc = md__store_exec(s,
+                        "ALTER TABLE reports ADD COLUMN supporters INTEGER NOT NULL DEFAULT 0;\n"
+                        "ALTER TABLE report_tiles ADD COLUMN supporters INTEGER NOT NULL DEFAULT 0;\n"
+                        "DROP TRIGGER IF EXISTS reports_tiles_i;\n"
+                        "DROP TRIGGER IF EXISTS reports_tiles_u;\n"
+                        "DROP TRIGGER IF EXISTS reports_tiles_d;\n",
+                        ctx);
+    struct md_buf b;
+    md_buf_init(&b, 1 << 16);
+    if (!rc)
+        rc = tile_side_triggers(&b, &layer_defs[MD_LAYER_REPORTS]);
+    if (!rc)
+        rc = md__store_exec(s, b.data, ctx);
+    md_buf_free(&b);
+    return rc;
+}
+
 md_err md_store_init(struct md_store *s, const char *categories_path, struct md_ctx *ctx)
 {
     int version = 0;
@@ -428,6 +458,10 @@ md_err md_store_init(struct md_store *s, const char *categories_path, struct md_
         rc = md__store_exec(s, schema_consult_sql, ctx);
     if (!rc && version != 0)
         rc = md__store_exec(s, schema_admin_sql, ctx);
+    if (!rc && version != 0)
+        rc = md__store_exec(s, schema_citizen_sql, ctx);
+    if (!rc && version != 0)
+        rc = add_supporters(s, ctx);
     if (!rc && categories_path)
         rc = md_store_load_categories(s, categories_path, ctx);
     if (!rc)

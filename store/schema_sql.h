@@ -92,7 +92,7 @@ static const char schema_tables_sql[] =
     "  parked_from TEXT, channel TEXT NOT NULL CHECK (channel = 'app' OR channel = 'web'\n"
     "    OR channel = 'hotline' OR channel = 'patrol' OR channel = 'import' OR channel = 'open311'),\n"
     "  media_urls TEXT NOT NULL DEFAULT '[]', attributes TEXT NOT NULL DEFAULT '{}',\n"
-    "  facility_id INTEGER, proposed_change TEXT,\n"
+    "  facility_id INTEGER, proposed_change TEXT, supporters INTEGER NOT NULL DEFAULT 0,\n"
     "  merged_into INTEGER, token TEXT UNIQUE, created_at INTEGER NOT NULL,\n"
     "  updated_at INTEGER NOT NULL, expected_at INTEGER, closed_at INTEGER,\n"
     "  lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),\n"
@@ -100,7 +100,8 @@ static const char schema_tables_sql[] =
     "CREATE INDEX reports_status ON reports(status, expected_at);\n"
     "CREATE TABLE report_tiles (tkey INTEGER NOT NULL, id INTEGER NOT NULL, lon REAL NOT NULL,\n"
     "  lat REAL NOT NULL, service_code TEXT NOT NULL, status TEXT NOT NULL, kind TEXT NOT NULL,\n"
-    "  created_at INTEGER NOT NULL, expected_at INTEGER, PRIMARY KEY (tkey, id)) WITHOUT ROWID;\n"
+    "  created_at INTEGER NOT NULL, expected_at INTEGER, supporters INTEGER NOT NULL DEFAULT 0,\n"
+    "  PRIMARY KEY (tkey, id)) WITHOUT ROWID;\n"
     "CREATE INDEX reports_created ON reports(created_at);\n"
     "CREATE INDEX reports_updated ON reports(updated_at);\n"
     "CREATE INDEX reports_service ON reports(service_code, status);\n"
@@ -170,6 +171,26 @@ static const char schema_consult_sql[] =
     "    CHECK (status = 'pending' OR status = 'approved' OR status = 'rejected'),\n"
     "  created_at INTEGER NOT NULL, moderated_at INTEGER, moderator TEXT);\n"
     "CREATE INDEX IF NOT EXISTS consultation_comments_c ON consultation_comments(consultation_id, id);\n";
+
+/* Block "citizens follow a report" (citizen.h): who supports a report
+ * ("me too", one row per device token hash; reports.supporters is the
+ * count), the reporter's rating of a closed case, and the reports' photos
+ * (photos.h: display size and thumbnail as JPEG blobs, so every node
+ * serves them). */
+static const char schema_citizen_sql[] =
+    "CREATE TABLE IF NOT EXISTS report_supports (report_id INTEGER NOT NULL,\n"
+    "  device_hash TEXT NOT NULL, at INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (report_id, device_hash)) WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS report_ratings (report_id INTEGER PRIMARY KEY,\n"
+    "  score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5), comment TEXT NOT NULL DEFAULT '',\n"
+    "  at INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS report_photos (id INTEGER PRIMARY KEY,\n"
+    "  report_id INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'kept'\n"
+    "    CHECK (status = 'kept' OR status = 'removed'),\n"
+    "  width INTEGER NOT NULL, height INTEGER NOT NULL, upload_bytes INTEGER NOT NULL,\n"
+    "  display BLOB, display_etag TEXT NOT NULL, thumb BLOB, thumb_etag TEXT NOT NULL,\n"
+    "  actor_role TEXT NOT NULL, created_at INTEGER NOT NULL, removed_at INTEGER);\n"
+    "CREATE INDEX IF NOT EXISTS report_photos_report ON report_photos(report_id, id);\n";
 
 /* Geometry columns and their R*Tree indexes (SpatiaLite). */
 static const char schema_geometry_sql[] =

@@ -43,4 +43,17 @@ md_err md__facility_history(struct md_store *s, int64_t facility_id, int64_t rep
                             json_t *before, json_t *after, const struct md_principal *who,
                             int64_t now, struct md_ctx *ctx) MD_WUR;
 
+/* reports.c's helpers for modules that change a report (citizen.c):
+ * the public JSON of report `id` (caller decrefs); an events row
+ * {"type", "report", extra...} taking ownership of report and extra (extra
+ * may be NULL); one report_history row. Inside the caller's transaction. */
+md_err md__report_public(struct md_store *s, int64_t id, int64_t now, int offset_min,
+                         json_t **out, struct md_ctx *ctx) MD_WUR;
+md_err md__report_emit(struct md_store *s, const char *type, int64_t id, json_t *report,
+                       json_t *extra, int64_t now, struct md_ctx *ctx) MD_WUR;
+md_err md__report_history_add(struct md_store *s, int64_t id, const char *action,
+                              const char *from, const char *to, const char *role,
+                              const char *actor, const char *note, int64_t now,
+                              struct md_ctx *ctx) MD_WUR;
+
 #endif

@@ -8,10 +8,14 @@
  *                                                                                      closed
  *   any open state ─park─▶ parked ─resume─▶ the state it was parked from
  *   any open state ─merge─▶ closed (a duplicate, merged_into = the original)
+ *   reported, filed, dispatched, in_progress, parked ─withdraw─▶ rejected
  *
  * Roles: the centre (and admin) accepts, rejects, dispatches, reworks,
  * verifies, parks, resumes and merges; officers (and admin) start and report
- * back. Citizens and apps create reports and never move them. Invariant
+ * back. Citizens and apps create reports; the one move a citizen makes is
+ * withdrawing their own report (role public, proven by the report's
+ * follow-up token in citizen_api.c; the transitions endpoint lets no public
+ * caller in). Invariant
  * kept by reports.c: every step is one history row, never rewritten.
  */
 #include "workflow.h"
@@ -21,6 +25,7 @@
 #define R(role) (1u << (role))
 #define CENTRE (R(MD_ROLE_CENTRE) | R(MD_ROLE_ADMIN))
 #define OFFICER (R(MD_ROLE_OFFICER) | R(MD_ROLE_ADMIN))
+#define REPORTER R(MD_ROLE_PUBLIC)
 
 const char *const md_report_statuses[] = {"reported", "filed",  "dispatched", "in_progress",
                                           "handled",  "closed", "rejected",   "parked"};
@@ -34,6 +39,8 @@ static const char *const from_handled[] = {"handled", NULL};
 static const char *const from_parked[] = {"parked", NULL};
 static const char *const from_open[] = {"reported", "filed", "dispatched", "in_progress",
                                         "handled", NULL};
+static const char *const from_unhandled[] = {"reported", "filed", "dispatched", "in_progress",
+                                             "parked", NULL};
 
 static const struct md_action actions[] = {
     {"accept", from_reported, "filed", CENTRE, "立案"},
@@ -46,6 +53,7 @@ static const struct md_action actions[] = {
     {"park", from_open, "parked", CENTRE, "挂账"},
     {"resume", from_parked, NULL, CENTRE, "恢复"},
     {"merge", from_open, "closed", CENTRE, "合并"},
+    {"withdraw", from_unhandled, "rejected", REPORTER, "撤销"},
 };
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))
 
@@ -97,7 +105,7 @@ md_err md_workflow_step(const char *action, enum md_role role, const char *statu
     if (!a)
         return md_fail(ctx, MD_EINVAL,
                        "action must be one of accept, reject, dispatch, start, report_back,"
-                       " rework, verify, park, resume, merge; got '%.40s'",
+                       " rework, verify, park, resume, merge (withdraw: the reporter); got '%.40s'",
                        action ? action : "");
     if (!(a->roles & R(role)))
         return md_fail(ctx, MD_EFORBID, "the %s role may not %s a report", md_role_name(role),

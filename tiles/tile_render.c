@@ -27,7 +27,7 @@ struct point_row {
     int64_t id;
     int32_t x, y;
     const char *category, *name, *status, *kind;
-    int64_t created_at, expected_at;
+    int64_t created_at, expected_at, supporters;
 };
 
 struct render {
@@ -139,7 +139,7 @@ static const char facilities_sql[] =
     " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
 static const char reports_sql[] =
     "SELECT r.id, r.lon, r.lat, r.service_code, NULL, r.status, r.kind, r.created_at,"
-    " r.expected_at FROM idx_reports_geom i JOIN reports r ON r.id = i.pkid"
+    " r.expected_at, r.supporters FROM idx_reports_geom i JOIN reports r ON r.id = i.pkid"
     " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
 
 /* The same rows from the layer's tile side table (schema_sql.h): one
@@ -148,7 +148,7 @@ static const char facilities_tkey_sql[] =
     "SELECT id, lon, lat, category, name, status FROM facility_tiles"
     " WHERE tkey BETWEEN ?5 AND ?6 AND lon BETWEEN ?1 AND ?2 AND lat BETWEEN ?3 AND ?4";
 static const char reports_tkey_sql[] =
-    "SELECT id, lon, lat, service_code, NULL, status, kind, created_at, expected_at"
+    "SELECT id, lon, lat, service_code, NULL, status, kind, created_at, expected_at, supporters"
     " FROM report_tiles"
     " WHERE tkey BETWEEN ?5 AND ?6 AND lon BETWEEN ?1 AND ?2 AND lat BETWEEN ?3 AND ?4";
 #define TKEY_ZOOM 18
@@ -197,6 +197,7 @@ static md_err collect_points(struct render *r, bool reports, sqlite3_stmt *st, s
             row.kind = pool_text(r->pool, st, 6);
             row.created_at = sqlite3_column_int64(st, 7);
             row.expected_at = sqlite3_column_int64(st, 8);
+            row.supporters = sqlite3_column_int64(st, 9);
         } else {
             row.name = pool_text(r->pool, st, 4);
             row.status = pool_text(r->pool, st, 5);
@@ -328,6 +329,8 @@ static md_err emit_point(struct render *r, enum md_layer layer, const struct poi
             rc = md_mvt_prop_bool(r->mvt, "overdue",
                                   md_workflow_overdue(p->status, p->expected_at > 0,
                                                       p->expected_at, r->now));
+        if (!rc)
+            rc = md_mvt_prop_int(r->mvt, "supporters", p->supporters);
     }
     if (!rc)
         rc = md_mvt_feature_end(r->mvt);

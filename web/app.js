@@ -40,6 +40,8 @@ const T = {
     categoriesFailed: '无法加载问题类别', meters: '米', km: '公里', at: '位置',
     corrections: '地图纠错', missingTitle: '地图上缺少的设施', facilityName: '设施名称',
     hoursOptional: '营业时间（可选）', nameRequired: '请填写设施名称',
+    meToo: '我也遇到', supported: '已支持', supporters: '支持人数', bySupporters: '按支持人数排序',
+    photo: '照片（可选）', photoSent: '照片已上传，审核通过后公开', photoFailed: '照片上传失败',
   },
   en: {
     title: 'City map', layers: 'Layers', report: 'Report a problem', nearby: 'Near me', live: 'Live',
@@ -58,6 +60,8 @@ const T = {
     locating: 'Locating…', locationFailed: 'No location; using the map centre.',
     categoriesFailed: 'Could not load the categories', meters: 'm', km: 'km', at: 'At',
     corrections: 'Map corrections', missingTitle: 'The facility missing from the map', facilityName: 'Name',
+    meToo: 'Me too', supported: 'Supported', supporters: 'Supporters', bySupporters: 'Most supported first',
+    photo: 'Photo (optional)', photoSent: 'Photo uploaded; shown once the centre accepts the report', photoFailed: 'Photo upload failed',
     hoursOptional: 'Opening hours (optional)', nameRequired: 'Give the facility a name',
   },
 };
@@ -123,6 +127,34 @@ async function api(path, { method = 'GET', body, auth = false } = {}) {
     throw err;
   }
   return json;
+}
+
+// "Me too" is once per device: a random token this browser keeps (only its
+// SHA-256 is stored by the server, docs/reports.md).
+function deviceToken() {
+  let d = localStorage.getItem('mapd.device');
+  if (!d || d.length < 16) {
+    const raw = crypto.getRandomValues(new Uint8Array(16));
+    d = Array.from(raw, (b) => b.toString(16).padStart(2, '0')).join('');
+    localStorage.setItem('mapd.device', d);
+  }
+  return d;
+}
+
+// A "me too" button for open report `id` with `count` supporters so far.
+function supportButton(id, count) {
+  const label = (n, done) => `${t(done ? 'supported' : 'meToo')} (${n})`;
+  const btn = h('button', { type: 'button', class: 'support', 'data-support': id }, label(count || 0, false));
+  btn.addEventListener('click', async () => {
+    btn.disabled = true;
+    try {
+      const r = await api(`/api/v1/reports/${id}/supporters`, { method: 'POST', body: { device: deviceToken() } });
+      btn.textContent = label(r.supporters, true);
+    } catch (err) {
+      btn.textContent = err.status === 409 ? t('supported') : err.message;
+    }
+  });
+  return btn;
 }
 
 function fmtTime(v) {
@@ -298,7 +330,12 @@ function showReport(id, props, coords) {
       [t('time'), fmtTime(r.created_at)],
       [t('deadline'), fmtTime(r.expected_at)],
       [t('description'), r.description],
+      [t('supporters'), r.supporters],
     ]),
+    r.photos?.length ? h('div', { class: 'photos' }, r.photos.map((p) =>
+      h('a', { href: p.url, target: '_blank', rel: 'noopener' }, h('img', { src: p.thumb_url, alt: '', loading: 'lazy', width: 96 })))) : null,
+    r.status && r.status !== 'closed' && r.status !== 'rejected'
+      ? h('div', { class: 'support-row' }, supportButton(id, r.supporters)) : null,
     history?.length ? [h('strong', {}, t('history')), h('ol', {}, history.map((s) =>
       h('li', {}, `${fmtTime(s.at)} ${pick(STATUS[s.to]) || s.to}${s.note ? ` — ${s.note}` : ''}`)))] : null,
   ]);
@@ -483,6 +520,7 @@ $('#report-form').addEventListener('submit', async (e) => {
   btn.textContent = t('submitting');
   try {
     const r = await api('/api/v1/reports', { method: 'POST', body });
+    const photoSent = uploadPhoto(r); // alongside: the map refresh does not wait for it
     const dups = r.duplicates || [];
     showResult([
       h('div', { 'data-report-id': r.id }, h('strong', {}, `${t('submitted')} #${r.id}`)),
@@ -490,13 +528,16 @@ $('#report-form').addEventListener('submit', async (e) => {
       h('div', {}, dups.length ? t('duplicates') : t('noDuplicates')),
       dups.length ? h('ul', { class: 'duplicates' }, dups.map((d) => h('li', { 'data-id': d.id },
         `#${d.id} ${categoryName(d.category || category)} · ${pick(STATUS[d.status]) || d.status}` +
-        `${d.distance_m !== undefined ? ` · ${fmtDistance(d.distance_m)}` : ''}`))) : null,
+        `${d.distance_m !== undefined ? ` · ${fmtDistance(d.distance_m)}` : ''} `,
+        supportButton(d.id, d.supporters)))) : null,
     ]);
     $('#report-description').value = '';
     $('#report-fac-name').value = '';
     $('#report-fac-hours').value = '';
     flash([body.lon, body.lat], 5000);
     await refreshTiles();
+    const note = await photoSent;
+    if (note) $('#report-result').append(note);
   } catch (err) {
     showResult(err.message, true);
   } finally {
@@ -504,6 +545,27 @@ $('#report-form').addEventListener('submit', async (e) => {
     btn.textContent = t('submit');
   }
 });
+
+// The photo chosen in the form (or taken with the phone's camera), sent
+// right after the create with the report's follow-up token; the server
+// strips its metadata and shows it once the centre accepts the report.
+async function uploadPhoto(report) {
+  const input = $('#report-photo');
+  const file = input.files && input.files[0];
+  if (!file || !report.token) return null;
+  const form = new FormData();
+  form.append('token', report.token);
+  form.append('photo', file, file.name || 'photo.jpg');
+  try {
+    const res = await fetch(`/api/v1/reports/${report.id}/photos`, { method: 'POST', body: form });
+    const json = await res.json().catch(() => null);
+    if (!res.ok) throw new Error(json?.error?.message || `${res.status}`);
+    input.value = '';
+    return h('div', { class: 'photo-note', 'data-photo-id': json.photos[0].id }, t('photoSent'));
+  } catch (err) {
+    return h('div', { class: 'photo-note error' }, `${t('photoFailed')}: ${err.message}`);
+  }
+}
 
 // ---- what's near me -----------------------------------------------------------------
 
@@ -577,7 +639,8 @@ function liveItem(report) {
       const actions = centreActions(r.status).map((a) => [a, centreCtx.t(a)]);
       setChildren(li,
         h('div', { class: 'name' }, `#${r.id} ${categoryName(r.category)}`, h('span', { class: 'badge-overdue' }, t('overdue'))),
-        h('div', { class: 'meta' }, [pick(STATUS[r.status]) || r.status, fmtTime(r.created_at), r.address || r.district].filter(Boolean).join(' · ')),
+        h('div', { class: 'meta' }, [pick(STATUS[r.status]) || r.status, fmtTime(r.created_at), r.address || r.district,
+          r.supporters ? `${t('supporters')} ${r.supporters}` : null].filter(Boolean).join(' · ')),
         r.description ? h('div', { class: 'meta' }, r.description.slice(0, 120)) : null,
         actions.length ? h('div', { class: 'actions' }, actions.map(([action, label]) => h('button', {
           type: 'button', 'data-action': action,
@@ -625,11 +688,14 @@ let liveListSeq = 0;
 async function loadLiveList() {
   const seq = ++liveListSeq;
   const overdue = $('#live-overdue').checked;
-  const q = overdue ? 'overdue=true&limit=100' : `status=${OPEN_STATUSES.join(',')}&limit=50`;
+  const bySupporters = $('#live-supporters').checked;
+  let q = overdue ? 'overdue=true&limit=100' : `status=${OPEN_STATUSES.join(',')}&limit=50`;
+  if (bySupporters) q += '&sort=supporters';
   const j = await api(`/api/v1/reports?${q}`, { auth: true });
   if (seq !== liveListSeq) return; // a newer load (the filter changed) wins
   state.live.clear();
-  const reports = (j.reports || []).slice().sort((a, b) => b.id - a.id);
+  const reports = (j.reports || []).slice();
+  if (!bySupporters) reports.sort((a, b) => b.id - a.id);
   setChildren($('#live-list'));
   for (const r of reports) upsertLive(r, false);
   setChildren($('#live-list'), ...reports.map((r) => state.live.get(r.id)?.el).filter(Boolean));
@@ -728,6 +794,7 @@ $('#token-form').addEventListener('submit', (e) => {
   startCentre();
 });
 $('#live-overdue').addEventListener('change', () => loadLiveList().catch((err) => setLiveStatus('error', err.message)));
+$('#live-supporters').addEventListener('change', () => loadLiveList().catch((err) => setLiveStatus('error', err.message)));
 
 // ---- start ----------------------------------------------------------------------------
 

@@ -40,11 +40,11 @@ struct decoded {
     char bad_field[64];
 };
 
-static const char *const allowed[4][12] = {
+static const char *const allowed[4][13] = {
     {"mvt_id", "category", "name", "status", "cluster", "point_count", "point_count_abbreviated",
      "categories", NULL},
-    {"mvt_id", "service_code", "status", "kind", "created_at", "overdue", "category", "cluster",
-     "point_count", "point_count_abbreviated", "categories", NULL},
+    {"mvt_id", "service_code", "status", "kind", "created_at", "overdue", "supporters", "category",
+     "cluster", "point_count", "point_count_abbreviated", "categories", NULL},
     {"mvt_id", "code", "name", "name_en", NULL},
     {"mvt_id", "code", "district_code", NULL},
 };

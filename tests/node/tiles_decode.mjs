@@ -18,7 +18,7 @@ after(async () => { assert.equal(await srv.stop(), 0); });
 
 const allowed = {
   facilities: ['category', 'name', 'status', 'cluster', 'point_count', 'point_count_abbreviated', 'categories'],
-  reports: ['service_code', 'status', 'kind', 'created_at', 'overdue', 'category', 'cluster',
+  reports: ['service_code', 'status', 'kind', 'created_at', 'overdue', 'supporters', 'category', 'cluster',
     'point_count', 'point_count_abbreviated', 'categories'],
   districts: ['code', 'name', 'name_en'],
   district_labels: ['code', 'name', 'name_en'],

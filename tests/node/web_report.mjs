@@ -8,6 +8,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from './mapd_server.mjs';
 import { launch, openPage, outDir, screenPoint, waitIdle } from './web_browser.mjs';
@@ -71,11 +73,22 @@ test('a report from the form is on the map at once and in the centre live list',
   await page.waitForFunction(() => !window.map.isMoving(), null, { timeout: 10000 });
   await page.locator('#report-category').selectOption('200102');
   await page.locator('#report-description').fill('Rubbish bags left by the bus stop 公交站旁堆放垃圾袋');
-  const [created] = await Promise.all([
+  // A photo through the form's file input (the phone's camera), with GPS in its EXIF.
+  const photoDir = mkdtempSync(join(tmpdir(), 'mapd-photo-'));
+  const photoPath = join(photoDir, 'camera.jpg');
+  execFileSync('vips', ['black', photoPath, '640', '480', '--bands', '3']);
+  execFileSync('exiftool', ['-q', '-overwrite_original', '-GPSLatitude=39.9142', '-GPSLatitudeRef=N',
+    '-GPSLongitude=116.4108', '-GPSLongitudeRef=E', '-Make=TestPhone', photoPath]);
+  await page.locator('#report-photo').setInputFiles(photoPath);
+  const [created, uploaded] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith('/api/v1/reports') && r.request().method() === 'POST'),
+    page.waitForResponse((r) => /\/api\/v1\/reports\/\d+\/photos$/.test(r.url())),
     page.locator('#report-submit').tap(),
   ]);
   assert.equal(created.status(), 201);
+  assert.equal(uploaded.status(), 201, await uploaded.text());
+  const photo = (await uploaded.json()).photos[0];
+  assert.equal((await fetch(srv.base + photo.url)).status, 404, 'not public before the centre accepts');
   const sentAt = Date.now();
   const report = await created.json();
   const id = report.id;
@@ -102,6 +115,21 @@ test('a report from the form is on the map at once and in the centre live list',
   ]);
   assert.equal(second.status(), 201);
   await page.locator(`#report-result .duplicates li[data-id="${id}"]`).waitFor({ timeout: 5000 });
+  // The hint offers "me too" (once per device: this browser's token).
+  const meToo = page.locator(`#report-result .duplicates button[data-support="${id}"]`);
+  assert.match(await meToo.textContent(), /Me too \(0\)/);
+  const [supported] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/api/v1/reports/${id}/supporters`)),
+    meToo.tap(),
+  ]);
+  assert.equal(supported.status(), 201);
+  await page.waitForFunction((rid) => document.querySelector(`button[data-support="${rid}"]`)?.textContent === 'Supported (1)',
+    id, { timeout: 5000 });
+  assert.equal((await (await fetch(`${srv.base}/api/v1/reports/${id}`)).json()).supporters, 1);
+  const device = await page.evaluate(() => localStorage.getItem('mapd.device'));
+  const again = await fetch(`${srv.base}/api/v1/reports/${id}/supporters`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ device }) });
+  assert.equal(again.status, 409, 'the same device cannot support twice');
 
   // The centre sees it arrive live, flashing, and accepts it (立案).
   const item = centre.page.locator(`#live-list li[data-id="${id}"]`);
@@ -115,8 +143,15 @@ test('a report from the form is on the map at once and in the centre live list',
   await centre.page.waitForFunction((rid) => window.mapdApp.state.live.get(rid)?.report.status === 'filed',
     id, { timeout: 5000 });
   const history = await (await fetch(`${srv.base}/api/v1/reports/${id}/history`)).json();
-  assert.deepEqual(history.history.map((s) => s.to), ['reported', 'filed']);
-  assert.equal(history.history[1].note, '立案：属实', 'the note goes with the step');
+  assert.deepEqual(history.history.map((s) => s.action), ['report', 'photo', 'accept']);
+  assert.equal(history.history[2].note, '立案：属实', 'the note goes with the step');
+  const shown = await fetch(srv.base + photo.url);
+  assert.equal(shown.status, 200, 'public once accepted');
+  assert.equal(shown.headers.get('content-type'), 'image/jpeg');
+  const served = join(photoDir, 'served.jpg');
+  (await import('node:fs')).writeFileSync(served, Buffer.from(await shown.arrayBuffer()));
+  assert.equal(execFileSync('exiftool', ['-s', '-s', '-s', '-GPS:all', '-Make', served], { encoding: 'utf8' }), '',
+    'no GPS or device in what is served');
   // The citizen's popup for the report shows category, status and history.
   await page.locator('#panel-close').tap();
   await page.evaluate(([lng, lat]) => window.map.jumpTo({ center: [lng, lat], zoom: 17 }), [report.lon, report.lat]);
@@ -134,6 +169,7 @@ test('a report from the form is on the map at once and in the centre live list',
   const text = await popup.textContent();
   assert.match(text, /Exposed rubbish/);
   assert.match(text, rid === id ? /Filed/ : /Reported/);
+  if (rid === id) await popup.locator(`.photos img[src="${photo.thumb_url}"]`).waitFor({ timeout: 5000 });
   await page.screenshot({ path: join(outDir(), 'phone-report-popup.png') });
 
   for (const p of [centre, citizen]) {

@@ -14,6 +14,7 @@ struct allowed {
 
 #define C ((1u << MD_ROLE_CENTRE) | (1u << MD_ROLE_ADMIN))
 #define O ((1u << MD_ROLE_OFFICER) | (1u << MD_ROLE_ADMIN))
+#define P (1u << MD_ROLE_PUBLIC) /* the reporter, with the follow-up token */
 
 /* SPEC §4 written out independently of workflow.c's table. */
 static const struct allowed spec[] = {
@@ -26,6 +27,9 @@ static const struct allowed spec[] = {
     {"resume", "parked", "dispatched", C},      {"merge", "reported", "closed", C},
     {"merge", "filed", "closed", C},            {"merge", "dispatched", "closed", C},
     {"merge", "in_progress", "closed", C},      {"merge", "handled", "closed", C},
+    {"withdraw", "reported", "rejected", P},    {"withdraw", "filed", "rejected", P},
+    {"withdraw", "dispatched", "rejected", P},  {"withdraw", "in_progress", "rejected", P},
+    {"withdraw", "parked", "rejected", P},
 };
 
 static const struct allowed *find(const char *action, const char *from)
@@ -41,7 +45,7 @@ static void every_action_status_role(void **state)
     (void)state;
     size_t nact;
     const struct md_action *acts = md_workflow_actions(&nact);
-    assert_int_equal(nact, 10);
+    assert_int_equal(nact, 11);
     for (size_t a = 0; a < nact; a++) {
         for (size_t s = 0; s < md_report_status_count; s++) {
             const char *from = md_report_statuses[s];
