@@ -47,6 +47,9 @@ static md_err facility_id(struct md_call *c, const char *s, size_t n, int64_t *o
 
 static md_err patch_facility(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     static const char *const allowed[] = {"name",     "address", "phone", "opening_hours",
                                           "category", "status",  NULL};
     static const size_t max[] = {200, 500, 40, 200, 40, 16};
@@ -77,6 +80,9 @@ static md_err patch_facility(struct md_call *c)
 
 static md_err facility_history(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     const char *slash = strchr(c->tail, '/');
     int64_t id = 0;
     json_t *h = NULL;
@@ -92,6 +98,9 @@ static md_err facility_history(struct md_call *c)
 
 static md_err put_category(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     static const char *const allowed[] = {"name_zh", "name_en", "color", NULL};
     struct md_principal who;
     json_t *body = NULL, *out = NULL;
@@ -118,6 +127,9 @@ static md_err put_category(struct md_call *c)
 
 static md_err category_history(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     const char *slash = strchr(c->tail, '/');
     json_t *h = NULL;
     if (!slash || strcmp(slash, "/history") != 0)

@@ -37,7 +37,8 @@ struct md_config {
     const char *web_dir;        /* static web map files; NULL = none */
     const char *styles_dir;     /* MapLibre styles */
     const char *font_path;      /* font for /fonts glyphs; NULL = built-in default */
-    const char *public_url;     /* base URL for links; NULL = from Host header */
+    const char *public_url;     /* base URL for links; NULL = the address connected to */
+    bool trust_host;            /* without public_url: links from the Host header */
     size_t max_body_bytes;      /* request bodies (413 above); multipart/form-data
                                    uploads (photos) may have MD_UPLOAD_BODY_MAX */
     size_t tile_cache_bytes;    /* 0 disables the tile cache */
@@ -50,6 +51,13 @@ struct md_config {
     int work_day_end_min;       /*   both 0 = 09:00-17:00 */
     int events_max_subscribers; /* open event streams; 0 = 256 */
     int events_heartbeat_s;     /* SSE comment interval; 0 = 15 */
+    /* Expensive requests (polygon and wide-area within, stats, hot spots,
+     * exports; api/router.c): each runs under a work budget of
+     * query_budget_ms (422 query_too_expensive past it; 0 = none), and at
+     * most expensive_slots run at once (503 + Retry-After beyond), so the
+     * other workers keep serving tiles, /health and nearest. 0 = 1. */
+    unsigned query_budget_ms;
+    unsigned expensive_slots;
 };
 
 /* Per-worker-thread resources, owned by mapd (one per thread, never shared). */
@@ -69,6 +77,7 @@ struct md_request {
     const char *body; /* may contain NULs; body[body_len] == '\0' */
     size_t body_len;
     const char *client_addr; /* "127.0.0.1" */
+    const char *local_addr;  /* "127.0.0.1:8080": where the client connected; NULL = unknown */
     struct md_pool *pool;    /* per-request arena, freed after the response is sent */
 };
 

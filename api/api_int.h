@@ -17,6 +17,7 @@ struct md_api {
     struct md_feature_cache *features; /* NULL when disabled */
     struct md_cluster_index *clusters; /* the point layers' clusters, shared by the workers */
     struct md_reports_state *reports; /* reports_api.c: ingest, events hub, rate limit */
+    struct md_expensive_pool *expensive; /* expensive requests' threads (expensive.c) */
 };
 
 /* Everything a handler gets; res->body starts empty, res->status 200. */

@@ -69,6 +69,10 @@ static md_err parse_id(struct md_call *c, const char *s, size_t n, int64_t *out)
 
 static md_err list(struct md_call *c)
 {
+    static const char *const allowed[] = {"status", NULL};
+    md_err params_rc = md__params_only(c, allowed);
+    if (params_rc)
+        return params_rc;
     const char *status = NULL;
     json_t *arr = NULL;
     md_err rc = md__param_str(c, "status", false, 16, &status);
@@ -81,6 +85,9 @@ static md_err list(struct md_call *c)
 
 static md_err create(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     static const char *const allowed[] = {"title", "body",      "place", "lon",
                                           "lat",   "closes_at", NULL};
     struct md_principal who;
@@ -249,6 +256,9 @@ static md_err close_now(struct md_call *c, int64_t id)
 
 static md_err post_sub(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     const char *slash = strchr(c->tail, '/');
     int64_t id = 0;
     if (!slash)
@@ -375,6 +385,9 @@ static md_err staff_sees_all(struct md_call *c, bool *all)
 
 static md_err get_sub(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     const char *slash = strchr(c->tail, '/');
     const char *dot = strchr(c->tail, '.');
     size_t n = slash ? (size_t)(slash - c->tail) : strlen(c->tail);

@@ -35,14 +35,14 @@ struct md_export {
  * ?8 district, ?9 kind, ?10 from, ?11 to (NULL = no condition). */
 static const char *const where_sql[MD_LAYER__COUNT] = {
     " WHERE (?1 IS NULL OR (t.lon BETWEEN ?1 AND ?3 AND t.lat BETWEEN ?2 AND ?4))"
-    " AND (?5 IS NULL OR t.category = ?5) AND (?7 IS NULL OR t.status = ?7)"
+    " AND (?5 IS NULL OR " MD_SQL_IN_LIST("?5", "t.category") ") AND (?7 IS NULL OR " MD_SQL_IN_LIST("?7", "t.status") ")"
     " AND (?8 IS NULL OR t.district_code = ?8)"
     " AND (?10 IS NULL OR t.updated_at >= ?10) AND (?11 IS NULL OR t.updated_at <= ?11)"
     " ORDER BY t.id",
     " WHERE (?1 IS NULL OR (t.lon BETWEEN ?1 AND ?3 AND t.lat BETWEEN ?2 AND ?4))"
-    " AND (?5 IS NULL OR t.service_code = ?5)"
+    " AND (?5 IS NULL OR " MD_SQL_IN_LIST("?5", "t.service_code") ")"
     " AND (?6 IS NULL OR t.service_code IN (SELECT code FROM categories WHERE group_code = ?6))"
-    " AND (?7 IS NULL OR t.status = ?7) AND (?8 IS NULL OR t.district_code = ?8)"
+    " AND (?7 IS NULL OR " MD_SQL_IN_LIST("?7", "t.status") ") AND (?8 IS NULL OR t.district_code = ?8)"
     " AND (?9 IS NULL OR t.kind = ?9)"
     " AND (?10 IS NULL OR t.created_at >= ?10) AND (?11 IS NULL OR t.created_at <= ?11)"
     " ORDER BY t.id",
@@ -189,8 +189,17 @@ void md_export_free(struct md_export *e)
 
 /* ---- GET /api/v1/export/{layer}.geojson|.csv */
 
+/* The union over layers; a filter that does not apply to the layer is
+ * refused by the handler (group/kind on facilities), and district is the
+ * grids' one filter. */
+static const char *const export_params[] = {"crs",  "bbox", "category", "status", "district",
+                                            "group", "kind", "from",     "to",     NULL};
+
 static md_err handle_export(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, export_params);
+    if (params_rc)
+        return params_rc;
     struct md_export_opts o = {.tz_offset_min = c->api->cfg->timezone_offset_min};
     const char *tail = c->tail;
     const char *dot = strrchr(tail, '.');

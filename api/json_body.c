@@ -3,11 +3,87 @@
 #include "md_sha256.h"
 #include "md_text.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+md_err md__require_json(struct md_call *c)
+{
+    const char *ct = md_request_header(c->req, "Content-Type");
+    size_t n = 0;
+    if (ct) {
+        while (*ct == ' ' || *ct == '\t')
+            ct++;
+        n = strcspn(ct, "; \t");
+    }
+    /* application/json or application/<x>+json (GeoJSON); never the types a
+     * browser may send from any site without a preflight (text/plain, forms). */
+    bool json = ct && ((n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+                       (n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+                        strncasecmp(ct + n - 5, "+json", 5) == 0));
+    if (!json)
+        return md_fail(c->ctx, MD_EMEDIA,
+                       "the body must be sent as Content-Type: application/json (got %.*s)",
+                       ct ? (int)(n > 60 ? 60 : n) : 6, ct ? ct : "none");
+    return MD_OK;
+}
+
+/* Refuse a string that holds a character no output can carry (see
+ * md_text_bad_char): `where` names the field. */
+static md_err check_string(struct md_call *c, const char *where, const char *s, size_t len)
+{
+    unsigned cp = 0;
+    long pos = md_text_bad_char(s, len, &cp);
+    if (pos < 0)
+        return MD_OK;
+    return md_fail(c->ctx, MD_EINVAL,
+                   "%s holds the control character U+%04X at position %ld (not allowed in text)",
+                   where, cp, pos);
+}
+
+/* Every key and string value of `j`, at any depth; `path` names j. */
+static md_err check_strings(struct md_call *c, json_t *j, const char *path, int depth)
+{
+    char sub[160];
+    md_err rc = MD_OK;
+    if (depth > 32)
+        return MD_OK; /* jansson's own depth limit is far below any real body */
+    if (json_is_string(j))
+        return check_string(c, path, json_string_value(j), json_string_length(j));
+    if (json_is_object(j)) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(j, key, v)
+        {
+            snprintf(sub, sizeof(sub), "%s%s%.60s", path, *path ? "." : "", key);
+            if ((rc = check_string(c, "a field name", key, strlen(key))) ||
+                (rc = check_strings(c, v, sub, depth + 1)))
+                return rc;
+        }
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v)
+        {
+            snprintf(sub, sizeof(sub), "%.100s[%zu]", *path ? path : "body", i);
+            if ((rc = check_strings(c, v, sub, depth + 1)))
+                return rc;
+        }
+    }
+    return rc;
+}
+
+md_err md__body_json(struct md_call *c, json_t *body)
+{
+    return check_strings(c, body, "", 0);
+}
 
 md_err md__body_object(struct md_call *c, json_t **out)
 {
     json_error_t jerr;
+    md_err rc = md__require_json(c);
+    if (rc)
+        return rc;
     if (c->req->body_len == 0)
         return md_fail(c->ctx, MD_EINVAL, "a JSON object body is required");
     json_t *j = json_loadb(c->req->body, c->req->body_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -17,6 +93,10 @@ md_err md__body_object(struct md_call *c, json_t **out)
     if (!json_is_object(j)) {
         json_decref(j);
         return md_fail(c->ctx, MD_EINVAL, "the body must be a JSON object");
+    }
+    if ((rc = md__body_json(c, j))) {
+        json_decref(j);
+        return rc;
     }
     *out = j;
     return MD_OK;

@@ -9,7 +9,15 @@
 #include "md_sha256.h"
 #include <jansson.h>
 
-/* The body as a JSON object (duplicate keys refused); caller decrefs *out. */
+/* MD_EMEDIA (415) unless the request says Content-Type: application/json
+ * (or application/...+json): a JSON endpoint never takes a type that a
+ * browser sends cross-site without a CORS preflight. */
+md_err md__require_json(struct md_call *c) MD_WUR;
+/* MD_EINVAL naming the field and position when any string or key of `body`
+ * holds a character no output can carry (md_text_bad_char). */
+md_err md__body_json(struct md_call *c, json_t *body) MD_WUR;
+/* The body as a JSON object (Content-Type checked, duplicate keys refused,
+ * every string checked as md__body_json does); caller decrefs *out. */
 md_err md__body_object(struct md_call *c, json_t **out) MD_WUR;
 /* MD_EINVAL naming the first key of obj not in `allowed` (NULL-terminated);
  * `where` names the object in the message ("the report"). */

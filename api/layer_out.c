@@ -181,20 +181,19 @@ md_err md__put_double(struct md_buf *b, double v)
 {
     if (!isfinite(v))
         return md_buf_puts(b, "null");
-    /* Fast path, byte-identical to the "%.15g" below: a value of 1..1e9 in
-     * magnitude that is exactly the double nearest to a decimal with at most
-     * 7 places (coordinates as stored: correctly rounded division by 10^7
-     * reproduces v), where %.15g would print those places and trailing zeros. */
+    /* Every output prints numbers as the REST answers do (jansson with
+     * MD_JSON_FLAGS: "%.12g"). Fast path, byte-identical to it: a value of
+     * 1..1e5 in magnitude that is exactly the double nearest to a decimal
+     * with at most 7 places (coordinates as stored), at most 12 significant
+     * digits, printed without trailing zeros. */
     double a = fabs(v);
-    if (a >= 1.0 && a < 1e8) {
+    if (a >= 1.0 && a < 1e5) {
         double m = a * 1e7, r = nearbyint(m);
         if (r / 1e7 == a)
             return put_fixed(b, v < 0, (uint64_t)r, 7, true);
     }
     char s[40];
-    snprintf(s, sizeof(s), "%.15g", v);
-    if (strtod(s, NULL) != v)
-        snprintf(s, sizeof(s), "%.17g", v);
+    snprintf(s, sizeof(s), "%.12g", v);
     return md_buf_puts(b, s);
 }
 

@@ -13,6 +13,7 @@
 #include "md_text.h"
 #include "md_time.h"
 #include "params.h"
+#include "queries.h"
 #include "reports_int.h"
 #include "workflow.h"
 
@@ -306,14 +307,18 @@ static md_err get_requests(struct md_call *c, bool xml)
         rc = md__param_str(c, "service_code", false, 700, &f.service_codes);
     if (!rc && f.service_codes)
         rc = check_code_list(c, "service_code", f.service_codes);
+    if (!rc && f.service_codes) { /* unknown codes: 400, as everywhere */
+        struct md_query_filter known = {.category = f.service_codes};
+        rc = md__check_filter(c, MD_LAYER_REPORTS, &known);
+    }
     if (!rc)
         rc = md__param_time(c, "start_date", &f.created_from, &has_start);
     if (!rc)
-        rc = md__param_time(c, "end_date", &f.created_to, &has_end);
+        rc = md__param_time_end(c, "end_date", &f.created_to, &has_end);
     if (!rc)
         rc = md__param_time(c, "updated_after", &f.updated_from, &has_upd);
     if (!rc)
-        rc = md__param_time(c, "updated_before", &f.updated_to, &present);
+        rc = md__param_time_end(c, "updated_before", &f.updated_to, &present);
     has_upd = has_upd || present;
     if (!rc)
         rc = md__param_str(c, "status", false, 20, &status);

@@ -105,6 +105,28 @@ md_err md__param_time(struct md_call *c, const char *name, int64_t *out, bool *p
     return MD_OK;
 }
 
+md_err md__params_only(struct md_call *c, const char *const *allowed)
+{
+    for (size_t i = 0; i < c->req->nquery; i++) {
+        const char *k = c->req->query[i].key;
+        bool known = false;
+        for (const char *const *p = allowed; p && *p && !known; p++)
+            known = strcmp(*p, k) == 0;
+        if (!known)
+            return md_fail(c->ctx, MD_EINVAL, "unknown query parameter '%.40s'", k);
+    }
+    return MD_OK;
+}
+
+md_err md__param_time_end(struct md_call *c, const char *name, int64_t *out, bool *present)
+{
+    md_err rc = md__param_time(c, name, out, present);
+    const char *v = md__param(c, name);
+    if (!rc && *present && strlen(v) == 10) /* YYYY-MM-DD: to the end of that day */
+        *out += 86399;
+    return rc;
+}
+
 md_err md__param_crs(struct md_call *c, enum md_crs *out)
 {
     *out = MD_CRS_WGS84;
@@ -114,7 +136,11 @@ md_err md__param_crs(struct md_call *c, enum md_crs *out)
 const char *md__base_url(struct md_call *c)
 {
     const char *pub = c->api->cfg->public_url;
-    const char *host = md_request_header(c->req, "Host");
+    /* The Host header is the client's to choose: links (TileJSON, styles,
+     * OGC) come from it only with --trust-host, else from the address the
+     * client connected to. */
+    const char *host = c->api->cfg->trust_host ? md_request_header(c->req, "Host")
+                                               : c->req->local_addr;
     bool ok = host && *host && strlen(host) < 256;
     for (const char *p = host; ok && *p; p++)
         ok = isalnum((unsigned char)*p) || strchr(".-:[]", *p);
@@ -217,6 +243,14 @@ md_err md__form_parse(struct md_call *c, const char *body, size_t len, size_t ma
             if (!value || !md_utf8_valid(value, strlen(value)))
                 return md_fail(c->ctx, MD_EINVAL, "form field %.40s is badly encoded or not UTF-8",
                                key);
+            unsigned cp = 0;
+            long at = md_text_bad_char(value, strlen(value), &cp);
+            if (at < 0)
+                at = md_text_bad_char(key, strlen(key), &cp);
+            if (at >= 0)
+                return md_fail(c->ctx, MD_EINVAL,
+                               "form field %.40s holds the control character U+%04X at position"
+                               " %ld (not allowed in text)", key, cp, at);
             kv[count].key = key;
             kv[count].value = value;
             count++;

@@ -26,6 +26,16 @@ md_err md__param_lonlat(struct md_call *c, const char *lon_name, const char *lat
 md_err md__param_bbox(struct md_call *c, const char *name, struct md_bbox *out, bool *present) MD_WUR;
 /* ISO 8601 date or date-time (city offset when none is given). */
 md_err md__param_time(struct md_call *c, const char *name, int64_t *out, bool *present) MD_WUR;
+/* MD_EINVAL naming the first query parameter not in `allowed`
+ * (NULL-terminated; NULL = none allowed): a typo (catgory=) must not
+ * silently widen an answer to everything. Every /api/v1 handler, the
+ * exports and the event stream call it first (OGC has its own). */
+md_err md__params_only(struct md_call *c, const char *const *allowed) MD_WUR;
+/* The end of a range, inclusive: as md__param_time, but a date without a
+ * time means the last second of that day (to=2026-06-01 includes June 1st,
+ * as OGC's datetime=2026-06-01 does). Every `to`, `end_date` and
+ * `updated_before` goes through this one. */
+md_err md__param_time_end(struct md_call *c, const char *name, int64_t *out, bool *present) MD_WUR;
 /* crs=wgs84|gcj02|bd09 (default wgs84): the CRS of points in and out. */
 md_err md__param_crs(struct md_call *c, enum md_crs *out) MD_WUR;
 /* Parse an application/x-www-form-urlencoded body into key/value pairs
@@ -37,7 +47,8 @@ md_err md__form_parse(struct md_call *c, const char *body, size_t len, size_t ma
 /* Value of `key` among parsed form fields, or NULL. */
 const char *md__form_get(const struct md_kv *kv, size_t n, const char *key);
 /* Base URL for links in answers, without a trailing slash: --public-url,
- * else http://<Host header> when it looks like a host[:port], else
+ * else http://<the address the client connected to> (http://<Host header>
+ * with --trust-host, when it looks like a host[:port]), else
  * http://127.0.0.1:8080. Pool string (or the config's). */
 const char *md__base_url(struct md_call *c);
 /* json_dumps flags for every JSON answer: compact, and reals with 12

@@ -7,6 +7,7 @@
  */
 #include "queries.h"
 #include "areas.h"
+#include "json_body.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +19,13 @@
 static md_err handle_nearest(struct md_call *c);
 static md_err handle_within(struct md_call *c);
 static md_err handle_district_at(struct md_call *c);
+
+#define FILTER_PARAMS "category", "status", "district", "group", "kind", "from", "to"
+static const char *const nearest_params[] = {"crs", "layer", "lon", "lat", "k", "max_distance",
+                                             FILTER_PARAMS, NULL};
+static const char *const within_params[] = {"crs",   "layer",  "bbox", "limit", "offset", "lon",
+                                            "lat",   "radius", FILTER_PARAMS, NULL};
+static const char *const district_at_params[] = {"crs", "lon", "lat", NULL};
 
 const struct md_route md__queries_routes[] = {
     {"GET", "/api/v1/nearest", false, handle_nearest, "nearest"},
@@ -58,9 +66,9 @@ md_err md__param_filter(struct md_call *c, enum md_layer layer, struct md_query_
     static const char *const kinds[] = {"problem", "incident", "correction", NULL};
     bool reports = layer == MD_LAYER_REPORTS;
     memset(f, 0, sizeof(*f));
-    md_err rc = md__param_str(c, "category", false, 32, &f->category);
+    md_err rc = md__param_str(c, "category", false, 700, &f->category);
     if (!rc)
-        rc = md__param_str(c, "status", false, 16, &f->status);
+        rc = md__param_str(c, "status", false, 200, &f->status);
     if (!rc)
         rc = md__param_str(c, "district", false, 16, &f->district);
     if (!rc && reports)
@@ -70,14 +78,21 @@ md_err md__param_filter(struct md_call *c, enum md_layer layer, struct md_query_
     if (!rc)
         rc = md__param_time(c, "from", &f->from, &f->has_from);
     if (!rc)
-        rc = md__param_time(c, "to", &f->to, &f->has_to);
+        rc = md__param_time_end(c, "to", &f->to, &f->has_to);
     if (rc)
         return rc;
     if (!reports && (md__param(c, "group") || md__param(c, "kind")))
         return md_fail(c->ctx, MD_EINVAL, "group and kind apply to reports only");
-    if (f->status && !one_of(f->status, reports ? rep_status : fac_status))
-        return md_fail(c->ctx, MD_EINVAL, "status '%s' is not a %s status", f->status,
-                       reports ? "report" : "facility");
+    for (const char *p = f->status; p && *p;) {
+        size_t n = strcspn(p, ",");
+        char one[24] = "";
+        if (n < sizeof(one))
+            memcpy(one, p, n);
+        if (!one_of(one, reports ? rep_status : fac_status))
+            return md_fail(c->ctx, MD_EINVAL, "status '%.*s' is not a %s status",
+                           (int)(n > 20 ? 20 : n), p, reports ? "report" : "facility");
+        p += n + (p[n] == ',');
+    }
     if (f->kind && !one_of(f->kind, kinds))
         return md_fail(c->ctx, MD_EINVAL, "kind must be problem, incident or correction");
     if (f->has_from && f->has_to && f->from > f->to)
@@ -109,9 +124,15 @@ md_err md__check_filter(struct md_call *c, enum md_layer layer, const struct md_
     static const char dis[] = "SELECT 1 FROM districts WHERE code = ?1";
     bool found = true;
     md_err rc = MD_OK;
-    if (f->category && !(rc = exists(c, layer == MD_LAYER_REPORTS ? rcat : fcat, f->category, &found)) &&
-        !found)
-        return md_fail(c->ctx, MD_EINVAL, "unknown category '%s'", f->category);
+    for (const char *p = f->category; !rc && p && *p;) { /* each item of a comma list */
+        size_t n = strcspn(p, ",");
+        char one[40] = "";
+        if (n < sizeof(one))
+            memcpy(one, p, n);
+        if (!(rc = exists(c, layer == MD_LAYER_REPORTS ? rcat : fcat, one, &found)) && !found)
+            return md_fail(c->ctx, MD_EINVAL, "unknown category '%.*s'", (int)(n > 40 ? 40 : n), p);
+        p += n + (p[n] == ',');
+    }
     if (!rc && f->group && !(rc = exists(c, grp, f->group, &found)) && !found)
         return md_fail(c->ctx, MD_EINVAL, "unknown group '%s'", f->group);
     if (!rc && f->district && !(rc = exists(c, dis, f->district, &found)) && !found)
@@ -212,11 +233,99 @@ static md_err geometry_from_json(struct md_call *c, json_t *g, enum md_crs crs, 
     return rc;
 }
 
+/* ---- the cost of validating a polygon
+ *
+ * GEOS's validity check cannot be interrupted per thread (GEOS 3.11), and
+ * its cost is the number of edge pairs whose extents overlap: about 10 per
+ * edge for real boundaries (Beijing's districts: 5-10), but quadratic for a
+ * star whose spikes all overlap (n^2/5: 44,000 vertices is 4e8 pairs,
+ * 20 s). So the pairs are counted first, by a sweep over the edges sorted
+ * by west end that stops at the limit: the budget allows
+ * PAIRS_PER_BUDGET_MS pairs per millisecond of --query-budget-ms. */
+#define PAIRS_PER_BUDGET_MS 5000
+
+struct edge_extent {
+    double x0, x1, y0, y1;
+};
+
+static int extent_cmp(const void *a, const void *b)
+{
+    double d = ((const struct edge_extent *)a)->x0 - ((const struct edge_extent *)b)->x0;
+    return d < 0 ? -1 : d > 0;
+}
+
+static md_err ring_extents(GEOSContextHandle_t h, const GEOSGeometry *ring,
+                           struct edge_extent **v, size_t *n, size_t *cap)
+{
+    const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(h, ring);
+    unsigned size = 0;
+    if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &size))
+        return MD_EGEOS;
+    double px = 0, py = 0;
+    for (unsigned i = 0; i < size; i++) {
+        double x, y;
+        if (!GEOSCoordSeq_getXY_r(h, cs, i, &x, &y))
+            return MD_EGEOS;
+        if (i > 0) {
+            if (*n == *cap) {
+                size_t ncap = *cap ? *cap * 2 : 1024;
+                struct edge_extent *nv = realloc(*v, ncap * sizeof(*nv));
+                if (!nv)
+                    return MD_ENOMEM;
+                *v = nv;
+                *cap = ncap;
+            }
+            (*v)[(*n)++] = (struct edge_extent){px < x ? px : x, px < x ? x : px,
+                                                py < y ? py : y, py < y ? y : py};
+        }
+        px = x;
+        py = y;
+    }
+    return MD_OK;
+}
+
+static md_err polygon_check_cost(struct md_call *c, const GEOSGeometry *g)
+{
+    GEOSContextHandle_t h = md_geos_handle(c->w->geos);
+    if (!c->ctx->budget_ms)
+        return MD_OK;
+    uint64_t limit = (uint64_t)c->ctx->budget_ms * PAIRS_PER_BUDGET_MS, pairs = 0;
+    struct edge_extent *v = NULL;
+    size_t n = 0, cap = 0;
+    md_err rc = MD_OK;
+    int parts = GEOSGetNumGeometries_r(h, g);
+    for (int i = 0; !rc && i < parts; i++) {
+        const GEOSGeometry *p = GEOSGetGeometryN_r(h, g, i);
+        rc = ring_extents(h, GEOSGetExteriorRing_r(h, p), &v, &n, &cap);
+        for (int k = 0; !rc && k < GEOSGetNumInteriorRings_r(h, p); k++)
+            rc = ring_extents(h, GEOSGetInteriorRingN_r(h, p, k), &v, &n, &cap);
+    }
+    if (rc) {
+        free(v);
+        return md_fail(c->ctx, rc, "reading the polygon's edges");
+    }
+    qsort(v, n, sizeof(*v), extent_cmp);
+    for (size_t i = 0; i < n && pairs <= limit; i++)
+        for (size_t j = i + 1; j < n && v[j].x0 <= v[i].x1 && pairs <= limit; j++)
+            pairs++;
+    free(v);
+    if (pairs > limit)
+        return md_fail(c->ctx, MD_EEXPENSIVE,
+                       "the polygon's %zu edges overlap too much to check within the work "
+                       "budget of %u ms (--query-budget-ms): more than %llu edge pairs (a real "
+                       "boundary has about 10 per edge); simplify it",
+                       n, c->ctx->budget_ms, (unsigned long long)limit);
+    return MD_OK;
+}
+
 md_err md__body_polygon(struct md_call *c, enum md_crs crs, GEOSGeometry **out)
 {
     GEOSContextHandle_t h = md_geos_handle(c->w->geos);
     json_error_t jerr;
     *out = NULL;
+    md_err ct = md__require_json(c);
+    if (ct)
+        return ct;
     if (!c->req->body_len)
         return md_fail(c->ctx, MD_EINVAL, "the body must be a GeoJSON Polygon or MultiPolygon");
     json_t *root = json_loadb(c->req->body, c->req->body_len, 0, &jerr);
@@ -237,6 +346,10 @@ md_err md__body_polygon(struct md_call *c, enum md_crs crs, GEOSGeometry **out)
         g = json_object_get(g, "geometry");
     md_err rc = geometry_from_json(c, g, crs, out);
     json_decref(root);
+    if (!rc && (rc = polygon_check_cost(c, *out))) {
+        GEOSGeom_destroy_r(h, *out);
+        *out = NULL;
+    }
     if (rc)
         return rc;
     char valid = GEOSisValid_r(h, *out);
@@ -342,6 +455,9 @@ static md_err param_point(struct md_call *c, enum md_crs crs, double *lon, doubl
 
 static md_err handle_nearest(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, nearest_params);
+    if (params_rc)
+        return params_rc;
     enum md_crs crs;
     enum md_layer layer;
     struct md_query_filter f;
@@ -381,6 +497,9 @@ static md_err handle_nearest(struct md_call *c)
 
 static md_err handle_within(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, within_params);
+    if (params_rc)
+        return params_rc;
     enum md_crs crs;
     enum md_layer layer;
     struct md_query_filter f;
@@ -433,6 +552,8 @@ static md_err handle_within(struct md_call *c)
         rc = md__body_polygon(c, crs, &poly);
         if (!rc && !(prep = GEOSPrepare_r(h, poly)))
             rc = md_geos_fail(c->w->geos, c->ctx, "preparing the polygon");
+        if (!rc) /* parsing and validating a big polygon counts against the budget */
+            rc = md_ctx_budget(c->ctx);
         if (!rc) {
             double x0, y0, x1, y1;
             GEOSGeom_getXMin_r(h, poly, &x0);
@@ -476,6 +597,9 @@ out:
 
 static md_err handle_district_at(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, district_at_params);
+    if (params_rc)
+        return params_rc;
     static const char sql[] = "SELECT name, name_en FROM districts WHERE code = ?1";
     enum md_crs crs;
     double lon, lat;

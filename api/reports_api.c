@@ -20,7 +20,9 @@
 #include "json_body.h"
 #include "md_text.h"
 #include "md_time.h"
+#include "overdue.h"
 #include "params.h"
+#include "queries.h"
 #include "reports_int.h"
 #include "units.h"
 #include "workflow.h"
@@ -199,6 +201,15 @@ md_err md__check_attributes(struct md_call *c, const struct md_category *cat, js
     return rc;
 }
 
+static void to_crs(json_t *report, enum md_crs crs);
+
+/* The query parameters each route reads (md__params_only). */
+static const char *const crs_params[] = {"crs", NULL};
+static const char *const list_params[] = {
+    "crs",  "status", "category", "district",       "kind",  "from",   "to",
+    "updated_after", "updated_before", "bbox", "limit", "offset", "overdue", "sort", NULL};
+static const char *const events_params[] = {"last_event_id", NULL};
+
 md_err md__rate_limit(struct md_call *c)
 {
     int retry = 1;
@@ -222,7 +233,7 @@ struct pending_create {
     char category[8];
     char district[MD_DISTRICT_CODE_MAX];
     char grid[MD_GRID_CODE_MAX];
-    double lon, lat; /* as given (caller's crs) */
+    double lon, lat; /* in the request's crs */
     int offset_min;
 };
 
@@ -378,8 +389,15 @@ md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *
     snprintf(p->category, sizeof(p->category), "%s", cat.code);
     snprintf(p->district, sizeof(p->district), "%s", in->district);
     snprintf(p->grid, sizeof(p->grid), "%s", in->grid);
-    p->lon = in->lon;
-    p->lat = in->lat;
+    /* The answer in the request's crs, as every answer (the input was
+     * converted to WGS84 on the way in; the caller checked crs). */
+    enum md_crs out_crs = MD_CRS_WGS84;
+    if (md__param_crs(c, &out_crs))
+        out_crs = MD_CRS_WGS84;
+    md_crs_from_wgs84(out_crs, in->lon, in->lat, &p->lon, &p->lat);
+    size_t di;
+    json_t *dup;
+    json_array_foreach(p->duplicates, di, dup) to_crs(dup, out_crs);
     c->res->deferred = (struct md_deferred){
         .poll = pending_poll, .set_waker = pending_set_waker, .free = pending_free, .userdata = p};
     p = NULL;
@@ -504,6 +522,9 @@ static md_err missing_facility_change(struct md_call *c, json_t *given, char **o
 
 static md_err create_report(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, crs_params);
+    if (params_rc)
+        return params_rc;
     static const char *const allowed[] = {
         "category", "lon",        "lat",  "description", "address",         "media_urls",
         "contact",  "attributes", "kind", "channel",     "proposed_change", NULL};
@@ -626,6 +647,9 @@ static md_err parse_id(struct md_call *c, const char *text, size_t n, const char
 
 static md_err list_reports(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, list_params);
+    if (params_rc)
+        return params_rc;
     struct md_reports_state *st = c->api->reports;
     struct md_report_filter f = {0};
     enum md_crs crs;
@@ -644,11 +668,11 @@ static md_err list_reports(struct md_call *c)
     if (!rc)
         rc = md__param_time(c, "from", &f.created_from, &present);
     if (!rc)
-        rc = md__param_time(c, "to", &f.created_to, &present);
+        rc = md__param_time_end(c, "to", &f.created_to, &present);
     if (!rc)
         rc = md__param_time(c, "updated_after", &f.updated_from, &present);
     if (!rc)
-        rc = md__param_time(c, "updated_before", &f.updated_to, &present);
+        rc = md__param_time_end(c, "updated_before", &f.updated_to, &present);
     if (!rc)
         rc = md__param_bbox(c, "bbox", &f.bbox, &f.has_bbox);
     if (!rc)
@@ -682,6 +706,10 @@ static md_err list_reports(struct md_call *c)
     if (f.kind && strcmp(f.kind, "problem") && strcmp(f.kind, "incident") &&
         strcmp(f.kind, "correction"))
         return md_fail(c->ctx, MD_EINVAL, "kind must be problem, incident or correction");
+    /* Unknown codes are a 400, as in every other endpoint (not an empty list). */
+    struct md_query_filter known = {.category = f.service_codes, .district = f.district};
+    if ((rc = md__check_filter(c, MD_LAYER_REPORTS, &known)))
+        return rc;
     f.limit = (int)limit;
     f.offset = (int)offset;
     if (f.has_bbox && crs != MD_CRS_WGS84) {
@@ -702,6 +730,9 @@ static md_err list_reports(struct md_call *c)
 
 static md_err get_report(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, crs_params);
+    if (params_rc)
+        return params_rc;
     struct md_reports_state *st = c->api->reports;
     const char *slash = strchr(c->tail, '/');
     size_t n = slash ? (size_t)(slash - c->tail) : strlen(c->tail);
@@ -751,6 +782,9 @@ static md_err get_report(struct md_call *c)
 
 static md_err transition(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, crs_params);
+    if (params_rc)
+        return params_rc;
     static const char *const allowed[] = {"action", "note", "into", "unit", "officer", NULL};
     struct md_reports_state *st = c->api->reports;
     const char *slash = strchr(c->tail, '/');
@@ -907,6 +941,9 @@ static md_err proposed_change(struct md_call *c, const char *code, json_t *given
 
 static md_err post_correction(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, crs_params);
+    if (params_rc)
+        return params_rc;
     static const char *const allowed[] = {"category",   "description", "proposed_change",
                                           "media_urls", "contact",     NULL};
     const char *slash = strchr(c->tail, '/');
@@ -966,12 +1003,18 @@ static md_err post_correction(struct md_call *c)
 
 static md_err events(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, events_params);
+    if (params_rc)
+        return params_rc;
     struct md_reports_state *st = c->api->reports;
     return md__events_subscribe(st ? st->hub : NULL, c);
 }
 
 static md_err facility_categories(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     json_t *arr = NULL;
     md_err rc = md_facility_categories_json(c->w->store, &arr, c->ctx);
     return rc ? rc : md__send_json(c, 200, json_pack("{s:o}", "facility_categories", arr));
@@ -979,10 +1022,14 @@ static md_err facility_categories(struct md_call *c)
 
 static md_err categories(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     json_t *arr = NULL;
     md_err rc = md_categories_json(c->w->store, &arr, c->ctx);
     return rc ? rc : md__send_json(c, 200, json_pack("{s:o}", "categories", arr));
 }
+
 
 const struct md_route md__reports_routes[] = {
     {"POST", "/api/v1/reports", false, create_report, "reports_create"},
@@ -1032,6 +1079,8 @@ md_err md__reports_init(struct md_api *api, struct md_ctx *ctx)
     if (!rc)
         rc = md_ingest_start(cfg->db_path, st->offset_min, 100000, md__events_hub_notify, st->hub,
                              &st->ingest, ctx);
+    if (!rc)
+        rc = md__overdue_start(cfg->db_path, &st->overdue, ctx);
     return rc;
 }
 
@@ -1040,6 +1089,7 @@ void md__reports_free(struct md_api *api)
     struct md_reports_state *st = api->reports;
     if (!st)
         return;
+    md__overdue_stop(st->overdue);
     md_ingest_stop(st->ingest);
     md__events_hub_free(st->hub);
     md_ratelimit_free(st->rl);

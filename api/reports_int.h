@@ -7,6 +7,7 @@
 #include "events.h"
 #include "ingest.h"
 #include "ratelimit.h"
+#include "overdue.h"
 #include "reports.h"
 
 /* The reports family's shared state (api->reports). */
@@ -16,6 +17,7 @@ struct md_reports_state {
     struct md_ratelimit *rl;
     struct md_calendar cal;
     int offset_min;
+    struct md_overdue_timer *overdue; /* deadlines passing invalidate caches (overdue.c) */
 };
 
 /* How a created report is answered. */

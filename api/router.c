@@ -9,6 +9,7 @@
  * (Open311), which it signals by setting res->status >= 400 itself.
  */
 #include "api_int.h"
+#include "expensive.h"
 #include "md_time.h"
 #include "negotiate.h"
 
@@ -186,13 +187,55 @@ static md_err method_not_allowed(struct md_call *call, const char *path)
                    call->req->method, path, allow);
 }
 
+/* Wide-area within queries are expensive; a radius or box of a few
+ * kilometres (what the map and the apps ask) is not. */
+#define CHEAP_RADIUS_M 2000.0
+#define CHEAP_BOX_DEG 0.1
+
+/* True when the request is one of the expensive kind (see md_config). */
+static bool is_expensive(const struct md_call *call, const char *route)
+{
+    if (strcmp(route, "stats") == 0 || strcmp(route, "hotspots") == 0 ||
+        strcmp(route, "export") == 0)
+        return true;
+    if (strcmp(route, "within") != 0)
+        return false;
+    if (strcmp(call->req->method, "POST") == 0 || md_request_query(call->req, "district"))
+        return true;
+    const char *radius = md_request_query(call->req, "radius");
+    if (radius && !(strtod(radius, NULL) <= CHEAP_RADIUS_M))
+        return true;
+    const char *bbox = md_request_query(call->req, "bbox");
+    double x0, y0, x1, y1;
+    if (bbox && sscanf(bbox, "%lf,%lf,%lf,%lf", &x0, &y0, &x1, &y1) == 4 &&
+        !(x1 - x0 <= CHEAP_BOX_DEG && y1 - y0 <= CHEAP_BOX_DEG))
+        return true;
+    return false;
+}
+
+/* Run an expensive handler on the bounded pool (api/expensive.c), off the
+ * HTTP workers and under the work budget; without a pool (no database),
+ * here under the budget. */
+static md_err run_expensive(struct md_call *call, md_handler_fn fn)
+{
+    struct md_api *api = call->api;
+    if (api->expensive)
+        return md__expensive_submit(api->expensive, call, fn);
+    if (api->cfg->query_budget_ms) {
+        call->ctx->budget_ms = api->cfg->query_budget_ms;
+        call->ctx->deadline_us = md_time_mono_us() + (int64_t)api->cfg->query_budget_ms * 1000;
+    }
+    return fn(call);
+}
+
 static md_err dispatch(struct md_call *call)
 {
     const struct md_request *req = call->req;
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
     bool other_method = false;
-    if (!req->path || req->path[0] != '/' || strstr(req->path, "/../") ||
-        memchr(req->path, '\0', strlen(req->path) + 1) != req->path + strlen(req->path))
+    /* (An encoded NUL never gets this far: mapd/server.c refuses %00 in the
+     * raw URL, since the decoded path is a C string.) */
+    if (!req->path || req->path[0] != '/' || strstr(req->path, "/../"))
         return md_fail(call->ctx, MD_EINVAL, "malformed request path");
     FOR_EACH_ROUTE(r)
     {
@@ -205,7 +248,7 @@ static md_err dispatch(struct md_call *call)
         }
         call->res->route = r->name;
         call->tail = tail;
-        return r->fn(call);
+        return is_expensive(call, r->name) ? run_expensive(call, r->fn) : r->fn(call);
     }
     if (other_method)
         return method_not_allowed(call, req->path);
@@ -342,6 +385,8 @@ md_err md_api_new(const struct md_config *cfg, struct md_api **out, struct md_ct
         return md_fail(ctx, MD_ENOMEM, "cluster index");
     }
     md_err rc = md__reports_init(api, ctx);
+    if (!rc && cfg->db_path)
+        rc = md__expensive_new(cfg, cfg->expensive_slots, &api->expensive, ctx);
     if (rc) {
         md_api_free(api);
         return rc;
@@ -354,6 +399,7 @@ void md_api_free(struct md_api *api)
 {
     if (!api)
         return;
+    md__expensive_free(api->expensive); /* its jobs are done: every request has ended */
     md__reports_free(api);
     md_metrics_free(api->metrics);
     md_tile_cache_free(api->tile_cache);

@@ -37,6 +37,9 @@ static md_err staff(struct md_call *c, struct md_principal *who, enum md_role mi
 
 static md_err list_units(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     struct md_principal who;
     json_t *units = NULL;
     md_err rc = staff(c, &who, MD_ROLE_OFFICER, MD_SCOPE_STAFF_READ);
@@ -47,6 +50,9 @@ static md_err list_units(struct md_call *c)
 
 static md_err add_unit(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     static const char *const allowed[] = {"code", "name", "unit_type", "district", NULL};
     struct md_principal who;
     json_t *body = NULL;
@@ -75,6 +81,9 @@ static md_err add_unit(struct md_call *c)
 
 static md_err add_officer(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     static const char *const allowed[] = {"name", NULL};
     struct md_principal who;
     json_t *body = NULL;
@@ -103,6 +112,9 @@ static md_err add_officer(struct md_call *c)
 
 static md_err officer_cases(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, NULL);
+    if (params_rc)
+        return params_rc;
     struct md_principal who;
     json_t *cases = NULL;
     md_err rc = staff(c, &who, MD_ROLE_OFFICER, MD_SCOPE_STAFF_READ);

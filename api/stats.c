@@ -26,6 +26,7 @@
  * indexed by axial coordinates (q, r) with cube rounding.
  */
 #include "queries.h"
+#include "workflow.h"
 #include "geodesic.h"
 #include "md_time.h"
 
@@ -40,6 +41,11 @@
 static md_err handle_stats(struct md_call *c);
 static md_err handle_hotspots(struct md_call *c);
 
+#define SCOPE_PARAMS                                                                               \
+    "crs", "bbox", "category", "status", "district", "group", "kind", "from", "to"
+static const char *const stats_params[] = {SCOPE_PARAMS, "by", "at", NULL};
+static const char *const hotspots_params[] = {SCOPE_PARAMS, "cell", "shape", "limit", NULL};
+
 const struct md_route md__stats_routes[] = {
     {"GET", "/api/v1/stats", false, handle_stats, "stats"},
     {"GET", "/api/v1/hotspots", false, handle_hotspots, "hotspots"},
@@ -51,8 +57,8 @@ static const char reports_sql[] =
     "SELECT t.service_code, c.group_code, t.district_code, t.status, t.kind, t.channel,"
     " t.created_at, t.closed_at, t.expected_at, t.lon, t.lat"
     " FROM reports t JOIN categories c ON c.code = t.service_code WHERE 1"
-    " AND (?10 IS NULL OR t.service_code = ?10) AND (?11 IS NULL OR c.group_code = ?11)"
-    " AND (?12 IS NULL OR t.status = ?12) AND (?13 IS NULL OR t.district_code = ?13)"
+    " AND (?10 IS NULL OR " MD_SQL_IN_LIST("?10", "t.service_code") ") AND (?11 IS NULL OR c.group_code = ?11)"
+    " AND (?12 IS NULL OR " MD_SQL_IN_LIST("?12", "t.status") ") AND (?13 IS NULL OR t.district_code = ?13)"
     " AND (?14 IS NULL OR t.kind = ?14)"
     " AND (?15 IS NULL OR t.created_at >= ?15) AND (?16 IS NULL OR t.created_at <= ?16)"
     " AND (?17 IS NULL OR (t.lon BETWEEN ?17 AND ?19 AND t.lat BETWEEN ?18 AND ?20))";
@@ -298,11 +304,10 @@ static md_err add_row(struct md_call *c, sqlite3_stmt *st, const enum dim *dims,
     bool has_exp = sqlite3_column_type(st, C_EXPECTED) != SQLITE_NULL;
     int64_t expected = sqlite3_column_int64(st, C_EXPECTED);
     e->count++;
-    if (open_status(status)) {
+    if (open_status(status))
         e->open++;
-        if (has_exp && expected < at)
-            e->overdue++;
-    }
+    if (md_workflow_overdue(status, has_exp, expected, at))
+        e->overdue++;
     if (strcmp(status, "closed") == 0 && sqlite3_column_type(st, C_CLOSED) != SQLITE_NULL) {
         int64_t closed = sqlite3_column_int64(st, C_CLOSED);
         double hours = (double)(closed - sqlite3_column_int64(st, C_CREATED)) / 3600.0;
@@ -361,6 +366,9 @@ static md_err write_group(struct md_buf *b, const struct group *e, const enum di
 
 static md_err handle_stats(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, stats_params);
+    if (params_rc)
+        return params_rc;
     struct scope sc;
     enum dim dims[MAX_DIMS];
     int ndims = 0;
@@ -378,9 +386,11 @@ static md_err handle_stats(struct md_call *c)
     rc = open_reports(c, &sc, &st);
     int src = SQLITE_DONE;
     struct group total = {0};
+    unsigned rows = 0;
     while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
-        rc = add_row(c, st, dims, ndims, at, &g);
-    if (!rc && src != SQLITE_DONE)
+        if (!(rc = add_row(c, st, dims, ndims, at, &g)) && (++rows & 1023) == 0)
+            rc = md_ctx_budget(c->ctx);
+    if (!rc && src != SQLITE_DONE && src != SQLITE_ROW)
         rc = md_store_fail(c->w->store, src, "stats", c->ctx);
     if (st)
         sqlite3_reset(st);
@@ -530,6 +540,9 @@ static md_err write_cell(struct md_buf *b, const struct plane *p, const struct c
 
 static md_err handle_hotspots(struct md_call *c)
 {
+    md_err params_rc = md__params_only(c, hotspots_params);
+    if (params_rc)
+        return params_rc;
     struct scope sc;
     double cell = 500;
     const char *shape = "hex";
@@ -559,6 +572,8 @@ static md_err handle_hotspots(struct md_call *c)
     int src = SQLITE_DONE;
     int64_t total = 0;
     while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((total & 1023) == 1023 && (rc = md_ctx_budget(c->ctx)))
+            break;
         int64_t a, bb;
         plane_cell(&p, sqlite3_column_double(st, C_LON), sqlite3_column_double(st, C_LAT), &a, &bb);
         char key[48];

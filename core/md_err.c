@@ -1,5 +1,6 @@
 /* md_err.c - the error table and md_ctx failure recording. */
 #include "md_err.h"
+#include "md_time.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,16 @@ int md_err_http_status(md_err err)
 void md_ctx_init(struct md_ctx *ctx)
 {
     memset(ctx, 0, sizeof(*ctx));
+}
+
+md_err md_ctx_budget(struct md_ctx *ctx)
+{
+    if (!ctx || !ctx->deadline_us || md_time_mono_us() < ctx->deadline_us)
+        return MD_OK;
+    return md_fail(ctx, MD_EEXPENSIVE,
+                   "the query needs more than its work budget of %u ms (--query-budget-ms):"
+                   " narrow the area, simplify the polygon, add filters or shorten the range",
+                   ctx->budget_ms);
 }
 
 void md_ctx_clear(struct md_ctx *ctx)

@@ -9,6 +9,7 @@
 #define MD_ERR_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #define MD_WUR __attribute__((warn_unused_result))
@@ -38,6 +39,7 @@
     X(EMEDIA, "unsupported_media_type", "unsupported media type", 415)                 \
     X(ERANGE, "range_not_satisfiable", "range not satisfiable", 416)                   \
     X(EUNPROC, "unprocessable", "cannot be processed", 422)                            \
+    X(EEXPENSIVE, "query_too_expensive", "query needs more work than allowed", 422)    \
     X(ERATE, "rate_limited", "too many requests", 429)                                 \
     X(EHDRTOOBIG, "header_too_large", "request header fields too large", 431)          \
     X(ENOMEM, "out_of_memory", "out of memory", 500)                                   \
@@ -68,9 +70,18 @@ struct md_ctx {
     md_err err;
     char msg[MD_CTX_MSG_MAX];
     struct md_pool *pool; /* borrowed; may be NULL */
+    /* The work budget of an expensive request (api/router.c sets it):
+     * md_ctx_budget() fails with MD_EEXPENSIVE once the monotonic clock
+     * passes deadline_us. 0 = no budget. */
+    int64_t deadline_us;
+    unsigned budget_ms;
 };
 
 void md_ctx_init(struct md_ctx *ctx);
+/* MD_OK while the ctx's work budget lasts (or it has none), else
+ * MD_EEXPENSIVE with a message giving the limit. Long loops call it every
+ * few hundred rows; it reads the clock, so not per row. */
+md_err md_ctx_budget(struct md_ctx *ctx) MD_WUR;
 /* Clear a recorded failure (for callers that handle an error and go on). */
 void md_ctx_clear(struct md_ctx *ctx);
 /* Record `err` with a printf-style detail; returns `err` so callers can

@@ -93,6 +93,27 @@ size_t md_utf8_len(const char *s)
     return n;
 }
 
+long md_text_bad_char(const char *s, size_t n, unsigned *cp)
+{
+    long pos = 0;
+    for (size_t i = 0; i < n; pos++) {
+        unsigned char b = (unsigned char)s[i];
+        if (b < 0x20 && b != '\t' && b != '\n' && b != '\r') {
+            *cp = b;
+            return pos;
+        }
+        if (b == 0xEF && i + 2 < n && (unsigned char)s[i + 1] == 0xBF &&
+            ((unsigned char)s[i + 2] == 0xBE || (unsigned char)s[i + 2] == 0xBF)) {
+            *cp = 0xFF00u | ((unsigned char)s[i + 2] == 0xBE ? 0xFEu : 0xFFu);
+            return pos;
+        }
+        i++;
+        while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
+            i++;
+    }
+    return -1;
+}
+
 md_err md_check_lonlat(double lon, double lat, struct md_ctx *ctx)
 {
     if (!isfinite(lon) || lon < -180.0 || lon > 180.0)

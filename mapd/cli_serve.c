@@ -27,7 +27,10 @@ static void serve_help(void)
         "  --web DIR              web map files to serve at / (default: built-in path)\n"
         "  --styles DIR           MapLibre styles (default: built-in path)\n"
         "  --font FILE            font for the map labels' glyphs (default: WenQuanYi Micro Hei)\n"
-        "  --public-url URL       base URL used in links (default: from the Host header)\n"
+        "  --public-url URL       base URL used in links (default: the address connected to)\n"
+        "  --trust-host           without --public-url, build links from the Host header\n"
+        "  --reuse-port           share the port with other servers (SO_REUSEPORT); without\n"
+        "                         it a port in use is a start-up error\n"
         "  --max-body-kb N        request body limit (default 1024)\n"
         "  --max-connections N    total connections (default 1024)\n"
         "  --max-per-client N     connections per client address (default 64; 0 = no limit)\n"
@@ -43,6 +46,11 @@ static void serve_help(void)
         "  --work-hours HH:MM-HH:MM  working hours for case deadlines (default 09:00-17:00)\n"
         "  --max-event-streams N  open /api/v1/events streams (default 256)\n"
         "  --event-heartbeat N    seconds between event-stream heartbeats (default 15)\n"
+        "  --query-budget-ms N    work budget of an expensive request (polygon and wide-area\n"
+        "                         within, stats, hot spots, exports): 422 query_too_expensive\n"
+        "                         past it (default 5000; 0 = none)\n"
+        "  --expensive-slots N    expensive requests running at once, 503 + Retry-After beyond\n"
+        "                         (default threads - 1, at least 1)\n"
         "  --quiet                no per-request log lines\n");
 }
 
@@ -146,6 +154,10 @@ int md_cli_serve(int argc, char **argv)
                                          {"max-url-kb", required_argument, NULL, 'U'},
                                          {"max-limit", required_argument, NULL, 'L'},
                                          {"quiet", no_argument, NULL, 'q'},
+                                         {"trust-host", no_argument, NULL, 1001},
+                                         {"reuse-port", no_argument, NULL, 1002},
+                                         {"query-budget-ms", required_argument, NULL, 1003},
+                                         {"expensive-slots", required_argument, NULL, 1004},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char cors_list[2048] = "";
@@ -158,6 +170,7 @@ int md_cli_serve(int argc, char **argv)
         .max_query_limit = 10000,
         .timezone_offset_min = 480,
         .rate_limit_per_min = 30,
+        .query_budget_ms = 5000,
     };
     struct md_server_opts so = {.bind = "127.0.0.1",
                                 .port = 8080,
@@ -262,6 +275,20 @@ int md_cli_serve(int argc, char **argv)
         case 'q':
             so.quiet = true;
             break;
+        case 1001:
+            cfg.trust_host = true;
+            break;
+        case 1002:
+            so.reuse_port = true;
+            break;
+        case 1003:
+            bad = num("--query-budget-ms", optarg, 0, 3600 * 1000, &v);
+            cfg.query_budget_ms = (unsigned)v;
+            break;
+        case 1004:
+            bad = num("--expensive-slots", optarg, 1, 256, &v);
+            cfg.expensive_slots = (unsigned)v;
+            break;
         case 'h':
             serve_help();
             return 0;
@@ -277,6 +304,8 @@ int md_cli_serve(int argc, char **argv)
         return md_cli_usage_error("serve", "--db FILE is required");
     if (check_db_path(cfg.db_path))
         return 1;
+    if (!cfg.expensive_slots) /* one worker always left for cheap requests */
+        cfg.expensive_slots = so.threads > 1 ? so.threads - 1 : 1;
 
     /* Keep freed request memory in the process: tile buffers of a few hundred
      * KB would otherwise be mmap'd and unmapped (page faults) per request. */

@@ -33,6 +33,7 @@
 #include "md_time.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -69,6 +70,7 @@ struct conn_info {
 
 struct md_server {
     struct MHD_Daemon *daemon;
+    int listen_fd; /* the probe's, then MHD's after quiesce (closed in md_server_stop) */
     pthread_mutex_t conns_lock;
     struct conn_info *conns;
     unsigned nconns;
@@ -358,6 +360,24 @@ static enum MHD_Result send_error(struct md_server *srv, struct MHD_Connection *
     return ok;
 }
 
+/* An error after which the connection cannot be trusted to frame a next
+ * request (conflicting lengths): answered with Connection: close. */
+static enum MHD_Result send_error_close(struct md_server *srv, struct MHD_Connection *conn,
+                                        struct req_state *st, md_err err, const char *message)
+{
+    struct md_response res;
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    md_fail(&ctx, err, "%s", message);
+    md_response_init(&res);
+    md_response_error(&res, &ctx);
+    res.route = "other";
+    MD_IGNORE(md_response_header(&res, NULL, "Connection", "close"));
+    enum MHD_Result ok = send_response(srv, conn, st, &res);
+    md_response_free(&res);
+    return ok;
+}
+
 /* Poll a deferred response: answer it when ready, else suspend until woken
  * (MHD calls on_request again after the resume). */
 static enum MHD_Result poll_deferred(struct md_server *srv, struct MHD_Connection *conn,
@@ -369,6 +389,46 @@ static enum MHD_Result poll_deferred(struct md_server *srv, struct MHD_Connectio
             return send_response(srv, conn, st, res);
         if (waker_suspend(st->waker))
             return MHD_YES;
+    }
+}
+
+/* Write `s` with every control byte (C0, DEL) and backslash escaped as \xNN
+ * or \\, so no request text can break or forge a log line (or send
+ * terminal escapes to whoever reads the log). */
+static void log_field(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)(s ? s : "-"); *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\x%02x", *p);
+        else if (*p == '\\')
+            fputs("\\\\", f);
+        else
+            fputc(*p, f);
+    }
+}
+
+/* "127.0.0.1:8080" / "[::1]:8080": the address the client connected to. */
+static void local_address(struct MHD_Connection *conn, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "127.0.0.1";
+    unsigned port = 0;
+    out[0] = '\0';
+    if (!fd || getsockname(fd->connect_fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        port = ntohs(a->sin_port);
+        snprintf(out, size, "%s:%u", host, port);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        port = ntohs(a->sin6_port);
+        snprintf(out, size, "[%s]:%u", host, port);
     }
 }
 
@@ -389,6 +449,9 @@ static enum MHD_Result dispatch(struct md_server *srv, struct MHD_Connection *co
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof(addr));
     }
     req.client_addr = md_pool_strdup(st->pool, addr);
+    char local[INET6_ADDRSTRLEN + 16];
+    local_address(conn, local, sizeof(local));
+    req.local_addr = local[0] ? md_pool_strdup(st->pool, local) : NULL;
     if (collect(conn, MHD_GET_ARGUMENT_KIND, st->pool, &req.query, &req.nquery) ||
         collect(conn, MHD_HEADER_KIND, st->pool, &req.headers, &req.nheaders) || !req.client_addr)
         return send_error(srv, conn, st, MD_ENOMEM, "out of request memory");
@@ -509,12 +572,64 @@ static enum MHD_Result check_limits(struct md_server *srv, struct MHD_Connection
     return ok;
 }
 
+/* libmicrohttpd percent-decodes the URL in place and hands on a C string, so
+ * "/health%00/x" would arrive as "/health". The raw URI is seen here first;
+ * the answer becomes the request's first *con_cls: this marker when the URI
+ * holds an encoded NUL (no allocation: MHD may drop the request before the
+ * access handler, and then nothing would free it). */
+static const char url_has_nul = 1;
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    return uri && strstr(uri, "%00") ? (void *)&url_has_nul : NULL;
+}
+
+struct content_lengths {
+    unsigned count;
+    bool differ;
+    const char *first;
+};
+
+static enum MHD_Result count_content_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                            const char *value)
+{
+    struct content_lengths *cl = cls;
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+        return MHD_YES;
+    value = value ? value : "";
+    if (cl->count++ == 0)
+        cl->first = value;
+    else if (strcmp(cl->first, value) != 0)
+        cl->differ = true;
+    /* one header with a list ("5, 7") is as ambiguous as two */
+    if (strchr(value, ','))
+        cl->differ = true;
+    return MHD_YES;
+}
+
+/* The request head's framing and URL checks (RFC 9112 6.3: a message with
+ * differing Content-Length values is unrecoverable). A message or NULL. */
+static const char *head_error(struct MHD_Connection *conn, bool url_nul)
+{
+    struct content_lengths cl = {0};
+    if (url_nul)
+        return "the URL contains an encoded NUL (%00)";
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_content_length, &cl);
+    if (cl.differ)
+        return "the request has conflicting Content-Length headers";
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     struct md_server *srv = cls;
-    struct req_state *st = *con_cls;
+    bool url_nul = *con_cls == &url_has_nul;
+    struct req_state *st = url_nul ? NULL : *con_cls;
     (void)version;
     if (!st) {
         st = calloc(1, sizeof(*st));
@@ -541,6 +656,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         enum MHD_Result lim = check_limits(srv, conn, st, url, &limited);
         if (limited)
             return lim;
+        const char *bad_head = head_error(conn, url_nul);
+        if (bad_head)
+            return send_error_close(srv, conn, st, MD_EINVAL, bad_head);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > st->body_limit) {
@@ -583,10 +701,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     conn_set_receiving(srv, conn, true); /* keep-alive: the next request's clock starts */
     int64_t us = md_time_mono_us() - st->start_us;
     int status = st->answered ? st->status : 499;
-    if (!srv->opts.quiet)
-        fprintf(stderr, "%s %s %d %lldus%s\n", st->method ? st->method : "-",
-                st->path ? st->path : "-", status, (long long)us,
+    if (!srv->opts.quiet) {
+        flockfile(stderr);
+        log_field(stderr, st->method);
+        fputc(' ', stderr);
+        log_field(stderr, st->path);
+        fprintf(stderr, " %d %lldus%s\n", status, (long long)us,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+        funlockfile(stderr);
+    }
     if (st->deferred) { /* frees the deferred state first: no wake after this */
         md_response_free(st->deferred);
         free(st->deferred);
@@ -693,10 +816,19 @@ static void *reaper_main(void *arg)
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     struct md_server *srv = cls;
+    char line[1024];
     if (srv->opts.quiet)
         return;
-    fprintf(stderr, "http: ");
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    bool nl = n && line[n - 1] == '\n';
+    if (nl)
+        line[n - 1] = '\0';
+    flockfile(stderr);
+    fputs("http: ", stderr);
+    log_field(stderr, line);
+    fputc('\n', stderr);
+    funlockfile(stderr);
 }
 
 static md_err parse_bind(const struct md_server_opts *o, struct sockaddr_storage *ss,
@@ -721,6 +853,50 @@ static md_err parse_bind(const struct md_server_opts *o, struct sockaddr_storage
     return md_fail(ctx, MD_EINVAL, "--bind '%s' is not an IPv4 or IPv6 address", bind);
 }
 
+/* Bind and listen ourselves, so that a port in use is a clear start-up
+ * error: SO_REUSEADDR only (a restart need not wait out TIME_WAIT; on Linux
+ * it never lets two sockets listen on one port). SO_REUSEPORT, which would
+ * let a second server take half the connections - and half the report
+ * writes, into another database - only with --reuse-port. */
+static md_err listen_socket(const struct md_server_opts *o, const struct sockaddr_storage *ss,
+                            socklen_t len, int *out, uint16_t *port, struct md_ctx *ctx)
+{
+    const char *bind_addr = o->bind && *o->bind ? o->bind : "127.0.0.1";
+    /* non-blocking: every pool thread polls it, the ones that lose the race
+     * for a connection must not sit in accept() */
+    int one = 1, fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return md_fail(ctx, MD_EIO, "cannot create a socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ss->ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (o->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+        int e = errno;
+        close(fd);
+        return md_fail(ctx, MD_EIO, "--reuse-port: %s", strerror(e));
+    }
+    if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, 512) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EADDRINUSE)
+            return md_fail(ctx, MD_EIO,
+                           "cannot listen on %s:%u: the address is already in use (another "
+                           "mapd serve, or another program, listens there; stop it or choose "
+                           "another --port)",
+                           bind_addr, (unsigned)o->port);
+        return md_fail(ctx, MD_EIO, "cannot listen on %s:%u: %s", bind_addr, (unsigned)o->port,
+                       strerror(e));
+    }
+    struct sockaddr_storage got;
+    socklen_t glen = sizeof(got);
+    *port = o->port;
+    if (getsockname(fd, (struct sockaddr *)&got, &glen) == 0)
+        *port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                                : ((struct sockaddr_in *)&got)->sin_port);
+    *out = fd;
+    return MD_OK;
+}
+
 md_err md_server_start(const struct md_server_opts *o, const struct md_config *cfg,
                        struct md_server **out, struct md_ctx *ctx)
 {
@@ -732,11 +908,18 @@ md_err md_server_start(const struct md_server_opts *o, const struct md_config *c
         return md_fail(ctx, MD_ENOMEM, "server");
     srv->cfg = cfg;
     srv->opts = *o;
+    srv->listen_fd = -1;
     pthread_key_create(&srv->worker_key, NULL);
     pthread_mutex_init(&srv->workers_lock, NULL);
     pthread_mutex_init(&srv->streams_lock, NULL);
     pthread_mutex_init(&srv->conns_lock, NULL);
     rc = parse_bind(o, &ss, &sslen, ctx);
+    if (!rc && o->port) /* a probe: the clear message for a port in use; MHD binds its own */
+        rc = listen_socket(o, &ss, sslen, &srv->listen_fd, &srv->port, ctx);
+    if (srv->listen_fd >= 0) {
+        close(srv->listen_fd);
+        srv->listen_fd = -1;
+    }
     if (!rc)
         rc = md_api_new(cfg, &srv->api, ctx);
     if (rc)
@@ -770,12 +953,17 @@ md_err md_server_start(const struct md_server_opts *o, const struct md_config *c
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, conn_memory,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        /* No SO_REUSEPORT unless asked: a second server on the port must
+         * fail, not take half of the connections (and report writes). */
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)(o->reuse_port ? 1 : 0), MHD_OPTION_END);
     if (!srv->daemon) {
-        rc = md_fail(ctx, MD_EIO, "cannot listen on %s:%u (address in use or not permitted?)",
+        rc = md_fail(ctx, MD_EIO, "cannot listen on %s:%u (the address is in use or not permitted)",
                      o->bind ? o->bind : "127.0.0.1", (unsigned)o->port);
         goto fail;
     }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : o->port;
     if (o->request_timeout_seconds) {
         if (pthread_create(&srv->reaper, NULL, reaper_main, srv) != 0) {
             rc = md_fail(ctx, MD_EINTERNAL, "cannot start the slow-client reaper thread");
@@ -783,8 +971,6 @@ md_err md_server_start(const struct md_server_opts *o, const struct md_config *c
         }
         srv->reaper_started = true;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = di ? di->port : o->port;
     *out = srv;
     return MD_OK;
 fail:
@@ -802,7 +988,7 @@ void md_server_stop(struct md_server *srv)
     if (!srv)
         return;
     if (srv->daemon) {
-        MHD_quiesce_daemon(srv->daemon);
+        srv->listen_fd = MHD_quiesce_daemon(srv->daemon); /* ours to close now */
         /* End open streams (event streams never end by themselves). */
         atomic_store(&srv->closing, true);
         pthread_mutex_lock(&srv->streams_lock);
@@ -821,6 +1007,8 @@ void md_server_stop(struct md_server *srv)
     }
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon);
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
     for (size_t i = 0; i < srv->nworkers; i++)
         worker_free(srv->workers[i]);
     pthread_key_delete(srv->worker_key);

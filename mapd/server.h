@@ -26,6 +26,7 @@ struct md_server_opts {
     unsigned request_timeout_seconds; /* whole request must arrive within this (408); 0 = off */
     unsigned drain_seconds;
     bool quiet;
+    bool reuse_port; /* SO_REUSEPORT (--reuse-port): let several servers share the port */
 };
 
 struct md_server;

@@ -46,13 +46,15 @@ bool md_query_point_layer(enum md_layer layer)
  * ?10 category, ?11 group, ?12 status, ?13 district, ?14 kind, ?15 from, ?16 to. */
 
 #define FAC_FILTERS                                                                             \
-    " AND (?10 IS NULL OR t.category = ?10) AND ?11 IS NULL AND (?12 IS NULL OR t.status = ?12)" \
+    " AND (?10 IS NULL OR " MD_SQL_IN_LIST("?10", "t.category") ") AND ?11 IS NULL"                    \
+    " AND (?12 IS NULL OR " MD_SQL_IN_LIST("?12", "t.status") ")"                                      \
     " AND (?13 IS NULL OR t.district_code = ?13) AND ?14 IS NULL"                               \
     " AND (?15 IS NULL OR t.updated_at >= ?15) AND (?16 IS NULL OR t.updated_at <= ?16)"
 #define REP_FILTERS                                                                              \
-    " AND (?10 IS NULL OR t.service_code = ?10)"                                                 \
+    " AND (?10 IS NULL OR " MD_SQL_IN_LIST("?10", "t.service_code") ")"                                 \
     " AND (?11 IS NULL OR t.service_code IN (SELECT code FROM categories WHERE group_code = ?11))" \
-    " AND (?12 IS NULL OR t.status = ?12) AND (?13 IS NULL OR t.district_code = ?13)"            \
+    " AND (?12 IS NULL OR " MD_SQL_IN_LIST("?12", "t.status") ")"                                       \
+    " AND (?13 IS NULL OR t.district_code = ?13)"                                                \
     " AND (?14 IS NULL OR t.kind = ?14)"                                                         \
     " AND (?15 IS NULL OR t.created_at >= ?15) AND (?16 IS NULL OR t.created_at <= ?16)"
 
@@ -805,10 +807,15 @@ static md_err collect_box(struct md_store *s, const struct layer_sql *sql, const
     sqlite3_bind_double(st, 3, b->maxx);
     sqlite3_bind_double(st, 4, b->maxy);
     bind_filters(st, f);
-    int src;
+    int src = SQLITE_DONE;
+    unsigned rows = 0;
     while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
         struct md_query_hit h = {sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1),
                                  sqlite3_column_double(st, 2), 0};
+        /* The work budget (md_ctx_budget): a polygon test can cost far
+         * more than the step, so check often. */
+        if ((++rows & 63) == 0 && (rc = md_ctx_budget(ctx)))
+            break;
         if (region_contains(r, &h))
             rc = matches_add(m, &h, ctx);
     }

@@ -28,6 +28,12 @@
  * category: facilities.category or reports.service_code; group: the
  * report category's 大类 (categories.group_code; reports only); kind:
  * reports only; time: reports.created_at or facilities.updated_at, inclusive. */
+/* SQL text: true when `col` is one of the items of the comma list bound to
+ * parameter `p` ("200102,200103"): category and status filters take comma
+ * lists in every endpoint, the same grammar everywhere. */
+#define MD_SQL_IN_LIST(p, col) "instr(',' || " p " || ',', ',' || " col " || ',') > 0"
+
+/* category and status may be comma lists (MD_SQL_IN_LIST). */
 struct md_query_filter {
     const char *category;
     const char *group;

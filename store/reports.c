@@ -82,8 +82,7 @@ static json_t *photos_json(sqlite3_stmt *st, int col)
 
 static bool is_overdue(const char *status, sqlite3_int64 expected, bool has_expected, int64_t now)
 {
-    return has_expected && expected < now && status &&
-           (strcmp(status, "dispatched") == 0 || strcmp(status, "in_progress") == 0);
+    return md_workflow_overdue(status, has_expected, expected, now);
 }
 
 /* One row of REPORT_COLS as public JSON (NULL on allocation failure). */
@@ -172,7 +171,8 @@ static md_err add_event(struct md_store *s, const char *type, int64_t report_id,
                         int64_t now, int64_t *event_id, struct md_ctx *ctx)
 {
     static const char sql[] = "INSERT INTO events(type, report_id, payload, at) VALUES (?, ?, ?, ?)";
-    char *text = json_dumps(payload, JSON_COMPACT);
+    /* reals as every answer prints them (12 significant digits, api/params.h) */
+    char *text = json_dumps(payload, JSON_COMPACT | JSON_REAL_PRECISION(12));
     if (!text)
         return md_fail(ctx, MD_ENOMEM, "event payload");
     sqlite3_stmt *st = NULL;
@@ -417,12 +417,46 @@ md_err md_report_history(struct md_store *s, int64_t id, int offset_min, json_t 
     return finish_rows(s, st, rc, src, arr, out, "reading the history", ctx);
 }
 
+md_err md_report_touch_overdue(struct md_store *s, int64_t since, int64_t now, int *n,
+                               struct md_ctx *ctx)
+{
+    /* The same condition as md_workflow_overdue, over the deadline window
+     * (the reports_status index is (status, expected_at)). */
+#define DUE_WHERE                                                                                  \
+    " WHERE status IN ('dispatched', 'in_progress') AND expected_at >= ?1 AND expected_at < ?2"
+    static const char count_sql[] = "SELECT count(*) FROM reports" DUE_WHERE;
+    static const char touch_sql[] = "UPDATE reports SET expected_at = expected_at" DUE_WHERE;
+#undef DUE_WHERE
+    sqlite3_stmt *st = NULL;
+    *n = 0;
+    md_err rc = md_store_stmt(s, count_sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, since);
+    sqlite3_bind_int64(st, 2, now);
+    int src = sqlite3_step(st);
+    int due = src == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_reset(st);
+    if (src != SQLITE_ROW)
+        return md_store_fail(s, src, "overdue count", ctx);
+    if (due == 0)
+        return MD_OK;
+    rc = md_store_stmt(s, touch_sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, since);
+    sqlite3_bind_int64(st, 2, now);
+    rc = step_done(s, st, "overdue touch", ctx);
+    if (!rc)
+        *n = due;
+    return rc;
+}
+
 md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int64_t now,
                       int offset_min, json_t **out, struct md_ctx *ctx)
 {
     /* One statement for every filter combination (an absent filter binds
-     * NULL), in two orders: newest first walks the primary key backwards and
-     * stops at LIMIT; most supported first sorts the matches (top-N). */
+     * NULL), in two orders: newest first by created_at (ties by id); most supported first sorts the matches (top-N). */
 #define LIST_SQL(order)                                                                            \
     "SELECT " REPORT_COLS REPORT_FROM " WHERE"                                                     \
     " (?1 IS NULL OR instr(',' || ?1 || ',', ',' || r.status || ',') > 0)"                         \
@@ -430,15 +464,15 @@ md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int6
     " AND (?3 IS NULL OR instr(',' || ?3 || ',', ',' || r.service_code || ',') > 0)"               \
     " AND (?4 IS NULL OR r.district_code = ?4)"                                                    \
     " AND (?5 IS NULL OR r.kind = ?5)"                                                             \
-    " AND (?6 IS NULL OR r.created_at >= ?6) AND (?7 IS NULL OR r.created_at < ?7)"                \
-    " AND (?8 IS NULL OR r.updated_at >= ?8) AND (?9 IS NULL OR r.updated_at < ?9)"                \
+    " AND (?6 IS NULL OR r.created_at >= ?6) AND (?7 IS NULL OR r.created_at <= ?7)"                \
+    " AND (?8 IS NULL OR r.updated_at >= ?8) AND (?9 IS NULL OR r.updated_at <= ?9)"                \
     " AND (?10 IS NULL OR r.id IN (SELECT pkid FROM idx_reports_geom WHERE xmin <= ?12"            \
     "   AND xmax >= ?10 AND ymin <= ?13 AND ymax >= ?11))"                                         \
     " AND (?14 IS NULL OR ST_Distance(r.geom, MakePoint(?14, ?15, 4326), 1) <= ?16)"               \
-    " AND (?17 IS NULL OR (r.status IN ('dispatched', 'in_progress') AND r.expected_at < ?17))"    \
+    " AND (?17 IS NULL OR " MD_SQL_OVERDUE("?17") ")"    \
     " ORDER BY " order " LIMIT ?18 OFFSET ?19"
-    static const char newest_sql[] = LIST_SQL("r.id DESC");
-    static const char supported_sql[] = LIST_SQL("r.supporters DESC, r.id DESC");
+    static const char newest_sql[] = LIST_SQL("r.created_at DESC, r.id DESC");
+    static const char supported_sql[] = LIST_SQL("r.supporters DESC, r.created_at DESC, r.id DESC");
 #undef LIST_SQL
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, f->by_supporters ? supported_sql : newest_sql, &st, ctx);

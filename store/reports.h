@@ -107,7 +107,7 @@ struct md_report_filter {
     const char *service_codes; /* comma list */
     const char *district;
     const char *kind;
-    int64_t created_from, created_to; /* [from, to); 0 = unbounded */
+    int64_t created_from, created_to; /* [from, to], both inclusive; 0 = unbounded */
     int64_t updated_from, updated_to;
     bool has_bbox;
     struct md_bbox bbox;
@@ -117,7 +117,16 @@ struct md_report_filter {
     bool by_supporters; /* order: most supporters first (then newest), not newest first */
     int limit, offset;
 };
-/* Public JSON array of matching reports, newest first. */
+/* Deadlines passing are changes: the reports that became overdue
+ * (md_workflow_overdue) in [since, now) - deadline at or after `since`,
+ * before `now` - are touched (a write that changes nothing), so the
+ * change-tracking triggers log each one's point and every cache drops
+ * exactly those reports' tiles and features. A read first: no write
+ * transaction when nothing is due. *n gets how many were touched. */
+md_err md_report_touch_overdue(struct md_store *s, int64_t since, int64_t now, int *n,
+                               struct md_ctx *ctx) MD_WUR;
+/* Public JSON array of matching reports, newest first (by created_at,
+ * ties by id). */
 md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int64_t now,
                       int offset_min, json_t **out, struct md_ctx *ctx) MD_WUR;
 

@@ -103,6 +103,11 @@ static md_err check_file(const char *path, int flags, struct md_ctx *ctx)
  * each was most of its time. Writes still go through the WAL. */
 #define MMAP_BYTES "4294967296"
 
+/* After a checkpoint that resets the WAL, SQLite truncates the file to this
+ * (without it a WAL that a burst of writes grew to a gigabyte stays that
+ * size on disk, across restarts). 64 MiB is about four autocheckpoints. */
+#define WAL_KEEP_BYTES "67108864"
+
 static md_err apply_pragmas(struct md_store *s, int flags, struct md_ctx *ctx)
 {
     sqlite3_busy_timeout(s->db, 10000);
@@ -118,7 +123,8 @@ static md_err apply_pragmas(struct md_store *s, int flags, struct md_ctx *ctx)
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                     " PRAGMA foreign_keys = OFF; PRAGMA cache_size = -16000;"
                     " PRAGMA mmap_size = " MMAP_BYTES ";"
-                    " PRAGMA wal_autocheckpoint = 4000;",
+                    " PRAGMA wal_autocheckpoint = 4000;"
+                    " PRAGMA journal_size_limit = " WAL_KEEP_BYTES ";",
                     ctx);
 }
 

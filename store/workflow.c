@@ -76,6 +76,12 @@ bool md_status_is_open(const char *status)
     return status && strcmp(status, "closed") != 0 && strcmp(status, "rejected") != 0;
 }
 
+bool md_workflow_overdue(const char *status, bool has_expected, int64_t expected_at, int64_t now)
+{
+    return has_expected && expected_at < now && status &&
+           (strcmp(status, "dispatched") == 0 || strcmp(status, "in_progress") == 0);
+}
+
 bool md_status_valid(const char *status)
 {
     for (size_t i = 0; status && i < md_report_status_count; i++)

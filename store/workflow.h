@@ -33,6 +33,14 @@ const struct md_action *md_workflow_actions(size_t *n);
 bool md_status_is_open(const char *status);
 /* True for a known status name. */
 bool md_status_valid(const char *status);
+/* The one definition of overdue, used by tiles, the API, stats and the
+ * overdue timer: the case is with a unit (dispatched or in_progress: the
+ * deadline clock runs from dispatch; handled waits on the centre, parked is
+ * suspended) and its deadline has passed. has_expected false: no deadline.
+ * The SQL form, for filters over the table: MD_SQL_OVERDUE(now). */
+bool md_workflow_overdue(const char *status, bool has_expected, int64_t expected_at, int64_t now);
+#define MD_SQL_OVERDUE(now)                                                                        \
+    "(r.status IN ('dispatched', 'in_progress') AND r.expected_at < " now ")"
 
 /* Decide one step. On success *to is the new status (parked_from for
  * resume). Fails with MD_EINVAL for an unknown action, MD_EFORBID when the

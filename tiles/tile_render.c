@@ -15,6 +15,7 @@
 #include "mvt_encode.h"
 #include "tile_basemap.h"
 #include "tile_geom.h"
+#include "workflow.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -316,7 +317,6 @@ static md_err emit_point(struct render *r, enum md_layer layer, const struct poi
         if (!rc)
             rc = md_mvt_prop_str(r->mvt, "status", p->status);
     } else {
-        bool open = strcmp(p->status, "closed") != 0 && strcmp(p->status, "rejected") != 0;
         if (!rc)
             rc = md_mvt_prop_str(r->mvt, "service_code", p->category);
         if (!rc)
@@ -327,7 +327,8 @@ static md_err emit_point(struct render *r, enum md_layer layer, const struct poi
             rc = md_mvt_prop_int(r->mvt, "created_at", p->created_at);
         if (!rc)
             rc = md_mvt_prop_bool(r->mvt, "overdue",
-                                  open && p->expected_at > 0 && p->expected_at < r->now);
+                                  md_workflow_overdue(p->status, p->expected_at > 0,
+                                                      p->expected_at, r->now));
         if (!rc)
             rc = md_mvt_prop_int(r->mvt, "supporters", p->supporters);
     }

@@ -264,8 +264,15 @@ int md_http(const struct md_harness *h, const char *method, const char *path,
     snprintf(url, sizeof(url), "%s%s", h->base, path);
     struct sink b = {0}, hd = {0};
     struct curl_slist *hl = NULL;
-    for (size_t i = 0; headers && headers[i]; i++)
+    bool has_type = false;
+    for (size_t i = 0; headers && headers[i]; i++) {
         hl = curl_slist_append(hl, headers[i]);
+        has_type = has_type || strncasecmp(headers[i], "Content-Type:", 13) == 0;
+    }
+    /* A body is JSON unless the test says otherwise (Open311 POSTs are forms,
+     * curl's default type); JSON endpoints answer 415 to other types. */
+    if (body && !has_type && strncmp(path, "/open311", 8) != 0)
+        hl = curl_slist_append(hl, "Content-Type: application/json");
     hl = curl_slist_append(hl, "Expect:");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);

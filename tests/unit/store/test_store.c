@@ -53,6 +53,8 @@ static void init_creates_schema_and_categories(void **state)
     /* four layers and the base map */
     assert_int_equal(q(s, "SELECT count(*) FROM geometry_columns WHERE spatial_index_enabled = 1"), 5);
     assert_int_equal(q(s, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+    /* A grown WAL is truncated after a checkpoint (issue 11). */
+    assert_int_equal(q(s, "PRAGMA journal_size_limit"), 67108864);
     /* Idempotent on an initialised database. */
     assert_int_equal(md_store_init(s, categories, &ctx), MD_OK);
     assert_int_equal(q(s, "SELECT count(*) FROM categories"), 27);
