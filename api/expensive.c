@@ -18,6 +18,7 @@
  * only the job uses the request's pool until it is done.
  */
 #include "expensive.h"
+#include "negotiate.h"
 #include "md_time.h"
 
 #include <proj.h>
@@ -151,6 +152,8 @@ static void job_run(struct job *j, struct md_worker *w, const struct md_config *
         if (j->res.status < 400)
             md_response_error(&j->res, &ctx);
     }
+    /* The answer is made here, not in the router: compress it here too. */
+    md_negotiate_response(&j->req, &j->res, false);
     pthread_mutex_lock(&j->lock);
     j->done = true;
     md_wake_cb wake = j->wake;

@@ -193,7 +193,14 @@ md_err md__put_double(struct md_buf *b, double v)
             return put_fixed(b, v < 0, (uint64_t)r, 7, true);
     }
     char s[40];
+    /* As REST prints it when that is exact; otherwise the shortest of 15 or
+     * 17 digits that reads back the same double, so an export never loses a
+     * coordinate (an export-import round trip is lossless). */
     snprintf(s, sizeof(s), "%.12g", v);
+    if (strtod(s, NULL) != v)
+        snprintf(s, sizeof(s), "%.15g", v);
+    if (strtod(s, NULL) != v)
+        snprintf(s, sizeof(s), "%.17g", v);
     return md_buf_puts(b, s);
 }
 

@@ -261,8 +261,9 @@ static void numbers_print_alike_everywhere(void **state)
 {
     (void)state;
     /* A point whose WGS84 conversion has more than 12 significant digits:
-     * the REST answer, the GeoJSON export and the event all print it with
-     * 12. */
+     * the REST answer and the event print it alike, with 12; the GeoJSON
+     * export prints 12 where that reads back the stored double and up to 17
+     * where not (exports are lossless: integration/import's round trip). */
     const char *body = "{\"category\":\"200102\",\"lon\":116.41234567,\"lat\":39.91234567}";
     struct md_http_res r;
     assert_int_equal(md_http(&H, "POST", "/api/v1/reports?crs=gcj02", NULL, body, strlen(body), &r),
@@ -290,7 +291,7 @@ static void numbers_print_alike_everywhere(void **state)
                            "assert ev and feat, (len(ev), len(feat))\n"
                            "d = (digits(rest), digits(feat[0]), digits(ev[0]))\n"
                            "print(d)\n"
-                           "assert max(d) <= 12 and min(d) >= 10, d\n"
+                           "assert d[0] == d[2] and 10 <= d[0] <= 12 and 10 <= d[1] <= 17, d\n"
                            "EOF",
                            H.base, id),
                      0);
