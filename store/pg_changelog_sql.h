@@ -35,9 +35,14 @@
 
 static const char pg_changelog_sql[] =
     "CREATE TABLE layers (id integer PRIMARY KEY, name text NOT NULL UNIQUE,\n"
-    "  version bigint NOT NULL DEFAULT 0, row_count bigint NOT NULL DEFAULT 0);\n"
-    "INSERT INTO layers(id, name) VALUES (0, 'facilities'), (1, 'reports'), (2, 'districts'),\n"
-    "  (3, 'grids');\n"
+    "  version bigint NOT NULL DEFAULT 0, row_count bigint NOT NULL DEFAULT 0,\n"
+    "  cluster_below_zoom integer NOT NULL DEFAULT 0,\n"
+    "  min_zoom integer NOT NULL DEFAULT 0, max_zoom integer NOT NULL DEFAULT 22,\n"
+    "  cache_seconds integer NOT NULL DEFAULT 0);\n"
+    /* The same layers and settings as schema_sql.h. */
+    "INSERT INTO layers(id, name, cluster_below_zoom, min_zoom, max_zoom, cache_seconds) VALUES\n"
+    "  (0, 'facilities', 13, 0, 22, 60), (1, 'reports', 14, 0, 22, 5),\n"
+    "  (2, 'districts', 0, 0, 22, 86400), (3, 'grids', 0, 10, 22, 86400);\n"
     "CREATE TABLE change_counter (id integer PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL);\n"
     "INSERT INTO change_counter VALUES (1, 0);\n"
     "CREATE TABLE change_log (seq bigint PRIMARY KEY, layer integer NOT NULL,\n"
