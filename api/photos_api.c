@@ -150,6 +150,7 @@ static md_err photo_path(struct md_call *c, bool allow_bare, int64_t *pid, bool 
     const char *t = c->tail;
     size_t n = strspn(t, "0123456789");
     const char *rest = t + n;
+    *pid = 0;
     *thumb = strcmp(rest, "/thumb.jpg") == 0;
     bool ok = n > 0 && n < 19 && (*thumb || strcmp(rest, ".jpg") == 0 || (allow_bare && !*rest));
     if (ok) {

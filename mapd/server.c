@@ -835,6 +835,7 @@ static md_err parse_bind(const struct md_server_opts *o, struct sockaddr_storage
                          socklen_t *len, struct md_ctx *ctx)
 {
     memset(ss, 0, sizeof(*ss));
+    *len = 0;
     const char *bind = o->bind && *o->bind ? o->bind : "127.0.0.1";
     struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
