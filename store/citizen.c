@@ -125,20 +125,6 @@ md_err md_report_token_check(struct md_store *s, int64_t id, const char *token, 
     return rc;
 }
 
-static md_err touch(struct md_store *s, int64_t id, int64_t now, struct md_ctx *ctx)
-{
-    static const char sql[] = "UPDATE reports SET updated_at = ? WHERE id = ?";
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, sql, &st, ctx);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, id);
-    int src = sqlite3_step(st);
-    sqlite3_reset(st);
-    return src == SQLITE_DONE ? MD_OK : md_store_fail(s, src, "updating the report", ctx);
-}
-
 /* History row, updated_at, event {type, report, note, extra...}; the
  * report's JSON into *report_out. Inside the caller's transaction. */
 static md_err follow_up(struct md_store *s, int64_t id, const char *action, const char *status,
@@ -149,7 +135,7 @@ static md_err follow_up(struct md_store *s, int64_t id, const char *action, cons
     md_err rc = md__report_history_add(s, id, action, status, status, REPORTER_ROLE, REPORTER_ACTOR,
                                        note, now, ctx);
     if (!rc)
-        rc = touch(s, id, now, ctx);
+        rc = md__report_touch(s, id, now, ctx);
     if (!rc)
         rc = md__report_public(s, id, now, offset_min, &report, ctx);
     if (rc) {

@@ -68,20 +68,6 @@ static md_err insert_one(struct md_store *s, int64_t id, const struct md_photo_n
     return MD_OK;
 }
 
-static md_err touch(struct md_store *s, int64_t id, int64_t now, struct md_ctx *ctx)
-{
-    static const char sql[] = "UPDATE reports SET updated_at = ? WHERE id = ?";
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, sql, &st, ctx);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, id);
-    int src = sqlite3_step(st);
-    sqlite3_reset(st);
-    return src == SQLITE_DONE ? MD_OK : md_store_fail(s, src, "updating the report", ctx);
-}
-
 static md_err add_in_txn(struct md_store *s, int64_t id, const struct md_photo_new *photos,
                          size_t n, const struct md_principal *who, int64_t now, int64_t *ids,
                          struct md_ctx *ctx)
@@ -101,7 +87,7 @@ static md_err add_in_txn(struct md_store *s, int64_t id, const struct md_photo_n
                                         who->actor, note, now, ctx);
     }
     if (!rc)
-        rc = touch(s, id, now, ctx);
+        rc = md__report_touch(s, id, now, ctx);
     return rc;
 }
 
@@ -200,7 +186,7 @@ static md_err remove_in_txn(struct md_store *s, int64_t photo_id, const struct m
     rc = md__report_history_add(s, report_id, "photo_removed", status, status,
                                 md_role_name(who->role), who->actor, note, now, ctx);
     if (!rc)
-        rc = touch(s, report_id, now, ctx);
+        rc = md__report_touch(s, report_id, now, ctx);
     return rc;
 }
 

@@ -417,6 +417,20 @@ md_err md_report_history(struct md_store *s, int64_t id, int offset_min, json_t 
     return finish_rows(s, st, rc, src, arr, out, "reading the history", ctx);
 }
 
+md_err md__report_touch(struct md_store *s, int64_t id, int64_t now, struct md_ctx *ctx)
+{
+    static const char sql[] = "UPDATE reports SET updated_at = ? WHERE id = ?";
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, id);
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    return src == SQLITE_DONE ? MD_OK : md_store_fail(s, src, "updating the report", ctx);
+}
+
 md_err md_report_touch_overdue(struct md_store *s, int64_t since, int64_t now, int *n,
                                struct md_ctx *ctx)
 {

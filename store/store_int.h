@@ -51,6 +51,9 @@ md_err md__report_public(struct md_store *s, int64_t id, int64_t now, int offset
                          json_t **out, struct md_ctx *ctx) MD_WUR;
 md_err md__report_emit(struct md_store *s, const char *type, int64_t id, json_t *report,
                        json_t *extra, int64_t now, struct md_ctx *ctx) MD_WUR;
+/* updated_at of report `id` := now (a change beside the report row:
+ * comments, supporters, photos), inside the caller's transaction. */
+md_err md__report_touch(struct md_store *s, int64_t id, int64_t now, struct md_ctx *ctx) MD_WUR;
 md_err md__report_history_add(struct md_store *s, int64_t id, const char *action,
                               const char *from, const char *to, const char *role,
                               const char *actor, const char *note, int64_t now,

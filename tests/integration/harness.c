@@ -36,6 +36,16 @@ int md_sh(const char *fmt, ...)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The first line `cmd` prints, into out; false when it fails. */
+bool md_sh_first_line(const char *cmd, char *out, size_t n)
+{
+    FILE *p = popen(cmd, "r");
+    bool ok = p && fgets(out, (int)n, p);
+    if (ok)
+        out[strcspn(out, "\r\n")] = '\0';
+    return p && pclose(p) == 0 && ok;
+}
+
 static const char *env_or_die(const char *name)
 {
     const char *v = getenv(name);

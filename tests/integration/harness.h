@@ -50,5 +50,8 @@ void md_http_res_free(struct md_http_res *res);
 bool md_http_header(const struct md_http_res *res, const char *name, char *out, size_t n);
 /* Run a shell command, return its exit status. */
 int md_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Run a shell command; the first line it prints into out (no newline).
+ * False when the command fails or prints nothing. */
+bool md_sh_first_line(const char *cmd, char *out, size_t n);
 
 #endif

@@ -23,16 +23,6 @@
 static struct md_harness H;
 static char centre_token[128], officer_token[128];
 
-/* The first line `cmd` prints, into out; false when it fails. */
-static bool first_line(const char *cmd, char *out, size_t n)
-{
-    FILE *p = popen(cmd, "r");
-    bool ok = p && fgets(out, (int)n, p);
-    if (ok)
-        out[strcspn(out, "\r\n")] = '\0';
-    return p && pclose(p) == 0 && ok;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -41,7 +31,7 @@ static int setup(void **state)
     char cmd[1024];
     const char *bin = getenv("MAPD_BIN");
     snprintf(cmd, sizeof(cmd), "'%s' token add --db '%s' --role centre --label test", bin, H.db);
-    if (!first_line(cmd, centre_token, sizeof(centre_token)))
+    if (!md_sh_first_line(cmd, centre_token, sizeof(centre_token)))
         return -1;
     snprintf(cmd, sizeof(cmd),
              "'%s' unit add --db '%s' --code DC-HW --name 东城区环卫中心 --type sanitation", bin,
@@ -50,7 +40,7 @@ static int setup(void **state)
         return -1;
     snprintf(cmd, sizeof(cmd), "'%s' token add --db '%s' --role officer --unit DC-HW --name 张三",
              bin, H.db);
-    return first_line(cmd, officer_token, sizeof(officer_token)) ? 0 : -1;
+    return md_sh_first_line(cmd, officer_token, sizeof(officer_token)) ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -24,15 +24,6 @@
 static struct md_harness H;
 static char centre_token[128], officer_token[128];
 
-static bool first_line(const char *cmd, char *out, size_t n)
-{
-    FILE *p = popen(cmd, "r");
-    bool ok = p && fgets(out, (int)n, p);
-    if (ok)
-        out[strcspn(out, "\r\n")] = '\0';
-    return p && pclose(p) == 0 && ok;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -41,7 +32,7 @@ static int setup(void **state)
     char cmd[1024];
     const char *bin = getenv("MAPD_BIN");
     snprintf(cmd, sizeof(cmd), "'%s' token add --db '%s' --role centre", bin, H.db);
-    if (!first_line(cmd, centre_token, sizeof(centre_token)))
+    if (!md_sh_first_line(cmd, centre_token, sizeof(centre_token)))
         return -1;
     snprintf(cmd, sizeof(cmd), "'%s' unit add --db '%s' --code DC-HW --name 环卫 >/dev/null", bin,
              H.db);
@@ -49,7 +40,7 @@ static int setup(void **state)
         return -1;
     snprintf(cmd, sizeof(cmd), "'%s' token add --db '%s' --role officer --unit DC-HW --name 张三",
              bin, H.db);
-    return first_line(cmd, officer_token, sizeof(officer_token)) ? 0 : -1;
+    return md_sh_first_line(cmd, officer_token, sizeof(officer_token)) ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -214,7 +205,7 @@ static void metadata_is_stripped_and_hidden_until_accepted(void **state)
                            src, src),
                      0);
     snprintf(cmd, sizeof(cmd), "exiftool -s -s -s -GPSLatitude -Make '%s' | tr '\\n' ' '", src);
-    assert_true(first_line(cmd, got, sizeof(got)));
+    assert_true(md_sh_first_line(cmd, got, sizeof(got)));
     assert_non_null(strstr(got, "TestPhone")); /* the input does carry them */
 
     int64_t id = file_report(tok);
@@ -261,12 +252,12 @@ static void metadata_is_stripped_and_hidden_until_accepted(void **state)
              "exiftool -s -s -s -EXIF:all -GPS:all -XMP:all -IPTC:all -ICC_Profile:all"
              " -MakerNotes:all -Comment -Make -Model '%s' | wc -c",
              out);
-    assert_true(first_line(cmd, got, sizeof(got)));
+    assert_true(md_sh_first_line(cmd, got, sizeof(got)));
     if (atoi(got) != 0)
         md_sh("exiftool -a -G1 '%s' >&2", out);
     assert_int_equal(atoi(got), 0);
     snprintf(cmd, sizeof(cmd), "exiftool -s -s -s -FileType -ImageWidth '%s' | tr '\\n' ' '", out);
-    assert_true(first_line(cmd, got, sizeof(got)));
+    assert_true(md_sh_first_line(cmd, got, sizeof(got)));
     assert_string_equal(got, "JPEG 800 ");
 
     /* The centre removes it: 204, then gone for everyone. Officers may not. */
