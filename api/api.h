@@ -58,6 +58,10 @@ struct md_config {
      * other workers keep serving tiles, /health and nearest. 0 = 1. */
     unsigned query_budget_ms;
     unsigned expensive_slots;
+    /* Building an export file (once per data version, api/export_cache.c)
+     * runs under its own, longer budget: 422 query_too_expensive past it,
+     * naming --export-budget-ms; 0 = none. */
+    unsigned export_budget_ms;
 };
 
 /* Per-worker-thread resources, owned by mapd (one per thread, never shared). */

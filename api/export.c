@@ -9,6 +9,7 @@
  */
 #include "export.h"
 #include "export_cache.h"
+#include "md_time.h"
 #include "layer_out.h"
 #include "queries.h"
 
@@ -231,6 +232,11 @@ static md_err handle_export(struct md_call *c)
     }
     char disposition[96];
     snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s%s\"", layer_name, dot);
+    /* An export is built once per data version (a file served to every
+     * reader after): under its own budget, not the query budget. */
+    c->ctx->budget_ms = c->api->cfg->export_budget_ms;
+    c->ctx->deadline_us =
+        c->ctx->budget_ms ? md_time_mono_us() + (int64_t)c->ctx->budget_ms * 1000 : 0;
     rc = md__export_serve(c, &o, dot + 1);
     c->res->content_type = o.csv ? "text/csv; charset=utf-8" : "application/geo+json";
     if (!rc)

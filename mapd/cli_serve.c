@@ -49,6 +49,9 @@ static void serve_help(void)
         "  --query-budget-ms N    work budget of an expensive request (polygon and wide-area\n"
         "                         within, stats, hot spots, exports): 422 query_too_expensive\n"
         "                         past it (default 5000; 0 = none)\n"
+        "  --export-budget-ms N   work budget of building one export file (once per data\n"
+        "                         version): 422 query_too_expensive past it (default 120000;\n"
+        "                         0 = none)\n"
         "  --expensive-slots N    expensive requests running at once, 503 + Retry-After beyond\n"
         "                         (default threads - 1, at least 1)\n"
         "  --quiet                no per-request log lines\n");
@@ -158,6 +161,7 @@ int md_cli_serve(int argc, char **argv)
                                          {"reuse-port", no_argument, NULL, 1002},
                                          {"query-budget-ms", required_argument, NULL, 1003},
                                          {"expensive-slots", required_argument, NULL, 1004},
+                                         {"export-budget-ms", required_argument, NULL, 1005},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char cors_list[2048] = "";
@@ -171,6 +175,7 @@ int md_cli_serve(int argc, char **argv)
         .timezone_offset_min = 480,
         .rate_limit_per_min = 30,
         .query_budget_ms = 5000,
+        .export_budget_ms = 120000,
     };
     struct md_server_opts so = {.bind = "127.0.0.1",
                                 .port = 8080,
@@ -288,6 +293,10 @@ int md_cli_serve(int argc, char **argv)
         case 1004:
             bad = num("--expensive-slots", optarg, 1, 256, &v);
             cfg.expensive_slots = (unsigned)v;
+            break;
+        case 1005:
+            bad = num("--export-budget-ms", optarg, 0, 3600 * 1000, &v);
+            cfg.export_budget_ms = (unsigned)v;
             break;
         case 'h':
             serve_help();

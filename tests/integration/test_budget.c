@@ -105,6 +105,29 @@ struct expensive_job {
     int64_t ms;
 };
 
+/* Building an export file (20,000 reports, dozens of chunks) under a 1 ms
+ * --export-budget-ms is cut with the export's own message; a new data
+ * version is needed for nothing: the file was never made, so the next
+ * request tries again and is cut again. */
+static void export_build_is_cut_at_its_budget(void **state)
+{
+    (void)state;
+    struct md_harness h;
+    const char *args[] = {"--export-budget-ms", "1", NULL};
+    md_harness_start(&h, args);
+    for (int i = 0; i < 2; i++) {
+        struct md_http_res r;
+        assert_int_equal(md_http(&h, "GET", "/api/v1/export/reports.geojson", NULL, NULL, 0, &r), 0);
+        print_message("export under 1 ms: %ld: %.200s\n", r.status, r.body);
+        assert_int_equal(r.status, 422);
+        assert_non_null(strstr(r.body, "\"code\":\"query_too_expensive\""));
+        assert_non_null(strstr(r.body, "--export-budget-ms"));
+        assert_non_null(strstr(r.body, "1 ms"));
+        md_http_res_free(&r);
+    }
+    assert_int_equal(md_harness_stop(&h), 0);
+}
+
 static void *run_star(void *arg)
 {
     struct expensive_job *j = arg;
@@ -182,6 +205,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(star_query_is_cut_at_the_budget),
         cmocka_unit_test(cheap_requests_are_served_while_expensive_ones_run),
+        cmocka_unit_test(export_build_is_cut_at_its_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
