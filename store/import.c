@@ -533,6 +533,11 @@ static md_err bind_field(struct run *u, sqlite3_stmt *st, OGRFeatureH feat, int 
     }
     if (!md_utf8_valid(v, strlen(v)))
         return bad(u, "%s is not valid UTF-8", f->name);
+    unsigned cp;
+    long at = md_text_bad_char(v, strlen(v), &cp);
+    if (at >= 0) /* the same rule as the API's input (core/md_text.c) */
+        return bad(u, "%s has control character U+%04X at character %ld (no output could carry it)",
+                   f->name, cp, at);
     if (f->allowed) {
         const char *const *a = f->allowed;
         while (*a && strcmp(*a, v) != 0)

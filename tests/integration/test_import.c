@@ -293,6 +293,34 @@ static void csv_with_three_bad_rows(void **state)
                      0);
 }
 
+/* Issue 11: an imported string holds no character that some output cannot
+ * carry (the API's input rule, md_text_bad_char): the row is refused with
+ * the field, the code point and its position. */
+static void control_characters_refused(void **state)
+{
+    (void)state;
+    char path[600], db[600], errs[600];
+    snprintf(path, sizeof(path), "%s/ctl.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name,category,lon,lat,status\n"
+          "A\001B,toilet,116.40,39.91,open\n"
+          "ok,market,116.41,39.92,open\n"
+          "C\xEF\xBF\xBE,kiosk,116.42,39.93,open\n",
+          f);
+    fclose(f);
+    snprintf(db, sizeof(db), "%s/ctl.sqlite", dir);
+    snprintf(errs, sizeof(errs), "%s/ctl.err", dir);
+    fresh_db_with_areas(db);
+    int st = md_sh("'%s' import --db '%s' --layer facilities '%s' 2> '%s'", bin, db, path, errs);
+    assert_int_equal(exit_code(st), 3);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM facilities"), 1);
+    assert_int_equal(md_sh("grep -q '^row 1 (line 2): name has control character U+0001 at "
+                           "character 1' '%s'", errs), 0);
+    assert_int_equal(md_sh("grep -q '^row 3 (line 4): name has control character U+FFFE at "
+                           "character 1' '%s'", errs), 0);
+}
+
 /* Real files: the project's own beijing-districts.geojson (11 of 16 polygons
  * invalid) is repaired with MakeValid, each repair reported; a category map;
  * points outside every district kept or refused and counted; a missing file
@@ -486,6 +514,7 @@ int main(void)
         cmocka_unit_test(shapefile_in_epsg4498_and_geopackage_in_cgcs2000),
         cmocka_unit_test(gcj02_input),
         cmocka_unit_test(csv_with_three_bad_rows),
+        cmocka_unit_test(control_characters_refused),
         cmocka_unit_test(real_files_repairs_maps_outside),
         cmocka_unit_test(bad_invocations),
         cmocka_unit_test(exports_hold_public_fields_only),
