@@ -142,9 +142,9 @@ static md_err category_history(struct md_call *c)
 }
 
 const struct md_route md__admin_routes[] = {
-    {"PATCH", "/api/v1/facilities/", true, patch_facility, "facility_edit"},
-    {"GET", "/api/v1/facilities/", true, facility_history, "facility_history"},
-    {"PUT", "/api/v1/facility-categories/", true, put_category, "facility_category_put"},
-    {"GET", "/api/v1/facility-categories/", true, category_history, "facility_category_history"},
+    {"PATCH", "/api/v1/facilities/", true, patch_facility, "facility_edit", "*"},
+    {"GET", "/api/v1/facilities/", true, facility_history, "facility_history", "*/history"},
+    {"PUT", "/api/v1/facility-categories/", true, put_category, "facility_category_put", "*"},
+    {"GET", "/api/v1/facility-categories/", true, category_history, "facility_category_history", "*/history"},
 };
 const size_t md__admin_routes_count = sizeof(md__admin_routes) / sizeof(md__admin_routes[0]);

@@ -39,6 +39,10 @@ struct md_route {
     bool prefix;
     md_handler_fn fn;
     const char *name; /* for logs and metrics */
+    /* A prefix route's tails, space-separated, '*' one non-empty segment
+     * without '/' (e.g. an id, or an id, a slash and "history"); NULL = any tail. The router matches
+     * them, so Allow and 405 name exactly the methods a path answers. */
+    const char *tails;
 };
 
 /* Route tables, one per API family (defined in each family's module). */

@@ -535,12 +535,12 @@ static md_err style(struct md_call *c)
 }
 
 const struct md_route md__consult_routes[] = {
-    {"GET", "/api/v1/consultations", false, list, "consultations_list"},
-    {"POST", "/api/v1/consultations", false, create, "consultations_create"},
-    {"GET", "/api/v1/consultations/", true, get_sub, "consultations_get"},
-    {"POST", "/api/v1/consultations/", true, post_sub, "consultations_post"},
-    {"GET", "/tiles/consultations/", true, tile, "consultations_tiles"},
-    {"GET", "/tiles/consultations.json", false, tilejson, "consultations_tilejson"},
-    {"GET", "/styles/consultations.json", false, style, "consultations_style"},
+    {"GET", "/api/v1/consultations", false, list, "consultations_list", NULL},
+    {"POST", "/api/v1/consultations", false, create, "consultations_create", NULL},
+    {"GET", "/api/v1/consultations/", true, get_sub, "consultations_get", NULL},
+    {"POST", "/api/v1/consultations/", true, post_sub, "consultations_post", NULL},
+    {"GET", "/tiles/consultations/", true, tile, "consultations_tiles", NULL},
+    {"GET", "/tiles/consultations.json", false, tilejson, "consultations_tilejson", NULL},
+    {"GET", "/styles/consultations.json", false, style, "consultations_style", NULL},
 };
 const size_t md__consult_routes_count = sizeof(md__consult_routes) / sizeof(md__consult_routes[0]);

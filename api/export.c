@@ -245,6 +245,6 @@ static md_err handle_export(struct md_call *c)
 }
 
 const struct md_route md__export_routes[] = {
-    {"GET", "/api/v1/export/", true, handle_export, "export"},
+    {"GET", "/api/v1/export/", true, handle_export, "export", NULL},
 };
 const size_t md__export_routes_count = sizeof(md__export_routes) / sizeof(md__export_routes[0]);

@@ -5,8 +5,8 @@
 #include <stdio.h>
 
 const struct md_route md__core_routes[] = {
-    {"GET", "/health", false, md__handle_health, "health"},
-    {"GET", "/metrics", false, md__handle_metrics, "metrics"},
+    {"GET", "/health", false, md__handle_health, "health", NULL},
+    {"GET", "/metrics", false, md__handle_metrics, "metrics", NULL},
 };
 const size_t md__core_routes_count = sizeof(md__core_routes) / sizeof(md__core_routes[0]);
 

@@ -39,8 +39,8 @@
 static md_err handle_ogc(struct md_call *c);
 
 const struct md_route md__ogc_routes[] = {
-    {"GET", "/ogc", false, handle_ogc, "ogc"},
-    {"GET", "/ogc/", true, handle_ogc, "ogc"},
+    {"GET", "/ogc", false, handle_ogc, "ogc", NULL},
+    {"GET", "/ogc/", true, handle_ogc, "ogc", NULL},
 };
 const size_t md__ogc_routes_count = sizeof(md__ogc_routes) / sizeof(md__ogc_routes[0]);
 

@@ -611,7 +611,7 @@ static md_err handle_post(struct md_call *c)
 }
 
 const struct md_route md__open311_routes[] = {
-    {"GET", "/open311/v2/", true, handle_get, "open311"},
-    {"POST", "/open311/v2/", true, handle_post, "open311_post"},
+    {"GET", "/open311/v2/", true, handle_get, "open311", NULL},
+    {"POST", "/open311/v2/", true, handle_post, "open311_post", "requests.json requests.xml"},
 };
 const size_t md__open311_routes_count = sizeof(md__open311_routes) / sizeof(md__open311_routes[0]);

@@ -222,7 +222,7 @@ static md_err delete_photo(struct md_call *c)
 }
 
 const struct md_route md__photos_routes[] = {
-    {"GET", "/api/v1/photos/", true, get_photo, "photos_get"},
-    {"DELETE", "/api/v1/photos/", true, delete_photo, "photos_delete"},
+    {"GET", "/api/v1/photos/", true, get_photo, "photos_get", NULL},
+    {"DELETE", "/api/v1/photos/", true, delete_photo, "photos_delete", NULL},
 };
 const size_t md__photos_routes_count = sizeof(md__photos_routes) / sizeof(md__photos_routes[0]);

@@ -28,10 +28,10 @@ static const char *const within_params[] = {"crs",   "layer",  "bbox", "limit", 
 static const char *const district_at_params[] = {"crs", "lon", "lat", NULL};
 
 const struct md_route md__queries_routes[] = {
-    {"GET", "/api/v1/nearest", false, handle_nearest, "nearest"},
-    {"GET", "/api/v1/within", false, handle_within, "within"},
-    {"POST", "/api/v1/within", false, handle_within, "within"},
-    {"GET", "/api/v1/districts/at", false, handle_district_at, "districts_at"},
+    {"GET", "/api/v1/nearest", false, handle_nearest, "nearest", NULL},
+    {"GET", "/api/v1/within", false, handle_within, "within", NULL},
+    {"POST", "/api/v1/within", false, handle_within, "within", NULL},
+    {"GET", "/api/v1/districts/at", false, handle_district_at, "districts_at", NULL},
 };
 const size_t md__queries_routes_count = sizeof(md__queries_routes) / sizeof(md__queries_routes[0]);
 

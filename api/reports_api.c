@@ -1032,14 +1032,14 @@ static md_err categories(struct md_call *c)
 
 
 const struct md_route md__reports_routes[] = {
-    {"POST", "/api/v1/reports", false, create_report, "reports_create"},
-    {"GET", "/api/v1/reports", false, list_reports, "reports_list"},
-    {"GET", "/api/v1/reports/", true, get_report, "reports_get"},
-    {"POST", "/api/v1/reports/", true, transition, "reports_transition"},
-    {"POST", "/api/v1/facilities/", true, post_correction, "facility_corrections"},
-    {"GET", "/api/v1/events", false, events, "events"},
-    {"GET", "/api/v1/categories", false, categories, "categories"},
-    {"GET", "/api/v1/facility-categories", false, facility_categories, "facility_categories"},
+    {"POST", "/api/v1/reports", false, create_report, "reports_create", NULL},
+    {"GET", "/api/v1/reports", false, list_reports, "reports_list", NULL},
+    {"GET", "/api/v1/reports/", true, get_report, "reports_get", "* */history */duplicates"},
+    {"POST", "/api/v1/reports/", true, transition, "reports_transition", "*/transitions */supporters */comments */withdraw */rating */photos"},
+    {"POST", "/api/v1/facilities/", true, post_correction, "facility_corrections", "*/corrections"},
+    {"GET", "/api/v1/events", false, events, "events", NULL},
+    {"GET", "/api/v1/categories", false, categories, "categories", NULL},
+    {"GET", "/api/v1/facility-categories", false, facility_categories, "facility_categories", NULL},
 };
 const size_t md__reports_routes_count = sizeof(md__reports_routes) / sizeof(md__reports_routes[0]);
 

@@ -12,6 +12,7 @@
 #include "expensive.h"
 #include "md_time.h"
 #include "negotiate.h"
+#include "reports_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +50,43 @@ static const struct route_table tables[] = {
         for (const struct md_route *r = tables[t_].routes;                                         \
              r < tables[t_].routes + *tables[t_].count; r++)
 
+/* True when `tail` matches the pattern pat[0..n) (see md_route.tails). */
+static bool tail_pattern(const char *pat, size_t n, const char *tail)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (pat[i] == '*') {
+            size_t seg = strcspn(tail, "/");
+            if (!seg)
+                return false;
+            tail += seg;
+            i++;
+        } else if (pat[i++] != *tail++) {
+            return false;
+        }
+    }
+    return *tail == '\0';
+}
+
+static bool tail_listed(const char *tails, const char *tail)
+{
+    if (!tails)
+        return true;
+    while (*tails) {
+        size_t n = strcspn(tails, " ");
+        if (tail_pattern(tails, n, tail))
+            return true;
+        tails += n;
+        tails += strspn(tails, " ");
+    }
+    return false;
+}
+
 static bool path_matches(const struct md_route *r, const char *path, const char **tail)
 {
     size_t n = strlen(r->path);
     if (r->prefix) {
-        if (strncmp(path, r->path, n) != 0)
+        if (strncmp(path, r->path, n) != 0 || !tail_listed(r->tails, path + n))
             return false;
         *tail = path + n;
         return true;
@@ -183,8 +216,14 @@ static md_err method_not_allowed(struct md_call *call, const char *path)
     if (strcmp(call->req->method, "OPTIONS") == 0 && call->api->cfg->cors_origin)
         return preflight(call, allow);
     MD_IGNORE(md_response_header(call->res, call->req->pool, "Allow", allow));
-    return md_fail(call->ctx, MD_EMETHOD, "%s is not allowed on %s (allowed: %s)",
-                   call->req->method, path, allow);
+    md_err rc = md_fail(call->ctx, MD_EMETHOD, "%s is not allowed on %s (allowed: %s)",
+                        call->req->method, path, allow);
+    if (strncmp(path, "/open311/", 9) == 0) { /* in Open311's error form */
+        size_t n = strlen(path);
+        md__open311_error(call->res, 405, md_ctx_message(call->ctx),
+                          n > 4 && strcmp(path + n - 4, ".xml") == 0);
+    }
+    return rc;
 }
 
 /* Wide-area within queries are expensive; a radius or box of a few

@@ -135,9 +135,9 @@ static md_err officer_cases(struct md_call *c)
 }
 
 const struct md_route md__staff_routes[] = {
-    {"GET", "/api/v1/units", false, list_units, "units_list"},
-    {"POST", "/api/v1/units", false, add_unit, "units_add"},
-    {"POST", "/api/v1/units/", true, add_officer, "officers_add"},
-    {"GET", "/api/v1/officer/cases", false, officer_cases, "officer_cases"},
+    {"GET", "/api/v1/units", false, list_units, "units_list", NULL},
+    {"POST", "/api/v1/units", false, add_unit, "units_add", NULL},
+    {"POST", "/api/v1/units/", true, add_officer, "officers_add", NULL},
+    {"GET", "/api/v1/officer/cases", false, officer_cases, "officer_cases", NULL},
 };
 const size_t md__staff_routes_count = sizeof(md__staff_routes) / sizeof(md__staff_routes[0]);

@@ -47,8 +47,8 @@ static const char *const stats_params[] = {SCOPE_PARAMS, "by", "at", NULL};
 static const char *const hotspots_params[] = {SCOPE_PARAMS, "cell", "shape", "limit", NULL};
 
 const struct md_route md__stats_routes[] = {
-    {"GET", "/api/v1/stats", false, handle_stats, "stats"},
-    {"GET", "/api/v1/hotspots", false, handle_hotspots, "hotspots"},
+    {"GET", "/api/v1/stats", false, handle_stats, "stats", NULL},
+    {"GET", "/api/v1/hotspots", false, handle_hotspots, "hotspots", NULL},
 };
 const size_t md__stats_routes_count = sizeof(md__stats_routes) / sizeof(md__stats_routes[0]);
 

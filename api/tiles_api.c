@@ -397,8 +397,8 @@ static md_err handle_style(struct md_call *c)
 }
 
 const struct md_route md__tile_routes[] = {
-    {"GET", "/tiles", false, handle_catalog, "tiles_catalog"},
-    {"GET", "/tiles/", true, handle_tiles, "tiles"},
-    {"GET", "/styles/", true, handle_style, "styles"},
+    {"GET", "/tiles", false, handle_catalog, "tiles_catalog", NULL},
+    {"GET", "/tiles/", true, handle_tiles, "tiles", NULL},
+    {"GET", "/styles/", true, handle_style, "styles", NULL},
 };
 const size_t md__tile_routes_count = sizeof(md__tile_routes) / sizeof(md__tile_routes[0]);

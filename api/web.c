@@ -469,13 +469,13 @@ static md_err handle_fonts(struct md_call *c)
 }
 
 const struct md_route md__web_routes[] = {
-    {"GET", "/", false, handle_index, "web_index"},
-    {"GET", "/web/", true, handle_web, "web_files"},
-    {"GET", "/openapi.json", false, handle_openapi, "openapi"},
-    {"GET", "/developers", false, handle_developers, "developers"},
-    {"GET", "/developers/api", false, handle_api_page, "api_page"},
-    {"GET", "/officer", false, handle_officer, "officer_page"},
-    {"GET", "/admin", false, handle_admin, "admin_page"},
-    {"GET", "/fonts/", true, handle_fonts, "fonts"},
+    {"GET", "/", false, handle_index, "web_index", NULL},
+    {"GET", "/web/", true, handle_web, "web_files", NULL},
+    {"GET", "/openapi.json", false, handle_openapi, "openapi", NULL},
+    {"GET", "/developers", false, handle_developers, "developers", NULL},
+    {"GET", "/developers/api", false, handle_api_page, "api_page", NULL},
+    {"GET", "/officer", false, handle_officer, "officer_page", NULL},
+    {"GET", "/admin", false, handle_admin, "admin_page", NULL},
+    {"GET", "/fonts/", true, handle_fonts, "fonts", NULL},
 };
 const size_t md__web_routes_count = sizeof(md__web_routes) / sizeof(md__web_routes[0]);

@@ -98,6 +98,49 @@ static void encoded_nul_in_url_is_refused(void **state)
     md_http_res_free(&r);
 }
 
+/* Allow names exactly the methods that answer the path (prefix routes
+ * list their tails, md_route.tails), and Open311's 405s are in Open311's
+ * error form (JSON array or <errors> XML). */
+static void allow_lists_exactly_what_the_path_answers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *path, *allow;
+    } cases[] = {
+        {"DELETE", "/api/v1/reports/1", "GET, HEAD"},
+        {"GET", "/api/v1/reports/1/transitions", "POST"},
+        {"PUT", "/api/v1/reports/1/supporters", "POST"},
+        {"DELETE", "/api/v1/reports/1/history", "GET, HEAD"},
+        {"GET", "/api/v1/facilities/1", "PATCH"},
+        {"GET", "/api/v1/facilities/1/corrections", "POST"},
+        {"POST", "/api/v1/facilities/1/history", "GET, HEAD"},
+        {"POST", "/open311/v2/services.json", "GET, HEAD"},
+        {"DELETE", "/open311/v2/requests.json", "GET, POST, HEAD"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct md_http_res r;
+        char allow[128] = "";
+        assert_int_equal(md_http(&H, cases[i].method, cases[i].path, NULL, NULL, 0, &r), 0);
+        assert_true(md_http_header(&r, "Allow", allow, sizeof(allow)));
+        if (r.status != 405 || strcmp(allow, cases[i].allow) != 0)
+            fprintf(stderr, "%s %s: %ld Allow: %s\n", cases[i].method, cases[i].path, r.status,
+                    allow);
+        assert_int_equal(r.status, 405);
+        assert_string_equal(allow, cases[i].allow);
+        if (strncmp(cases[i].path, "/open311/", 9) == 0)
+            assert_non_null(strstr(r.body, "[{\"code\":405,\"description\":"));
+        md_http_res_free(&r);
+    }
+    struct md_http_res r; /* a path no method answers is 404, not 405 */
+    assert_int_equal(md_http(&H, "GET", "/api/v1/reports/1/nothing", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    md_http_res_free(&r);
+    assert_int_equal(md_http(&H, "PUT", "/open311/v2/requests.xml", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 405);
+    assert_non_null(strstr(r.body, "<errors><error><code>405</code>"));
+    md_http_res_free(&r);
+}
+
 static void conflicting_content_lengths_are_refused(void **state)
 {
     (void)state;
@@ -385,6 +428,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(encoded_nul_in_url_is_refused),
         cmocka_unit_test(conflicting_content_lengths_are_refused),
+        cmocka_unit_test(allow_lists_exactly_what_the_path_answers),
         cmocka_unit_test(json_endpoints_take_json_only),
         cmocka_unit_test(log_fields_escape_control_bytes),
         cmocka_unit_test(port_in_use_is_a_start_up_error),
