@@ -55,7 +55,9 @@ test('JSON, GeoJSON and XML answers are gzip\'d for a client that accepts it, an
     assert.ok(varyList(gz.headers).includes('accept-encoding'), path);
     assert.equal(Number(gz.headers['content-length']), gz.body.length, `${path} Content-Length is the gzip's`);
     assert.ok(gz.body.length < plain.body.length / 2, `${path}: ${gz.body.length} vs ${plain.body.length}`);
-    assert.deepEqual(gunzipSync(gz.body), plain.body, `${path} decodes to the same bytes`);
+    // OGC's timeStamp is the second of the answer: the two fetches may straddle one.
+    const stamp = (b) => b.toString('utf8').replace(/"timeStamp":"[^"]*"/, '"timeStamp":""');
+    assert.equal(stamp(gunzipSync(gz.body)), stamp(plain.body), `${path} decodes to the same bytes`);
   }
 });
 
