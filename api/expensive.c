@@ -154,14 +154,16 @@ static void job_run(struct job *j, struct md_worker *w, const struct md_config *
     }
     /* The answer is made here, not in the router: compress it here too. */
     md_negotiate_response(&j->req, &j->res, false);
+    /* Wake under the job's lock: once the request sees `done` it may end and
+     * free its waker (job_free waits for this lock), so a wake after the
+     * unlock would write into freed memory. (ingest.c wakes under its lock
+     * the same way.) */
     pthread_mutex_lock(&j->lock);
     j->done = true;
-    md_wake_cb wake = j->wake;
-    void *arg = j->wake_arg;
+    if (j->wake)
+        j->wake(j->wake_arg);
     pthread_cond_broadcast(&j->done_cv);
     pthread_mutex_unlock(&j->lock);
-    if (wake)
-        wake(arg);
 }
 
 static void *pool_main(void *arg)
