@@ -1,15 +1,17 @@
 /* export.c - streamed GeoJSON/CSV exports of public fields (export.h), and
  * the route GET /api/v1/export/{layer}.geojson|.csv.
  *
- * States: header -> rows (chunk by chunk) -> footer -> done. The statement
- * is the layer's public SELECT (layer_out.c) with bound filters, prepared
- * on a private read-only connection in a read transaction opened at
- * md_export_open, so every chunk comes from the same snapshot. The route
+ * States: header -> rows (chunk by chunk) -> footer -> done. The rows come
+ * from a store scan of the layer's public fields with the filters
+ * (md_store_scan_open, feature_read.h) on a private read-only connection,
+ * in a read transaction opened at md_export_open, so every chunk comes
+ * from the same snapshot. The route
  * serves files built from it (export_cache.c): no client holds the snapshot.
  */
 #include "export.h"
 #include "export_cache.h"
 #include "md_time.h"
+#include "feature_read.h"
 #include "layer_out.h"
 #include "queries.h"
 
@@ -25,30 +27,11 @@ struct md_export {
     struct md_export_opts o;
     char *strings[5]; /* owned copies of the filter strings */
     struct md_store *s;
-    sqlite3_stmt *st;
+    struct md_store_scan *scan;
     enum state state;
     int64_t rows;
     int64_t version; /* the layer's data version in the export's snapshot */
     struct md_ctx ctx;
-};
-
-/* Filters per layer; ?1..?4 bbox, ?5 category, ?6 group, ?7 status,
- * ?8 district, ?9 kind, ?10 from, ?11 to (NULL = no condition). */
-static const char *const where_sql[MD_LAYER__COUNT] = {
-    " WHERE (?1 IS NULL OR (t.lon BETWEEN ?1 AND ?3 AND t.lat BETWEEN ?2 AND ?4))"
-    " AND (?5 IS NULL OR " MD_SQL_IN_LIST("?5", "t.category") ") AND (?7 IS NULL OR " MD_SQL_IN_LIST("?7", "t.status") ")"
-    " AND (?8 IS NULL OR t.district_code = ?8)"
-    " AND (?10 IS NULL OR t.updated_at >= ?10) AND (?11 IS NULL OR t.updated_at <= ?11)"
-    " ORDER BY t.id",
-    " WHERE (?1 IS NULL OR (t.lon BETWEEN ?1 AND ?3 AND t.lat BETWEEN ?2 AND ?4))"
-    " AND (?5 IS NULL OR " MD_SQL_IN_LIST("?5", "t.service_code") ")"
-    " AND (?6 IS NULL OR t.service_code IN (SELECT code FROM categories WHERE group_code = ?6))"
-    " AND (?7 IS NULL OR " MD_SQL_IN_LIST("?7", "t.status") ") AND (?8 IS NULL OR t.district_code = ?8)"
-    " AND (?9 IS NULL OR t.kind = ?9)"
-    " AND (?10 IS NULL OR t.created_at >= ?10) AND (?11 IS NULL OR t.created_at <= ?11)"
-    " ORDER BY t.id",
-    " ORDER BY t.code",
-    " WHERE (?8 IS NULL OR t.district_code = ?8) ORDER BY t.code",
 };
 
 static const char *dup_or_null(const char *s, char **slot)
@@ -61,7 +44,6 @@ md_err md_export_open(const char *db_path, const struct md_export_opts *o, struc
                       struct md_ctx *ctx)
 {
     md_err rc = MD_OK;
-    char sql[2048];
     struct md_export *e = calloc(1, sizeof(*e));
     *out = NULL;
     if (!e)
@@ -79,39 +61,12 @@ md_err md_export_open(const char *db_path, const struct md_export_opts *o, struc
         }
     }
     rc = md_store_open(db_path, MD_STORE_READONLY, &e->s, ctx);
+    struct md_scan_query q = {.layer = o->layer, .filter = *f, .has_box = o->has_box, .box = o->box};
+    if (!rc)
+        rc = md_store_scan_open(e->s, &q, &e->scan, ctx);
     if (rc)
         goto out;
-    sqlite3 *db = md_store_db(e->s);
-    snprintf(sql, sizeof(sql), "%s%s", md__layer_select(o->layer), where_sql[o->layer]);
-    int src = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    struct md_layer_info info = {0};
-    if (src == SQLITE_OK && (rc = md_store_layer_info(e->s, o->layer, &info, ctx))) /* the snapshot starts here */
-        goto out;
-    e->version = info.version;
-    if (src == SQLITE_OK)
-        src = sqlite3_prepare_v2(db, sql, -1, &e->st, NULL);
-    if (src != SQLITE_OK) {
-        rc = md_store_fail(e->s, src, "export", ctx);
-        goto out;
-    }
-    if (o->has_box) {
-        sqlite3_bind_double(e->st, 1, o->box.minx);
-        sqlite3_bind_double(e->st, 2, o->box.miny);
-        sqlite3_bind_double(e->st, 3, o->box.maxx);
-        sqlite3_bind_double(e->st, 4, o->box.maxy);
-    }
-    /* Bind by number; a layer's SQL may not use every number (binding past
-     * the highest one is skipped). */
-    int nparams = sqlite3_bind_parameter_count(e->st);
-    const char *texts[5] = {f->category, f->group, f->status, f->district, f->kind};
-    for (int i = 0; i < 5; i++) {
-        if (5 + i <= nparams && texts[i])
-            sqlite3_bind_text(e->st, 5 + i, texts[i], -1, SQLITE_STATIC);
-    }
-    if (10 <= nparams && f->has_from)
-        sqlite3_bind_int64(e->st, 10, f->from);
-    if (11 <= nparams && f->has_to)
-        sqlite3_bind_int64(e->st, 11, f->to);
+    e->version = md_store_scan_version(e->scan);
     *out = e;
     e = NULL;
 out:
@@ -131,19 +86,20 @@ md_err md_export_next(struct md_export *e, struct md_buf *out)
         e->state = ST_ROWS;
     }
     while (!rc && e->state == ST_ROWS && out->len - start < CHUNK_BYTES) {
-        int src = sqlite3_step(e->st);
-        if (src == SQLITE_DONE) {
+        const struct md_row *row = NULL;
+        rc = md_store_scan_next(e->scan, &row, &e->ctx);
+        if (rc) {
+            break;
+        } else if (!row) {
             e->state = ST_FOOTER;
-        } else if (src != SQLITE_ROW) {
-            rc = md_store_fail(e->s, src, "export", &e->ctx);
         } else if (e->o.csv) {
-            rc = md__row_csv(e->st, e->o.layer, &fo, out);
+            rc = md__row_csv(row, e->o.layer, &fo, out);
             e->rows++;
         } else {
             if (e->rows)
                 rc = md_buf_puts(out, ",\n");
             if (!rc)
-                rc = md__row_geojson(e->st, e->o.layer, &fo, NULL, out);
+                rc = md__row_geojson(row, e->o.layer, &fo, NULL, out);
             e->rows++;
         }
     }
@@ -179,9 +135,7 @@ void md_export_free(struct md_export *e)
 {
     if (!e)
         return;
-    sqlite3_finalize(e->st);
-    if (e->s && !sqlite3_get_autocommit(md_store_db(e->s)))
-        sqlite3_exec(md_store_db(e->s), "COMMIT", NULL, NULL, NULL);
+    md_store_scan_close(e->scan);
     md_store_close(e->s);
     for (int i = 0; i < 5; i++)
         free(e->strings[i]);

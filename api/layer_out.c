@@ -1,12 +1,14 @@
 /* layer_out.c - public fields of each layer as GeoJSON and CSV (layer_out.h).
  *
- * Each layer has one column list; the SELECT text, the GeoJSON properties
- * and the CSV header all come from it, so a column can never be public in
- * one output and private in another. Polygons come out of SQLite as WKB
- * (AsBinary) and are walked here, so every vertex goes through the same
- * number formatting and CRS conversion as points.
+ * Each layer has one column list (md_layer_public, store/layer_fields.h);
+ * the store's SELECT, the GeoJSON properties and the CSV header all come
+ * from it, so a column can never be public in one output and private in
+ * another. Polygons come from the store as WKB and are walked here, so
+ * every vertex goes through the same number formatting and CRS conversion
+ * as points.
  */
 #include "layer_out.h"
+#include "layer_fields.h"
 #include "md_text.h"
 #include "md_time.h"
 
@@ -16,124 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum col_type { COL_INT, COL_TEXT, COL_TIME, COL_JSON, COL_REAL, COL_LON, COL_LAT, COL_WKB };
-
-struct col {
-    const char *name;
-    enum col_type type;
-};
-
-struct layer_desc {
-    const char *select, *select_by_id, *time_column;
-    const struct col *cols;
-    int ncols;
-    bool text_id;
-};
-
-#define FAC_SELECT                                                                                 \
-    "SELECT t.id, t.category, t.name, t.address, t.phone, t.opening_hours, t.district_code,"       \
-    " t.grid_code, t.status, t.source, t.updated_at, t.lon, t.lat FROM facilities t"
-static const struct col fac_cols[] = {{"id", COL_INT},
-                                      {"category", COL_TEXT},
-                                      {"name", COL_TEXT},
-                                      {"address", COL_TEXT},
-                                      {"phone", COL_TEXT},
-                                      {"opening_hours", COL_TEXT},
-                                      {"district_code", COL_TEXT},
-                                      {"grid_code", COL_TEXT},
-                                      {"status", COL_TEXT},
-                                      {"source", COL_TEXT},
-                                      {"updated_at", COL_TIME},
-                                      {"lon", COL_LON},
-                                      {"lat", COL_LAT}};
-
-#define REP_SELECT                                                                                 \
-    "SELECT t.id, t.kind, t.service_code, t.description, t.address, t.district_code,"              \
-    " t.grid_code, t.status, t.parked_from, t.channel, t.media_urls, t.facility_id,"               \
-    " t.proposed_change, t.merged_into, t.created_at, t.updated_at, t.expected_at,"                \
-    " t.closed_at, t.lon, t.lat FROM reports t"
-static const struct col rep_cols[] = {{"id", COL_INT},
-                                      {"kind", COL_TEXT},
-                                      {"service_code", COL_TEXT},
-                                      {"description", COL_TEXT},
-                                      {"address", COL_TEXT},
-                                      {"district_code", COL_TEXT},
-                                      {"grid_code", COL_TEXT},
-                                      {"status", COL_TEXT},
-                                      {"parked_from", COL_TEXT},
-                                      {"channel", COL_TEXT},
-                                      {"media_urls", COL_JSON},
-                                      {"facility_id", COL_INT},
-                                      {"proposed_change", COL_JSON},
-                                      {"merged_into", COL_INT},
-                                      {"created_at", COL_TIME},
-                                      {"updated_at", COL_TIME},
-                                      {"expected_at", COL_TIME},
-                                      {"closed_at", COL_TIME},
-                                      {"lon", COL_LON},
-                                      {"lat", COL_LAT}};
-
-#define DIS_SELECT                                                                                 \
-    "SELECT t.code, t.name, t.name_en, t.label_lon, t.label_lat, t.updated_at,"                    \
-    " AsBinary(t.geom) FROM districts t"
-static const struct col dis_cols[] = {{"code", COL_TEXT},      {"name", COL_TEXT},
-                                      {"name_en", COL_TEXT},   {"label_lon", COL_REAL},
-                                      {"label_lat", COL_REAL}, {"updated_at", COL_TIME},
-                                      {"wkt", COL_WKB}};
-
-#define GRD_SELECT "SELECT t.code, t.district_code, t.updated_at, AsBinary(t.geom) FROM grids t"
-static const struct col grd_cols[] = {
-    {"code", COL_TEXT}, {"district_code", COL_TEXT}, {"updated_at", COL_TIME}, {"wkt", COL_WKB}};
-
-#define NCOLS(a) ((int)(sizeof(a) / sizeof(a[0])))
-static const struct layer_desc descs[MD_LAYER__COUNT] = {
-    {FAC_SELECT, FAC_SELECT " WHERE t.id = ?1", "updated_at", fac_cols, NCOLS(fac_cols), false},
-    {REP_SELECT, REP_SELECT " WHERE t.id = ?1", "created_at", rep_cols, NCOLS(rep_cols), false},
-    {DIS_SELECT, DIS_SELECT " WHERE t.code = ?1", "updated_at", dis_cols, NCOLS(dis_cols), true},
-    {GRD_SELECT, GRD_SELECT " WHERE t.code = ?1", "updated_at", grd_cols, NCOLS(grd_cols), true},
-};
-
-const char *md__layer_select(enum md_layer layer)
-{
-    return descs[layer].select;
-}
-
-const char *md__layer_select_by_id(enum md_layer layer)
-{
-    return descs[layer].select_by_id;
-}
-
-const char *md__layer_time_column(enum md_layer layer)
-{
-    return descs[layer].time_column;
-}
-
-int md__layer_fields(enum md_layer layer, struct md_field *out, int max)
-{
-    const struct layer_desc *d = &descs[layer];
-    int n = 0;
-    for (int i = 0; i < d->ncols && n < max; i++) {
-        static const int field_type[] = {[COL_INT] = MD_FIELD_INT,   [COL_TEXT] = MD_FIELD_TEXT,
-                                         [COL_TIME] = MD_FIELD_TIME, [COL_JSON] = -1,
-                                         [COL_REAL] = MD_FIELD_REAL, [COL_LON] = MD_FIELD_REAL,
-                                         [COL_LAT] = MD_FIELD_REAL,  [COL_WKB] = -1};
-        if (field_type[d->cols[i].type] < 0)
-            continue;
-        out[n++] =
-            (struct md_field){d->cols[i].name, (enum md_field_type)field_type[d->cols[i].type]};
-    }
-    return n;
-}
-
-bool md__layer_column_is_json(enum md_layer layer, const char *name)
-{
-    const struct layer_desc *d = &descs[layer];
-    for (int i = 0; i < d->ncols; i++)
-        if (strcmp(d->cols[i].name, name) == 0)
-            return d->cols[i].type == COL_JSON;
-    return false;
-}
 
 /* Decimal digits of v (< 10^20) right-aligned ending at end; returns the start. */
 static char *u64_digits(uint64_t v, char *end)
@@ -389,12 +273,12 @@ static md_err wkb_polygon_out(const void *blob, int len, struct md_buf *b, enum 
 
 /* ---- values */
 
-static md_err put_time(struct md_buf *b, sqlite3_stmt *st, int i, int tz, bool quoted)
+static md_err put_time(struct md_buf *b, const struct md_row *r, int i, int tz, bool quoted)
 {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    if (md_row_is_null(r, i))
         return quoted ? md_buf_puts(b, "null") : MD_OK;
     char t[MD_TIME_STR_MAX];
-    md_time_format(sqlite3_column_int64(st, i), tz, t);
+    md_time_format(md_row_int(r, i), tz, t);
     if (!quoted)
         return md_buf_puts(b, t);
     md_err rc = md_buf_putc(b, '"');
@@ -422,21 +306,21 @@ static md_err put_json_text(struct md_buf *b, const char *text)
     return rc;
 }
 
-static md_err put_json_value(struct md_buf *b, sqlite3_stmt *st, int i, enum col_type type, int tz)
+static md_err put_json_value(struct md_buf *b, const struct md_row *r, int i, enum md_col_type type, int tz)
 {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    if (md_row_is_null(r, i))
         return md_buf_puts(b, "null");
     switch (type) {
-    case COL_INT:
-        return put_i64(b, sqlite3_column_int64(st, i));
-    case COL_REAL:
-        return md__put_double(b, sqlite3_column_double(st, i));
-    case COL_TIME:
-        return put_time(b, st, i, tz, true);
-    case COL_JSON:
-        return put_json_text(b, (const char *)sqlite3_column_text(st, i));
+    case MD_COL_INT:
+        return put_i64(b, md_row_int(r, i));
+    case MD_COL_REAL:
+        return md__put_double(b, md_row_double(r, i));
+    case MD_COL_TIME:
+        return put_time(b, r, i, tz, true);
+    case MD_COL_JSON:
+        return put_json_text(b, md_row_text(r, i));
     default:
-        return put_str(b, (const char *)sqlite3_column_text(st, i));
+        return put_str(b, md_row_text(r, i));
     }
 }
 
@@ -465,62 +349,64 @@ md_err md__point_feature_close(struct md_buf *b, const double *distance_m)
 
 /* The properties (without braces) of the current row: every public column
  * but the id (unless `with_id`) and the geometry. */
-static md_err row_props(sqlite3_stmt *st, const struct layer_desc *d, bool with_id, int tz,
+static md_err row_props(const struct md_row *r, const struct md_layer_columns *d, bool with_id, int tz,
                         struct md_buf *b)
 {
     bool first = true;
     md_err rc = MD_OK;
     if (with_id) {
-        rc = md_buf_printf(b, "\"id\":%lld", (long long)sqlite3_column_int64(st, 0));
+        rc = md_buf_printf(b, "\"id\":%lld", (long long)md_row_int(r, 0));
         first = false;
     }
     for (int i = d->text_id ? 0 : 1; !rc && i < d->ncols; i++) {
-        enum col_type t = d->cols[i].type;
-        if (t == COL_LON || t == COL_LAT || t == COL_WKB)
+        enum md_col_type t = d->cols[i].type;
+        if (t == MD_COL_LON || t == MD_COL_LAT || t == MD_COL_WKB)
             continue;
         rc = put_key(b, first, d->cols[i].name);
         if (!rc)
-            rc = put_json_value(b, st, i, t, tz);
+            rc = put_json_value(b, r, i, t, tz);
         first = false;
     }
     return rc;
 }
 
-md_err md__row_props(sqlite3_stmt *st, enum md_layer layer, int tz_offset_min, struct md_buf *b)
+md_err md__row_props(const struct md_row *r, enum md_layer layer, int tz_offset_min, struct md_buf *b)
 {
-    return row_props(st, &descs[layer], false, tz_offset_min, b);
+    return row_props(r, md_layer_public(layer), false, tz_offset_min, b);
 }
 
-md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_feature_opts *o,
+md_err md__row_geojson(const struct md_row *r, enum md_layer layer, const struct md_feature_opts *o,
                        const double *distance_m, struct md_buf *b)
 {
-    const struct layer_desc *d = &descs[layer];
+    const struct md_layer_columns *d = md_layer_public(layer);
     md_err rc = md_buf_puts(b, "{\"type\":\"Feature\",\"id\":");
     if (!rc)
-        rc = d->text_id ? md_buf_json_str(b, (const char *)sqlite3_column_text(st, 0))
-                        : put_i64(b, sqlite3_column_int64(st, 0));
+        rc = d->text_id ? md_buf_json_str(b, md_row_text(r, 0))
+                        : put_i64(b, md_row_int(r, 0));
     if (!rc)
         rc = md_buf_puts(b, ",\"geometry\":");
     int lon_col = -1;
     for (int i = 0; !rc && i < d->ncols; i++) {
-        if (d->cols[i].type == COL_LON)
+        if (d->cols[i].type == MD_COL_LON)
             lon_col = i;
-        else if (d->cols[i].type == COL_WKB)
-            rc = wkb_polygon_out(sqlite3_column_blob(st, i), sqlite3_column_bytes(st, i), b, o->crs,
-                                 false);
+        else if (d->cols[i].type == MD_COL_WKB) {
+            int wkb_len = 0;
+            const void *wkb = md_row_blob(r, i, &wkb_len);
+            rc = wkb_polygon_out(wkb, wkb_len, b, o->crs, false);
+        }
     }
     if (!rc && lon_col >= 0) {
         rc = md_buf_puts(b, "{\"type\":\"Point\",\"coordinates\":");
         if (!rc)
-            rc = put_lonlat(b, o->crs, sqlite3_column_double(st, lon_col),
-                            sqlite3_column_double(st, lon_col + 1));
+            rc = put_lonlat(b, o->crs, md_row_double(r, lon_col),
+                            md_row_double(r, lon_col + 1));
         if (!rc)
             rc = md_buf_putc(b, '}');
     }
     if (!rc)
         rc = md_buf_puts(b, ",\"properties\":{");
     if (!rc)
-        rc = row_props(st, d, o->id_in_properties && !d->text_id, o->tz_offset_min, b);
+        rc = row_props(r, d, o->id_in_properties && !d->text_id, o->tz_offset_min, b);
     if (!rc && distance_m) {
         rc = md_buf_puts(b, ",\"distance_m\":");
         if (!rc)
@@ -529,7 +415,7 @@ md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_fe
     if (!rc)
         rc = md_buf_putc(b, '}');
     if (!rc && o->self_base) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
+        const char *id = md_row_text(r, 0);
         rc = md_buf_puts(b, ",\"links\":[{\"rel\":\"self\",\"type\":\"application/geo+json\","
                             "\"href\":");
         if (!rc) {
@@ -555,7 +441,7 @@ md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_fe
 
 md_err md__csv_header(enum md_layer layer, struct md_buf *b)
 {
-    const struct layer_desc *d = &descs[layer];
+    const struct md_layer_columns *d = md_layer_public(layer);
     md_err rc = MD_OK;
     for (int i = 0; !rc && i < d->ncols; i++)
         rc = md_buf_printf(b, "%s%s", i ? "," : "", d->cols[i].name);
@@ -572,10 +458,10 @@ static md_err csv_field(struct md_buf *b, const char *s)
     return rc ? rc : md_buf_putc(b, '"');
 }
 
-md_err md__row_csv(sqlite3_stmt *st, enum md_layer layer, const struct md_feature_opts *o,
+md_err md__row_csv(const struct md_row *r, enum md_layer layer, const struct md_feature_opts *o,
                    struct md_buf *b)
 {
-    const struct layer_desc *d = &descs[layer];
+    const struct md_layer_columns *d = md_layer_public(layer);
     md_err rc = MD_OK;
     double lon = 0, lat = 0;
     for (int i = 0; !rc && i < d->ncols; i++) {
@@ -583,29 +469,30 @@ md_err md__row_csv(sqlite3_stmt *st, enum md_layer layer, const struct md_featur
             rc = md_buf_putc(b, ',');
         if (rc)
             break;
-        enum col_type t = d->cols[i].type;
-        if (t == COL_LON) {
-            md_crs_from_wgs84(o->crs, sqlite3_column_double(st, i),
-                              sqlite3_column_double(st, i + 1), &lon, &lat);
+        enum md_col_type t = d->cols[i].type;
+        if (t == MD_COL_LON) {
+            md_crs_from_wgs84(o->crs, md_row_double(r, i),
+                              md_row_double(r, i + 1), &lon, &lat);
             rc = md__put_double(b, lon);
-        } else if (t == COL_LAT) {
+        } else if (t == MD_COL_LAT) {
             rc = md__put_double(b, lat);
-        } else if (t == COL_WKB) {
+        } else if (t == MD_COL_WKB) {
             struct md_buf w;
             md_buf_init(&w, b->max);
-            rc = wkb_polygon_out(sqlite3_column_blob(st, i), sqlite3_column_bytes(st, i), &w,
-                                 o->crs, true);
+            int wkb_len = 0;
+            const void *wkb = md_row_blob(r, i, &wkb_len);
+            rc = wkb_polygon_out(wkb, wkb_len, &w, o->crs, true);
             if (!rc && w.data)
                 rc = csv_field(b, w.data);
             md_buf_free(&w);
-        } else if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+        } else if (md_row_is_null(r, i)) {
             continue;
-        } else if (t == COL_TIME) {
-            rc = put_time(b, st, i, o->tz_offset_min, false);
-        } else if (t == COL_REAL) {
-            rc = md__put_double(b, sqlite3_column_double(st, i));
+        } else if (t == MD_COL_TIME) {
+            rc = put_time(b, r, i, o->tz_offset_min, false);
+        } else if (t == MD_COL_REAL) {
+            rc = md__put_double(b, md_row_double(r, i));
         } else {
-            rc = csv_field(b, (const char *)sqlite3_column_text(st, i));
+            rc = csv_field(b, md_row_text(r, i));
         }
     }
     return rc ? rc : md_buf_puts(b, "\r\n");

@@ -1,13 +1,11 @@
 /* layer_out.h - private to api/: the public fields of each layer as GeoJSON
  * features and CSV rows (queries, OGC API, exports, `mapd export`).
  *
- * Public means: every column of facilities/districts/grids, and every column
- * of reports except `token` (the reporter's follow-up secret); nothing from
- * report_contacts. This list is the only place that decides it.
- *
- * Usage: step a statement made from md__layer_select(layer) (or the by-id
- * form) and hand each row to md__row_geojson / md__row_csv. Points are
- * written in `crs`; polygons (districts, grids) too, vertex by vertex.
+ * Which fields are public is decided by md_layer_public() (store's
+ * layer_fields.h), the one list. Usage: hand each row of a store read
+ * (md_store_feature_get, md_store_scan_next) to md__row_geojson /
+ * md__row_csv. Points are written in `crs`; polygons (districts, grids)
+ * too, vertex by vertex.
  */
 #ifndef MD_LAYER_OUT_H
 #define MD_LAYER_OUT_H
@@ -15,6 +13,8 @@
 #include "coords.h"
 #include "feature_query.h"
 #include "md_buf.h"
+#include "layer_fields.h"
+#include "row.h"
 #include "store.h"
 
 struct md_feature_opts {
@@ -26,23 +26,9 @@ struct md_feature_opts {
                               such as OGR then keep it as a field) */
 };
 
-/* "SELECT <public columns> FROM <table> t" (static; append " WHERE ..." by
- * choosing md__layer_select_by_id for ?1 = id, which is a text code for
- * districts and grids). */
-const char *md__layer_select(enum md_layer layer);
-const char *md__layer_select_by_id(enum md_layer layer);
-/* Time column used for datetime filters: created_at (reports) or updated_at. */
-const char *md__layer_time_column(enum md_layer layer);
-/* The public columns a filter may name, with their types (JSON and geometry
- * columns are left out): at most `max` into out; returns how many. */
-#define MD_LAYER_MAX_FIELDS 32
-int md__layer_fields(enum md_layer layer, struct md_field *out, int max);
-/* True when the public column `name` holds JSON text (media_urls, ...). */
-bool md__layer_column_is_json(enum md_layer layer, const char *name);
-
-/* Append the current row of `st` as a GeoJSON Feature; `distance_m` (may be
+/* Append row `r` (a public row of `layer`) as a GeoJSON Feature; `distance_m` (may be
  * NULL) adds properties.distance_m. */
-md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_feature_opts *o,
+md_err md__row_geojson(const struct md_row *r, enum md_layer layer, const struct md_feature_opts *o,
                        const double *distance_m, struct md_buf *b) MD_WUR;
 /* A point layer's feature in pieces, byte for byte as md__row_geojson
  * writes it: open (type, id, geometry in crs, "properties":{), the
@@ -50,13 +36,13 @@ md_err md__row_geojson(sqlite3_stmt *st, enum md_layer layer, const struct md_fe
  * then close (",distance_m" when given, and the braces). */
 md_err md__point_feature_open(struct md_buf *b, int64_t id, double lon, double lat,
                               enum md_crs crs) MD_WUR;
-md_err md__row_props(sqlite3_stmt *st, enum md_layer layer, int tz_offset_min,
+md_err md__row_props(const struct md_row *r, enum md_layer layer, int tz_offset_min,
                      struct md_buf *b) MD_WUR;
 md_err md__point_feature_close(struct md_buf *b, const double *distance_m) MD_WUR;
 /* CSV (RFC 4180): the header line, and the current row as one line. Point
  * layers end with lon,lat; polygon layers with a WKT column. */
 md_err md__csv_header(enum md_layer layer, struct md_buf *b) MD_WUR;
-md_err md__row_csv(sqlite3_stmt *st, enum md_layer layer, const struct md_feature_opts *o,
+md_err md__row_csv(const struct md_row *r, enum md_layer layer, const struct md_feature_opts *o,
                    struct md_buf *b) MD_WUR;
 
 /* A double in the shortest form that reads back to the same value ("null"

@@ -21,6 +21,7 @@
  *   - geojson: items and features as application/geo+json.
  * Paging is by offset (stable: items are ordered by id / code).
  */
+#include "feature_read.h"
 #include "md_cql2.h"
 #include "md_time.h"
 #include "ogc_int.h"
@@ -63,7 +64,8 @@ const size_t md__ogc_ncollections = sizeof(md__ogc_collections) / sizeof(md__ogc
 
 const char *md__ogc_temporal(enum md_layer layer)
 {
-    return md__layer_time_column(layer);
+    const struct md_layer_columns *d = md_layer_public(layer);
+    return d ? d->time_column : NULL;
 }
 
 static md_err put_url_encoded(struct md_buf *b, const char *s)
@@ -253,68 +255,6 @@ static md_err landing(struct md_call *c)
     return rc ? md_fail(c->ctx, rc, "landing page") : send_body(c, "application/json");
 }
 
-/* The R*Tree root's cells bound every entry: a cheap spatial extent. */
-static md_err layer_extent(struct md_call *c, enum md_layer layer, struct md_bbox *box, bool *any)
-{
-    static const char *const node_sql[MD_LAYER__COUNT] = {
-        "SELECT data FROM idx_facilities_geom_node WHERE nodeno = 1",
-        "SELECT data FROM idx_reports_geom_node WHERE nodeno = 1",
-        "SELECT data FROM idx_districts_geom_node WHERE nodeno = 1",
-        "SELECT data FROM idx_grids_geom_node WHERE nodeno = 1"};
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(c->w->store, node_sql[layer], &st, c->ctx);
-    *any = false;
-    if (rc)
-        return rc;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char *d = sqlite3_column_blob(st, 0);
-        int len = sqlite3_column_bytes(st, 0);
-        int ncell = len >= 4 ? d[2] << 8 | d[3] : 0;
-        for (int i = 0; i < ncell && 4 + (i + 1) * 24 <= len; i++) {
-            double v[4];
-            for (int k = 0; k < 4; k++) {
-                const unsigned char *p = d + 4 + i * 24 + 8 + k * 4;
-                uint32_t u =
-                    (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-                float f;
-                memcpy(&f, &u, sizeof(f));
-                v[k] = f;
-            }
-            if (!*any)
-                *box = (struct md_bbox){v[0], v[2], v[1], v[3]};
-            box->minx = v[0] < box->minx ? v[0] : box->minx;
-            box->maxx = v[1] > box->maxx ? v[1] : box->maxx;
-            box->miny = v[2] < box->miny ? v[2] : box->miny;
-            box->maxy = v[3] > box->maxy ? v[3] : box->maxy;
-            *any = true;
-        }
-    }
-    sqlite3_reset(st);
-    return MD_OK;
-}
-
-static md_err time_extent(struct md_call *c, enum md_layer layer, int64_t *t0, int64_t *t1,
-                          bool *any)
-{
-    static const char *const sql[MD_LAYER__COUNT] = {
-        "SELECT min(updated_at), max(updated_at) FROM facilities",
-        "SELECT min(created_at), max(created_at) FROM reports",
-        "SELECT min(updated_at), max(updated_at) FROM districts",
-        "SELECT min(updated_at), max(updated_at) FROM grids"};
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(c->w->store, sql[layer], &st, c->ctx);
-    *any = false;
-    if (rc)
-        return rc;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-        *t0 = sqlite3_column_int64(st, 0);
-        *t1 = sqlite3_column_int64(st, 1);
-        *any = true;
-    }
-    sqlite3_reset(st);
-    return MD_OK;
-}
-
 static md_err put_collection(struct md_call *c, struct md_buf *b, const struct collection *col)
 {
     const char *name = md_layer_name(col->layer);
@@ -323,9 +263,9 @@ static md_err put_collection(struct md_call *c, struct md_buf *b, const struct c
     struct md_bbox box = {-180, -90, 180, 90};
     bool has_box, has_time;
     int64_t t0 = 0, t1 = 0;
-    md_err rc = layer_extent(c, col->layer, &box, &has_box);
+    md_err rc = md_store_layer_bounds(c->w->store, col->layer, &box, &has_box, c->ctx);
     if (!rc)
-        rc = time_extent(c, col->layer, &t0, &t1, &has_time);
+        rc = md_store_layer_time_range(c->w->store, col->layer, &t0, &t1, &has_time, c->ctx);
     if (!rc)
         rc = md_buf_printf(b, "{\"id\":\"%s\",\"title\":", name);
     if (!rc)
@@ -636,29 +576,32 @@ static md_err param_ogc_crs(struct md_call *c, enum md_crs *crs)
     return md__param_crs(c, crs);
 }
 
+/* md_row_fn: a row as a GeoJSON feature, comma-separated from the last. */
+struct feature_out {
+    enum md_layer layer;
+    const struct md_feature_opts *o;
+    struct md_buf *b;
+    int written;
+};
+
+static md_err feature_row(const struct md_row *row, void *userdata)
+{
+    struct feature_out *f = userdata;
+    md_err rc = f->written++ ? md_buf_putc(f->b, ',') : MD_OK;
+    return rc ? rc : md__row_geojson(row, f->layer, f->o, NULL, f->b);
+}
+
 static md_err render_page(struct md_call *c, const struct md__ogc_collection *col,
                           const struct md_feature_page *page, enum md_crs crs,
                           struct md_buf *features)
 {
     struct md_feature_opts o = {.crs = crs, .tz_offset_min = c->api->cfg->timezone_offset_min};
+    struct feature_out out = {col->layer, &o, features, 0};
     md_err rc = MD_OK;
-    int written = 0;
-    for (int i = 0; !rc && i < page->n; i++) {
-        sqlite3_stmt *st = NULL;
-        rc = md_store_stmt(c->w->store, md__layer_select_by_id(col->layer), &st, c->ctx);
-        if (rc)
-            break;
-        if (page->keys[i].is_text)
-            sqlite3_bind_text(st, 1, page->keys[i].s, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_int64(st, 1, page->keys[i].i);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            rc = written++ ? md_buf_putc(features, ',') : MD_OK;
-            if (!rc)
-                rc = md__row_geojson(st, col->layer, &o, NULL, features);
-        }
-        sqlite3_reset(st);
-    }
+    bool found;
+    for (int i = 0; !rc && i < page->n; i++)
+        rc = md_store_feature_get(c->w->store, col->layer, &page->keys[i], feature_row, &out,
+                                  &found, c->ctx);
     return rc;
 }
 
@@ -710,7 +653,7 @@ static md_err items(struct md_call *c, const struct md__ogc_collection *col)
         "f",      "limit",       "offset",     "bbox",   "bbox-crs", "datetime", "crs",
         "filter", "filter-lang", "filter-crs", "sortby", "cursor",   NULL};
     struct md_field fields[MD_LAYER_MAX_FIELDS];
-    int nfields = md__layer_fields(col->layer, fields, MD_LAYER_MAX_FIELDS);
+    int nfields = md_layer_filter_fields(col->layer, fields, MD_LAYER_MAX_FIELDS);
     struct md_query_filter f = {0};
     struct md_feature_query q = {.layer = col->layer,
                                  .fields = fields,
@@ -801,18 +744,12 @@ static md_err one_item(struct md_call *c, const struct collection *col, const ch
     if (rc)
         return rc;
     const char *name = md_layer_name(col->layer);
-    sqlite3_stmt *st = NULL;
-    rc = md_store_stmt(c->w->store, md__layer_select_by_id(col->layer), &st, c->ctx);
-    if (rc)
-        return rc;
-    if (md_query_point_layer(col->layer)) {
+    struct md_key_value key = {.is_text = !md_query_point_layer(col->layer), .s = fid};
+    if (!key.is_text) {
         char *end = NULL;
-        long long id = strtoll(fid, &end, 10);
+        key.i = strtoll(fid, &end, 10);
         if (!*fid || *end || !isdigit((unsigned char)*fid))
             return md_fail(c->ctx, MD_ENOTFOUND, "no feature '%.40s' in %s", fid, name);
-        sqlite3_bind_int64(st, 1, id);
-    } else {
-        sqlite3_bind_text(st, 1, fid, -1, SQLITE_STATIC);
     }
     char self[512], coll[512];
     snprintf(self, sizeof(self), "%s/ogc/collections/%s/items", md__base_url(c), name);
@@ -821,19 +758,15 @@ static md_err one_item(struct md_call *c, const struct collection *col, const ch
                                 .tz_offset_min = c->api->cfg->timezone_offset_min,
                                 .self_base = self,
                                 .collection_url = coll};
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        rc = md__row_geojson(st, col->layer, &o, NULL, &c->res->body);
-        if (!rc)
-            rc = md_buf_putc(&c->res->body, '\n');
-        if (rc)
-            rc = md_fail(c->ctx, rc, "feature");
-    } else {
-        rc = src == SQLITE_DONE
-                 ? md_fail(c->ctx, MD_ENOTFOUND, "no feature '%.40s' in %s", fid, name)
-                 : md_store_fail(c->w->store, src, "feature", c->ctx);
-    }
-    sqlite3_reset(st);
+    struct feature_out out = {col->layer, &o, &c->res->body, 0};
+    bool found = false;
+    rc = md_store_feature_get(c->w->store, col->layer, &key, feature_row, &out, &found, c->ctx);
+    if (!rc && !found)
+        return md_fail(c->ctx, MD_ENOTFOUND, "no feature '%.40s' in %s", fid, name);
+    if (!rc)
+        rc = md_buf_putc(&c->res->body, '\n');
+    if (rc && !c->ctx->err)
+        rc = md_fail(c->ctx, rc, "feature");
     return rc ? rc : send_body(c, "application/geo+json");
 }
 

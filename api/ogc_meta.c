@@ -1,7 +1,7 @@
 /* ogc_meta.c - the descriptive resources of /ogc (ogc_int.h): the OpenAPI
  * 3.0 definition, the conformance classes, Part 3 queryables and Part 5
  * schemas, each generated from the one list of public columns
- * (md__layer_fields, layer_out.h), so a property is typed the same in every
+ * (md_layer_filter_fields, store/layer_fields.h), so a property is typed the same in every
  * document and in the items.
  *
  * The OpenAPI paths are relative to the API root (servers[0].url is
@@ -87,7 +87,7 @@ static json_t *geometry_schema(const struct md__ogc_collection *col)
 static json_t *properties_schema(const struct md__ogc_collection *col, bool all)
 {
     struct md_field fields[MD_LAYER_MAX_FIELDS];
-    int n = md__layer_fields(col->layer, fields, MD_LAYER_MAX_FIELDS);
+    int n = md_layer_filter_fields(col->layer, fields, MD_LAYER_MAX_FIELDS);
     json_t *props = json_object();
     json_object_set_new(props, "geometry", geometry_schema(col));
     for (int i = 0; i < n; i++)
@@ -183,7 +183,7 @@ static json_t *items_params(const struct md__ogc_collection *col)
     if (!col)
         return params;
     struct md_field fields[MD_LAYER_MAX_FIELDS];
-    int n = md__layer_fields(col->layer, fields, MD_LAYER_MAX_FIELDS);
+    int n = md_layer_filter_fields(col->layer, fields, MD_LAYER_MAX_FIELDS);
     for (int i = 0; i < n; i++) /* queryables-query-parameters: equality */
         json_array_append_new(params, json_pack("{s:s,s:s,s:s,s:o}", "name", fields[i].name, "in",
                                                 "query", "description", "equal to (queryable)",

@@ -7,6 +7,7 @@
  */
 #include "queries.h"
 #include "areas.h"
+#include "feature_read.h"
 #include "json_body.h"
 
 #include <math.h>
@@ -100,28 +101,11 @@ md_err md__param_filter(struct md_call *c, enum md_layer layer, struct md_query_
     return md__check_filter(c, layer, f);
 }
 
-/* 1 when `sql` with ?1 = value returns a row. */
-static md_err exists(struct md_call *c, const char *sql, const char *value, bool *found)
-{
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(c->w->store, sql, &st, c->ctx);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
-    int src = sqlite3_step(st);
-    *found = src == SQLITE_ROW;
-    sqlite3_reset(st);
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
-        return md_store_fail(c->w->store, src, "lookup", c->ctx);
-    return MD_OK;
-}
-
 md_err md__check_filter(struct md_call *c, enum md_layer layer, const struct md_query_filter *f)
 {
-    static const char fcat[] = "SELECT 1 FROM facility_categories WHERE code = ?1";
-    static const char rcat[] = "SELECT 1 FROM categories WHERE code = ?1";
-    static const char grp[] = "SELECT 1 FROM categories WHERE group_code = ?1 LIMIT 1";
-    static const char dis[] = "SELECT 1 FROM districts WHERE code = ?1";
+    struct md_store *s = c->w->store;
+    enum md_code_list cats =
+        layer == MD_LAYER_REPORTS ? MD_CODES_REPORT_CATEGORY : MD_CODES_FACILITY_CATEGORY;
     bool found = true;
     md_err rc = MD_OK;
     for (const char *p = f->category; !rc && p && *p;) { /* each item of a comma list */
@@ -129,13 +113,13 @@ md_err md__check_filter(struct md_call *c, enum md_layer layer, const struct md_
         char one[40] = "";
         if (n < sizeof(one))
             memcpy(one, p, n);
-        if (!(rc = exists(c, layer == MD_LAYER_REPORTS ? rcat : fcat, one, &found)) && !found)
+        if (!(rc = md_store_code_known(s, cats, one, &found, c->ctx)) && !found)
             return md_fail(c->ctx, MD_EINVAL, "unknown category '%.*s'", (int)(n > 40 ? 40 : n), p);
         p += n + (p[n] == ',');
     }
-    if (!rc && f->group && !(rc = exists(c, grp, f->group, &found)) && !found)
+    if (!rc && f->group && !(rc = md_store_code_known(s, MD_CODES_CATEGORY_GROUP, f->group, &found, c->ctx)) && !found)
         return md_fail(c->ctx, MD_EINVAL, "unknown group '%s'", f->group);
-    if (!rc && f->district && !(rc = exists(c, dis, f->district, &found)) && !found)
+    if (!rc && f->district && !(rc = md_store_code_known(s, MD_CODES_DISTRICT, f->district, &found, c->ctx)) && !found)
         return md_fail(c->ctx, MD_EINVAL, "unknown district '%s'", f->district);
     return rc;
 }
@@ -367,6 +351,20 @@ md_err md__body_polygon(struct md_call *c, enum md_crs crs, GEOSGeometry **out)
 
 /* Properties of hit h: from the feature cache, or read and rendered (and
  * then cached when seq >= 0). *found: the row exists. */
+/* md_row_fn: a row's properties (md__row_props) appended to b. */
+struct props_out {
+    enum md_layer layer;
+    int tz_offset_min;
+    struct md_buf *b;
+    size_t at; /* where they start */
+};
+
+static md_err props_row(const struct md_row *row, void *userdata)
+{
+    struct props_out *p = userdata;
+    return md__row_props(row, p->layer, p->tz_offset_min, p->b);
+}
+
 static md_err hit_props(struct md_call *c, enum md_layer layer, const struct md_query_hit *h,
                         int64_t seq, struct md_buf *b, bool *found, int64_t *hits)
 {
@@ -376,22 +374,11 @@ static md_err hit_props(struct md_call *c, enum md_layer layer, const struct md_
         (*hits)++;
         return MD_OK;
     }
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(c->w->store, md__layer_select_by_id(layer), &st, c->ctx);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, h->id);
-    int src = sqlite3_step(st);
-    *found = src == SQLITE_ROW;
-    if (*found) {
-        size_t at = b->len;
-        rc = md__row_props(st, layer, c->api->cfg->timezone_offset_min, b);
-        if (!rc && fc)
-            md_feature_cache_put(fc, layer, h->id, seq, b->data + at, b->len - at);
-    } else if (src != SQLITE_DONE) {
-        rc = md_store_fail(c->w->store, src, "feature", c->ctx);
-    }
-    sqlite3_reset(st);
+    struct props_out out = {layer, c->api->cfg->timezone_offset_min, b, b->len};
+    struct md_key_value key = {.i = h->id};
+    md_err rc = md_store_feature_get(c->w->store, layer, &key, props_row, &out, found, c->ctx);
+    if (!rc && *found && fc)
+        md_feature_cache_put(fc, layer, h->id, seq, b->data + out.at, b->len - out.at);
     return rc;
 }
 
@@ -405,8 +392,7 @@ md_err md__send_hits(struct md_call *c, enum md_layer layer, const struct md_que
      * transaction (the callers hold one), never inside a write. */
     int64_t seq = -1;
     md_err rc = MD_OK;
-    if (c->api->features && !sqlite3_get_autocommit(md_store_db(s)) &&
-        sqlite3_txn_state(md_store_db(s), "main") != SQLITE_TXN_WRITE)
+    if (c->api->features && md_store_txn_state(s) == MD_TXN_READ)
         rc = md_feature_cache_sync(c->api->features, s, &seq, c->ctx);
     /* Room for the usual answer at once (features are ~300-600 bytes):
      * no regrowing while it is written. */
@@ -484,7 +470,7 @@ static md_err handle_nearest(struct md_call *c)
     int n = 0;
     /* One snapshot for the search and the rows it returns (and one lock
      * round trip instead of one per statement). */
-    bool began = sqlite3_get_autocommit(md_store_db(c->w->store));
+    bool began = md_store_txn_state(c->w->store) == MD_TXN_NONE;
     if (began && (rc = md_store_read_begin(c->w->store, c->ctx)))
         return rc;
     rc = md_query_nearest(c->w->store, layer, lon, lat, (int)k, max_m, &f, hits, &n, c->ctx);
@@ -575,7 +561,7 @@ static md_err handle_within(struct md_call *c)
     }
     int n = 0;
     int64_t matched = 0;
-    bool began = sqlite3_get_autocommit(md_store_db(c->w->store));
+    bool began = md_store_txn_state(c->w->store) == MD_TXN_NONE;
     if (began && (rc = md_store_read_begin(c->w->store, c->ctx)))
         goto out;
     rc = md_query_within(c->w->store, layer, &r, &f,
@@ -600,7 +586,6 @@ static md_err handle_district_at(struct md_call *c)
     md_err params_rc = md__params_only(c, district_at_params);
     if (params_rc)
         return params_rc;
-    static const char sql[] = "SELECT name, name_en FROM districts WHERE code = ?1";
     enum md_crs crs;
     double lon, lat;
     char district[MD_DISTRICT_CODE_MAX], grid[MD_GRID_CODE_MAX];
@@ -611,17 +596,16 @@ static md_err handle_district_at(struct md_call *c)
         rc = md_store_locate(c->w->store, lon, lat, district, grid, c->ctx);
     if (rc)
         return rc;
-    sqlite3_stmt *st = NULL;
-    rc = md_store_stmt(c->w->store, sql, &st, c->ctx);
+    char name[128], name_en[128];
+    bool found = false;
+    rc = md_store_district_names(c->w->store, district, name, sizeof(name), name_en,
+                                 sizeof(name_en), &found, c->ctx);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, district, -1, SQLITE_STATIC);
     json_t *j = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        j = json_pack("{s:{s:s,s:s,s:s},s:o}", "district", "code", district, "name",
-                      (const char *)sqlite3_column_text(st, 0), "name_en",
-                      (const char *)sqlite3_column_text(st, 1), "grid",
+    if (found)
+        j = json_pack("{s:{s:s,s:s,s:s},s:o}", "district", "code", district, "name", name,
+                      "name_en", name_en, "grid",
                       grid[0] ? json_pack("{s:s}", "code", grid) : json_null());
-    sqlite3_reset(st);
     return md__send_json(c, 200, j);
 }

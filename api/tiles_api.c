@@ -12,6 +12,7 @@
  */
 #include "api_int.h"
 #include "basemap.h"
+#include "feature_read.h"
 #include "md_text.h"
 #include "md_time.h"
 #include "negotiate.h"
@@ -192,20 +193,17 @@ static const char *layer_fields(enum md_layer l)
     }
 }
 
+/* The city's extent for TileJSON, or the whole Web Mercator world when
+ * there are no districts (or the read fails: bounds are only a hint). */
 static void data_bounds(struct md_call *c, struct md_bbox *b)
 {
-    static const char sql[] = "SELECT min(MbrMinX(geom)), min(MbrMinY(geom)), max(MbrMaxX(geom)),"
-                              " max(MbrMaxY(geom)) FROM districts";
-    *b = (struct md_bbox){-180, -85.0511, 180, 85.0511};
-    sqlite3_stmt *st = NULL;
+    struct md_bbox city;
+    bool any = false;
     struct md_ctx ignore;
     md_ctx_init(&ignore);
-    if (md_store_stmt(c->w->store, sql, &st, &ignore) == MD_OK && sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_type(st, 0) != SQLITE_NULL)
-        *b = (struct md_bbox){sqlite3_column_double(st, 0), sqlite3_column_double(st, 1),
-                              sqlite3_column_double(st, 2), sqlite3_column_double(st, 3)};
-    if (st)
-        sqlite3_reset(st);
+    *b = (struct md_bbox){-180, -85.0511, 180, 85.0511};
+    if (md_store_city_bounds(c->w->store, &city, &any, &ignore) == MD_OK && any)
+        *b = city;
 }
 
 static md_err tilejson(struct md_call *c, const char *names, size_t len)

@@ -25,6 +25,7 @@
  * the same answer.
  */
 #include "query.h"
+#include "feature_read.h"
 #include "geodesic.h"
 #include "store_int.h"
 
@@ -663,6 +664,46 @@ static md_err nearest_by_scan(struct search *q, int k, struct md_query_hit *out,
     }
     if (src != SQLITE_DONE)
         rc = md_store_fail(q->s, src, "nearest scan", ctx);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* The R*Tree root's cells bound every entry: a cheap spatial extent. */
+md_err md_store_layer_bounds(struct md_store *s, enum md_layer layer, struct md_bbox *box,
+                             bool *any, struct md_ctx *ctx)
+{
+    static const char *const root_sql[] = {
+        [MD_LAYER_FACILITIES] = "SELECT data FROM idx_facilities_geom_node WHERE nodeno = 1",
+        [MD_LAYER_REPORTS] = "SELECT data FROM idx_reports_geom_node WHERE nodeno = 1",
+        [MD_LAYER_DISTRICTS] = "SELECT data FROM idx_districts_geom_node WHERE nodeno = 1",
+        [MD_LAYER_GRIDS] = "SELECT data FROM idx_grids_geom_node WHERE nodeno = 1"};
+    *any = false;
+    if (!md_layer_public(layer))
+        return md_fail(ctx, MD_EINVAL, "layer %d has no spatial index", (int)layer);
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, root_sql[layer], &st, ctx);
+    if (rc)
+        return rc;
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        const unsigned char *d = sqlite3_column_blob(st, 0);
+        int len = d ? sqlite3_column_bytes(st, 0) : 0;
+        int ncell = len >= 4 ? (int)(be32(d) & 0xffff) : 0;
+        for (int i = 0; i < ncell && 4 + (i + 1) * CELL_BYTES <= len; i++) {
+            const unsigned char *c = d + 4 + i * CELL_BYTES;
+            double minx = bef32(c + 8), maxx = bef32(c + 12), miny = bef32(c + 16),
+                   maxy = bef32(c + 20);
+            if (!*any)
+                *box = (struct md_bbox){minx, miny, maxx, maxy};
+            box->minx = minx < box->minx ? minx : box->minx;
+            box->maxx = maxx > box->maxx ? maxx : box->maxx;
+            box->miny = miny < box->miny ? miny : box->miny;
+            box->maxy = maxy > box->maxy ? maxy : box->maxy;
+            *any = true;
+        }
+    } else if (src != SQLITE_DONE) {
+        rc = md_store_fail(s, src, "layer extent", ctx);
+    }
     sqlite3_reset(st);
     return rc;
 }

@@ -264,6 +264,13 @@ void md_store_read_end(struct md_store *s)
         md_store_rollback(s);
 }
 
+enum md_txn_state md_store_txn_state(struct md_store *s)
+{
+    if (sqlite3_get_autocommit(s->db))
+        return MD_TXN_NONE;
+    return sqlite3_txn_state(s->db, "main") == SQLITE_TXN_WRITE ? MD_TXN_WRITE : MD_TXN_READ;
+}
+
 md_err md_store_layer_info(struct md_store *s, enum md_layer layer, struct md_layer_info *out,
                            struct md_ctx *ctx)
 {

@@ -78,6 +78,10 @@ void md_store_rollback(struct md_store *s);
  * sees one consistent state of the database. read_end never fails. */
 md_err md_store_read_begin(struct md_store *s, struct md_ctx *ctx) MD_WUR;
 void md_store_read_end(struct md_store *s);
+/* What the connection is inside: no transaction, a read (a snapshot, or a
+ * BEGIN that has not read yet), or a write. */
+enum md_txn_state { MD_TXN_NONE, MD_TXN_READ, MD_TXN_WRITE };
+enum md_txn_state md_store_txn_state(struct md_store *s);
 
 /* Per-layer data version (bumped by every change) and row count. */
 struct md_layer_info {

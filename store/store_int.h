@@ -12,6 +12,11 @@ struct store_stmt {
     sqlite3_stmt *stmt;
 };
 
+/* row.h's row over SQLite: the stepped statement it reads. */
+struct md_row {
+    sqlite3_stmt *st;
+};
+
 struct md_store {
     sqlite3 *db;
     void *splite_cache;
@@ -32,6 +37,9 @@ md_err md__rtree_bulk_load(struct md_store *s, const char *table, int64_t first_
                            struct md_ctx *ctx) MD_WUR;
 /* Free query.c's R*Tree node cache (NULL is fine). */
 void md__rtree_cache_free(struct md__rtree_cache *c);
+/* feature_read.c's public SELECT of a city layer with WHERE key = ?1 (for
+ * the test that checks it against md_layer_public); NULL for other layers. */
+const char *md__feature_select_by_key(enum md_layer layer);
 /* Create the change-tracking triggers of one layer. */
 md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx) MD_WUR;
 
