@@ -544,8 +544,12 @@ static md_err post_request(struct md_call *c, bool xml)
         json_decref(m);
         in.media_urls = media_json;
     }
-    in.kind = "problem";
-    in.channel = "open311";
+    struct md_intake intake;
+    rc = md_intake_decide(who.role, MD_INTAKE_OPEN311, false, NULL, NULL, &intake, c->ctx);
+    if (rc)
+        return rc;
+    in.kind = intake.kind;
+    in.channel = intake.channel;
     in.client_addr = c->req->client_addr;
     in.actor_role = who.role;
     in.actor_id = who.actor;

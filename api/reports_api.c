@@ -511,11 +511,6 @@ static md_err field_media(struct md_call *c, json_t *obj, char **out)
     return *out ? MD_OK : md_fail(c->ctx, MD_ENOMEM, "media_urls");
 }
 
-static bool is_staff(enum md_role r)
-{
-    return r == MD_ROLE_OFFICER || r == MD_ROLE_CENTRE || r == MD_ROLE_ADMIN;
-}
-
 /* ---- handlers -------------------------------------------------------- */
 
 static md_err missing_facility_change(struct md_call *c, json_t *given, char **out);
@@ -563,50 +558,23 @@ static md_err create_report(struct md_call *c)
         rc = field_str(c, body, "channel", false, 16, &channel);
     if (rc)
         goto out;
-    in.kind = kind ? kind : who.role == MD_ROLE_OFFICER ? "incident" : "problem";
-    if (strcmp(in.service_code, MD_MISSING_FACILITY_CODE) == 0) {
-        /* A facility missing from the map: filed by place, with the facility. */
-        if (kind && strcmp(kind, "correction") != 0) {
-            rc = md_fail(c->ctx, MD_EINVAL,
-                         "category %s is a map correction: kind must be"
-                         " correction",
-                         MD_MISSING_FACILITY_CODE);
-            goto out;
-        }
-        in.kind = "correction";
-        rc = missing_facility_change(c, json_object_get(body, "proposed_change"), &change);
-        if (rc)
-            goto out;
-        in.proposed_change = change;
-    } else if (json_object_get(body, "proposed_change")) {
+    bool missing = strcmp(in.service_code, MD_MISSING_FACILITY_CODE) == 0;
+    if (!missing && json_object_get(body, "proposed_change")) {
         rc = md_fail(c->ctx, MD_EINVAL,
                      "proposed_change is only for map corrections (category %s"
                      " here, or POST /api/v1/facilities/{id}/corrections)",
                      MD_MISSING_FACILITY_CODE);
         goto out;
-    } else if (strcmp(in.kind, "problem") != 0 && strcmp(in.kind, "incident") != 0) {
-        rc = md_fail(c->ctx, MD_EINVAL, "kind must be problem or incident");
-        goto out;
     }
-    if (strcmp(in.kind, "incident") == 0 && !is_staff(who.role)) {
-        rc = md_fail(c->ctx, MD_EFORBID, "only officers file incidents (the %s role may not)",
-                     md_role_name(who.role));
+    struct md_intake intake;
+    rc = md_intake_decide(who.role, MD_INTAKE_API, missing, kind, channel, &intake, c->ctx);
+    if (!rc && missing) /* a facility missing from the map: filed by place, with the facility */
+        rc = missing_facility_change(c, json_object_get(body, "proposed_change"), &change);
+    if (rc)
         goto out;
-    }
-    in.channel = channel                            ? channel
-                 : strcmp(in.kind, "incident") == 0 ? "patrol"
-                 : who.role == MD_ROLE_CENTRE       ? "hotline"
-                                                    : "app";
-    if (strcmp(in.channel, "app") != 0 && strcmp(in.channel, "web") != 0 &&
-        strcmp(in.channel, "hotline") != 0 && strcmp(in.channel, "patrol") != 0) {
-        rc = md_fail(c->ctx, MD_EINVAL, "channel must be app, web, hotline or patrol");
-        goto out;
-    }
-    if ((strcmp(in.channel, "patrol") == 0 || strcmp(in.channel, "hotline") == 0) &&
-        !is_staff(who.role)) {
-        rc = md_fail(c->ctx, MD_EFORBID, "channel %s is for staff tokens", in.channel);
-        goto out;
-    }
+    in.kind = intake.kind;
+    in.channel = intake.channel;
+    in.proposed_change = change;
     in.media_urls = media;
     in.client_addr = c->req->client_addr;
     in.actor_role = who.role;
@@ -831,7 +799,7 @@ static md_err transition(struct md_call *c)
         else
             into = json_integer_value(jinto);
     }
-    if (!rc && into && strcmp(action, "merge") != 0)
+    if (!rc && into && !(md_workflow_effects(action) & MD_FX_MERGE))
         rc = md_fail(c->ctx, MD_EINVAL, "into is only for the merge action");
     if (!rc) {
         struct md_step step = {
@@ -984,15 +952,18 @@ static md_err post_correction(struct md_call *c)
     if (!rc && !(change_text = json_dumps(change, MD_JSON_FLAGS)))
         rc = md_fail(c->ctx, MD_ENOMEM, "proposed change");
     if (!rc) {
-        in.kind = "correction";
-        in.channel = "app";
+        struct md_intake intake;
+        rc = md_intake_decide(who.role, MD_INTAKE_CORRECTION, false, NULL, NULL, &intake, c->ctx);
+        in.kind = intake.kind;
+        in.channel = intake.channel;
         in.facility_id = fid;
         in.proposed_change = change_text;
         in.media_urls = media;
         in.client_addr = c->req->client_addr;
         in.actor_role = who.role;
         in.actor_id = who.actor;
-        rc = md__report_submit(c, &in, NULL, MD_CREATED_JSON);
+        if (!rc)
+            rc = md__report_submit(c, &in, NULL, MD_CREATED_JSON);
     }
     free(media);
     free(change_text);

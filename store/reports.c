@@ -979,20 +979,21 @@ static md_err apply_step(struct md_store *s, const struct md_calendar *cal, int6
     md_err rc = read_state(s, id, &rs, ctx);
     if (!rc)
         rc = md_workflow_step(step->action, who->role, rs.status, rs.parked_from, &to, ctx);
-    bool merge = !rc && strcmp(step->action, "merge") == 0;
+    unsigned fx = md_workflow_effects(step->action);
+    bool merge = !rc && (fx & MD_FX_MERGE);
     if (merge)
         rc = check_merge_target(s, id, step->into, ctx);
     int64_t expected = 0;
-    if (!rc && strcmp(step->action, "dispatch") == 0) {
+    if (!rc && (fx & MD_FX_DEADLINE)) {
         struct md_category cat;
         rc = md_category_get(s, rs.service_code, &cat, ctx);
         if (!rc)
             rc = md_calendar_deadline(cal, now, cat.deadline_value, cat.deadline_unit, &expected, ctx);
         md_category_clear(&cat);
     }
-    if (!rc && strcmp(step->action, "accept") == 0 && strcmp(rs.kind, "correction") == 0)
+    if (!rc && (fx & MD_FX_CORRECTION) && strcmp(rs.kind, "correction") == 0)
         rc = apply_correction(s, id, &rs, who, now, ctx);
-    if (!rc && strcmp(step->action, "resume") == 0)
+    if (!rc && (fx & MD_FX_RESUME_CLOCK))
         rc = resumed_deadline(s, cal, id, now, &expected, ctx);
     sqlite3_stmt *st = NULL;
     if (!rc)
@@ -1000,7 +1001,7 @@ static md_err apply_step(struct md_store *s, const struct md_calendar *cal, int6
     if (!rc) {
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
-        if (strcmp(step->action, "park") == 0)
+        if (fx & MD_FX_PARK)
             sqlite3_bind_text(st, 3, rs.status, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, now);
         if (expected)

@@ -12,6 +12,7 @@
  * mostly closed and recent ones open, and history rows match the status.
  */
 #include "sample.h"
+#include "workflow.h"
 #include "basemap_sample.h"
 #include "areas.h"
 #include "calendar.h"
@@ -344,9 +345,10 @@ static void add_step(struct gen *g, struct walk *w, const char *action, const ch
         snprintf(s->actor, sizeof(s->actor), "%s-%03d", role, (int)rng_below(&g->rng, 60) + 1);
     s->at = at;
     s->note = note;
-    if (strcmp(action, "park") == 0)
+    unsigned fx = md_workflow_effects(action);
+    if (fx & MD_FX_PARK)
         w->parked_from = w->status;
-    else if (strcmp(action, "resume") == 0)
+    else if (fx & MD_FX_RESUME_CLOCK)
         w->parked_from = NULL;
     w->status = to;
     w->updated_at = at;

@@ -9,6 +9,7 @@
  * history and its assignment never disagree.
  */
 #include "units.h"
+#include "workflow.h"
 #include "md_time.h"
 #include "reports.h"
 #include "store.h"
@@ -193,15 +194,13 @@ static md_err assignment_get(struct md_store *s, int64_t report_id, struct assig
 
 static int names_target(const struct md_step *step)
 {
-    return step->unit &&
-           (strcmp(step->action, "dispatch") == 0 || strcmp(step->action, "rework") == 0);
+    return step->unit && (md_workflow_effects(step->action) & MD_FX_ASSIGN);
 }
 
 md_err md__assignment_check(struct md_store *s, int64_t report_id, const struct md_step *step,
                             const struct md_principal *who, struct md_ctx *ctx)
 {
-    if ((step->unit || step->officer_id) && strcmp(step->action, "dispatch") != 0 &&
-        strcmp(step->action, "rework") != 0)
+    if ((step->unit || step->officer_id) && !(md_workflow_effects(step->action) & MD_FX_ASSIGN))
         return md_fail(ctx, MD_EINVAL, "unit and officer are only for dispatch and rework");
     if (step->officer_id && !step->unit)
         return md_fail(ctx, MD_EINVAL, "an officer is named together with their unit");

@@ -19,6 +19,7 @@
  * kept by reports.c: every step is one history row, never rewritten.
  */
 #include "workflow.h"
+#include "reports.h"
 
 #include <string.h>
 
@@ -43,17 +44,17 @@ static const char *const from_unhandled[] = {"reported", "filed", "dispatched", 
                                              "parked", NULL};
 
 static const struct md_action actions[] = {
-    {"accept", from_reported, "filed", CENTRE, "立案"},
-    {"reject", from_reported, "rejected", CENTRE, "不予立案"},
-    {"dispatch", from_filed, "dispatched", CENTRE, "派遣"},
-    {"start", from_dispatched, "in_progress", OFFICER, "处置"},
-    {"report_back", from_in_progress, "handled", OFFICER, "反馈"},
-    {"rework", from_handled, "dispatched", CENTRE, "返工"},
-    {"verify", from_handled, "closed", CENTRE, "核查结案"},
-    {"park", from_open, "parked", CENTRE, "挂账"},
-    {"resume", from_parked, NULL, CENTRE, "恢复"},
-    {"merge", from_open, "closed", CENTRE, "合并"},
-    {"withdraw", from_unhandled, "rejected", REPORTER, "撤销"},
+    {"accept", from_reported, "filed", CENTRE, "立案", MD_FX_CORRECTION},
+    {"reject", from_reported, "rejected", CENTRE, "不予立案", 0},
+    {"dispatch", from_filed, "dispatched", CENTRE, "派遣", MD_FX_DEADLINE | MD_FX_ASSIGN},
+    {"start", from_dispatched, "in_progress", OFFICER, "处置", 0},
+    {"report_back", from_in_progress, "handled", OFFICER, "反馈", 0},
+    {"rework", from_handled, "dispatched", CENTRE, "返工", MD_FX_ASSIGN},
+    {"verify", from_handled, "closed", CENTRE, "核查结案", 0},
+    {"park", from_open, "parked", CENTRE, "挂账", MD_FX_PARK},
+    {"resume", from_parked, NULL, CENTRE, "恢复", MD_FX_RESUME_CLOCK},
+    {"merge", from_open, "closed", CENTRE, "合并", MD_FX_MERGE},
+    {"withdraw", from_unhandled, "rejected", REPORTER, "撤销", 0},
 };
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))
 
@@ -63,6 +64,12 @@ const struct md_action *md_workflow_action(const char *name)
         if (strcmp(actions[i].name, name) == 0)
             return &actions[i];
     return NULL;
+}
+
+unsigned md_workflow_effects(const char *name)
+{
+    const struct md_action *a = md_workflow_action(name);
+    return a ? a->effects : 0;
 }
 
 const struct md_action *md_workflow_actions(size_t *n)
@@ -121,4 +128,73 @@ md_err md_workflow_step(const char *action, enum md_role role, const char *statu
         return md_fail(ctx, MD_ECONFLICT, "the report has no state to resume to");
     *to = parked_from;
     return MD_OK;
+}
+
+/* ---- intake */
+
+static bool is_staff(enum md_role r)
+{
+    return r == MD_ROLE_OFFICER || r == MD_ROLE_CENTRE || r == MD_ROLE_ADMIN;
+}
+
+/* Channels a report may be filed through by the JSON API; staff_only: by
+ * officers, the centre and admins only. (open311 is Open311's own.) */
+static const struct {
+    const char *name;
+    bool staff_only;
+} channels[] = {{"app", false}, {"web", false}, {"hotline", true}, {"patrol", true}};
+
+static md_err intake_kind(enum md_role role, bool missing_facility, const char *kind,
+                          const char **out, struct md_ctx *ctx)
+{
+    if (missing_facility) { /* a facility missing from the map: filed by place */
+        if (kind && strcmp(kind, "correction") != 0)
+            return md_fail(ctx, MD_EINVAL, "category %s is a map correction: kind must be"
+                                           " correction",
+                           MD_MISSING_FACILITY_CODE);
+        *out = "correction";
+        return MD_OK;
+    }
+    if (!kind)
+        kind = role == MD_ROLE_OFFICER ? "incident" : "problem";
+    if (strcmp(kind, "problem") == 0)
+        *out = "problem";
+    else if (strcmp(kind, "incident") == 0)
+        *out = "incident";
+    else
+        return md_fail(ctx, MD_EINVAL, "kind must be problem or incident");
+    if (strcmp(*out, "incident") == 0 && !is_staff(role))
+        return md_fail(ctx, MD_EFORBID, "only officers file incidents (the %s role may not)",
+                       md_role_name(role));
+    return MD_OK;
+}
+
+md_err md_intake_decide(enum md_role role, enum md_intake_route route, bool missing_facility,
+                        const char *kind, const char *channel, struct md_intake *out,
+                        struct md_ctx *ctx)
+{
+    if (route == MD_INTAKE_OPEN311) {
+        /* A problem always (a correction sent there is refused by its category). */
+        *out = (struct md_intake){"problem", "open311"};
+        return MD_OK;
+    }
+    if (route == MD_INTAKE_CORRECTION) {
+        *out = (struct md_intake){"correction", "app"};
+        return MD_OK;
+    }
+    md_err rc = intake_kind(role, missing_facility, kind, &out->kind, ctx);
+    if (rc)
+        return rc;
+    out->channel = channel                            ? channel
+                   : strcmp(out->kind, "incident") == 0 ? "patrol"
+                   : role == MD_ROLE_CENTRE             ? "hotline"
+                                                        : "app";
+    for (size_t i = 0; i < sizeof(channels) / sizeof(channels[0]); i++) {
+        if (strcmp(channels[i].name, out->channel) != 0)
+            continue;
+        if (channels[i].staff_only && !is_staff(role))
+            return md_fail(ctx, MD_EFORBID, "channel %s is for staff tokens", out->channel);
+        return MD_OK;
+    }
+    return md_fail(ctx, MD_EINVAL, "channel must be app, web, hotline or patrol");
 }

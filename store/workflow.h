@@ -17,13 +17,27 @@
 extern const char *const md_report_statuses[];
 extern const size_t md_report_status_count;
 
+/* What a step does besides moving the status: store/reports.c and
+ * store/units.c apply these flags; no code tests an action's name. */
+enum md_action_effect {
+    MD_FX_DEADLINE = 1 << 0,     /* start the deadline clock (the category's limit) */
+    MD_FX_RESUME_CLOCK = 1 << 1, /* push the deadline by the working time parked */
+    MD_FX_PARK = 1 << 2,         /* remember the status left (parked_from) */
+    MD_FX_CORRECTION = 1 << 3,   /* a map correction's change is applied to the facility */
+    MD_FX_MERGE = 1 << 4,        /* into = the report this one duplicates */
+    MD_FX_ASSIGN = 1 << 5,       /* may name a unit and an officer (the case's assignment) */
+};
+
 struct md_action {
     const char *name;        /* "accept", ... */
     const char *const *from; /* NULL-terminated list of statuses */
     const char *to;          /* NULL = back to parked_from (resume) */
     unsigned roles;          /* bit (1 << enum md_role) per allowed role */
     const char *label_zh;    /* 立案, 派遣, ... */
+    unsigned effects;        /* enum md_action_effect bits */
 };
+/* The effects of action `name` (0 for an unknown one). */
+unsigned md_workflow_effects(const char *name);
 
 /* The action named `name`, or NULL. */
 const struct md_action *md_workflow_action(const char *name);
@@ -48,5 +62,26 @@ bool md_workflow_overdue(const char *status, bool has_expected, int64_t expected
  * allow it - each with a message naming action, role and status. */
 md_err md_workflow_step(const char *action, enum md_role role, const char *status,
                         const char *parked_from, const char **to, struct md_ctx *ctx) MD_WUR;
+
+/* The intake policy: which role may file which kind of report through
+ * which channel, and the defaults - for the JSON API, Open311 and the
+ * corrections endpoint alike. */
+enum md_intake_route {
+    MD_INTAKE_API,        /* POST /api/v1/reports: kind and channel may be asked for */
+    MD_INTAKE_OPEN311,    /* Open311 requests: a problem, channel open311 */
+    MD_INTAKE_CORRECTION, /* POST /api/v1/facilities/{id}/corrections: a correction, by app */
+};
+struct md_intake {
+    const char *kind;    /* problem, incident or correction (static) */
+    const char *channel; /* app, web, hotline, patrol or open311 (static or the asked one) */
+};
+/* Decide kind and channel for a report filed by `role` through `route`;
+ * kind and channel are what the request asked for (NULL: the default),
+ * missing_facility whether its category is MD_MISSING_FACILITY_CODE (filed
+ * as a correction through the JSON API; Open311 files problems only). MD_EINVAL for an unknown kind or channel, MD_EFORBID
+ * when the role may not use it; messages name what was wrong. */
+md_err md_intake_decide(enum md_role role, enum md_intake_route route, bool missing_facility,
+                        const char *kind, const char *channel, struct md_intake *out,
+                        struct md_ctx *ctx) MD_WUR;
 
 #endif

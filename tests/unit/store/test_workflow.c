@@ -107,10 +107,72 @@ static void unknown_action_and_citizens(void **state)
     assert_false(md_status_is_open("rejected"));
 }
 
+/* Side effects come from the table: each flag on exactly the actions that have it. */
+static void effects_are_in_the_table(void **state)
+{
+    (void)state;
+    assert_int_equal(md_workflow_effects("dispatch"), MD_FX_DEADLINE | MD_FX_ASSIGN);
+    assert_int_equal(md_workflow_effects("rework"), MD_FX_ASSIGN);
+    assert_int_equal(md_workflow_effects("park"), MD_FX_PARK);
+    assert_int_equal(md_workflow_effects("resume"), MD_FX_RESUME_CLOCK);
+    assert_int_equal(md_workflow_effects("merge"), MD_FX_MERGE);
+    assert_int_equal(md_workflow_effects("accept"), MD_FX_CORRECTION);
+    assert_int_equal(md_workflow_effects("verify"), 0);
+    assert_int_equal(md_workflow_effects("no-such"), 0);
+}
+
+static void expect_intake(enum md_role role, enum md_intake_route route, bool missing,
+                          const char *kind, const char *channel, md_err want_rc,
+                          const char *want_kind, const char *want_channel, const char *message)
+{
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_intake in = {0};
+    assert_int_equal(md_intake_decide(role, route, missing, kind, channel, &in, &ctx), want_rc);
+    if (want_rc) {
+        assert_string_equal(md_ctx_message(&ctx), message);
+        return;
+    }
+    assert_string_equal(in.kind, want_kind);
+    assert_string_equal(in.channel, want_channel);
+}
+
+/* Who may file what through which channel, and the defaults. */
+static void intake_policy(void **state)
+{
+    (void)state;
+    expect_intake(MD_ROLE_PUBLIC, MD_INTAKE_API, false, NULL, NULL, MD_OK, "problem", "app", NULL);
+    expect_intake(MD_ROLE_OFFICER, MD_INTAKE_API, false, NULL, NULL, MD_OK, "incident", "patrol",
+                  NULL);
+    expect_intake(MD_ROLE_CENTRE, MD_INTAKE_API, false, NULL, NULL, MD_OK, "problem", "hotline",
+                  NULL);
+    expect_intake(MD_ROLE_PUBLIC, MD_INTAKE_API, false, "problem", "web", MD_OK, "problem", "web",
+                  NULL);
+    expect_intake(MD_ROLE_PUBLIC, MD_INTAKE_API, false, "incident", NULL, MD_EFORBID, NULL, NULL,
+                  "only officers file incidents (the public role may not)");
+    expect_intake(MD_ROLE_PUBLIC, MD_INTAKE_API, false, NULL, "patrol", MD_EFORBID, NULL, NULL,
+                  "channel patrol is for staff tokens");
+    expect_intake(MD_ROLE_CENTRE, MD_INTAKE_API, false, NULL, "fax", MD_EINVAL, NULL, NULL,
+                  "channel must be app, web, hotline or patrol");
+    expect_intake(MD_ROLE_PUBLIC, MD_INTAKE_API, false, "correction", NULL, MD_EINVAL, NULL, NULL,
+                  "kind must be problem or incident");
+    expect_intake(MD_ROLE_PUBLIC, MD_INTAKE_API, true, NULL, NULL, MD_OK, "correction", "app",
+                  NULL);
+    expect_intake(MD_ROLE_PUBLIC, MD_INTAKE_API, true, "problem", NULL, MD_EINVAL, NULL, NULL,
+                  "category 900004 is a map correction: kind must be correction");
+    /* Open311 and the corrections endpoint: no choice. */
+    expect_intake(MD_ROLE_OFFICER, MD_INTAKE_OPEN311, false, NULL, NULL, MD_OK, "problem",
+                  "open311", NULL);
+    expect_intake(MD_ROLE_PUBLIC, MD_INTAKE_CORRECTION, false, NULL, NULL, MD_OK, "correction",
+                  "app", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(every_action_status_role),
                                        cmocka_unit_test(resume_returns_to_parked_from),
-                                       cmocka_unit_test(unknown_action_and_citizens)};
+                                       cmocka_unit_test(unknown_action_and_citizens),
+                                       cmocka_unit_test(effects_are_in_the_table),
+                                       cmocka_unit_test(intake_policy)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
