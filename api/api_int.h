@@ -33,6 +33,11 @@ struct md_call {
 typedef md_err (*md_handler_fn)(struct md_call *call);
 
 /* A route: exact path, or a prefix (prefix = true) whose rest is call->tail. */
+/* Writes an error answer in a protocol's own form (Open311's
+ * [{code, description}] or <errors>); xml picks the XML form. */
+typedef void (*md_error_form_fn)(struct md_response *res, int status, const char *message,
+                                 bool xml);
+
 struct md_route {
     const char *method;
     const char *path;
@@ -64,6 +69,8 @@ extern const struct md_route md__reports_routes[];
 extern const size_t md__reports_routes_count;
 extern const struct md_route md__open311_routes[];
 extern const size_t md__open311_routes_count;
+/* Open311's error form (an md_error_form_fn, open311.c). */
+void md__open311_error(struct md_response *res, int status, const char *message, bool xml);
 extern const struct md_route md__admin_routes[];
 extern const size_t md__admin_routes_count;
 extern const struct md_route md__photos_routes[];

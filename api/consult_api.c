@@ -20,6 +20,7 @@
  * district and is not kept.
  */
 #include "consult.h"
+#include "locate.h"
 #include "json_body.h"
 #include "md_sha256.h"
 #include "md_time.h"
@@ -124,7 +125,7 @@ static md_err create(struct md_call *c)
             rc = md_fail(c->ctx, MD_EINVAL, "lon/lat are outside -180..180 / -90..90");
     }
     if (!rc &&
-        md_report_locate(c->w->store, in.lon, in.lat, district, grid, c->ctx) == MD_ENOTFOUND)
+        md_store_locate(c->w->store, in.lon, in.lat, district, grid, c->ctx) == MD_ENOTFOUND)
         rc = md_fail(c->ctx, MD_EUNPROC, "the place is outside every district");
     if (!rc) {
         in.district_code = district;
@@ -164,7 +165,7 @@ static md_err vote(struct md_call *c, int64_t id)
     if (!rc && (x || y)) {
         if (!json_is_number(x) || !json_is_number(y))
             rc = md_fail(c->ctx, MD_EINVAL, "lon and lat go together, as numbers");
-        else if (md_report_locate(c->w->store, json_number_value(x), json_number_value(y), district,
+        else if (md_store_locate(c->w->store, json_number_value(x), json_number_value(y), district,
                                   grid, c->ctx) == MD_ENOTFOUND) {
             md_ctx_clear(c->ctx);
             district[0] = '\0'; /* outside the city: counted, without a district */

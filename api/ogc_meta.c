@@ -10,10 +10,74 @@
  * parameters a collection accepts: each queryable is listed there as an
  * equality parameter, and filter-lang lists cql2-text and GDAL's cql-text).
  */
+#include "layer_fields.h"
 #include "ogc_int.h"
 
 #include <jansson.h>
 #include <string.h>
+
+/* ---- the collections and what every resource shares */
+
+const struct md__ogc_collection md__ogc_collections[] = {
+    {MD_LAYER_FACILITIES, "Facilities",
+     "Convenience stores, markets, vegetable stalls, breakfast points, toilets, kiosks, parking.",
+     "Point"},
+    {MD_LAYER_REPORTS, "Reports",
+     "Problems reported by citizens, patrol incidents and map corrections (public fields).",
+     "Point"},
+    {MD_LAYER_DISTRICTS, "Districts", "Administrative districts (GB/T 2260 codes).",
+     "MultiPolygon"},
+    {MD_LAYER_GRIDS, "Grid cells", "Unit grid cells (单元网格) with 15-digit codes.",
+     "MultiPolygon"},
+};
+const size_t md__ogc_ncollections = sizeof(md__ogc_collections) / sizeof(md__ogc_collections[0]);
+
+const char *md__ogc_temporal(enum md_layer layer)
+{
+    const struct md_layer_columns *d = md_layer_public(layer);
+    return d ? d->time_column : NULL;
+}
+
+md_err md__ogc_put_link(struct md_buf *b, bool first, const char *rel, const char *type,
+                        const char *title, const char *href)
+{
+    md_err rc = md_buf_printf(b, "%s{\"rel\":\"%s\",\"type\":\"%s\",", first ? "" : ",", rel, type);
+    if (!rc && title) {
+        rc = md_buf_puts(b, "\"title\":");
+        if (!rc)
+            rc = md_buf_json_str(b, title);
+        if (!rc)
+            rc = md_buf_putc(b, ',');
+    }
+    if (!rc)
+        rc = md_buf_puts(b, "\"href\":");
+    if (!rc)
+        rc = md_buf_json_str(b, href);
+    return rc ? rc : md_buf_putc(b, '}');
+}
+
+/* ---- parameters: every resource lists what it accepts (query-param-unknown). */
+
+md_err md__ogc_check_params(struct md_call *c, const char *const *allowed, const char *const *more,
+                            const struct md_field *fields, int nfields)
+{
+    for (size_t i = 0; i < c->req->nquery; i++) {
+        const char *k = c->req->query[i].key;
+        bool ok = false;
+        for (const char *const *a = allowed; !ok && *a; a++)
+            ok = strcmp(k, *a) == 0;
+        for (const char *const *a = more; !ok && a && *a; a++)
+            ok = strcmp(k, *a) == 0;
+        for (int f = 0; !ok && f < nfields; f++)
+            ok = strcmp(k, fields[f].name) == 0;
+        if (!ok)
+            return md_fail(c->ctx, MD_EINVAL, "unknown query parameter '%.40s'", k);
+    }
+    const char *f = md__param(c, "f");
+    if (f && strcmp(f, "json") != 0 && strcmp(f, "geojson") != 0)
+        return md_fail(c->ctx, MD_EINVAL, "f must be json (or geojson for features)");
+    return MD_OK;
+}
 
 static const char *const conformance_classes[] = {
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",

@@ -554,7 +554,8 @@ static md_err post_request(struct md_call *c, bool xml)
     in.actor_role = who.role;
     in.actor_id = who.actor;
     json_t *attrs = form_attributes(kv, n);
-    rc = md__report_submit(c, &in, attrs, xml ? MD_CREATED_O311_XML : MD_CREATED_O311_JSON);
+    rc = md__report_submit(c, &in, attrs, xml ? MD_CREATED_O311_XML : MD_CREATED_O311_JSON,
+                           md__open311_error);
     json_decref(attrs);
     return rc;
 }

@@ -13,9 +13,8 @@
  *   GET  /api/v1/categories                   the service codes
  *   GET  /api/v1/facility-categories          facility categories: names, map colours
  *
- * Creates are validated completely on the request thread, then queued on the
- * group-commit writer; the 201 is rendered by the deferred poll once the
- * writer's COMMIT has returned. Nothing is written for a request that fails.
+ * A create is checked here (the body's fields, the intake policy) and
+ * handed to md__report_submit (report_intake.c), which Open311 shares.
  */
 #include "json_body.h"
 #include "md_text.h"
@@ -36,172 +35,6 @@
 #define ADDRESS_MAX 500
 #define NOTE_MAX 1000
 #define MEDIA_MAX 10
-#define MEDIA_URL_MAX 1000
-#define ATTR_TEXT_MAX 500
-
-/* ---- shared helpers (reports_int.h) ---------------------------------- */
-
-md_err md__auth_token(struct md_call *c, const char *token, struct md_principal *out)
-{
-    int64_t retry = 0;
-    md_err rc = md_token_verify(c->w->store, token, out, c->ctx);
-    if (!rc)
-        rc = md_token_use(c->w->store, out, md_time_now(), &retry, c->ctx);
-    if (rc == MD_ERATE) {
-        char v[24];
-        snprintf(v, sizeof(v), "%lld", (long long)retry);
-        MD_IGNORE(md_response_header(c->res, c->req->pool, "Retry-After", v));
-    }
-    return rc;
-}
-
-md_err md__auth_bearer(struct md_call *c, struct md_principal *out)
-{
-    md_principal_public(out);
-    const char *h = md_request_header(c->req, "Authorization");
-    if (!h || !*h)
-        return MD_OK;
-    if (strncasecmp(h, "Bearer ", 7) != 0)
-        return md_fail(c->ctx, MD_EUNAUTH, "Authorization must be 'Bearer <token>'");
-    h += 7;
-    while (*h == ' ')
-        h++;
-    return md__auth_token(c, h, out);
-}
-
-md_err md__check_media_url(struct md_call *c, const char *what, const char *url)
-{
-    size_t n = strlen(url);
-    if (n > MEDIA_URL_MAX)
-        return md_fail(c->ctx, MD_EINVAL, "%s is longer than %d bytes", what, MEDIA_URL_MAX);
-    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
-        return md_fail(c->ctx, MD_EINVAL, "%s must be an http:// or https:// URL", what);
-    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
-        if (*p <= ' ' || *p == 0x7f || *p == '"' || *p == '<' || *p == '>')
-            return md_fail(c->ctx, MD_EINVAL, "%s contains a character not allowed in a URL", what);
-    return MD_OK;
-}
-
-static bool in_values(json_t *values, const char *key)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(values, i, v)
-    {
-        const char *k = json_string_value(json_object_get(v, "key"));
-        if (k && key && strcmp(k, key) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* One attribute value, normalised by datatype; NULL with ctx on error. */
-static json_t *attribute_value(struct md_call *c, json_t *def, const char *code, json_t *v)
-{
-    const char *type = json_string_value(json_object_get(def, "datatype"));
-    json_t *values = json_object_get(def, "values");
-    const char *s = json_string_value(v);
-    if (!type)
-        type = "string";
-    if (strcmp(type, "number") == 0) {
-        double d;
-        if (json_is_number(v))
-            return json_real(json_number_value(v));
-        struct md_ctx sub;
-        md_ctx_init(&sub);
-        if (s && md_parse_double(s, code, &d, &sub) == MD_OK)
-            return json_real(d);
-        md_fail(c->ctx, MD_EINVAL, "attribute %s must be a number", code);
-        return NULL;
-    }
-    if (strcmp(type, "multivaluelist") == 0) {
-        json_t *list = json_is_array(v) ? json_incref(v) : json_pack("[O]", v);
-        size_t i;
-        json_t *item;
-        json_array_foreach(list, i, item)
-        {
-            if (!json_is_string(item) || !in_values(values, json_string_value(item))) {
-                json_decref(list);
-                md_fail(c->ctx, MD_EINVAL, "attribute %s has a value that is not one of its keys",
-                        code);
-                return NULL;
-            }
-        }
-        return list;
-    }
-    if (!s) {
-        md_fail(c->ctx, MD_EINVAL, "attribute %s must be a string", code);
-        return NULL;
-    }
-    if (!md_utf8_valid(s, strlen(s)) || md_utf8_len(s) > ATTR_TEXT_MAX) {
-        md_fail(c->ctx, MD_EINVAL, "attribute %s must be valid UTF-8 of at most %d characters",
-                code, ATTR_TEXT_MAX);
-        return NULL;
-    }
-    if (strcmp(type, "singlevaluelist") == 0 && !in_values(values, s)) {
-        md_fail(c->ctx, MD_EINVAL, "attribute %s must be one of its keys, got '%.40s'", code, s);
-        return NULL;
-    }
-    if (strcmp(type, "datetime") == 0) {
-        int64_t t;
-        struct md_ctx sub;
-        md_ctx_init(&sub);
-        if (md_time_parse(s, 480, &t, &sub)) {
-            md_fail(c->ctx, MD_EINVAL, "attribute %s must be an ISO 8601 date-time", code);
-            return NULL;
-        }
-    }
-    return json_string(s);
-}
-
-md_err md__check_attributes(struct md_call *c, const struct md_category *cat, json_t *given,
-                            char **out_text)
-{
-    *out_text = NULL;
-    if (given && !json_is_object(given))
-        return md_fail(c->ctx, MD_EINVAL, "attributes must be an object of code: value");
-    json_t *norm = json_object();
-    md_err rc = MD_OK;
-    const char *key;
-    json_t *v;
-    json_object_foreach(given, key, v)
-    {
-        json_t *def = NULL, *d;
-        size_t i;
-        json_array_foreach(cat->attributes, i, d)
-        {
-            const char *code = json_string_value(json_object_get(d, "code"));
-            if (code && strcmp(code, key) == 0)
-                def = d;
-        }
-        if (!def) {
-            rc = md_fail(c->ctx, MD_EINVAL, "category %s has no attribute '%.40s'", cat->code, key);
-            break;
-        }
-        json_t *value = attribute_value(c, def, key, v);
-        if (!value) {
-            rc = MD_EINVAL;
-            break;
-        }
-        json_object_set_new(norm, key, value);
-    }
-    size_t i;
-    json_t *d;
-    json_array_foreach(cat->attributes, i, d)
-    {
-        const char *code = json_string_value(json_object_get(d, "code"));
-        if (!rc && code && json_is_true(json_object_get(d, "required")) &&
-            !json_object_get(norm, code))
-            rc = md_fail(c->ctx, MD_EINVAL, "attribute %s is required for category %s", code,
-                         cat->code);
-    }
-    if (!rc && !(*out_text = json_dumps(norm, MD_JSON_FLAGS)))
-        rc = md_fail(c->ctx, MD_ENOMEM, "attributes");
-    json_decref(norm);
-    return rc;
-}
-
-static void to_crs(json_t *report, enum md_crs crs);
 
 /* The query parameters each route reads (md__params_only). */
 static const char *const crs_params[] = {"crs", NULL};
@@ -209,206 +42,6 @@ static const char *const list_params[] = {
     "crs",  "status", "category", "district",       "kind",  "from",   "to",
     "updated_after", "updated_before", "bbox", "limit", "offset", "overdue", "sort", NULL};
 static const char *const events_params[] = {"last_event_id", NULL};
-
-md_err md__rate_limit(struct md_call *c)
-{
-    int retry = 1;
-    struct md_reports_state *st = c->api->reports;
-    if (!st || md_ratelimit_take(st->rl, c->req->client_addr, md_time_mono_us(), &retry))
-        return MD_OK;
-    char v[16];
-    snprintf(v, sizeof(v), "%d", retry);
-    MD_IGNORE(md_response_header(c->res, c->req->pool, "Retry-After", v));
-    return md_fail(c->ctx, MD_ERATE, "too many requests from %s; retry in %d s",
-                   c->req->client_addr, retry);
-}
-
-/* ---- create: validate, queue, answer after the commit --------------- */
-
-struct pending_create {
-    struct md_ingest_ticket *ticket;
-    enum md_created_form form;
-    struct md_pool *pool;
-    json_t *duplicates;
-    char category[8];
-    char district[MD_DISTRICT_CODE_MAX];
-    char grid[MD_GRID_CODE_MAX];
-    double lon, lat; /* in the request's crs */
-    int offset_min;
-};
-
-static void pending_free(void *userdata)
-{
-    struct pending_create *p = userdata;
-    md_ingest_ticket_free(p->ticket);
-    json_decref(p->duplicates);
-    free(p);
-}
-
-static void pending_set_waker(void *userdata, md_wake_cb wake, void *arg)
-{
-    struct pending_create *p = userdata;
-    md_ingest_ticket_set_waker(p->ticket, wake, arg);
-}
-
-static void set_body(struct md_response *res, int status, const char *type, char *text)
-{
-    res->status = status;
-    res->content_type = type;
-    md_buf_reset(&res->body);
-    if (!text || md_buf_puts(&res->body, text)) {
-        struct md_ctx ctx;
-        md_ctx_init(&ctx);
-        md_fail(&ctx, MD_ENOMEM, "building the response");
-        md_response_error(res, &ctx);
-    }
-    free(text);
-}
-
-static bool pending_poll(void *userdata, struct md_response *res)
-{
-    struct pending_create *p = userdata;
-    struct md_ctx ctx;
-    struct md_report_created cr;
-    md_err err = MD_OK;
-    md_ctx_init(&ctx);
-    if (!md_ingest_ticket_done(p->ticket, &err, &cr, &ctx))
-        return false;
-    if (err) {
-        if (p->form == MD_CREATED_JSON)
-            md_response_error(res, &ctx);
-        else
-            md__open311_error(res, md_err_http_status(err), md_ctx_message(&ctx),
-                              p->form == MD_CREATED_O311_XML);
-        return true;
-    }
-    char when[MD_TIME_STR_MAX], id[32], location[64];
-    md_time_format(cr.created_at, p->offset_min, when);
-    snprintf(id, sizeof(id), "%lld", (long long)cr.id);
-    snprintf(location, sizeof(location), "/api/v1/reports/%lld", (long long)cr.id);
-    MD_IGNORE(md_response_header(res, p->pool, "Location", location));
-    if (p->form == MD_CREATED_JSON) {
-        json_t *j =
-            json_pack("{sI s:s s:s s:s s:s s:o s:f s:f s:s s:O}", "id", (json_int_t)cr.id, "token",
-                      cr.token, "status", "reported", "category", p->category, "district",
-                      p->district, "grid", p->grid[0] ? json_string(p->grid) : json_null(), "lon",
-                      p->lon, "lat", p->lat, "created_at", when, "duplicates", p->duplicates);
-        set_body(res, 201, "application/json", j ? json_dumps(j, MD_JSON_FLAGS) : NULL);
-        json_decref(j);
-    } else if (p->form == MD_CREATED_O311_JSON) {
-        /* Stored at once: the id, never also the token (GeoReport v2: each
-         * "should not be returned if" the other is). */
-        json_t *j = json_pack("[{s:s s:s s:n}]", "service_request_id", id, "service_notice", "",
-                              "account_id");
-        set_body(res, 201, "application/json; charset=utf-8",
-                 j ? json_dumps(j, MD_JSON_FLAGS) : NULL);
-        json_decref(j);
-    } else {
-        struct md_buf b;
-        md_buf_init(&b, 1 << 16);
-        MD_IGNORE(md_buf_printf(&b,
-                                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service_requests>"
-                                "<request><service_request_id>%s</service_request_id>"
-                                "<service_notice></service_notice>"
-                                "<account_id></account_id></request></service_requests>\n",
-                                id));
-        set_body(res, 201, "text/xml; charset=utf-8", md_buf_steal(&b, NULL));
-    }
-    return true;
-}
-
-md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *attributes,
-                         enum md_created_form form)
-{
-    struct md_reports_state *st = c->api->reports;
-    struct md_category cat = {0};
-    char *attrs_text = NULL;
-    json_t *dups = NULL;
-    struct pending_create *p = NULL;
-    md_err rc = MD_OK;
-    int retry = 1;
-    if (!st || !st->ingest)
-        return md_fail(c->ctx, MD_EBUSY, "this server cannot accept reports (no database writer)");
-    if (!md_ratelimit_take(st->rl, c->req->client_addr, md_time_mono_us(), &retry)) {
-        char v[16];
-        snprintf(v, sizeof(v), "%d", retry);
-        MD_IGNORE(md_response_header(c->res, c->req->pool, "Retry-After", v));
-        return md_fail(c->ctx, MD_ERATE,
-                       "too many reports from %s; at most %d a minute, retry in %d s",
-                       c->req->client_addr, c->api->cfg->rate_limit_per_min, retry);
-    }
-    rc = md_category_get(c->w->store, in->service_code, &cat, c->ctx);
-    if (rc == MD_ENOTFOUND) {
-        md_ctx_clear(c->ctx);
-        rc = md_fail(c->ctx, form == MD_CREATED_JSON ? MD_EUNPROC : MD_ENOTFOUND, /* Open311: 404 */
-                     "category '%.20s' is not a known service code (see /api/v1/categories)",
-                     in->service_code);
-    }
-    if (rc)
-        goto out;
-    bool want_correction = strcmp(in->kind, "correction") == 0;
-    if (want_correction != (strcmp(cat.kind, "correction") == 0)) {
-        rc = md_fail(c->ctx, MD_EUNPROC,
-                     want_correction ? "category %s is not a map correction"
-                                     : "category %s is a map correction: send it to"
-                                       " POST /api/v1/facilities/{id}/corrections"
-                                       " (900004, a missing facility, comes here)",
-                     cat.code);
-        goto out;
-    }
-    rc = md__check_attributes(c, &cat, attributes, &attrs_text);
-    if (rc)
-        goto out;
-    in->attributes = attrs_text;
-    rc = md_report_locate(c->w->store, in->lon, in->lat, in->district, in->grid, c->ctx);
-    if (rc == MD_ENOTFOUND) {
-        md_ctx_clear(c->ctx);
-        rc = md_fail(c->ctx, MD_EUNPROC,
-                     "the point %.6f,%.6f is outside every district this server covers", in->lon,
-                     in->lat);
-    }
-    if (rc)
-        goto out;
-    rc = md_report_nearby_open(c->w->store, cat.code, in->lon, in->lat, cat.dup_radius_m, 0, 20,
-                               st->offset_min, &dups, c->ctx);
-    if (rc)
-        goto out;
-    p = calloc(1, sizeof(*p));
-    if (!p) {
-        rc = md_fail(c->ctx, MD_ENOMEM, "queueing the report");
-        goto out;
-    }
-    rc = md_ingest_submit(st->ingest, in, &p->ticket, c->ctx);
-    if (rc)
-        goto out;
-    p->form = form;
-    p->pool = c->req->pool;
-    p->duplicates = dups;
-    dups = NULL;
-    p->offset_min = st->offset_min;
-    snprintf(p->category, sizeof(p->category), "%s", cat.code);
-    snprintf(p->district, sizeof(p->district), "%s", in->district);
-    snprintf(p->grid, sizeof(p->grid), "%s", in->grid);
-    /* The answer in the request's crs, as every answer (the input was
-     * converted to WGS84 on the way in; the caller checked crs). */
-    enum md_crs out_crs = MD_CRS_WGS84;
-    if (md__param_crs(c, &out_crs))
-        out_crs = MD_CRS_WGS84;
-    md_crs_from_wgs84(out_crs, in->lon, in->lat, &p->lon, &p->lat);
-    size_t di;
-    json_t *dup;
-    json_array_foreach(p->duplicates, di, dup) to_crs(dup, out_crs);
-    c->res->deferred = (struct md_deferred){
-        .poll = pending_poll, .set_waker = pending_set_waker, .free = pending_free, .userdata = p};
-    p = NULL;
-out:
-    if (p)
-        pending_free(p);
-    json_decref(dups);
-    free(attrs_text);
-    md_category_clear(&cat);
-    return rc;
-}
 
 /* ---- JSON body fields ------------------------------------------------ */
 
@@ -579,23 +212,12 @@ static md_err create_report(struct md_call *c)
     in.client_addr = c->req->client_addr;
     in.actor_role = who.role;
     in.actor_id = who.actor;
-    rc = md__report_submit(c, &in, json_object_get(body, "attributes"), MD_CREATED_JSON);
+    rc = md__report_submit(c, &in, json_object_get(body, "attributes"), MD_CREATED_JSON, NULL);
 out:
     free(media);
     free(change);
     json_decref(body);
     return rc;
-}
-
-static void to_crs(json_t *report, enum md_crs crs)
-{
-    if (crs == MD_CRS_WGS84)
-        return;
-    double lon = json_number_value(json_object_get(report, "lon"));
-    double lat = json_number_value(json_object_get(report, "lat"));
-    md_crs_from_wgs84(crs, lon, lat, &lon, &lat);
-    json_object_set_new(report, "lon", json_real(lon));
-    json_object_set_new(report, "lat", json_real(lat));
 }
 
 static md_err parse_id(struct md_call *c, const char *text, size_t n, const char *what,
@@ -690,7 +312,7 @@ static md_err list_reports(struct md_call *c)
         return rc;
     size_t i;
     json_t *r;
-    json_array_foreach(arr, i, r) to_crs(r, crs);
+    json_array_foreach(arr, i, r) md__report_to_crs(r, crs);
     json_t *j = json_pack("{s:o s:I s:I s:b}", "reports", arr, "limit", (json_int_t)limit, "offset",
                           (json_int_t)offset, "more", (int)json_array_size(arr) == (int)limit);
     return md__send_json(c, 200, j);
@@ -715,7 +337,7 @@ static md_err get_report(struct md_call *c)
     if (!slash) {
         rc = md_report_get(c->w->store, id, md_time_now(), st->offset_min, &j, c->ctx);
         if (!rc)
-            to_crs(j, crs);
+            md__report_to_crs(j, crs);
         return rc ? rc : md__send_json(c, 200, j);
     }
     if (strcmp(slash, "/history") == 0) {
@@ -811,7 +433,7 @@ static md_err transition(struct md_call *c)
     if (rc)
         return rc;
     md__events_hub_notify(st->hub);
-    to_crs(report, crs);
+    md__report_to_crs(report, crs);
     return md__send_json(c, 200, json_pack("{s:o}", "report", report));
 }
 
@@ -963,7 +585,7 @@ static md_err post_correction(struct md_call *c)
         in.actor_role = who.role;
         in.actor_id = who.actor;
         if (!rc)
-            rc = md__report_submit(c, &in, NULL, MD_CREATED_JSON);
+            rc = md__report_submit(c, &in, NULL, MD_CREATED_JSON, NULL);
     }
     free(media);
     free(change_text);

@@ -1,9 +1,12 @@
-/* reports_int.h - private to api/: what reports_api.c and open311.c share. */
+/* reports_int.h - private to api/: how a report comes in (report_intake.c),
+ * shared by reports_api.c, open311.c and the citizen, photo, staff and
+ * consultation routes. */
 #ifndef MD_REPORTS_INT_H
 #define MD_REPORTS_INT_H
 
 #include "api_int.h"
 #include "calendar.h"
+#include "coords.h"
 #include "events.h"
 #include "ingest.h"
 #include "ratelimit.h"
@@ -37,13 +40,17 @@ md_err md__check_attributes(struct md_call *c, const struct md_category *cat, js
 /* Check a media URL (http/https, printable, <= 1000 bytes); `what` names it. */
 md_err md__check_media_url(struct md_call *c, const char *what, const char *url) MD_WUR;
 
-/* The common create path: rate limit, category (must be of `want_kind`),
+/* A report's lon/lat members rewritten from WGS84 into crs. */
+void md__report_to_crs(json_t *report, enum md_crs crs);
+
+/* The common create path (report_intake.c): rate limit, category (must be of `want_kind`),
  * attributes, location (district/grid; 422 outside every district),
  * duplicate hint, then queue on the group-commit writer and answer later
- * (res->deferred) in `form` once the report is on disk. in->district/grid,
+ * (res->deferred) in `form` once the report is on disk; errors after the
+ * queue in error_form (NULL: mapd's JSON error). in->district/grid,
  * in->attributes are filled here. */
 md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *attributes,
-                         enum md_created_form form) MD_WUR;
+                         enum md_created_form form, md_error_form_fn error_form) MD_WUR;
 
 /* Take one unit of the per-address rate limit of report creates (votes,
  * comments and supports share it); MD_ERATE with Retry-After when spent. */
@@ -56,7 +63,5 @@ md_err md__citizen_post(struct md_call *c, int64_t id, const char *what) MD_WUR;
 /* POST /api/v1/reports/{id}/photos (photos_api.c). */
 md_err md__photos_upload(struct md_call *c, int64_t id) MD_WUR;
 
-/* Write an Open311 error ([{code, description}] or <errors>) into res. */
-void md__open311_error(struct md_response *res, int status, const char *message, bool xml);
 
 #endif

@@ -1,4 +1,5 @@
-/* router.c - request dispatch, the route table, and JSON error bodies.
+/* router.c - request dispatch and the route tables (the JSON error form is
+ * http_msg.c's).
  *
  * Routes are matched on the path (exactly, or as a prefix for families like
  * /tiles/); a path that matches only under other methods answers 405 with
@@ -22,25 +23,26 @@
 struct route_table {
     const struct md_route *routes;
     const size_t *count;
+    md_error_form_fn error_form; /* the family's own error form (Open311's); NULL: JSON */
 };
 
 /* Every API family's routes; a family adds one line here. The first match
  * wins: consultations come before the tile and style families, whose
  * prefixes (/tiles/, /styles/) would take their layer's paths. */
 static const struct route_table tables[] = {
-    {md__consult_routes, &md__consult_routes_count},
-    {md__core_routes, &md__core_routes_count},
-    {md__queries_routes, &md__queries_routes_count},
-    {md__ogc_routes, &md__ogc_routes_count},
-    {md__stats_routes, &md__stats_routes_count},
-    {md__export_routes, &md__export_routes_count},
-    {md__tile_routes, &md__tile_routes_count},
-    {md__web_routes, &md__web_routes_count},
-    {md__reports_routes, &md__reports_routes_count},
-    {md__open311_routes, &md__open311_routes_count},
-    {md__staff_routes, &md__staff_routes_count},
-    {md__admin_routes, &md__admin_routes_count},
-    {md__photos_routes, &md__photos_routes_count},
+    {md__consult_routes, &md__consult_routes_count, NULL},
+    {md__core_routes, &md__core_routes_count, NULL},
+    {md__queries_routes, &md__queries_routes_count, NULL},
+    {md__ogc_routes, &md__ogc_routes_count, NULL},
+    {md__stats_routes, &md__stats_routes_count, NULL},
+    {md__export_routes, &md__export_routes_count, NULL},
+    {md__tile_routes, &md__tile_routes_count, NULL},
+    {md__web_routes, &md__web_routes_count, NULL},
+    {md__reports_routes, &md__reports_routes_count, NULL},
+    {md__open311_routes, &md__open311_routes_count, md__open311_error},
+    {md__staff_routes, &md__staff_routes_count, NULL},
+    {md__admin_routes, &md__admin_routes_count, NULL},
+    {md__photos_routes, &md__photos_routes_count, NULL},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -97,84 +99,6 @@ static bool path_matches(const struct md_route *r, const char *path, const char 
     return true;
 }
 
-void md_response_init(struct md_response *res)
-{
-    memset(res, 0, sizeof(*res));
-    res->status = 200;
-    res->content_type = "application/json";
-    md_buf_init(&res->body, (size_t)64 << 20);
-}
-
-void md_response_free(struct md_response *res)
-{
-    md_buf_free(&res->body);
-    if (res->has_file)
-        close(res->file_fd);
-    res->has_file = false;
-    if (res->stream.free)
-        res->stream.free(res->stream.userdata);
-    res->stream.free = NULL;
-    res->stream.next = NULL;
-    if (res->deferred.free)
-        res->deferred.free(res->deferred.userdata);
-    res->deferred.free = NULL;
-    res->deferred.poll = NULL;
-}
-
-const char *md_request_query(const struct md_request *req, const char *key)
-{
-    for (size_t i = 0; i < req->nquery; i++) {
-        if (strcmp(req->query[i].key, key) == 0)
-            return req->query[i].value ? req->query[i].value : "";
-    }
-    return NULL;
-}
-
-const char *md_request_header(const struct md_request *req, const char *name)
-{
-    for (size_t i = 0; i < req->nheaders; i++) {
-        if (strcasecmp(req->headers[i].key, name) == 0)
-            return req->headers[i].value;
-    }
-    return NULL;
-}
-
-md_err md_response_header(struct md_response *res, struct md_pool *pool, const char *name,
-                          const char *value)
-{
-    if (res->nheaders >= MD_RESPONSE_MAX_HEADERS)
-        return MD_EINTERNAL;
-    const char *v = pool ? md_pool_strdup(pool, value) : value;
-    if (!v)
-        return MD_ENOMEM;
-    res->headers[res->nheaders].key = name;
-    res->headers[res->nheaders].value = v;
-    res->nheaders++;
-    return MD_OK;
-}
-
-void md_response_error(struct md_response *res, const struct md_ctx *ctx)
-{
-    md_err err = ctx->err ? ctx->err : MD_EINTERNAL;
-    res->status = md_err_http_status(err);
-    res->content_type = "application/json";
-    md_buf_reset(&res->body);
-    if (md_buf_puts(&res->body, "{\"error\":{\"code\":") ||
-        md_buf_json_str(&res->body, md_err_code(err)) || md_buf_puts(&res->body, ",\"message\":") ||
-        md_buf_json_str(&res->body, md_ctx_message(ctx)) || md_buf_puts(&res->body, "}}\n")) {
-        md_buf_reset(&res->body);
-        MD_IGNORE(md_buf_puts(&res->body, "{\"error\":{\"code\":\"internal_error\"}}\n"));
-    }
-}
-
-md_err md__json_body(struct md_call *call, const char *json)
-{
-    call->res->content_type = "application/json";
-    md_buf_reset(&call->res->body);
-    md_err rc = md_buf_puts(&call->res->body, json);
-    return rc ? md_fail(call->ctx, rc, "response too large") : MD_OK;
-}
-
 /* The methods routed for `path` ("GET, POST, HEAD"), empty when none. */
 static void allowed_methods(const char *path, char *allow, size_t size)
 {
@@ -209,6 +133,19 @@ static md_err preflight(struct md_call *call, const char *allow)
     return rc ? md_fail(call->ctx, rc, "preflight headers") : MD_OK;
 }
 
+/* The error form of the family whose routes take `path` (NULL: JSON). */
+static md_error_form_fn error_form_of(const char *path)
+{
+    for (size_t t = 0; t < NTABLES; t++)
+        for (const struct md_route *r = tables[t].routes; r < tables[t].routes + *tables[t].count;
+             r++) {
+            const char *tail;
+            if (path_matches(r, path, &tail))
+                return tables[t].error_form;
+        }
+    return NULL;
+}
+
 static md_err method_not_allowed(struct md_call *call, const char *path)
 {
     char allow[128];
@@ -218,10 +155,10 @@ static md_err method_not_allowed(struct md_call *call, const char *path)
     MD_IGNORE(md_response_header(call->res, call->req->pool, "Allow", allow));
     md_err rc = md_fail(call->ctx, MD_EMETHOD, "%s is not allowed on %s (allowed: %s)",
                         call->req->method, path, allow);
-    if (strncmp(path, "/open311/", 9) == 0) { /* in Open311's error form */
+    md_error_form_fn form = error_form_of(path);
+    if (form) { /* in the family's own error form */
         size_t n = strlen(path);
-        md__open311_error(call->res, 405, md_ctx_message(call->ctx),
-                          n > 4 && strcmp(path + n - 4, ".xml") == 0);
+        form(call->res, 405, md_ctx_message(call->ctx), n > 4 && strcmp(path + n - 4, ".xml") == 0);
     }
     return rc;
 }

@@ -379,41 +379,78 @@ static bool prepared_has_point(GEOSContextHandle_t h, const GEOSPreparedGeometry
     return in;
 }
 
+/* Keep `code` in out when it is the preferred one or sorts before what out holds. */
+static void consider(const char *code, const char *preferred, bool *best_pref, char *out,
+                     size_t outsz)
+{
+    bool pref = preferred && strcmp(code, preferred) == 0;
+    if (*best_pref || (!pref && out[0] && strcmp(code, out) >= 0))
+        return;
+    snprintf(out, outsz, "%s", code);
+    *best_pref = pref;
+}
+
+/* md_area_source.containing over the generator's areas: districts by their
+ * polygons, grid cells through the lattice index. */
+static md_err areas_containing(void *self, enum md_area_kind kind, double lon, double lat,
+                               const char *preferred, char *out, size_t outsz, struct md_ctx *ctx)
+{
+    const struct md_areas *a = self;
+    GEOSContextHandle_t h = md_geos_handle(a->g);
+    bool best_pref = false;
+    out[0] = '\0';
+    if (preferred && !*preferred)
+        preferred = NULL;
+    if (kind == MD_AREA_DISTRICT) {
+        for (size_t i = 0; i < a->ndistricts; i++) {
+            const struct md_bbox *b = &a->districts[i].info.bbox;
+            if (lon < b->minx || lon > b->maxx || lat < b->miny || lat > b->maxy)
+                continue;
+            if (prepared_has_point(h, a->districts[i].prep, lon, lat))
+                consider(a->districts[i].info.code, preferred, &best_pref, out, outsz);
+        }
+        return MD_OK;
+    }
+    if (!a->nslots)
+        return MD_OK;
+    int32_t ix = (int32_t)floor(lon / a->step_lon), iy = (int32_t)floor(lat / a->step_lat);
+    int64_t key = cell_key(ix, iy);
+    for (size_t s = key_hash(key, a->nslots); a->slots[s].key != INT64_MIN;
+         s = (s + 1) & (a->nslots - 1)) {
+        if (a->slots[s].key != key)
+            continue;
+        for (uint32_t k = 0; k < a->slots[s].count; k++) {
+            const struct grid *gr = &a->grids[a->slots[s].first + k];
+            if (!gr->prep || prepared_has_point(h, gr->prep, lon, lat))
+                consider(gr->code, preferred, &best_pref, out, outsz);
+        }
+        break;
+    }
+    return MD_OK;
+}
+
+struct md_area_source md_areas_source(const struct md_areas *a)
+{
+    /* No slivers: the generator's grid cells are cut from its districts. */
+    return (struct md_area_source){areas_containing, NULL, (void *)a};
+}
+
 md_err md_areas_locate(const struct md_areas *a, double lon, double lat, size_t *district,
                        char grid[MD_GRID_CODE_MAX])
 {
-    GEOSContextHandle_t h = md_geos_handle(a->g);
+    struct md_area_source src = md_areas_source(a);
+    struct md_location at;
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    md_err rc = md_locate(&src, lon, lat, NULL, &at, &ctx);
     if (grid)
-        grid[0] = '\0';
-    if (a->nslots) {
-        int32_t ix = (int32_t)floor(lon / a->step_lon), iy = (int32_t)floor(lat / a->step_lat);
-        int64_t key = cell_key(ix, iy);
-        for (size_t s = key_hash(key, a->nslots); a->slots[s].key != INT64_MIN;
-             s = (s + 1) & (a->nslots - 1)) {
-            if (a->slots[s].key != key)
-                continue;
-            for (uint32_t k = 0; k < a->slots[s].count; k++) {
-                const struct grid *gr = &a->grids[a->slots[s].first + k];
-                if (!gr->prep || prepared_has_point(h, gr->prep, lon, lat)) {
-                    *district = gr->district;
-                    if (grid)
-                        memcpy(grid, gr->code, MD_GRID_CODE_MAX);
-                    return MD_OK;
-                }
-            }
-            break;
-        }
-    }
-    for (size_t i = 0; i < a->ndistricts; i++) {
-        const struct md_bbox *b = &a->districts[i].info.bbox;
-        if (lon < b->minx || lon > b->maxx || lat < b->miny || lat > b->maxy)
-            continue;
-        if (prepared_has_point(h, a->districts[i].prep, lon, lat)) {
+        memcpy(grid, at.grid, MD_GRID_CODE_MAX);
+    for (size_t i = 0; !rc && at.district[0] && i < a->ndistricts; i++)
+        if (strcmp(a->districts[i].info.code, at.district) == 0) {
             *district = i;
             return MD_OK;
         }
-    }
-    return MD_ENOTFOUND;
+    return rc ? rc : MD_ENOTFOUND;
 }
 
 static md_err bind_wkb_step(struct md_store *s, struct md_geos *g, sqlite3_stmt *st, int col,
@@ -512,59 +549,3 @@ md_err md_areas_save(const struct md_areas *a, struct md_store *s, int64_t now,
     return md_store_bulk_end(s, MD_LAYER_GRIDS, &all, ctx);
 }
 
-static md_err locate_one(struct md_store *s, const char *sql, double lon, double lat, char *out,
-                         size_t outsz, struct md_ctx *ctx)
-{
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, sql, &st, ctx);
-    if (rc)
-        return rc;
-    sqlite3_bind_double(st, 1, lon);
-    sqlite3_bind_double(st, 2, lat);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        snprintf(out, outsz, "%s", (const char *)sqlite3_column_text(st, 0));
-    else if (src == SQLITE_DONE)
-        out[0] = '\0';
-    else
-        rc = md_store_fail(s, src, "locate", ctx);
-    sqlite3_reset(st);
-    return rc;
-}
-
-md_err md_store_locate(struct md_store *s, double lon, double lat,
-                       char district[MD_DISTRICT_CODE_MAX], char grid[MD_GRID_CODE_MAX],
-                       struct md_ctx *ctx)
-{
-    static const char dsql[] =
-        "SELECT code FROM districts WHERE rowid IN (SELECT pkid FROM idx_districts_geom"
-        " WHERE xmin <= ?1 AND xmax >= ?1 AND ymin <= ?2 AND ymax >= ?2)"
-        " AND ST_Intersects(geom, MakePoint(?1, ?2, 4326)) = 1 ORDER BY code LIMIT 1";
-    static const char gsql[] =
-        "SELECT code FROM grids WHERE rowid IN (SELECT pkid FROM idx_grids_geom"
-        " WHERE xmin <= ?1 AND xmax >= ?1 AND ymin <= ?2 AND ymax >= ?2)"
-        " AND ST_Intersects(geom, MakePoint(?1, ?2, 4326)) = 1 ORDER BY code LIMIT 1";
-    /* Digitised borders leave slivers between neighbours (the sample's are
-     * quantised to ~1/1024 degree): a point in no polygon but within
-     * NEAR_DEG of one belongs to the nearest. Farther out it is outside. */
-    static const char dnear[] =
-        "SELECT code FROM districts WHERE rowid IN (SELECT pkid FROM idx_districts_geom"
-        " WHERE xmin <= ?1 + 0.003 AND xmax >= ?1 - 0.003 AND ymin <= ?2 + 0.003"
-        " AND ymax >= ?2 - 0.003) AND ST_Distance(geom, MakePoint(?1, ?2, 4326)) <= 0.003"
-        " ORDER BY ST_Distance(geom, MakePoint(?1, ?2, 4326)), code LIMIT 1";
-    static const char gnear[] =
-        "SELECT code FROM grids WHERE rowid IN (SELECT pkid FROM idx_grids_geom"
-        " WHERE xmin <= ?1 + 0.003 AND xmax >= ?1 - 0.003 AND ymin <= ?2 + 0.003"
-        " AND ymax >= ?2 - 0.003) AND ST_Distance(geom, MakePoint(?1, ?2, 4326)) <= 0.003"
-        " ORDER BY ST_Distance(geom, MakePoint(?1, ?2, 4326)), code LIMIT 1";
-    md_err rc = locate_one(s, dsql, lon, lat, district, MD_DISTRICT_CODE_MAX, ctx);
-    if (!rc && !district[0])
-        rc = locate_one(s, dnear, lon, lat, district, MD_DISTRICT_CODE_MAX, ctx);
-    if (!rc && !district[0])
-        return md_fail(ctx, MD_ENOTFOUND, "point %.6f,%.6f is outside every district", lon, lat);
-    if (!rc)
-        rc = locate_one(s, gsql, lon, lat, grid, MD_GRID_CODE_MAX, ctx);
-    if (!rc && !grid[0])
-        rc = locate_one(s, gnear, lon, lat, grid, MD_GRID_CODE_MAX, ctx);
-    return rc;
-}

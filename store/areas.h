@@ -11,10 +11,9 @@
 #define MD_AREAS_H
 
 #include "geos_ctx.h"
+#include "locate.h"
 #include "store.h"
 
-#define MD_DISTRICT_CODE_MAX 16
-#define MD_GRID_CODE_MAX 24
 
 struct md_areas;
 
@@ -39,20 +38,15 @@ const struct md_district_info *md_areas_district(const struct md_areas *a, size_
 md_err md_areas_make_grids(struct md_areas *a, double step_lon, double step_lat,
                            struct md_ctx *ctx) MD_WUR;
 size_t md_areas_grid_count(const struct md_areas *a);
-/* District index (into md_areas_district) and grid code of a point; returns
- * MD_ENOTFOUND when it lies in no district. grid may be NULL. */
+/* District index (into md_areas_district) and grid code of a point by
+ * locate.h's rule over these areas; MD_ENOTFOUND when it lies in no
+ * district. grid may be NULL. */
 md_err md_areas_locate(const struct md_areas *a, double lon, double lat, size_t *district,
                        char grid[MD_GRID_CODE_MAX]);
+/* These areas as a source of locate.h's rule (borrows a). */
+struct md_area_source md_areas_source(const struct md_areas *a);
 /* Write districts and grids into the store (bulk mode, one transaction each). */
 md_err md_areas_save(const struct md_areas *a, struct md_store *s, int64_t now,
                      struct md_ctx *ctx) MD_WUR;
-
-/* Locate with the database (any imported areas): district code and grid code
- * ("" when no grid covers it). A point in a sliver between polygons (within
- * 0.003 degrees, ~300 m) takes the nearest. MD_ENOTFOUND when no district
- * contains it or is that near. */
-md_err md_store_locate(struct md_store *s, double lon, double lat,
-                       char district[MD_DISTRICT_CODE_MAX], char grid[MD_GRID_CODE_MAX],
-                       struct md_ctx *ctx) MD_WUR;
 
 #endif

@@ -7,14 +7,12 @@
  * reported with its number and reason and skipped; the rest of its batch
  * goes on (a failed INSERT undoes only itself).
  *
- * The locator loads the database's districts and grids into GEOS prepared
- * geometries behind STR-trees and picks, like md_store_locate(), the
- * smallest code among the areas that intersect the point (boundaries
- * included), or else the nearest area within 0.003 degrees (slivers
- * between digitised borders), so imported rows get the codes the server
- * would give them.
+ * Points are located by locate.h's one rule over the database's districts
+ * and grids loaded into memory (md_area_index), so imported rows get the
+ * codes the server would give them.
  */
 #include "import.h"
+#include "locate.h"
 #include "md_text.h"
 #include "md_time.h"
 #include "reproject.h"
@@ -166,146 +164,6 @@ static GEOSGeometry *polygonal_parts(GEOSContextHandle_t h, GEOSGeometry *g)
     return out;
 }
 
-/* ---- locating points in districts and grids */
-
-struct area {
-    char code[24];
-    GEOSGeometry *geom;
-    const GEOSPreparedGeometry *prep;
-};
-
-struct area_set {
-    struct area *v;
-    size_t n;
-    GEOSSTRtree *tree;
-};
-
-struct locator {
-    GEOSContextHandle_t h;
-    struct area_set districts, grids;
-};
-
-struct probe {
-    GEOSContextHandle_t h;
-    const GEOSGeometry *pt;
-    const char *preferred; /* the source's own code, kept when it holds the point */
-    const struct area *best;
-    bool best_preferred;
-};
-
-static void probe_cb(void *item, void *userdata)
-{
-    struct probe *p = userdata;
-    const struct area *a = item;
-    bool pref = p->preferred && strcmp(a->code, p->preferred) == 0;
-    if (p->best_preferred || (!pref && p->best && strcmp(a->code, p->best->code) >= 0))
-        return;
-    if (GEOSPreparedIntersects_r(p->h, a->prep, p->pt) == 1) {
-        p->best = a;
-        p->best_preferred = pref;
-    }
-}
-
-static md_err load_areas(struct md_store *s, struct locator *l, const char *sql,
-                         struct area_set *set, struct md_ctx *ctx)
-{
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (src != SQLITE_OK)
-        return md_store_fail(s, src, "loading areas", ctx);
-    GEOSWKBReader *r = GEOSWKBReader_create_r(l->h);
-    size_t cap = 0;
-    md_err rc = MD_OK;
-    set->tree = GEOSSTRtree_create_r(l->h, 10);
-    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-        if (set->n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct area *v = realloc(set->v, cap * sizeof(*v));
-            if (!v) {
-                rc = md_fail(ctx, MD_ENOMEM, "areas");
-                break;
-            }
-            set->v = v;
-        }
-        struct area *a = &set->v[set->n];
-        memset(a, 0, sizeof(*a));
-        snprintf(a->code, sizeof(a->code), "%s", sqlite3_column_text(st, 0));
-        const void *wkb = sqlite3_column_blob(st, 1);
-        a->geom =
-            wkb ? GEOSWKBReader_read_r(l->h, r, wkb, (size_t)sqlite3_column_bytes(st, 1)) : NULL;
-        if (!a->geom)
-            continue;
-        a->prep = GEOSPrepare_r(l->h, a->geom);
-        set->n++;
-    }
-    if (!rc && src != SQLITE_DONE && src != SQLITE_ROW)
-        rc = md_store_fail(s, src, "loading areas", ctx);
-    sqlite3_finalize(st);
-    GEOSWKBReader_destroy_r(l->h, r);
-    /* Insert after the array stops moving: the tree keeps pointers. */
-    for (size_t i = 0; !rc && i < set->n; i++)
-        GEOSSTRtree_insert_r(l->h, set->tree, set->v[i].geom, &set->v[i]);
-    return rc;
-}
-
-static void free_areas(GEOSContextHandle_t h, struct area_set *set)
-{
-    if (set->tree)
-        GEOSSTRtree_destroy_r(h, set->tree);
-    for (size_t i = 0; i < set->n; i++) {
-        GEOSPreparedGeom_destroy_r(h, set->v[i].prep);
-        GEOSGeom_destroy_r(h, set->v[i].geom);
-    }
-    free(set->v);
-}
-
-static const char *locate_in(struct locator *l, struct area_set *set, const GEOSGeometry *pt,
-                             const char *preferred)
-{
-    struct probe p = {l->h, pt, preferred, NULL, false};
-    if (set->n)
-        GEOSSTRtree_query_r(l->h, set->tree, pt, probe_cb, &p);
-    return p.best ? p.best->code : NULL;
-}
-
-/* Digitised borders leave slivers between neighbours: a point in no
- * polygon but within NEAR_DEG (planar degrees) of one belongs to the
- * nearest, smallest code on a tie - md_store_locate's rule (areas.c). */
-#define NEAR_DEG 0.003
-
-struct near_probe {
-    GEOSContextHandle_t h;
-    const GEOSGeometry *pt;
-    const struct area *best;
-    double best_d;
-};
-
-static void near_cb(void *item, void *userdata)
-{
-    struct near_probe *p = userdata;
-    const struct area *a = item;
-    double d;
-    if (GEOSPreparedDistance_r(p->h, a->prep, p->pt, &d) != 1 || !(d <= NEAR_DEG))
-        return;
-    if (!p->best || d < p->best_d || (d == p->best_d && strcmp(a->code, p->best->code) < 0)) {
-        p->best = a;
-        p->best_d = d;
-    }
-}
-
-static const char *nearest_in(struct locator *l, struct area_set *set, const GEOSGeometry *pt,
-                              double lon, double lat)
-{
-    struct near_probe p = {l->h, pt, NULL, 0};
-    GEOSGeometry *reach = set->n ? GEOSGeom_createRectangle_r(l->h, lon - NEAR_DEG, lat - NEAR_DEG,
-                                                              lon + NEAR_DEG, lat + NEAR_DEG)
-                                 : NULL;
-    if (reach)
-        GEOSSTRtree_query_r(l->h, set->tree, reach, near_cb, &p);
-    GEOSGeom_destroy_r(l->h, reach);
-    return p.best ? p.best->code : NULL;
-}
-
 /* ---- one import */
 
 struct run {
@@ -321,7 +179,7 @@ struct run {
     int lon_index, lat_index;
     int district_index, grid_index; /* the source's own codes, if any */
     struct md_reproj *reproj;
-    struct locator loc;
+    struct md_area_index *areas; /* the database's districts and grids (locate.h) */
     char **codes; /* allowed category / district codes */
     size_t ncodes;
     char **cmap; /* --category-map: source value, code, source value, code, ... */
@@ -661,12 +519,14 @@ static md_err import_point(struct run *u, sqlite3_stmt *st, OGRFeatureH feat)
         snprintf(pref_d, sizeof(pref_d), "%s", OGR_F_GetFieldAsString(feat, u->district_index));
     if (u->grid_index >= 0 && OGR_F_IsFieldSetAndNotNull(feat, u->grid_index))
         snprintf(pref_g, sizeof(pref_g), "%s", OGR_F_GetFieldAsString(feat, u->grid_index));
-    GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(u->h, lon, lat);
-    const char *district = locate_in(&u->loc, &u->loc.districts, pt, pref_d);
-    bool outside = !district && u->loc.districts.n > 0;
+    struct md_area_source areas = md_area_index_source(u->areas);
+    struct md_locate_opts lo = {pref_d, pref_g, u->o->outside == MD_OUTSIDE_KEEP};
+    struct md_location at;
+    if ((rc = md_locate(&areas, lon, lat, &lo, &at, u->ctx)))
+        return rc;
+    bool outside = !at.inside && md_area_index_districts(u->areas) > 0;
     if (outside &&
         (u->o->outside == MD_OUTSIDE_REFUSE || (reports && u->o->outside == MD_OUTSIDE_KEEP))) {
-        GEOSGeom_destroy_r(u->h, pt);
         u->r->outside++;
         return bad(u, "point %.6f,%.6f is outside every district%s", lon, lat,
                    u->o->outside == MD_OUTSIDE_KEEP ? " (reports need one)"
@@ -674,12 +534,8 @@ static md_err import_point(struct run *u, sqlite3_stmt *st, OGRFeatureH feat)
     }
     if (outside)
         u->r->outside++;
-    if (!district && u->o->outside != MD_OUTSIDE_KEEP)
-        district = nearest_in(&u->loc, &u->loc.districts, pt, lon, lat);
-    const char *grid = district ? locate_in(&u->loc, &u->loc.grids, pt, pref_g) : NULL;
-    if (district && !grid)
-        grid = nearest_in(&u->loc, &u->loc.grids, pt, lon, lat);
-    GEOSGeom_destroy_r(u->h, pt);
+    const char *district = at.district[0] ? at.district : NULL;
+    const char *grid = at.grid[0] ? at.grid : NULL;
     if (!district && reports)
         return bad(u, "point %.6f,%.6f is outside every district", lon, lat);
     int base = u->nf;
@@ -951,7 +807,6 @@ md_err md_import_run(struct md_store *s, const struct md_import_opts *o, struct 
     if (!sqlite3_get_autocommit(s->db))
         return md_fail(ctx, MD_EINVAL, "import: the store is inside a transaction");
     u.h = md_geos_handle(o->geos);
-    u.loc.h = u.h;
     u.fields = layer_fields[o->layer];
     u.nf = nfields(u.fields);
     u.batch_rows = o->batch_rows > 0 ? o->batch_rows : DEFAULT_BATCH;
@@ -998,11 +853,8 @@ md_err md_import_run(struct md_store *s, const struct md_import_opts *o, struct 
     else if (!rc && o->layer == MD_LAYER_GRIDS)
         rc = load_codes(&u, "SELECT code FROM districts");
     if (!rc && (o->layer == MD_LAYER_FACILITIES || o->layer == MD_LAYER_REPORTS)) {
-        rc = load_areas(s, &u.loc, "SELECT code, AsBinary(geom) FROM districts", &u.loc.districts,
-                        ctx);
-        if (!rc)
-            rc = load_areas(s, &u.loc, "SELECT code, AsBinary(geom) FROM grids", &u.loc.grids, ctx);
-        if (!rc && u.loc.districts.n == 0 && o->layer == MD_LAYER_REPORTS)
+        rc = md_area_index_load(s, o->geos, &u.areas, ctx);
+        if (!rc && md_area_index_districts(u.areas) == 0 && o->layer == MD_LAYER_REPORTS)
             rc = md_fail(ctx, MD_EINVAL,
                          "the database has no districts: import districts first"
                          " (reports need a district)");
@@ -1018,8 +870,7 @@ md_err md_import_run(struct md_store *s, const struct md_import_opts *o, struct 
     }
 out:
     CPLPopErrorHandler();
-    free_areas(u.h, &u.loc.districts);
-    free_areas(u.h, &u.loc.grids);
+    md_area_index_free(u.areas);
     for (size_t i = 0; i < u.ncodes; i++)
         free(u.codes[i]);
     free(u.codes);

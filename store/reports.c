@@ -1133,30 +1133,3 @@ md_err md_facility_category_check(struct md_store *s, const char *code, struct m
     return md_store_fail(s, src, "facility category", ctx);
 }
 
-md_err md_report_locate(struct md_store *s, double lon, double lat,
-                        char district[MD_DISTRICT_CODE_MAX], char grid[MD_GRID_CODE_MAX],
-                        struct md_ctx *ctx)
-{
-    static const char sql[] =
-        "SELECT g.code, g.district_code FROM idx_grids_geom i CROSS JOIN grids g"
-        " ON g.rowid = i.pkid WHERE i.xmin <= ?1 AND i.xmax >= ?1 AND i.ymin <= ?2"
-        " AND i.ymax >= ?2 AND ST_Intersects(g.geom, MakePoint(?1, ?2, 4326)) = 1"
-        " ORDER BY g.code LIMIT 1";
-    sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, sql, &st, ctx);
-    if (rc)
-        return rc;
-    sqlite3_bind_double(st, 1, lon);
-    sqlite3_bind_double(st, 2, lat);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        snprintf(grid, MD_GRID_CODE_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(district, MD_DISTRICT_CODE_MAX, "%s", (const char *)sqlite3_column_text(st, 1));
-    }
-    sqlite3_reset(st);
-    if (src == SQLITE_ROW)
-        return MD_OK;
-    if (src != SQLITE_DONE)
-        return md_store_fail(s, src, "locating the point", ctx);
-    return md_store_locate(s, lon, lat, district, grid, ctx);
-}

@@ -154,13 +154,6 @@ md_err md_report_transition(struct md_store *s, const struct md_calendar *cal, i
                             int64_t now, int offset_min, json_t **report_out,
                             struct md_ctx *ctx) MD_WUR;
 
-/* District and grid of a point, like md_store_locate() but grid first: a
- * grid cell is a small polygon inside one district, so the point-in-polygon
- * test against the (large) district polygons runs only for points no grid
- * covers. MD_ENOTFOUND outside every district. */
-md_err md_report_locate(struct md_store *s, double lon, double lat,
-                        char district[MD_DISTRICT_CODE_MAX], char grid[MD_GRID_CODE_MAX],
-                        struct md_ctx *ctx) MD_WUR;
 /* A facility's point; MD_ENOTFOUND when there is no such facility. */
 md_err md_facility_point(struct md_store *s, int64_t id, double *lon, double *lat,
                          struct md_ctx *ctx) MD_WUR;
