@@ -355,13 +355,13 @@ static md_err handle_stats(struct md_call *c)
     if (rc)
         return rc;
     struct group total = {0};
-    /* the status and the text columns grouped by */
-    unsigned texts = 1u << MD_STATS_STATUS;
+    /* the times, the status and the text columns grouped by */
+    unsigned columns = MD_STATS_COL_TIMES | MD_STATS_COL_TEXT(MD_STATS_STATUS);
     for (int i = 0; i < ndims; i++)
         if (dims[i] < D_DAY)
-            texts |= 1u << dim_text[dims[i]];
+            columns |= MD_STATS_COL_TEXT(dim_text[dims[i]]);
     struct stats_scan scan = {c, dims, ndims, at, &g, 0};
-    rc = md_store_stats_reports(c->w->store, &sc.reports, texts, add_row, &scan, c->ctx);
+    rc = md_store_stats_reports(c->w->store, &sc.reports, columns, add_row, &scan, c->ctx);
     if (rc)
         goto out;
     if (g.n > 1) /* g.v is NULL when no report matched: qsort(NULL, 0) is undefined */
@@ -563,7 +563,8 @@ static md_err handle_hotspots(struct md_call *c)
 
     struct groups g = {0};
     struct hotspot_scan scan = {c, &p, &g, 0};
-    rc = md_store_stats_reports(c->w->store, &sc.reports, 0, count_cell, &scan, c->ctx);
+    rc = md_store_stats_reports(c->w->store, &sc.reports, MD_STATS_COL_POINT, count_cell, &scan,
+                                c->ctx);
     int64_t total = scan.total;
     struct cell *cells = NULL;
     if (!rc && g.n) {

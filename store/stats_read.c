@@ -46,25 +46,29 @@ static void bind_scope(sqlite3_stmt *st, const struct md_stats_scope *sc)
     }
 }
 
-static void read_row(sqlite3_stmt *st, unsigned texts, struct md_stats_row *row)
+static void read_row(sqlite3_stmt *st, unsigned columns, struct md_stats_row *row)
 {
     for (int i = 0; i < MD_STATS_NTEXT; i++) {
-        if (texts & (1u << i)) {
+        if (columns & MD_STATS_COL_TEXT(i)) {
             const unsigned char *v = sqlite3_column_text(st, i);
             row->text[i] = v ? (const char *)v : "";
         }
     }
-    row->created_at = sqlite3_column_int64(st, C_CREATED);
-    row->has_closed_at = sqlite3_column_type(st, C_CLOSED) != SQLITE_NULL;
-    row->closed_at = sqlite3_column_int64(st, C_CLOSED);
-    row->has_expected_at = sqlite3_column_type(st, C_EXPECTED) != SQLITE_NULL;
-    row->expected_at = sqlite3_column_int64(st, C_EXPECTED);
-    row->lon = sqlite3_column_double(st, C_LON);
-    row->lat = sqlite3_column_double(st, C_LAT);
+    if (columns & MD_STATS_COL_TIMES) {
+        row->created_at = sqlite3_column_int64(st, C_CREATED);
+        row->has_closed_at = sqlite3_column_type(st, C_CLOSED) != SQLITE_NULL;
+        row->closed_at = sqlite3_column_int64(st, C_CLOSED);
+        row->has_expected_at = sqlite3_column_type(st, C_EXPECTED) != SQLITE_NULL;
+        row->expected_at = sqlite3_column_int64(st, C_EXPECTED);
+    }
+    if (columns & MD_STATS_COL_POINT) {
+        row->lon = sqlite3_column_double(st, C_LON);
+        row->lat = sqlite3_column_double(st, C_LAT);
+    }
 }
 
 md_err md_store_stats_reports(struct md_store *s, const struct md_stats_scope *scope,
-                              unsigned texts, md_stats_row_fn fn, void *userdata,
+                              unsigned columns, md_stats_row_fn fn, void *userdata,
                               struct md_ctx *ctx)
 {
     sqlite3_stmt *st = NULL;
@@ -72,10 +76,10 @@ md_err md_store_stats_reports(struct md_store *s, const struct md_stats_scope *s
     if (rc)
         return rc;
     bind_scope(st, scope);
-    struct md_stats_row row = {.text = {NULL}};
+    struct md_stats_row row = {.text = {NULL}, .created_at = 0};
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        read_row(st, texts, &row);
+        read_row(st, columns, &row);
         if ((rc = fn(&row, userdata)))
             break;
     }

@@ -25,8 +25,7 @@ struct md_stats_scope {
     struct md_bbox box;
 };
 
-/* The text columns of a row, as indexes of md_stats_row.text and bits
- * (1u << index) of the `texts` argument. */
+/* The text columns of a row, as indexes of md_stats_row.text. */
 enum md_stats_text {
     MD_STATS_CATEGORY, /* reports.service_code */
     MD_STATS_GROUP,    /* categories.group_code of the service code */
@@ -37,8 +36,14 @@ enum md_stats_text {
     MD_STATS_NTEXT
 };
 
-/* One report as statistics need it. text[i] is borrowed until the callback
- * returns: "" for a NULL column, NULL when bit i was not asked for. */
+/* Bits of the `columns` argument: which columns a scan reads (the others
+ * are left NULL / 0 / false in every row, and cost nothing). */
+#define MD_STATS_COL_TEXT(t) (1u << (t)) /* text[t] */
+#define MD_STATS_COL_TIMES (1u << MD_STATS_NTEXT) /* created_at, closed_at, expected_at */
+#define MD_STATS_COL_POINT (1u << (MD_STATS_NTEXT + 1)) /* lon, lat */
+
+/* One report as statistics need it, holding the columns asked for.
+ * text[t] is borrowed until the callback returns; "" for a NULL column. */
 struct md_stats_row {
     const char *text[MD_STATS_NTEXT];
     int64_t created_at;      /* seconds since the epoch */
@@ -49,12 +54,12 @@ struct md_stats_row {
 typedef md_err (*md_stats_row_fn)(const struct md_stats_row *row, void *userdata);
 
 /* Call fn for each report in `scope`, in the table's order, reading the
- * text columns named by the bits of `texts` (numbers are always read). A
+ * columns named by the bits of `columns` (MD_STATS_COL_*). A
  * non-zero return from fn stops the scan and is returned as is. A database
  * error (preparing or stepping) is returned as an md_err with sqlite's
  * message in ctx (md_store_fail: "stats: ..."), never as the end of rows. */
 md_err md_store_stats_reports(struct md_store *s, const struct md_stats_scope *scope,
-                              unsigned texts, md_stats_row_fn fn, void *userdata,
+                              unsigned columns, md_stats_row_fn fn, void *userdata,
                               struct md_ctx *ctx) MD_WUR;
 
 #endif

@@ -13,7 +13,8 @@
 #include "store.h"
 #include "unit_store.h"
 
-#define ALL_TEXTS ((1u << MD_STATS_NTEXT) - 1)
+#define ALL_COLUMNS \
+    ((MD_STATS_COL_TEXT(MD_STATS_NTEXT) - 1) | MD_STATS_COL_TIMES | MD_STATS_COL_POINT)
 
 static void insert(struct md_store *s, int id, const char *kind, const char *code,
                    const char *district, const char *status, const char *channel,
@@ -92,7 +93,7 @@ static void rows_carry_typed_columns(void **state)
     md_ctx_init(&ctx);
     struct md_stats_scope all = {0};
     struct seen v = {0};
-    assert_int_equal(md_store_stats_reports(s, &all, ALL_TEXTS, collect, &v, &ctx), MD_OK);
+    assert_int_equal(md_store_stats_reports(s, &all, ALL_COLUMNS, collect, &v, &ctx), MD_OK);
     assert_int_equal(v.n, 3);
     /* report 2 (table order = id order here) */
     assert_string_equal(v.texts[1][MD_STATS_CATEGORY], "200201");
@@ -115,15 +116,30 @@ static void rows_carry_typed_columns(void **state)
     assert_string_equal(v.texts[2][MD_STATS_KIND], "incident");
     assert_string_equal(v.texts[2][MD_STATS_GROUP], "01");
 
-    /* only the texts asked for are read; the others stay NULL */
+    /* only the columns asked for are read; the others stay NULL / 0 */
     struct seen w = {0};
-    unsigned some = (1u << MD_STATS_STATUS) | (1u << MD_STATS_DISTRICT);
+    unsigned some = MD_STATS_COL_TEXT(MD_STATS_STATUS) | MD_STATS_COL_TEXT(MD_STATS_DISTRICT);
     assert_int_equal(md_store_stats_reports(s, &all, some, collect, &w, &ctx), MD_OK);
     assert_int_equal(w.n, 3);
     for (int i = 0; i < MD_STATS_NTEXT; i++)
-        assert_int_equal(w.text_null[0][i], !(some & (1u << i)));
-    assert_string_equal(w.texts[0][MD_STATS_STATUS], "reported");
-    assert_int_equal(w.rows[0].created_at, 1000); /* numbers always */
+        assert_int_equal(w.text_null[1][i], !(some & MD_STATS_COL_TEXT(i)));
+    assert_string_equal(w.texts[1][MD_STATS_STATUS], "closed");
+    assert_string_equal(w.texts[1][MD_STATS_DISTRICT], "110102");
+    assert_int_equal(w.rows[1].created_at, 0);
+    assert_false(w.rows[1].has_closed_at);
+    assert_float_equal(w.rows[1].lon, 0, 0);
+    struct seen t = {0};
+    assert_int_equal(md_store_stats_reports(s, &all, MD_STATS_COL_TIMES, collect, &t, &ctx), MD_OK);
+    assert_true(t.text_null[1][MD_STATS_STATUS]);
+    assert_int_equal(t.rows[1].created_at, 2000);
+    assert_int_equal(t.rows[1].closed_at, 4000);
+    assert_int_equal(t.rows[1].expected_at, 3000);
+    assert_float_equal(t.rows[1].lat, 0, 0);
+    struct seen p = {0};
+    assert_int_equal(md_store_stats_reports(s, &all, MD_STATS_COL_POINT, collect, &p, &ctx), MD_OK);
+    assert_float_equal(p.rows[1].lon, 116.50, 1e-9);
+    assert_float_equal(p.rows[1].lat, 39.95, 1e-9);
+    assert_int_equal(p.rows[1].created_at, 0);
     unit_store_drop(s);
 }
 
@@ -178,7 +194,7 @@ static void callback_error_stops_the_scan(void **state)
     md_ctx_init(&ctx);
     struct md_stats_scope all = {0};
     struct seen v = {.stop_after = 2};
-    assert_int_equal(md_store_stats_reports(s, &all, ALL_TEXTS, collect, &v, &ctx), MD_EEXPENSIVE);
+    assert_int_equal(md_store_stats_reports(s, &all, ALL_COLUMNS, collect, &v, &ctx), MD_EEXPENSIVE);
     assert_int_equal(v.n, 2);
     /* the statement was reset: the next scan starts over */
     assert_int_equal(count(s, &all), 3);
