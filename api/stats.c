@@ -235,9 +235,8 @@ static bool open_status(const char *s)
 }
 
 /* The text column each of the first dimensions groups by (enum dim order). */
-static const enum md_stats_text dim_text[] = {MD_STATS_CATEGORY, MD_STATS_GROUP,
-                                              MD_STATS_DISTRICT, MD_STATS_STATUS,
-                                              MD_STATS_KIND,     MD_STATS_CHANNEL};
+static const enum md_stats_text dim_text[] = {MD_STATS_CATEGORY, MD_STATS_GROUP, MD_STATS_DISTRICT,
+                                              MD_STATS_STATUS,   MD_STATS_KIND,  MD_STATS_CHANNEL};
 
 /* What add_row needs besides the row. */
 struct stats_scan {

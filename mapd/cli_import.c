@@ -394,7 +394,6 @@ int md_cli_backup(int argc, char **argv)
         return 1;
     }
     fprintf(stderr, "backup: %s -> %s, %lld pages in %.2f s (quick_check ok)\n", db, to,
-            (long long)pages,
-            (double)(md_time_mono_us() - t0) / 1e6);
+            (long long)pages, (double)(md_time_mono_us() - t0) / 1e6);
     return 0;
 }

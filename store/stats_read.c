@@ -8,6 +8,7 @@
 #include "store_int.h"
 
 /* The filtered reports: ?10.. as in query.c, plus ?17..?20 a bbox. */
+/* clang-format off */
 static const char reports_sql[] =
     "SELECT t.service_code, c.group_code, t.district_code, t.status, t.kind, t.channel,"
     " t.created_at, t.closed_at, t.expected_at, t.lon, t.lat"
@@ -17,6 +18,7 @@ static const char reports_sql[] =
     " AND (?14 IS NULL OR t.kind = ?14)"
     " AND (?15 IS NULL OR t.created_at >= ?15) AND (?16 IS NULL OR t.created_at <= ?16)"
     " AND (?17 IS NULL OR (t.lon BETWEEN ?17 AND ?19 AND t.lat BETWEEN ?18 AND ?20))";
+/* clang-format on */
 
 /* Result columns: the MD_STATS_NTEXT texts in enum md_stats_text order, then these. */
 enum { C_CREATED = MD_STATS_NTEXT, C_CLOSED, C_EXPECTED, C_LON, C_LAT };

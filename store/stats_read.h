@@ -38,26 +38,27 @@ enum md_stats_text {
 
 /* Bits of the `columns` argument: which columns a scan reads (the others
  * are left NULL / 0 / false in every row, and cost nothing). */
-#define MD_STATS_COL_TEXT(t) (1u << (t)) /* text[t] */
-#define MD_STATS_COL_TIMES (1u << MD_STATS_NTEXT) /* created_at, closed_at, expected_at */
+#define MD_STATS_COL_TEXT(t) (1u << (t))                /* text[t] */
+#define MD_STATS_COL_TIMES (1u << MD_STATS_NTEXT)       /* created_at, closed_at, expected_at */
 #define MD_STATS_COL_POINT (1u << (MD_STATS_NTEXT + 1)) /* lon, lat */
 
 /* One report as statistics need it, holding the columns asked for.
  * text[t] is borrowed until the callback returns; "" for a NULL column. */
 struct md_stats_row {
     const char *text[MD_STATS_NTEXT];
-    int64_t created_at;      /* seconds since the epoch */
+    int64_t created_at; /* seconds since the epoch */
     bool has_closed_at, has_expected_at;
     int64_t closed_at, expected_at; /* 0 when absent */
-    double lon, lat;         /* WGS84 */
+    double lon, lat;                /* WGS84 */
 };
 typedef md_err (*md_stats_row_fn)(const struct md_stats_row *row, void *userdata);
 
-/* Call fn for each report in `scope`, in the table's order, reading the
- * columns named by the bits of `columns` (MD_STATS_COL_*). A
- * non-zero return from fn stops the scan and is returned as is. A database
- * error (preparing or stepping) is returned as an md_err with sqlite's
- * message in ctx (md_store_fail: "stats: ..."), never as the end of rows. */
+/* Call fn for each report in `scope`, in the table's order, with a row
+ * (borrowed until fn returns) holding the columns named by the bits of
+ * `columns` (MD_STATS_COL_*). A non-zero return from fn stops the scan and
+ * is returned as is. A database error (preparing or stepping) is returned
+ * as an md_err with the database's message in ctx (md_store_fail:
+ * "stats: ..."), never taken for the end of the rows. */
 md_err md_store_stats_reports(struct md_store *s, const struct md_stats_scope *scope,
                               unsigned columns, md_stats_row_fn fn, void *userdata,
                               struct md_ctx *ctx) MD_WUR;

@@ -108,9 +108,8 @@ static void backup_failures_say_which_step(void **state)
 
     struct md_store *s = unit_store_fresh("bsrc2");
     md_ctx_init(&ctx);
-    assert_int_equal(md_store_backup(md_store_path(s), "/tmp/mapd-no-such-dir/x.sqlite", &pages,
-                                     &ctx),
-                     MD_EIO);
+    assert_int_equal(
+        md_store_backup(md_store_path(s), "/tmp/mapd-no-such-dir/x.sqlite", &pages, &ctx), MD_EIO);
     assert_string_equal(md_ctx_message(&ctx), "open failed: unable to open database file");
     unit_store_drop(s);
 

@@ -13,13 +13,12 @@
 #include "store.h"
 #include "unit_store.h"
 
-#define ALL_COLUMNS \
+#define ALL_COLUMNS                                                                                \
     ((MD_STATS_COL_TEXT(MD_STATS_NTEXT) - 1) | MD_STATS_COL_TIMES | MD_STATS_COL_POINT)
 
 static void insert(struct md_store *s, int id, const char *kind, const char *code,
-                   const char *district, const char *status, const char *channel,
-                   int64_t created, const char *expected, const char *closed, double lon,
-                   double lat)
+                   const char *district, const char *status, const char *channel, int64_t created,
+                   const char *expected, const char *closed, double lon, double lat)
 {
     char sql[768];
     snprintf(sql, sizeof(sql),
@@ -52,8 +51,8 @@ struct seen {
     struct md_stats_row rows[MAX_SEEN];
     char texts[MAX_SEEN][MD_STATS_NTEXT][16];
     bool text_null[MAX_SEEN][MD_STATS_NTEXT];
-    int stop_after;  /* > 0: return MD_EEXPENSIVE from the stop_after-th row */
-    bool interrupt;  /* interrupt the connection on the first row */
+    int stop_after; /* > 0: return MD_EEXPENSIVE from the stop_after-th row */
+    bool interrupt; /* interrupt the connection on the first row */
     struct md_store *s;
 };
 
@@ -194,7 +193,8 @@ static void callback_error_stops_the_scan(void **state)
     md_ctx_init(&ctx);
     struct md_stats_scope all = {0};
     struct seen v = {.stop_after = 2};
-    assert_int_equal(md_store_stats_reports(s, &all, ALL_COLUMNS, collect, &v, &ctx), MD_EEXPENSIVE);
+    assert_int_equal(md_store_stats_reports(s, &all, ALL_COLUMNS, collect, &v, &ctx),
+                     MD_EEXPENSIVE);
     assert_int_equal(v.n, 2);
     /* the statement was reset: the next scan starts over */
     assert_int_equal(count(s, &all), 3);
