@@ -1,8 +1,8 @@
 /* stats.c - planner statistics over reports: /api/v1/stats and
  * /api/v1/hotspots.
  *
- * Both read the filtered reports once (one statement, one snapshot) and
- * aggregate in C.
+ * Both read the filtered reports once (md_store_stats_reports: one
+ * statement, one snapshot, a callback per row) and aggregate in C.
  *
  * stats: groups by up to three of category (service code), group (大类),
  * district, status, kind, channel, day, week (ISO, starting Monday), month
@@ -26,6 +26,7 @@
  * indexed by axial coordinates (q, r) with cube rounding.
  */
 #include "queries.h"
+#include "stats_read.h"
 #include "workflow.h"
 #include "geodesic.h"
 #include "md_time.h"
@@ -52,71 +53,27 @@ const struct md_route md__stats_routes[] = {
 };
 const size_t md__stats_routes_count = sizeof(md__stats_routes) / sizeof(md__stats_routes[0]);
 
-/* The filtered reports: ?10.. as in query.c, plus ?17..?20 a bbox. */
-static const char reports_sql[] =
-    "SELECT t.service_code, c.group_code, t.district_code, t.status, t.kind, t.channel,"
-    " t.created_at, t.closed_at, t.expected_at, t.lon, t.lat"
-    " FROM reports t JOIN categories c ON c.code = t.service_code WHERE 1"
-    " AND (?10 IS NULL OR " MD_SQL_IN_LIST("?10", "t.service_code") ") AND (?11 IS NULL OR c.group_code = ?11)"
-    " AND (?12 IS NULL OR " MD_SQL_IN_LIST("?12", "t.status") ") AND (?13 IS NULL OR t.district_code = ?13)"
-    " AND (?14 IS NULL OR t.kind = ?14)"
-    " AND (?15 IS NULL OR t.created_at >= ?15) AND (?16 IS NULL OR t.created_at <= ?16)"
-    " AND (?17 IS NULL OR (t.lon BETWEEN ?17 AND ?19 AND t.lat BETWEEN ?18 AND ?20))";
-
-enum col { C_CATEGORY, C_GROUP, C_DISTRICT, C_STATUS, C_KIND, C_CHANNEL, C_CREATED, C_CLOSED,
-           C_EXPECTED, C_LON, C_LAT };
-
-/* Common parameters: filters and an optional bbox, bound to reports_sql. */
+/* Common parameters: which reports (filters and an optional bbox, in
+ * WGS84) and the CRS of the request. */
 struct scope {
-    struct md_query_filter f;
-    struct md_bbox box;
-    bool has_box;
+    struct md_stats_scope reports;
     enum md_crs crs;
 };
 
 static md_err parse_scope(struct md_call *c, struct scope *sc)
 {
+    struct md_stats_scope *r = &sc->reports;
     md_err rc = md__param_crs(c, &sc->crs);
     if (!rc)
-        rc = md__param_filter(c, MD_LAYER_REPORTS, &sc->f);
+        rc = md__param_filter(c, MD_LAYER_REPORTS, &r->filter);
     if (!rc)
-        rc = md__param_bbox(c, "bbox", &sc->box, &sc->has_box);
-    if (!rc && sc->has_box && sc->crs != MD_CRS_WGS84) {
-        struct md_bbox b = sc->box;
-        md_crs_to_wgs84(sc->crs, b.minx, b.miny, &sc->box.minx, &sc->box.miny);
-        md_crs_to_wgs84(sc->crs, b.maxx, b.maxy, &sc->box.maxx, &sc->box.maxy);
+        rc = md__param_bbox(c, "bbox", &r->box, &r->has_box);
+    if (!rc && r->has_box && sc->crs != MD_CRS_WGS84) {
+        struct md_bbox b = r->box;
+        md_crs_to_wgs84(sc->crs, b.minx, b.miny, &r->box.minx, &r->box.miny);
+        md_crs_to_wgs84(sc->crs, b.maxx, b.maxy, &r->box.maxx, &r->box.maxy);
     }
     return rc;
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
-
-static md_err open_reports(struct md_call *c, const struct scope *sc, sqlite3_stmt **out)
-{
-    md_err rc = md_store_stmt(c->w->store, reports_sql, out, c->ctx);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = *out;
-    bind_text_or_null(st, 10, sc->f.category);
-    bind_text_or_null(st, 11, sc->f.group);
-    bind_text_or_null(st, 12, sc->f.status);
-    bind_text_or_null(st, 13, sc->f.district);
-    bind_text_or_null(st, 14, sc->f.kind);
-    if (sc->f.has_from)
-        sqlite3_bind_int64(st, 15, sc->f.from);
-    if (sc->f.has_to)
-        sqlite3_bind_int64(st, 16, sc->f.to);
-    if (sc->has_box) {
-        sqlite3_bind_double(st, 17, sc->box.minx);
-        sqlite3_bind_double(st, 18, sc->box.miny);
-        sqlite3_bind_double(st, 19, sc->box.maxx);
-        sqlite3_bind_double(st, 20, sc->box.maxy);
-    }
-    return MD_OK;
 }
 
 /* ---- a small string-keyed hash table of groups */
@@ -277,40 +234,54 @@ static bool open_status(const char *s)
            strcmp(s, "dispatched") == 0 || strcmp(s, "in_progress") == 0;
 }
 
-static md_err add_row(struct md_call *c, sqlite3_stmt *st, const enum dim *dims, int ndims,
-                      int64_t at, struct groups *g)
+/* The text column each of the first dimensions groups by (enum dim order). */
+static const enum md_stats_text dim_text[] = {MD_STATS_CATEGORY, MD_STATS_GROUP, MD_STATS_DISTRICT,
+                                              MD_STATS_STATUS,   MD_STATS_KIND,  MD_STATS_CHANNEL};
+
+/* What add_row needs besides the row. */
+struct stats_scan {
+    struct md_call *c;
+    const enum dim *dims;
+    int ndims;
+    int64_t at;
+    struct groups *g;
+    unsigned rows;
+};
+
+static md_err add_row(const struct md_stats_row *row, void *userdata)
 {
-    static const int dim_col[] = {C_CATEGORY, C_GROUP, C_DISTRICT, C_STATUS, C_KIND, C_CHANNEL};
+    struct stats_scan *scan = userdata;
+    struct md_call *c = scan->c;
+    const enum dim *dims = scan->dims;
     char key[256];
     size_t len = 0;
-    for (int i = 0; i < ndims; i++) {
+    for (int i = 0; i < scan->ndims; i++) {
         char part[64];
         if (dims[i] >= D_DAY)
-            time_key(dims[i], sqlite3_column_int64(st, C_CREATED),
-                     c->api->cfg->timezone_offset_min, part, sizeof(part));
+            time_key(dims[i], row->created_at, c->api->cfg->timezone_offset_min, part,
+                     sizeof(part));
         else
-            snprintf(part, sizeof(part), "%s",
-                     sqlite3_column_text(st, dim_col[dims[i]]) ? (const char *)sqlite3_column_text(st, dim_col[dims[i]]) : "");
+            snprintf(part, sizeof(part), "%s", row->text[dim_text[dims[i]]]);
         int n = snprintf(key + len, sizeof(key) - len, "%s%s", i ? "\x1f" : "", part);
         if (n > 0 && (size_t)n < sizeof(key) - len)
             len += (size_t)n;
     }
     key[len] = '\0';
     struct group *e = NULL;
-    md_err rc = groups_get(g, key, &e, c->ctx);
+    md_err rc = groups_get(scan->g, key, &e, c->ctx);
     if (rc)
         return rc;
-    const char *status = (const char *)sqlite3_column_text(st, C_STATUS);
-    bool has_exp = sqlite3_column_type(st, C_EXPECTED) != SQLITE_NULL;
-    int64_t expected = sqlite3_column_int64(st, C_EXPECTED);
+    const char *status = row->text[MD_STATS_STATUS];
+    bool has_exp = row->has_expected_at;
+    int64_t expected = row->expected_at;
     e->count++;
     if (open_status(status))
         e->open++;
-    if (md_workflow_overdue(status, has_exp, expected, at))
+    if (md_workflow_overdue(status, has_exp, expected, scan->at))
         e->overdue++;
-    if (strcmp(status, "closed") == 0 && sqlite3_column_type(st, C_CLOSED) != SQLITE_NULL) {
-        int64_t closed = sqlite3_column_int64(st, C_CLOSED);
-        double hours = (double)(closed - sqlite3_column_int64(st, C_CREATED)) / 3600.0;
+    if (strcmp(status, "closed") == 0 && row->has_closed_at) {
+        int64_t closed = row->closed_at;
+        double hours = (double)(closed - row->created_at) / 3600.0;
         e->closed++;
         if (has_exp && closed > expected)
             e->closed_late++;
@@ -325,7 +296,7 @@ static md_err add_row(struct md_call *c, sqlite3_stmt *st, const enum dim *dims,
         }
         e->close_h[e->nclose++] = (float)hours;
     }
-    return MD_OK;
+    return (++scan->rows & 1023) == 0 ? md_ctx_budget(c->ctx) : MD_OK;
 }
 
 static md_err write_group(struct md_buf *b, const struct group *e, const enum dim *dims,
@@ -382,18 +353,14 @@ static md_err handle_stats(struct md_call *c)
         rc = md__param_time(c, "at", &at, &has_at);
     if (rc)
         return rc;
-    sqlite3_stmt *st = NULL;
-    rc = open_reports(c, &sc, &st);
-    int src = SQLITE_DONE;
     struct group total = {0};
-    unsigned rows = 0;
-    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
-        if (!(rc = add_row(c, st, dims, ndims, at, &g)) && (++rows & 1023) == 0)
-            rc = md_ctx_budget(c->ctx);
-    if (!rc && src != SQLITE_DONE && src != SQLITE_ROW)
-        rc = md_store_fail(c->w->store, src, "stats", c->ctx);
-    if (st)
-        sqlite3_reset(st);
+    /* the times, the status and the text columns grouped by */
+    unsigned columns = MD_STATS_COL_TIMES | MD_STATS_COL_TEXT(MD_STATS_STATUS);
+    for (int i = 0; i < ndims; i++)
+        if (dims[i] < D_DAY)
+            columns |= MD_STATS_COL_TEXT(dim_text[dims[i]]);
+    struct stats_scan scan = {c, dims, ndims, at, &g, 0};
+    rc = md_store_stats_reports(c->w->store, &sc.reports, columns, add_row, &scan, c->ctx);
     if (rc)
         goto out;
     if (g.n > 1) /* g.v is NULL when no report matched: qsort(NULL, 0) is undefined */
@@ -538,6 +505,32 @@ static md_err write_cell(struct md_buf *b, const struct plane *p, const struct c
     return rc;
 }
 
+/* What count_cell needs besides the row. */
+struct hotspot_scan {
+    struct md_call *c;
+    const struct plane *p;
+    struct groups *g;
+    int64_t total;
+};
+
+static md_err count_cell(const struct md_stats_row *row, void *userdata)
+{
+    struct hotspot_scan *scan = userdata;
+    md_err rc;
+    if ((scan->total & 1023) == 1023 && (rc = md_ctx_budget(scan->c->ctx)))
+        return rc;
+    int64_t a, bb;
+    plane_cell(scan->p, row->lon, row->lat, &a, &bb);
+    char key[48];
+    snprintf(key, sizeof(key), "%lld,%lld", (long long)a, (long long)bb);
+    struct group *e = NULL;
+    rc = groups_get(scan->g, key, &e, scan->c->ctx);
+    if (!rc)
+        e->count++;
+    scan->total++;
+    return rc;
+}
+
 static md_err handle_hotspots(struct md_call *c)
 {
     md_err params_rc = md__params_only(c, hotspots_params);
@@ -562,32 +555,16 @@ static md_err handle_hotspots(struct md_call *c)
         return rc;
     /* The reference point: the bbox's centre, else Beijing's centre of data. */
     struct plane p;
-    double clon = sc.has_box ? (sc.box.minx + sc.box.maxx) / 2 : 116.4;
-    double clat = sc.has_box ? (sc.box.miny + sc.box.maxy) / 2 : 39.9;
+    const struct md_stats_scope *r = &sc.reports;
+    double clon = r->has_box ? (r->box.minx + r->box.maxx) / 2 : 116.4;
+    double clat = r->has_box ? (r->box.miny + r->box.maxy) / 2 : 39.9;
     plane_init(&p, clon, clat, cell, strcmp(shape, "hex") == 0);
 
     struct groups g = {0};
-    sqlite3_stmt *st = NULL;
-    rc = open_reports(c, &sc, &st);
-    int src = SQLITE_DONE;
-    int64_t total = 0;
-    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((total & 1023) == 1023 && (rc = md_ctx_budget(c->ctx)))
-            break;
-        int64_t a, bb;
-        plane_cell(&p, sqlite3_column_double(st, C_LON), sqlite3_column_double(st, C_LAT), &a, &bb);
-        char key[48];
-        snprintf(key, sizeof(key), "%lld,%lld", (long long)a, (long long)bb);
-        struct group *e = NULL;
-        rc = groups_get(&g, key, &e, c->ctx);
-        if (!rc)
-            e->count++;
-        total++;
-    }
-    if (!rc && src != SQLITE_DONE)
-        rc = md_store_fail(c->w->store, src, "hotspots", c->ctx);
-    if (st)
-        sqlite3_reset(st);
+    struct hotspot_scan scan = {c, &p, &g, 0};
+    rc = md_store_stats_reports(c->w->store, &sc.reports, MD_STATS_COL_POINT, count_cell, &scan,
+                                c->ctx);
+    int64_t total = scan.total;
     struct cell *cells = NULL;
     if (!rc && g.n) {
         cells = malloc(g.n * sizeof(*cells));

@@ -1,4 +1,5 @@
 /* cli_db.c - `mapd init` and `mapd sample`: creating databases. */
+#include "backup.h"
 #include "calendar.h"
 #include "cli.h"
 #include "md_text.h"
@@ -157,13 +158,11 @@ int md_cli_sample(int argc, char **argv)
                 (long long)o.facilities, (long long)o.reports, db,
                 (double)(md_time_mono_us() - t0) / 1e6);
     md_geos_free(g);
-    if (!ctx.err && sqlite3_exec(md_store_db(s), "PRAGMA journal_mode = WAL", NULL, NULL,
-                                 NULL) != SQLITE_OK)
-        md_fail(&ctx, MD_EIO, "switching to WAL failed: %s", sqlite3_errmsg(md_store_db(s)));
+    bool done = !ctx.err && md_store_finish_bulk_file(s, &ctx) == MD_OK;
     md_store_close(s);
-    if (!ctx.err) /* make the finished file durable */
+    if (done) /* make the finished file durable */
         sync();
-    if (ctx.err) {
+    if (!done) {
         unlink(db);
         return md_cli_fail("sample", &ctx);
     }

@@ -4,6 +4,7 @@
  * Exit status: 0 success; 1 failure; 2 usage; import also 3 when it
  * finished but skipped bad rows (each one printed with its reason).
  */
+#include "backup.h"
 #include "cli.h"
 #include "export.h"
 #include "basemap_osm.h"
@@ -374,67 +375,25 @@ int md_cli_backup(int argc, char **argv)
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp", to);
     unlink(tmp);
-    sqlite3 *src = NULL, *dst = NULL;
-    sqlite3_backup *b = NULL;
     int64_t t0 = md_time_mono_us();
-    const char *what = "open";
-    int rc = sqlite3_open_v2(db, &src, SQLITE_OPEN_READONLY, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(src, 10000);
-        what = "backup";
-        b = sqlite3_backup_init(dst, "main", src, "main");
-        if (!b)
-            rc = sqlite3_errcode(dst);
+    int64_t pages = 0;
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    if (md_store_backup(db, tmp, &pages, &ctx)) {
+        unlink(tmp);
+        return md_cli_fail("backup", &ctx);
     }
-    int pages = 0;
-    if (b) {
-        /* All pages in one step: one read transaction on the source, so the
-         * copy is one snapshot and concurrent writers never restart it. */
-        do {
-            rc = sqlite3_backup_step(b, -1);
-            if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-                sqlite3_sleep(50);
-        } while (rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-        pages = sqlite3_backup_pagecount(b);
-        int frc = sqlite3_backup_finish(b);
-        if (rc == SQLITE_DONE)
-            rc = frc;
-    }
-    char check[64] = "";
-    if (rc == SQLITE_OK) {
-        what = "checking the copy";
-        sqlite3_stmt *st = NULL;
-        rc = sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &st, NULL);
-        if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-            snprintf(check, sizeof(check), "%s", sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-        if (rc == SQLITE_OK && strcmp(check, "ok") != 0)
-            rc = SQLITE_CORRUPT;
-    }
-    const char *msg = rc == SQLITE_OK               ? ""
-                      : dst && sqlite3_errcode(dst) ? sqlite3_errmsg(dst)
-                                                    : sqlite3_errstr(rc);
-    if (rc != SQLITE_OK)
-        fprintf(stderr, "mapd backup: %s failed: %s%s%s\n", what, msg, check[0] ? " / " : "",
-                check);
-    sqlite3_close(dst);
-    sqlite3_close(src);
-    if (rc == SQLITE_OK) {
-        int fd = open(tmp, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0 || rename(tmp, to) != 0) {
-            perror(to);
-            rc = SQLITE_IOERR;
-        }
-        if (fd >= 0)
-            close(fd);
-    }
-    if (rc != SQLITE_OK) {
+    int fd = open(tmp, O_RDONLY);
+    bool synced = fd >= 0 && fsync(fd) == 0 && rename(tmp, to) == 0;
+    if (!synced)
+        perror(to);
+    if (fd >= 0)
+        close(fd);
+    if (!synced) {
         unlink(tmp);
         return 1;
     }
-    fprintf(stderr, "backup: %s -> %s, %d pages in %.2f s (quick_check ok)\n", db, to, pages,
-            (double)(md_time_mono_us() - t0) / 1e6);
+    fprintf(stderr, "backup: %s -> %s, %lld pages in %.2f s (quick_check ok)\n", db, to,
+            (long long)pages, (double)(md_time_mono_us() - t0) / 1e6);
     return 0;
 }

@@ -1,7 +1,7 @@
 /* main.c - the mapd command: dispatches to subcommands (see cli.h). */
+#include "backup.h"
 #include "cli.h"
 
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,9 +58,8 @@ const char *md_cli_data_path(const char *name, char *buf, size_t n)
 
 int main(int argc, char **argv)
 {
-    /* Process-wide, before any connection: no global allocation counters
-     * (they take one mutex on every malloc/free of every worker). */
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* Process-wide, before any connection (see backup.h). */
+    md_store_global_init();
     if (argc < 2) {
         usage(stderr);
         return 2;
