@@ -14,7 +14,7 @@
  * Sync: md_cluster_index_sync, called inside the tile's read snapshot,
  * builds a layer on first use and then replays the change log rows after
  * the index's seq - reading each changed point's row as the snapshot holds
- * it - so any writer (this process, `mapd import`, sqlite3) is seen, and
+ * it - so any writer (this process, `mapd import`, a database shell) is seen, and
  * the index is never older than the snapshot. Thread-safe: one rwlock.
  */
 #ifndef MD_CLUSTER_INDEX_H

@@ -15,6 +15,7 @@
 #include "mvt_encode.h"
 #include "tile_basemap.h"
 #include "tile_geom.h"
+#include "tile_read.h"
 #include "workflow.h"
 
 #include <math.h>
@@ -48,12 +49,6 @@ static const int32_t lo_lim = -MD_TILE_BUFFER, hi_lim = MD_TILE_EXTENT + MD_TILE
 static bool in_buffer(double x, double y)
 {
     return x >= lo_lim && x <= hi_lim && y >= lo_lim && y <= hi_lim;
-}
-
-static const char *pool_text(struct md_pool *pool, sqlite3_stmt *st, int col)
-{
-    const unsigned char *v = sqlite3_column_text(st, col);
-    return md_pool_strdup(pool, v ? (const char *)v : "");
 }
 
 /* ---- clusters ---------------------------------------------------------- */
@@ -133,27 +128,6 @@ static md_err render_clusters(struct render *r, enum md_layer layer)
 
 /* ---- raw points ----------------------------------------------------------- */
 
-static const char facilities_sql[] =
-    "SELECT f.id, f.lon, f.lat, f.category, f.name, f.status FROM idx_facilities_geom i"
-    " JOIN facilities f ON f.id = i.pkid"
-    " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
-static const char reports_sql[] =
-    "SELECT r.id, r.lon, r.lat, r.service_code, NULL, r.status, r.kind, r.created_at,"
-    " r.expected_at, r.supporters FROM idx_reports_geom i JOIN reports r ON r.id = i.pkid"
-    " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
-
-/* The same rows from the layer's tile side table (schema_sql.h): one
- * contiguous key range per z18 tile row the query box spans. */
-static const char facilities_tkey_sql[] =
-    "SELECT id, lon, lat, category, name, status FROM facility_tiles"
-    " WHERE tkey BETWEEN ?5 AND ?6 AND lon BETWEEN ?1 AND ?2 AND lat BETWEEN ?3 AND ?4";
-static const char reports_tkey_sql[] =
-    "SELECT id, lon, lat, service_code, NULL, status, kind, created_at, expected_at, supporters"
-    " FROM report_tiles"
-    " WHERE tkey BETWEEN ?5 AND ?6 AND lon BETWEEN ?1 AND ?2 AND lat BETWEEN ?3 AND ?4";
-#define TKEY_ZOOM 18
-#define TKEY_MAX_ROWS 80 /* taller boxes use the R*Tree instead */
-
 struct point_set {
     struct point_row *rows;
     size_t n, cap;
@@ -177,81 +151,49 @@ static md_err push_row(struct render *r, struct point_set *ps, const struct poin
     return MD_OK;
 }
 
-/* Step `st` (bound by the caller) and collect the rows inside the buffered tile. */
-static md_err collect_points(struct render *r, bool reports, sqlite3_stmt *st, struct point_set *ps)
-{
-    md_err rc = MD_OK;
-    int src;
-    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-        double tx, ty;
-        md_tile_project(r->t, MD_TILE_EXTENT, sqlite3_column_double(st, 1),
-                        sqlite3_column_double(st, 2), &tx, &ty);
-        if (!in_buffer(tx, ty))
-            continue;
-        struct point_row row = {.id = sqlite3_column_int64(st, 0),
-                                .x = (int32_t)lround(tx),
-                                .y = (int32_t)lround(ty),
-                                .category = pool_text(r->pool, st, 3)};
-        if (reports) {
-            row.status = pool_text(r->pool, st, 5);
-            row.kind = pool_text(r->pool, st, 6);
-            row.created_at = sqlite3_column_int64(st, 7);
-            row.expected_at = sqlite3_column_int64(st, 8);
-            row.supporters = sqlite3_column_int64(st, 9);
-        } else {
-            row.name = pool_text(r->pool, st, 4);
-            row.status = pool_text(r->pool, st, 5);
-        }
-        if (!row.category || !row.status || (reports ? !row.kind : !row.name))
-            rc = md_fail(r->ctx, MD_ENOMEM, "tile memory");
-        else
-            rc = push_row(r, ps, &row);
-    }
-    if (!rc && src != SQLITE_DONE)
-        rc = md_store_fail(r->s, src, "tile points", r->ctx);
-    sqlite3_reset(st);
-    return rc;
-}
+struct point_collect {
+    struct render *r;
+    bool reports;
+    struct point_set *ps;
+};
 
-static void bind_box(sqlite3_stmt *st, const struct md_bbox *q)
+/* Keep a point inside the buffered tile, its strings copied into the pool. */
+static md_err collect_point(const struct md_tile_point *p, void *userdata)
 {
-    sqlite3_bind_double(st, 1, q->minx);
-    sqlite3_bind_double(st, 2, q->maxx);
-    sqlite3_bind_double(st, 3, q->miny);
-    sqlite3_bind_double(st, 4, q->maxy);
+    struct point_collect *c = userdata;
+    struct render *r = c->r;
+    double tx, ty;
+    md_tile_project(r->t, MD_TILE_EXTENT, p->lon, p->lat, &tx, &ty);
+    if (!in_buffer(tx, ty))
+        return MD_OK;
+    struct point_row row = {.id = p->id,
+                            .x = (int32_t)lround(tx),
+                            .y = (int32_t)lround(ty),
+                            .category = md_pool_strdup(r->pool, p->category)};
+    if (c->reports) {
+        row.status = md_pool_strdup(r->pool, p->status);
+        row.kind = md_pool_strdup(r->pool, p->kind);
+        row.created_at = p->created_at;
+        row.expected_at = p->expected_at;
+        row.supporters = p->supporters;
+    } else {
+        row.name = md_pool_strdup(r->pool, p->name);
+        row.status = md_pool_strdup(r->pool, p->status);
+    }
+    if (!row.category || !row.status || (c->reports ? !row.kind : !row.name))
+        return md_fail(r->ctx, MD_ENOMEM, "tile memory");
+    return push_row(r, c->ps, &row);
 }
 
 static md_err load_points(struct render *r, enum md_layer layer, struct point_set *ps)
 {
-    bool reports = layer == MD_LAYER_REPORTS;
+    struct point_collect c = {.r = r, .reports = layer == MD_LAYER_REPORTS, .ps = ps};
     struct md_bbox q;
     md_tile_query_bbox(r->t, MD_TILE_EXTENT, MD_TILE_BUFFER, &q);
-    uint32_t x0, y0, x1, y1;
-    md_tile_range_covering(TKEY_ZOOM, &q, MD_TILE_EXTENT, 0, &x0, &y0, &x1, &y1);
-    sqlite3_stmt *st = NULL;
-    md_err rc;
-    if (x0 > x1 || y1 - y0 > TKEY_MAX_ROWS) {
-        rc = md_store_stmt(r->s, reports ? reports_sql : facilities_sql, &st, r->ctx);
-        if (rc)
-            return rc;
-        bind_box(st, &q);
-        return collect_points(r, reports, st, ps);
-    }
-    /* One key range per z18 row, one key of margin all round: SQL's and C's
-     * floating point may round a point on a tile edge differently. */
-    const uint32_t last = (1u << TKEY_ZOOM) - 1;
-    x0 = x0 ? x0 - 1 : 0;
-    y0 = y0 ? y0 - 1 : 0;
-    x1 = x1 < last ? x1 + 1 : last;
-    y1 = y1 < last ? y1 + 1 : last;
-    rc = md_store_stmt(r->s, reports ? reports_tkey_sql : facilities_tkey_sql, &st, r->ctx);
-    for (uint32_t y = y0; !rc && y <= y1; y++) {
-        bind_box(st, &q);
-        sqlite3_bind_int64(st, 5, ((int64_t)y << TKEY_ZOOM) + x0);
-        sqlite3_bind_int64(st, 6, ((int64_t)y << TKEY_ZOOM) + x1);
-        rc = collect_points(r, reports, st, ps);
-    }
-    return rc;
+    struct md_store_tile_span span;
+    md_tile_range_covering(MD_STORE_TILE_KEY_ZOOM, &q, MD_TILE_EXTENT, 0, &span.x0, &span.y0,
+                           &span.x1, &span.y1);
+    return md_store_tile_points(r->s, layer, &q, &span, collect_point, &c, r->ctx);
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -363,24 +305,20 @@ static md_err render_points(struct render *r, enum md_layer layer)
 
 /* ---- polygons ---------------------------------------------------------------- */
 
-static const char districts_sql[] =
-    "SELECT d.rowid, d.code, d.name, d.name_en, AsBinary(d.geom) FROM idx_districts_geom i"
-    " JOIN districts d ON d.rowid = i.pkid"
-    " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
-static const char grids_sql[] =
-    "SELECT g.rowid, g.code, g.district_code, NULL, AsBinary(g.geom) FROM idx_grids_geom i"
-    " JOIN grids g ON g.rowid = i.pkid"
-    " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
+struct polygon_out {
+    struct render *r;
+    enum md_layer layer;
+    GEOSWKBReader *reader;
+};
 
-static md_err emit_polygon(struct render *r, enum md_layer layer, sqlite3_stmt *st,
-                           GEOSWKBReader *reader)
+static md_err emit_polygon(const struct md_tile_polygon *p, void *userdata)
 {
+    struct polygon_out *o = userdata;
+    struct render *r = o->r;
     GEOSContextHandle_t h = md_geos_handle(r->g);
-    const unsigned char *wkb = sqlite3_column_blob(st, 4);
-    int n = sqlite3_column_bytes(st, 4);
-    if (!wkb || n <= 0)
+    if (!p->wkb)
         return MD_OK;
-    GEOSGeometry *geom = GEOSWKBReader_read_r(h, reader, wkb, (size_t)n);
+    GEOSGeometry *geom = GEOSWKBReader_read_r(h, o->reader, p->wkb, p->wkb_len);
     if (!geom)
         return md_geos_fail(r->g, r->ctx, "cannot read polygon WKB");
     GEOSGeometry *tg = NULL;
@@ -388,18 +326,18 @@ static md_err emit_polygon(struct render *r, enum md_layer layer, sqlite3_stmt *
     GEOSGeom_destroy_r(h, geom);
     if (rc || !tg)
         return rc;
-    rc = md_mvt_feature(r->mvt, (uint64_t)sqlite3_column_int64(st, 0), MD_MVT_POLYGON);
+    rc = md_mvt_feature(r->mvt, (uint64_t)p->id, MD_MVT_POLYGON);
     if (!rc)
         rc = md_mvt_geom_geos(r->mvt, h, tg);
     if (!rc)
-        rc = md_mvt_prop_str(r->mvt, "code", (const char *)sqlite3_column_text(st, 1));
-    if (layer == MD_LAYER_DISTRICTS) {
+        rc = md_mvt_prop_str(r->mvt, "code", p->code);
+    if (o->layer == MD_LAYER_DISTRICTS) {
         if (!rc)
-            rc = md_mvt_prop_str(r->mvt, "name", (const char *)sqlite3_column_text(st, 2));
+            rc = md_mvt_prop_str(r->mvt, "name", p->name);
         if (!rc)
-            rc = md_mvt_prop_str(r->mvt, "name_en", (const char *)sqlite3_column_text(st, 3));
+            rc = md_mvt_prop_str(r->mvt, "name_en", p->name_en);
     } else if (!rc) {
-        rc = md_mvt_prop_str(r->mvt, "district_code", (const char *)sqlite3_column_text(st, 2));
+        rc = md_mvt_prop_str(r->mvt, "district_code", p->district_code);
     }
     if (!rc)
         rc = md_mvt_feature_end(r->mvt);
@@ -412,27 +350,13 @@ static md_err emit_polygon(struct render *r, enum md_layer layer, sqlite3_stmt *
 static md_err render_polygons(struct render *r, enum md_layer layer)
 {
     GEOSContextHandle_t h = md_geos_handle(r->g);
-    sqlite3_stmt *st = NULL;
-    md_err rc =
-        md_store_stmt(r->s, layer == MD_LAYER_DISTRICTS ? districts_sql : grids_sql, &st, r->ctx);
-    if (rc)
-        return rc;
-    GEOSWKBReader *reader = GEOSWKBReader_create_r(h);
-    if (!reader)
+    struct polygon_out o = {.r = r, .layer = layer, .reader = GEOSWKBReader_create_r(h)};
+    if (!o.reader)
         return md_geos_fail(r->g, r->ctx, "WKB reader");
     struct md_bbox q;
     md_tile_query_bbox(r->t, MD_TILE_EXTENT, MD_TILE_BUFFER, &q);
-    sqlite3_bind_double(st, 1, q.minx);
-    sqlite3_bind_double(st, 2, q.maxx);
-    sqlite3_bind_double(st, 3, q.miny);
-    sqlite3_bind_double(st, 4, q.maxy);
-    int src;
-    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
-        rc = emit_polygon(r, layer, st, reader);
-    if (!rc && src != SQLITE_DONE)
-        rc = md_store_fail(r->s, src, "tile polygons", r->ctx);
-    sqlite3_reset(st);
-    GEOSWKBReader_destroy_r(h, reader);
+    md_err rc = md_store_tile_polygons(r->s, layer, &q, emit_polygon, &o, r->ctx);
+    GEOSWKBReader_destroy_r(h, o.reader);
     return rc;
 }
 
@@ -443,50 +367,38 @@ static md_err render_polygons(struct render *r, enum md_layer layer)
  * holds it: a polygon's name would otherwise be placed once in every tile
  * the district crosses. */
 
-static const char labels_sql[] =
-    "SELECT rowid, code, name, name_en, label_lon, label_lat FROM districts"
-    " WHERE label_lon BETWEEN ?1 AND ?2 AND label_lat BETWEEN ?3 AND ?4";
+static md_err emit_label(const struct md_tile_label *l, void *userdata)
+{
+    struct render *r = userdata;
+    double tx, ty;
+    md_tile_project(r->t, MD_TILE_EXTENT, l->lon, l->lat, &tx, &ty);
+    int32_t x = (int32_t)floor(tx), y = (int32_t)floor(ty);
+    if (x < 0 || y < 0 || x >= (int32_t)MD_TILE_EXTENT || y >= (int32_t)MD_TILE_EXTENT)
+        return MD_OK; /* on the edge: it belongs to the neighbour */
+    md_err rc = md_mvt_feature(r->mvt, (uint64_t)l->id, MD_MVT_POINT);
+    if (!rc)
+        rc = md_mvt_point(r->mvt, x, y);
+    if (!rc)
+        rc = md_mvt_prop_str(r->mvt, "code", l->code);
+    if (!rc)
+        rc = md_mvt_prop_str(r->mvt, "name", l->name);
+    if (!rc)
+        rc = md_mvt_prop_str(r->mvt, "name_en", l->name_en);
+    if (!rc)
+        rc = md_mvt_feature_end(r->mvt);
+    if (!rc)
+        r->stats->features++;
+    return rc;
+}
 
 static md_err render_district_labels(struct render *r)
 {
-    sqlite3_stmt *st = NULL;
     md_err rc = md_mvt_layer(r->mvt, MD_DISTRICT_LABELS_LAYER, MD_TILE_EXTENT);
-    if (!rc)
-        rc = md_store_stmt(r->s, labels_sql, &st, r->ctx);
     if (rc)
         return rc;
     struct md_bbox q;
     md_tile_query_bbox(r->t, MD_TILE_EXTENT, 0, &q);
-    sqlite3_bind_double(st, 1, q.minx);
-    sqlite3_bind_double(st, 2, q.maxx);
-    sqlite3_bind_double(st, 3, q.miny);
-    sqlite3_bind_double(st, 4, q.maxy);
-    int src;
-    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-        double tx, ty;
-        md_tile_project(r->t, MD_TILE_EXTENT, sqlite3_column_double(st, 4),
-                        sqlite3_column_double(st, 5), &tx, &ty);
-        int32_t x = (int32_t)floor(tx), y = (int32_t)floor(ty);
-        if (x < 0 || y < 0 || x >= (int32_t)MD_TILE_EXTENT || y >= (int32_t)MD_TILE_EXTENT)
-            continue; /* on the edge: it belongs to the neighbour */
-        rc = md_mvt_feature(r->mvt, (uint64_t)sqlite3_column_int64(st, 0), MD_MVT_POINT);
-        if (!rc)
-            rc = md_mvt_point(r->mvt, x, y);
-        if (!rc)
-            rc = md_mvt_prop_str(r->mvt, "code", (const char *)sqlite3_column_text(st, 1));
-        if (!rc)
-            rc = md_mvt_prop_str(r->mvt, "name", (const char *)sqlite3_column_text(st, 2));
-        if (!rc)
-            rc = md_mvt_prop_str(r->mvt, "name_en", (const char *)sqlite3_column_text(st, 3));
-        if (!rc)
-            rc = md_mvt_feature_end(r->mvt);
-        if (!rc)
-            r->stats->features++;
-    }
-    if (!rc && src != SQLITE_DONE)
-        rc = md_store_fail(r->s, src, "district labels", r->ctx);
-    sqlite3_reset(st);
-    return rc;
+    return md_store_tile_labels(r->s, &q, emit_label, r, r->ctx);
 }
 
 /* ---- the tile -------------------------------------------------------------- */
