@@ -1,5 +1,5 @@
 /* admin_api.c - admins edit facilities and facility categories, with
- * history (store/admin_edit.h).
+ * history (store/domain/admin_edit.h).
  *
  *   PATCH /api/v1/facilities/{id}                  {name?, address?, phone?, opening_hours?,
  *                                                  category?, status?} (admin, admin:edit)

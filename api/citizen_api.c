@@ -1,4 +1,4 @@
-/* citizen_api.c - a citizen and an existing report (store/citizen.h).
+/* citizen_api.c - a citizen and an existing report (store/domain/citizen.h).
  *
  *   POST /api/v1/reports/{id}/supporters   {device} -> 201 {report_id, supporters}
  *                                           "me too": once per device token (409 again),

@@ -1,4 +1,4 @@
-/* consult_api.c - consultations (城管维基, store/consult.h).
+/* consult_api.c - consultations (城管维基, store/domain/consult.h).
  *
  *   GET  /api/v1/consultations                     list (status=open|closed)
  *   POST /api/v1/consultations                     publish (centre/admin, consultation:manage)

@@ -1,6 +1,6 @@
 /* layer_out.c - public fields of each layer as GeoJSON and CSV (layer_out.h).
  *
- * Each layer has one column list (md_layer_public, store/layer_fields.h);
+ * Each layer has one column list (md_layer_public, store/read/layer_fields.h);
  * the store's SELECT, the GeoJSON properties and the CSV header all come
  * from it, so a column can never be public in one output and private in
  * another. Polygons come from the store as WKB and are walked here, so
@@ -358,7 +358,7 @@ static md_err row_props(const struct md_row *r, const struct md_layer_columns *d
         rc = md_buf_printf(b, "\"id\":%lld", (long long)md_row_int(r, 0));
         first = false;
     }
-    for (int i = d->text_id ? 0 : 1; !rc && i < d->ncols; i++) {
+    for (int i = d->text_id ? 0 : 1; !rc && i < d->nfeature; i++) {
         enum md_col_type t = d->cols[i].type;
         if (t == MD_COL_LON || t == MD_COL_LAT || t == MD_COL_WKB)
             continue;
@@ -386,7 +386,7 @@ md_err md__row_geojson(const struct md_row *r, enum md_layer layer, const struct
     if (!rc)
         rc = md_buf_puts(b, ",\"geometry\":");
     int lon_col = -1;
-    for (int i = 0; !rc && i < d->ncols; i++) {
+    for (int i = 0; !rc && i < d->nfeature; i++) {
         if (d->cols[i].type == MD_COL_LON)
             lon_col = i;
         else if (d->cols[i].type == MD_COL_WKB) {
@@ -443,7 +443,7 @@ md_err md__csv_header(enum md_layer layer, struct md_buf *b)
 {
     const struct md_layer_columns *d = md_layer_public(layer);
     md_err rc = MD_OK;
-    for (int i = 0; !rc && i < d->ncols; i++)
+    for (int i = 0; !rc && i < d->nfeature; i++)
         rc = md_buf_printf(b, "%s%s", i ? "," : "", d->cols[i].name);
     return rc ? rc : md_buf_puts(b, "\r\n");
 }
@@ -464,7 +464,7 @@ md_err md__row_csv(const struct md_row *r, enum md_layer layer, const struct md_
     const struct md_layer_columns *d = md_layer_public(layer);
     md_err rc = MD_OK;
     double lon = 0, lat = 0;
-    for (int i = 0; !rc && i < d->ncols; i++) {
+    for (int i = 0; !rc && i < d->nfeature; i++) {
         if (i)
             rc = md_buf_putc(b, ',');
         if (rc)

@@ -300,7 +300,7 @@ static md_err one_collection(struct md_call *c, const struct collection *col)
 
 /* ---- items */
 
-/* ---- items: one page from md_store_features (store/feature_query.h) */
+/* ---- items: one page from md_store_features (store/read/feature_query.h) */
 
 /* The opaque cursor of a next link: hex of "<key>\x1f<sort>", each value as
  * 'i' + integer, 'r' + %.17g, 's' + text or 'n' (NULL). */

@@ -1,7 +1,7 @@
 /* ogc_meta.c - the descriptive resources of /ogc (ogc_int.h): the OpenAPI
  * 3.0 definition, the conformance classes, Part 3 queryables and Part 5
  * schemas, each generated from the one list of public columns
- * (md_layer_filter_fields, store/layer_fields.h), so a property is typed the same in every
+ * (md_layer_filter_fields, store/read/layer_fields.h), so a property is typed the same in every
  * document and in the items.
  *
  * The OpenAPI paths are relative to the API root (servers[0].url is

@@ -1,4 +1,4 @@
-/* photos_api.c - report photos (store/photos.h, photo_image.h).
+/* photos_api.c - report photos (store/domain/photos.h, photo_image.h).
  *
  *   POST   /api/v1/reports/{id}/photos   multipart/form-data: parts "photo" (1-5 files,
  *                                        JPEG/PNG/WebP) and, for the reporter, "token"

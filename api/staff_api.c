@@ -1,4 +1,4 @@
-/* staff_api.c - units, officers and the officer's own queue (store/units.h).
+/* staff_api.c - units, officers and the officer's own queue (store/domain/units.h).
  *
  *   GET  /api/v1/units                    units with their officers (staff tokens)
  *   POST /api/v1/units                    add a unit (admin)

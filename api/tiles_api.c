@@ -194,16 +194,16 @@ static const char *layer_fields(enum md_layer l)
 }
 
 /* The city's extent for TileJSON, or the whole Web Mercator world when
- * there are no districts (or the read fails: bounds are only a hint). */
-static void data_bounds(struct md_call *c, struct md_bbox *b)
+ * there are no districts. */
+static md_err data_bounds(struct md_call *c, struct md_bbox *b)
 {
     struct md_bbox city;
     bool any = false;
-    struct md_ctx ignore;
-    md_ctx_init(&ignore);
     *b = (struct md_bbox){-180, -85.0511, 180, 85.0511};
-    if (md_store_city_bounds(c->w->store, &city, &any, &ignore) == MD_OK && any)
+    md_err rc = md_store_city_bounds(c->w->store, &city, &any, c->ctx);
+    if (!rc && any)
         *b = city;
+    return rc;
 }
 
 static md_err tilejson(struct md_call *c, const char *names, size_t len)
@@ -214,7 +214,8 @@ static md_err tilejson(struct md_call *c, const char *names, size_t len)
         return rc;
     struct md_buf *b = &c->res->body;
     struct md_bbox bb;
-    data_bounds(c, &bb);
+    if ((rc = data_bounds(c, &bb)))
+        return rc;
     char version[128] = "";
     size_t vlen = 0;
     int minz = 22, maxz = 0;

@@ -9,7 +9,7 @@ struct md_bbox {
 };
 
 /* The city's layers, then the base map (roads, water, green, buildings,
- * places: store/basemap.h), a tile layer only: md_layer_parse() does not
+ * places: store/load/basemap.h), a tile layer only: md_layer_parse() does not
  * name it, so queries, OGC collections and exports never take it. store/
  * owns their tables. */
 enum md_layer {

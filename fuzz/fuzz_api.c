@@ -10,6 +10,7 @@
 #include "md_sha256.h"
 #include "sample.h"
 #include "store.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* cli_import.c - `mapd import`, `mapd export` and `mapd backup`: moving
- * data in and out of a database (see store/import.h, api/export.h).
+ * data in and out of a database (see store/load/import.h, api/export.h).
  *
  * Exit status: 0 success; 1 failure; 2 usage; import also 3 when it
  * finished but skipped bad rows (each one printed with its reason).
@@ -70,7 +70,7 @@ static void on_progress(void *userdata, int64_t done, int64_t total)
 }
 
 /* `mapd import --layer basemap FILE.osm.pbf|FILE.osm`: the base map from
- * OpenStreetMap (store/basemap_osm.h). Other options do not apply. */
+ * OpenStreetMap (store/load/basemap_osm.h). Other options do not apply. */
 static int import_basemap(const char *db, const char *path, bool quiet)
 {
     struct md_ctx ctx;

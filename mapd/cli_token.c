@@ -1,6 +1,6 @@
 /* cli_token.c - `mapd token add|list|revoke` (API tokens and app keys,
- * store/tokens.h) and `mapd unit add|list` (units and officers,
- * store/units.h). A new token is printed once, on stdout, alone on its line;
+ * store/domain/tokens.h) and `mapd unit add|list` (units and officers,
+ * store/domain/units.h). A new token is printed once, on stdout, alone on its line;
  * the database keeps only its SHA-256. */
 #include "cli.h"
 #include "md_text.h"

@@ -1,6 +1,6 @@
 /* tile_basemap.h - the base map's MVT layer "basemap" of one tile.
  *
- * Rows drawn at the tile's zoom (store/basemap.h: min_zoom <= z) whose box
+ * Rows drawn at the tile's zoom (store/load/basemap.h: min_zoom <= z) whose box
  * meets the buffered tile go through the GEOS pipeline of tile_geom.h
  * (clipped, simplified to the tile's resolution, snapped, repaired); what
  * collapses is dropped. Properties: kind, class, name, name_en (names only

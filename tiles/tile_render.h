@@ -2,7 +2,7 @@
  *
  * Point layers below their cluster zoom come from the cluster index
  * (cluster_index.h: cells merged into placed clusters, no SQL); at and above it,
- * every point in the buffered tile (store/tile_read.h), thinned on an even grid
+ * every point in the buffered tile (store/read/tile_read.h), thinned on an even grid
  * when a layer would exceed its feature budget. Polygon layers go through
  * the GEOS pipeline of tile_geom.h. Tiles stay under MD_TILE_MAX_BYTES: a
  * tile that comes out larger is rendered again with a smaller point budget.

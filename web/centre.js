@@ -1,9 +1,9 @@
 // The command centre's case actions (/?view=centre): every transition of the
-// workflow (store/workflow.c) the centre takes, each with a note; dispatch
+// workflow (store/domain/workflow.c) the centre takes, each with a note; dispatch
 // and rework name a unit and, optionally, an officer (GET /api/v1/units);
 // merge names the original report. Used by app.js for each live-list item.
 
-// Which centre actions each status allows (mirrors store/workflow.c; the
+// Which centre actions each status allows (mirrors store/domain/workflow.c; the
 // server decides: a stale page gets a 409 with its reason).
 const CENTRE_ACTIONS = {
   reported: ['accept', 'reject', 'merge', 'park'],

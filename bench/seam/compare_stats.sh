@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/seam/compare_stats.sh: /api/v1/stats and /api/v1/hotspots of two mapd
 # binaries, byte for byte, over the same sample city (issue 12: the scan of
-# reports moved into store/stats_read.c must not change one byte).
+# reports moved into store/read/stats_read.c must not change one byte).
 #
 # Both binaries serve a copy of the same database; every request below goes
 # to both; the status, the Content-Type and the body must be identical.

@@ -5,7 +5,7 @@ target_link_libraries(mapd_test_pg_harness PUBLIC mapd_test_harness PkgConfig::L
 mapd_target(mapd_test_pg_harness)
 
 mapd_integration_test(pg_changelog mapd_test_pg_harness)
-target_include_directories(test_integration_pg_changelog PRIVATE ${PROJECT_SOURCE_DIR}/store)
+target_include_directories(test_integration_pg_changelog PRIVATE ${PROJECT_SOURCE_DIR}/store/pg)
 mapd_integration_test(pg_changefeed mapd_test_pg_harness mapd_store Threads::Threads)
 set_tests_properties(integration/pg_changelog integration/pg_changefeed PROPERTIES LABELS "postgres")
 mapd_integration_test(pg_schema mapd_test_pg_harness mapd_store)

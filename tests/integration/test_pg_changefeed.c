@@ -1,4 +1,4 @@
-/* The change feed (store/pg_changefeed.h) on real clusters:
+/* The change feed (store/pg/pg_changefeed.h) on real clusters:
  *   - notify_wakes_in_order: with a poll interval of a minute, only NOTIFY
  *     can wake the feed; 30 changes in 6 transactions arrive, in order, once;
  *   - killed_listen_connection_resyncs: the feed's backend is terminated and

@@ -1,4 +1,4 @@
-/* The PostgreSQL change log cannot skip (store/pg_changelog_sql.h), on a
+/* The PostgreSQL change log cannot skip (store/pg/pg_changelog_sql.h), on a
  * real throwaway cluster (scripts/pg_cluster.sh, as the postgres user).
  *
  * A cache follows the log by a watermark: "every change up to N is applied;

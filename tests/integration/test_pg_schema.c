@@ -1,4 +1,4 @@
-/* mapd's PostGIS schema (store/pg_schema.h) on a real throwaway cluster:
+/* mapd's PostGIS schema (store/pg/pg_schema.h) on a real throwaway cluster:
  *   - creates_version_1: md_pg_schema_create, then the version reads 1; a
  *     second create is refused (409) and changes nothing;
  *   - typed_geometry_and_gist: geometry_columns lists the four layers with

@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "areas.h"
 #include "store.h"
+#include "store_int.h"
 
 static const char *const tables[] = {"facilities",      "reports",   "report_history",
                                      "report_contacts", "districts", "grids",

@@ -12,6 +12,7 @@
 
 #include "harness.h"
 #include "store.h"
+#include "store_int.h"
 #include "tile_math.h"
 
 static struct md_harness H;

@@ -25,6 +25,7 @@ function(mapd_integration_test name)
   set(target test_integration_${name})
   add_executable(${target} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_${name}.c)
   target_link_libraries(${target} PRIVATE mapd_test_harness ${ARGN} PkgConfig::CMOCKA)
+  target_include_directories(${target} PRIVATE ${MAPD_STORE_PRIVATE_INCLUDE}) # white-box checks
   mapd_target(${target})
   add_test(NAME integration/${name} COMMAND ${target})
   set_tests_properties(integration/${name} PROPERTIES

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { BIN, HERE, freshDb, http, report, serve, token } from './reports_lib.mjs';
 
-// SPEC §4, written out independently of store/workflow.c.
+// SPEC §4, written out independently of store/domain/workflow.c.
 const OPEN = ['reported', 'filed', 'dispatched', 'in_progress', 'handled'];
 const SPEC = {
   accept: { from: ['reported'], roles: ['centre', 'admin'] },

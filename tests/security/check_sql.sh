@@ -43,19 +43,18 @@ DIRS=(api store tiles mapd)
 
 # file:regex of reviewed SQL formatting (reason after #).
 FORMAT_ALLOW=(
-  'store/schema.c:FROM %s", layer_defs\[layer\]\.table'   # table name from the layer_defs table
-  'store/schema.c:WHERE layer = %d", \(int\)layer'        # an enum value
-  'store/rtree_load.c:(idx_%s_geom|FROM %s)'              # `table`: its one caller, md_store_bulk_end, passes layer_defs[layer].table
+  'store/db/schema.c:FROM %s", layer_defs\[layer\]\.table'   # table name from the layer_defs table
+  'store/db/schema.c:WHERE layer = %d", \(int\)layer'        # an enum value
+  'store/write/rtree_load.c:(idx_%s_geom|FROM %s)'              # `table`: its one caller, md_store_bulk_end, passes layer_defs[layer].table
 )
 # file-glob:regex of reviewed non-literal SQL arguments (reason after #).
 CONST_ALLOW=(
-  '*:^md__layer_select_by_id\('      # returns one of a static const array of statements
-  'store/query.c:^(q->)?sql->[a-z_]+$' # fields of static const tables of statements
-  'api/export.c:^sql$'               # "%s%s" of md__layer_select(layer) and where_sql[layer], both const tables
-  'store/import.c:^sql$'             # load_areas/load_codes parameter; every caller passes a literal
-  'store/rtree_load.c:^sql$'         # formatted from layer_defs table names only (see FORMAT_ALLOW)
-  'store/feature_query.c:^d->box_count$' # field of the static const layer_defs table of statements
-  'store/feature_query.c:^b->sql\.data$' # a page statement put together from constant fragments and allow-listed column names (md_field); every value bound
+  'store/read/query.c:^(q->)?sql->[a-z_]+$' # fields of static const tables of statements
+  'store/load/import.c:^sql$'        # load_codes parameter; every caller passes a literal
+  'store/domain/locate.c:^sql$'      # sql_code/load_set parameter; every caller passes an element of a static const table or a literal
+  'store/write/rtree_load.c:^sql$'   # formatted from layer_defs table names only (see FORMAT_ALLOW)
+  'store/read/feature_query.c:^d->box_count$' # field of the static const layer_defs table of statements
+  'store/read/feature_query.c:^b->sql\.data$' # a page statement put together from constant fragments and allow-listed column names (md_field); every value bound
 )
 
 fail=0

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_int.h"
 
 /* A new database /tmp/mapd-unit-<pid>-<name>.sqlite with the schema and the
  * categories of the source tree's sample-data/. */

@@ -12,6 +12,7 @@
 
 #include "backup.h"
 #include "store.h"
+#include "store_int.h"
 #include "unit_store.h"
 
 static char categories[512];

@@ -62,7 +62,7 @@ static md_err record(const struct md_row *row, void *userdata)
         v->ids[i] = md_row_int(row, 0);
     if (!d->text_id)
         snprintf(v->text[i], sizeof(v->text[i]), "%s", md_row_text(row, 1));
-    for (int c = 0; c < d->ncols; c++) {
+    for (int c = 0; c < d->nfeature; c++) {
         if (d->cols[c].type == MD_COL_LON) {
             v->lon = md_row_double(row, c);
             v->lat = md_row_double(row, c + 1);
@@ -134,8 +134,8 @@ static void selects_match_the_public_column_list(void **state)
         assert_int_equal(sqlite3_prepare_v2(md_store_db(s), md__feature_select_by_key(l), -1, &st,
                                             NULL),
                          SQLITE_OK);
-        assert_int_equal(sqlite3_column_count(st), d->ncols);
-        for (int i = 0; i < d->ncols; i++)
+        assert_int_equal(sqlite3_column_count(st), d->nfeature);
+        for (int i = 0; i < d->nfeature; i++)
             if (d->cols[i].type != MD_COL_WKB)
                 assert_string_equal(sqlite3_column_name(st, i), d->cols[i].name);
         sqlite3_finalize(st);
@@ -254,6 +254,57 @@ static void extents_and_lookups(void **state)
     unit_store_drop(s);
 }
 
+/* Every column of a layer table that a statement feeding an output reads
+ * is public and shown there (sqlite3_column_table_name/origin_name: which
+ * table and column each result comes from); tables outside the layers are
+ * allowed only from `joins`. */
+static void expect_shown(struct md_store *s, const char *sql, unsigned where,
+                         const char *const *joins)
+{
+    static const struct {
+        const char *table;
+        enum md_layer layer;
+    } tables[] = {{"facilities", MD_LAYER_FACILITIES}, {"facility_tiles", MD_LAYER_FACILITIES},
+                  {"reports", MD_LAYER_REPORTS},       {"report_tiles", MD_LAYER_REPORTS},
+                  {"districts", MD_LAYER_DISTRICTS},   {"grids", MD_LAYER_GRIDS}};
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(md_store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(md_store_db(s)));
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+        const char *t = sqlite3_column_table_name(st, i), *c = sqlite3_column_origin_name(st, i);
+        if (!t) /* an expression: its inputs are checked where it is a column */
+            continue;
+        bool layer_table = false;
+        for (size_t k = 0; k < sizeof(tables) / sizeof(tables[0]); k++)
+            if (strcmp(t, tables[k].table) == 0) {
+                layer_table = true;
+                if (!md_layer_column_shown(tables[k].layer, c, where))
+                    fail_msg("%s.%s is read for an output that must not show it", t, c);
+            }
+        bool joined = false;
+        for (const char *const *j = joins; !layer_table && j && *j; j++)
+            joined |= strcmp(t, *j) == 0;
+        if (!layer_table && !joined)
+            fail_msg("column %d comes from table %s: not a public source", i, t);
+    }
+    sqlite3_finalize(st);
+}
+
+static void outputs_read_only_public_columns(void **state)
+{
+    (void)state;
+    struct md_store *s = city("fr_shown");
+    /* The reports API's JSON (Open311 and events take it): categories,
+     * history notes, ratings and photos are joined in; never contacts. */
+    static const char *const report_joins[] = {"categories", "report_history", "report_ratings",
+                                               "report_photos", NULL};
+    expect_shown(s, md__report_select_sql(), MD_SHOWN_REPORT, report_joins);
+    assert_false(md_layer_column_shown(MD_LAYER_REPORTS, "token", ~0u));
+    assert_true(md_layer_column_shown(MD_LAYER_REPORTS, "supporters", MD_SHOWN_TILE));
+    assert_false(md_layer_column_shown(MD_LAYER_REPORTS, "supporters", MD_SHOWN_FEATURE));
+    unit_store_drop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +312,7 @@ int main(void)
         cmocka_unit_test(selects_match_the_public_column_list),
         cmocka_unit_test(scans_filter_in_key_order),
         cmocka_unit_test(extents_and_lookups),
+        cmocka_unit_test(outputs_read_only_public_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

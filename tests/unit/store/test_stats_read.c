@@ -11,6 +11,7 @@
 
 #include "stats_read.h"
 #include "store.h"
+#include "store_int.h"
 #include "unit_store.h"
 
 #define ALL_COLUMNS                                                                                \

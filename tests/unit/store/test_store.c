@@ -11,6 +11,7 @@
 
 #include "query.h"
 #include "store.h"
+#include "store_int.h"
 #include "unit_store.h"
 
 static char categories[512];

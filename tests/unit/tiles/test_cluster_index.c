@@ -14,6 +14,7 @@
 
 #include "cluster_index.h"
 #include "unit_store.h"
+#include "store_int.h"
 
 #define MAXP 4000
 

@@ -1,5 +1,6 @@
 /* tokens.c - hashed API tokens (see tokens.h). */
 #include "tokens.h"
+#include "store_int.h"
 #include "md_sha256.h"
 #include "md_time.h"
 

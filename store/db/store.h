@@ -1,20 +1,22 @@
-/* store.h - mapd's SpatiaLite database: the public API of library mapd_store.
+/* store.h - mapd's database: the public API of library mapd_store.
  *
- * One struct md_store = one SQLite connection with SpatiaLite loaded, WAL
- * mode, synchronous=FULL, and a cache of prepared statements. A connection is
- * used by one thread at a time (each server worker owns one).
+ * One struct md_store = one connection (SQLite with SpatiaLite loaded, WAL
+ * mode, synchronous=FULL, and a cache of prepared statements). A connection
+ * is used by one thread at a time (each server worker owns one). No
+ * header of store/ names the database library: callers see operations,
+ * typed rows (row.h) and callbacks; the SQL and the driver calls live in
+ * the .c files of store/ behind store_int.h.
  *
  * Layers: facilities, reports, districts, grids. Every change to a layer's
  * table bumps layers.version and appends its bounding box to change_log
  * (triggers in schema.c), so any writer - this process, `mapd import`, or the
- * sqlite3 shell with SpatiaLite loaded - keeps tiles and caches correct.
+ * SQLite shell with SpatiaLite loaded - keeps tiles and caches correct.
  */
 #ifndef MD_STORE_H
 #define MD_STORE_H
 
 #include "md_err.h"
 #include "md_types.h"
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -47,8 +49,6 @@ struct md_store;
 md_err md_store_open(const char *path, int flags, struct md_store **out, struct md_ctx *ctx) MD_WUR;
 /* Finalizes cached statements and closes; accepts NULL. */
 void md_store_close(struct md_store *s);
-/* The raw connection, borrowed (for modules of this library and tests). */
-sqlite3 *md_store_db(struct md_store *s);
 const char *md_store_path(const struct md_store *s);
 
 /* Create the schema in an empty database and load categories from the JSON
@@ -58,17 +58,9 @@ md_err md_store_init(struct md_store *s, const char *categories_path, struct md_
 /* Schema version recorded in the database (0 when uninitialised). */
 md_err md_store_schema_version(struct md_store *s, int *out, struct md_ctx *ctx) MD_WUR;
 
-/* A prepared statement for `sql`, prepared once per connection and cached by
- * the string's address (pass string literals / static constants). Returned
- * reset with bindings cleared; borrowed - do not finalize. */
-md_err md_store_stmt(struct md_store *s, const char *sql, sqlite3_stmt **out, struct md_ctx *ctx) MD_WUR;
 /* Run a constant query (cached like md_store_stmt) and store the first
  * column of its first row in *out; 0 when it returns no row. */
 md_err md_store_scalar(struct md_store *s, const char *sql, int64_t *out, struct md_ctx *ctx) MD_WUR;
-/* Record sqlite3_errmsg() in ctx, mapping SQLITE_FULL to MD_ENOSPACE,
- * BUSY/LOCKED to MD_EBUSY, READONLY/CANTOPEN/IOERR to MD_EIO, else MD_EDB. */
-md_err md_store_fail(struct md_store *s, int sqlite_rc, const char *what, struct md_ctx *ctx);
-
 /* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails). */
 md_err md_store_begin(struct md_store *s, struct md_ctx *ctx) MD_WUR;
 md_err md_store_commit(struct md_store *s, struct md_ctx *ctx) MD_WUR;

@@ -9,6 +9,7 @@
  * history and its assignment never disagree.
  */
 #include "units.h"
+#include "store_int.h"
 #include "workflow.h"
 #include "md_time.h"
 #include "reports.h"

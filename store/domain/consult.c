@@ -6,6 +6,7 @@
  * open while closed_at is NULL and now < closes_at.
  */
 #include "consult.h"
+#include "store_int.h"
 #include "md_time.h"
 #include "store.h"
 

@@ -1,6 +1,7 @@
 /* calendar.c - adding working time (see calendar.h). Walks day by day: a
  * deadline of 5 days crosses at most a few weeks, so the loop is short. */
 #include "calendar.h"
+#include "store_int.h"
 #include "md_time.h"
 
 #include <jansson.h>
@@ -70,7 +71,7 @@ md_err md_calendar_load(struct md_store *s, struct md_calendar *c, struct md_ctx
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         return rc;
-    int src;
+    int src = SQLITE_DONE;
     while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t t;
         const char *day = (const char *)sqlite3_column_text(st, 0);
@@ -86,6 +87,8 @@ md_err md_calendar_load(struct md_store *s, struct md_calendar *c, struct md_ctx
             rc = md_fail(ctx, rc, "calendar");
     }
     sqlite3_reset(st);
+    if (!rc && src != SQLITE_DONE)
+        rc = md_store_fail(s, src, "reading the calendar", ctx);
     if (rc)
         md_calendar_free(c);
     return rc;

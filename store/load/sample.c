@@ -172,7 +172,8 @@ static md_err load_categories(struct gen *g, struct md_ctx *ctx)
     if (!g->cat_code || !g->cat_unit || !g->cat_name || !g->cat_deadline ||
         !g->cat_is_correction || !g->fcat)
         return md_fail(ctx, MD_ENOMEM, "categories");
-    while (sqlite3_step(st) == SQLITE_ROW && g->ncat < cap) {
+    int src = SQLITE_DONE;
+    while (g->ncat < cap && (src = sqlite3_step(st)) == SQLITE_ROW) {
         snprintf(g->cat_code[g->ncat], 8, "%s", sqlite3_column_text(st, 0));
         snprintf(g->cat_unit[g->ncat], 8, "%s", sqlite3_column_text(st, 1));
         snprintf(g->cat_name[g->ncat], 64, "%s", sqlite3_column_text(st, 2));
@@ -182,12 +183,16 @@ static md_err load_categories(struct gen *g, struct md_ctx *ctx)
         g->ncat++;
     }
     sqlite3_reset(st);
+    if (g->ncat < cap && src != SQLITE_DONE)
+        return md_store_fail(g->s, src, "categories", ctx);
     rc = md_store_stmt(g->s, fsql, &st, ctx);
     if (rc)
         return rc;
-    while (sqlite3_step(st) == SQLITE_ROW && g->nfcat < cap)
+    while (g->nfcat < cap && (src = sqlite3_step(st)) == SQLITE_ROW)
         snprintf(g->fcat[g->nfcat++], 32, "%s", sqlite3_column_text(st, 0));
     sqlite3_reset(st);
+    if (g->nfcat < cap && src != SQLITE_DONE)
+        return md_store_fail(g->s, src, "facility categories", ctx);
     if (g->ncat == 0 || g->nfcat == 0)
         return md_fail(ctx, MD_EINVAL, "no categories in the database: run `mapd init` first");
     return MD_OK;

@@ -1,8 +1,10 @@
-/* store_int.h - private to store/: the connection struct and internal helpers. */
+/* store_int.h - private to store/ (and white-box tests): the SQLite
+ * connection struct, the statement cache and internal helpers. */
 #ifndef MD_STORE_INT_H
 #define MD_STORE_INT_H
 
 #include "store.h"
+#include <sqlite3.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,6 +30,16 @@ struct md_store {
     struct md__rtree_cache *rtree_cache; /* query.c's decoded R*Tree nodes (owned) */
 };
 
+/* The raw connection, borrowed (for modules of this library and tests). */
+sqlite3 *md_store_db(struct md_store *s);
+/* A prepared statement for `sql`, prepared once per connection and cached by
+ * the string's address (pass string literals / static constants). Returned
+ * reset with bindings cleared; borrowed - do not finalize. */
+md_err md_store_stmt(struct md_store *s, const char *sql, sqlite3_stmt **out, struct md_ctx *ctx) MD_WUR;
+/* Record sqlite3_errmsg() in ctx, mapping SQLITE_FULL to MD_ENOSPACE,
+ * BUSY/LOCKED to MD_EBUSY, READONLY/CANTOPEN/IOERR to MD_EIO, else MD_EDB. */
+md_err md_store_fail(struct md_store *s, int sqlite_rc, const char *what, struct md_ctx *ctx);
+
 /* Run trusted (compiled-in) SQL with sqlite3_exec; never for request text. */
 md_err md__store_exec(struct md_store *s, const char *sql, struct md_ctx *ctx) MD_WUR;
 /* Fill the empty R*Tree idx_<table>_geom with the rows above first_rowid,
@@ -40,6 +52,9 @@ void md__rtree_cache_free(struct md__rtree_cache *c);
 /* feature_read.c's public SELECT of a city layer with WHERE key = ?1 (for
  * the test that checks it against md_layer_public); NULL for other layers. */
 const char *md__feature_select_by_key(enum md_layer layer);
+/* reports.c's SELECT of a report's public JSON (for the test that checks
+ * its columns against md_layer_public). */
+const char *md__report_select_sql(void);
 /* Create the change-tracking triggers of one layer. */
 md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx) MD_WUR;
 

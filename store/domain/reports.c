@@ -34,6 +34,11 @@
     "  AND r.status <> 'reported' AND r.status <> 'rejected')"
 #define REPORT_FROM " FROM reports r LEFT JOIN categories c ON c.code = r.service_code"
 
+const char *md__report_select_sql(void)
+{
+    return "SELECT " REPORT_COLS REPORT_FROM;
+}
+
 static json_t *time_json(sqlite3_stmt *st, int col, int offset_min)
 {
     if (sqlite3_column_type(st, col) == SQLITE_NULL)

@@ -227,7 +227,7 @@ static const char schema_point_index_sql[] =
     "DROP TRIGGER tmd_facilities_geom;\n"
     "DROP TRIGGER tmi_reports_geom; DROP TRIGGER tmu_reports_geom; DROP TRIGGER tmd_reports_geom;\n";
 
-/* ---- base map (store/basemap.h) ----------------------------------------
+/* ---- base map (store/load/basemap.h) ----------------------------------------
  * One row per OSM (or synthetic) feature: kind (road, rail, water, waterway,
  * green, landuse, building, place), class (motorway, ..., path; lake, ...),
  * names, the zoom it is first drawn at (min_zoom: by class, later for

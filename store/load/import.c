@@ -207,7 +207,7 @@ static md_err load_codes(struct run *u, const char *sql)
     if (src != SQLITE_OK)
         return md_store_fail(u->s, src, "categories", u->ctx);
     size_t cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         if (u->ncodes == cap) {
             cap = cap ? cap * 2 : 64;
             char **v = realloc(u->codes, cap * sizeof(*v));
@@ -220,7 +220,7 @@ static md_err load_codes(struct run *u, const char *sql)
         u->codes[u->ncodes++] = strdup((const char *)sqlite3_column_text(st, 0));
     }
     sqlite3_finalize(st);
-    return MD_OK;
+    return src == SQLITE_DONE ? MD_OK : md_store_fail(u->s, src, "categories", u->ctx);
 }
 
 static bool known_code(const struct run *u, const char *v)

@@ -220,18 +220,24 @@ md_err md_store_schema_version(struct md_store *s, int *out, struct md_ctx *ctx)
     md_err rc = md_store_stmt(s, probe, &st, ctx);
     if (rc)
         return rc;
-    int have = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    int src = sqlite3_step(st);
+    int have = src == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_reset(st);
     *out = 0;
+    if (src != SQLITE_ROW)
+        return md_store_fail(s, src, "reading the schema version", ctx);
     if (!have)
         return MD_OK;
     rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         return rc;
-    if (sqlite3_step(st) == SQLITE_ROW)
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
         *out = sqlite3_column_int(st, 0);
     sqlite3_reset(st);
-    return MD_OK;
+    return src == SQLITE_ROW || src == SQLITE_DONE
+               ? MD_OK
+               : md_store_fail(s, src, "reading the schema version", ctx);
 }
 
 static md_err load_facility_categories(struct md_store *s, json_t *arr, struct md_ctx *ctx)
@@ -391,8 +397,11 @@ static md_err create_schema(struct md_store *s, struct md_ctx *ctx)
     rc = md_store_stmt(s, check_sql, &chk, ctx);
     if (rc)
         return rc;
-    int ngeom = sqlite3_step(chk) == SQLITE_ROW ? sqlite3_column_int(chk, 0) : 0;
+    int csrc = sqlite3_step(chk);
+    int ngeom = csrc == SQLITE_ROW ? sqlite3_column_int(chk, 0) : 0;
     sqlite3_reset(chk);
+    if (csrc != SQLITE_ROW)
+        return md_store_fail(s, csrc, "checking the geometry columns", ctx);
     if (ngeom != MD_LAYER__COUNT)
         return md_fail(ctx, MD_EDB, "SpatiaLite did not create the geometry columns (%d of %d)",
                        ngeom, MD_LAYER__COUNT);
@@ -499,7 +508,8 @@ static md_err bulk_strip_table(struct md_store *s, const char *table, struct md_
     if (rc)
         goto out;
     sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+    int src = SQLITE_DONE;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
         const char *type = (const char *)sqlite3_column_text(st, 0);
         const char *name = (const char *)sqlite3_column_text(st, 1);
         const char *ddl = (const char *)sqlite3_column_text(st, 2);
@@ -508,7 +518,9 @@ static md_err bulk_strip_table(struct md_store *s, const char *table, struct md_
             rc = md_buf_printf(&drops, "DROP %s \"%s\";\n", strcmp(type, "index") ? "TRIGGER" : "INDEX", name);
     }
     sqlite3_reset(st);
-    if (rc)
+    if (!rc && src != SQLITE_DONE)
+        rc = md_store_fail(s, src, "reading the schema", ctx);
+    else if (rc)
         rc = md_fail(ctx, rc, "saving the schema of %s", table);
     else if (drops.len)
         rc = md__store_exec(s, drops.data, ctx);

@@ -1,7 +1,7 @@
 /* workflow.h - the case workflow of SPEC §4 as data (the 数字城管 closed loop).
  *
  * Pure functions over a table of actions: which states an action leaves
- * from, where it goes, and which roles may take it. store/reports.c applies
+ * from, where it goes, and which roles may take it. store/domain/reports.c applies
  * a step to the database; nothing else decides whether a step is allowed.
  */
 #ifndef MD_WORKFLOW_H
@@ -17,8 +17,8 @@
 extern const char *const md_report_statuses[];
 extern const size_t md_report_status_count;
 
-/* What a step does besides moving the status: store/reports.c and
- * store/units.c apply these flags; no code tests an action's name. */
+/* What a step does besides moving the status: store/domain/reports.c and
+ * store/domain/units.c apply these flags; no code tests an action's name. */
 enum md_action_effect {
     MD_FX_DEADLINE = 1 << 0,     /* start the deadline clock (the category's limit) */
     MD_FX_RESUME_CLOCK = 1 << 1, /* push the deadline by the working time parked */
