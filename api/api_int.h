@@ -45,8 +45,9 @@ struct md_route {
     md_handler_fn fn;
     const char *name; /* for logs and metrics */
     /* A prefix route's tails, space-separated, '*' one non-empty segment
-     * without '/' (e.g. an id, or an id, a slash and "history"); NULL = any tail. The router matches
-     * them, so Allow and 405 name exactly the methods a path answers. */
+     * without '/' (e.g. an id, or an id, a slash and "history"); NULL =
+     * any tail. The router matches them, so Allow and 405 name exactly the
+     * methods a path answers. */
     const char *tails;
 };
 

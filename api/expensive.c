@@ -139,10 +139,7 @@ static void job_run(struct job *j, struct md_worker *w, const struct md_config *
     struct md_ctx ctx;
     md_ctx_init(&ctx);
     ctx.pool = j->req.pool;
-    if (cfg->query_budget_ms) {
-        ctx.budget_ms = cfg->query_budget_ms;
-        ctx.deadline_us = md_time_mono_us() + (int64_t)cfg->query_budget_ms * 1000;
-    }
+    md_ctx_set_budget(&ctx, cfg->query_budget_ms, NULL);
     struct md_call call = {
         .api = j->api, .w = w, .req = &j->req, .res = &j->res, .ctx = &ctx, .tail = j->tail};
     md_err rc = w ? j->fn(&call) : md_fail(&ctx, MD_EBUSY, "no database connection for the query");

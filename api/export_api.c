@@ -15,7 +15,7 @@
 /* The union over layers; a filter that does not apply to the layer is
  * refused by the handler (group/kind on facilities), and district is the
  * grids' one filter. */
-static const char *const export_params[] = {"crs",  "bbox", "category", "status", "district",
+static const char *const export_params[] = {"crs",   "bbox", "category", "status", "district",
                                             "group", "kind", "from",     "to",     NULL};
 
 static md_err handle_export(struct md_call *c)
@@ -31,8 +31,10 @@ static md_err handle_export(struct md_call *c)
         return md_fail(c->ctx, MD_ENOTFOUND, "export is /api/v1/export/{layer}.geojson or .csv");
     snprintf(layer_name, sizeof(layer_name), "%.*s", (int)(dot - tail), tail);
     if (md_layer_parse(layer_name, &o.layer))
-        return md_fail(c->ctx, MD_ENOTFOUND, "no layer '%.40s' (facilities, reports, districts,"
-                                             " grids)", layer_name);
+        return md_fail(c->ctx, MD_ENOTFOUND,
+                       "no layer '%.40s' (facilities, reports, districts,"
+                       " grids)",
+                       layer_name);
     if (strcmp(dot, ".csv") == 0)
         o.csv = true;
     else if (strcmp(dot, ".geojson") != 0)
@@ -56,9 +58,10 @@ static md_err handle_export(struct md_call *c)
     snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s%s\"", layer_name, dot);
     /* An export is built once per data version (a file served to every
      * reader after): under its own budget, not the query budget. */
-    c->ctx->budget_ms = c->api->cfg->export_budget_ms;
-    c->ctx->deadline_us =
-        c->ctx->budget_ms ? md_time_mono_us() + (int64_t)c->ctx->budget_ms * 1000 : 0;
+    static const struct md_budget_text export_budget = {
+        "the export", "--export-budget-ms",
+        "add filters (bbox, district, category, status, from/to)"};
+    md_ctx_set_budget(c->ctx, c->api->cfg->export_budget_ms, &export_budget);
     rc = md__export_serve(c, &o, dot + 1);
     c->res->content_type = o.csv ? "text/csv; charset=utf-8" : "application/geo+json";
     if (!rc)

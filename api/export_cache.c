@@ -133,13 +133,8 @@ static md_err build(const char *db_path, const struct md_export_opts *o, const c
     z_ready = true;
     md_err more;
     do { /* the snapshot is held only for this loop, at the server's speed */
-        if (ctx->deadline_us && md_time_mono_us() >= ctx->deadline_us) {
-            rc = md_fail(ctx, MD_EEXPENSIVE,
-                         "the export needs more than its work budget of %u ms"
-                         " (--export-budget-ms): add filters (bbox, district, category,"
-                         " status, from/to)", ctx->budget_ms);
+        if ((rc = md_ctx_budget(ctx)))
             goto out;
-        }
         md_buf_reset(&chunk);
         more = md_export_next(e, &chunk);
         if (more && more != MD_ENOTFOUND) {

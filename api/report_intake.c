@@ -187,7 +187,6 @@ md_err md__check_attributes(struct md_call *c, const struct md_category *cat, js
     return rc;
 }
 
-
 md_err md__rate_limit(struct md_call *c)
 {
     int retry = 1;
@@ -201,7 +200,6 @@ md_err md__rate_limit(struct md_call *c)
                    c->req->client_addr, retry);
 }
 
-
 void md__report_to_crs(json_t *report, enum md_crs crs)
 {
     if (crs == MD_CRS_WGS84)
@@ -212,7 +210,6 @@ void md__report_to_crs(json_t *report, enum md_crs crs)
     json_object_set_new(report, "lon", json_real(lon));
     json_object_set_new(report, "lat", json_real(lat));
 }
-
 
 /* ---- create: validate, queue, answer after the commit --------------- */
 
@@ -402,4 +399,3 @@ out:
     md_category_clear(&cat);
     return rc;
 }
-

@@ -197,10 +197,7 @@ static md_err run_expensive(struct md_call *call, md_handler_fn fn)
     struct md_api *api = call->api;
     if (api->expensive)
         return md__expensive_submit(api->expensive, call, fn);
-    if (api->cfg->query_budget_ms) {
-        call->ctx->budget_ms = api->cfg->query_budget_ms;
-        call->ctx->deadline_us = md_time_mono_us() + (int64_t)api->cfg->query_budget_ms * 1000;
-    }
+    md_ctx_set_budget(call->ctx, api->cfg->query_budget_ms, NULL);
     return fn(call);
 }
 

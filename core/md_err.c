@@ -42,14 +42,24 @@ void md_ctx_init(struct md_ctx *ctx)
     memset(ctx, 0, sizeof(*ctx));
 }
 
+const struct md_budget_text md_budget_query = {
+    "the query", "--query-budget-ms",
+    "narrow the area, simplify the polygon, add filters or shorten the range"};
+
+void md_ctx_set_budget(struct md_ctx *ctx, unsigned ms, const struct md_budget_text *text)
+{
+    ctx->budget_ms = ms;
+    ctx->deadline_us = ms ? md_time_mono_us() + (int64_t)ms * 1000 : 0;
+    ctx->budget_text = text;
+}
+
 md_err md_ctx_budget(struct md_ctx *ctx)
 {
     if (!ctx || !ctx->deadline_us || md_time_mono_us() < ctx->deadline_us)
         return MD_OK;
-    return md_fail(ctx, MD_EEXPENSIVE,
-                   "the query needs more than its work budget of %u ms (--query-budget-ms):"
-                   " narrow the area, simplify the polygon, add filters or shorten the range",
-                   ctx->budget_ms);
+    const struct md_budget_text *t = ctx->budget_text ? ctx->budget_text : &md_budget_query;
+    return md_fail(ctx, MD_EEXPENSIVE, "%s needs more than its work budget of %u ms (%s): %s",
+                   t->what, ctx->budget_ms, t->flag, t->hint);
 }
 
 void md_ctx_clear(struct md_ctx *ctx)

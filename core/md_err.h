@@ -70,18 +70,30 @@ struct md_ctx {
     md_err err;
     char msg[MD_CTX_MSG_MAX];
     struct md_pool *pool; /* borrowed; may be NULL */
-    /* The work budget of an expensive request (api/router.c sets it):
+    /* The work budget of an expensive request (md_ctx_set_budget):
      * md_ctx_budget() fails with MD_EEXPENSIVE once the monotonic clock
      * passes deadline_us. 0 = no budget. */
     int64_t deadline_us;
     unsigned budget_ms;
+    const struct md_budget_text *budget_text; /* NULL: md_budget_query */
 };
+
+/* What md_ctx_budget's message says of a budget: "<what> needs more than
+ * its work budget of N ms (<flag>): <hint>". */
+struct md_budget_text {
+    const char *what, *flag, *hint;
+};
+/* The query budget's (--query-budget-ms). */
+extern const struct md_budget_text md_budget_query;
 
 void md_ctx_init(struct md_ctx *ctx);
 /* MD_OK while the ctx's work budget lasts (or it has none), else
  * MD_EEXPENSIVE with a message giving the limit. Long loops call it every
  * few hundred rows; it reads the clock, so not per row. */
 md_err md_ctx_budget(struct md_ctx *ctx) MD_WUR;
+/* Give ctx a work budget of ms from now (0: none); text may be NULL (the
+ * query budget's words). The one place a budget is set up. */
+void md_ctx_set_budget(struct md_ctx *ctx, unsigned ms, const struct md_budget_text *text);
 /* Clear a recorded failure (for callers that handle an error and go on). */
 void md_ctx_clear(struct md_ctx *ctx);
 /* Record `err` with a printf-style detail; returns `err` so callers can

@@ -65,11 +65,10 @@ static md_err db_containing(void *self, enum md_area_kind kind, double lon, doub
             " WHERE xmin <= ?1 AND xmax >= ?1 AND ymin <= ?2 AND ymax >= ?2)"
             " AND ST_Intersects(geom, MakePoint(?1, ?2, 4326)) = 1"
             " ORDER BY coalesce(code = ?3, 0) DESC, code LIMIT 1",
-        [MD_AREA_GRID] =
-            "SELECT code FROM grids WHERE rowid IN (SELECT pkid FROM idx_grids_geom"
-            " WHERE xmin <= ?1 AND xmax >= ?1 AND ymin <= ?2 AND ymax >= ?2)"
-            " AND ST_Intersects(geom, MakePoint(?1, ?2, 4326)) = 1"
-            " ORDER BY coalesce(code = ?3, 0) DESC, code LIMIT 1"};
+        [MD_AREA_GRID] = "SELECT code FROM grids WHERE rowid IN (SELECT pkid FROM idx_grids_geom"
+                         " WHERE xmin <= ?1 AND xmax >= ?1 AND ymin <= ?2 AND ymax >= ?2)"
+                         " AND ST_Intersects(geom, MakePoint(?1, ?2, 4326)) = 1"
+                         " ORDER BY coalesce(code = ?3, 0) DESC, code LIMIT 1"};
     return sql_code(self, sql[kind], lon, lat, preferred, out, outsz, ctx);
 }
 
@@ -261,10 +260,11 @@ static md_err mem_find(struct md_area_index *ix, enum md_area_kind kind, double 
     if (!set->n)
         return MD_OK;
     GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(ix->h, lon, lat);
-    GEOSGeometry *reach = pt && nearest ? GEOSGeom_createRectangle_r(
-                                              ix->h, lon - MD_LOCATE_NEAR_DEG, lat - MD_LOCATE_NEAR_DEG,
-                                              lon + MD_LOCATE_NEAR_DEG, lat + MD_LOCATE_NEAR_DEG)
-                                        : NULL;
+    GEOSGeometry *reach =
+        pt && nearest
+            ? GEOSGeom_createRectangle_r(ix->h, lon - MD_LOCATE_NEAR_DEG, lat - MD_LOCATE_NEAR_DEG,
+                                         lon + MD_LOCATE_NEAR_DEG, lat + MD_LOCATE_NEAR_DEG)
+            : NULL;
     if (!pt || (nearest && !reach)) {
         GEOSGeom_destroy_r(ix->h, pt);
         return md_fail(ctx, MD_ENOMEM, "locating the point");

@@ -40,23 +40,29 @@ const char *md__feature_select_by_key(enum md_layer layer)
 /* Scans: ?1..?4 bbox, ?5 category, ?6 group, ?7 status, ?8 district,
  * ?9 kind, ?10 from, ?11 to (NULL = no condition). */
 static const char *const scan_sql[] = {
-    [MD_LAYER_FACILITIES] =
-        FAC_SELECT " WHERE (?1 IS NULL OR (t.lon BETWEEN ?1 AND ?3 AND t.lat BETWEEN ?2 AND ?4))"
-                   " AND (?5 IS NULL OR " MD_SQL_IN_LIST("?5", "t.category") ")"
-                   " AND (?7 IS NULL OR " MD_SQL_IN_LIST("?7", "t.status") ")"
-                   " AND (?8 IS NULL OR t.district_code = ?8)"
-                   " AND (?10 IS NULL OR t.updated_at >= ?10) AND (?11 IS NULL OR t.updated_at <= ?11)"
-                   " ORDER BY t.id",
-    [MD_LAYER_REPORTS] =
-        REP_SELECT " WHERE (?1 IS NULL OR (t.lon BETWEEN ?1 AND ?3 AND t.lat BETWEEN ?2 AND ?4))"
-                   " AND (?5 IS NULL OR " MD_SQL_IN_LIST("?5", "t.service_code") ")"
-                   " AND (?6 IS NULL OR t.service_code IN"
-                   " (SELECT code FROM categories WHERE group_code = ?6))"
-                   " AND (?7 IS NULL OR " MD_SQL_IN_LIST("?7", "t.status") ")"
-                   " AND (?8 IS NULL OR t.district_code = ?8)"
-                   " AND (?9 IS NULL OR t.kind = ?9)"
-                   " AND (?10 IS NULL OR t.created_at >= ?10) AND (?11 IS NULL OR t.created_at <= ?11)"
-                   " ORDER BY t.id",
+    [MD_LAYER_FACILITIES] = FAC_SELECT
+    " WHERE (?1 IS NULL OR (t.lon BETWEEN ?1 AND ?3 AND t.lat BETWEEN ?2 AND ?4))"
+    " AND (?5 IS NULL OR " MD_SQL_IN_LIST(
+        "?5", "t.category") ")"
+                            " AND (?7 IS NULL OR " MD_SQL_IN_LIST(
+                                "?7", "t.status") ")"
+                                                  " AND (?8 IS NULL OR t.district_code = ?8)"
+                                                  " AND (?10 IS NULL OR t.updated_at >= ?10) AND "
+                                                  "(?11 IS NULL OR t.updated_at <= ?11)"
+                                                  " ORDER BY t.id",
+    [MD_LAYER_REPORTS] = REP_SELECT
+    " WHERE (?1 IS NULL OR (t.lon BETWEEN ?1 AND ?3 AND t.lat BETWEEN ?2 AND ?4))"
+    " AND (?5 IS NULL OR " MD_SQL_IN_LIST(
+        "?5", "t.service_code") ")"
+                                " AND (?6 IS NULL OR t.service_code IN"
+                                " (SELECT code FROM categories WHERE group_code = ?6))"
+                                " AND (?7 IS NULL OR " MD_SQL_IN_LIST(
+                                    "?7", "t.status") ")"
+                                                      " AND (?8 IS NULL OR t.district_code = ?8)"
+                                                      " AND (?9 IS NULL OR t.kind = ?9)"
+                                                      " AND (?10 IS NULL OR t.created_at >= ?10) "
+                                                      "AND (?11 IS NULL OR t.created_at <= ?11)"
+                                                      " ORDER BY t.id",
     [MD_LAYER_DISTRICTS] = DIS_SELECT " ORDER BY t.code",
     [MD_LAYER_GRIDS] = GRD_SELECT " WHERE (?8 IS NULL OR t.district_code = ?8) ORDER BY t.code",
 };
@@ -259,8 +265,7 @@ md_err md_store_code_known(struct md_store *s, enum md_code_list list, const cha
 }
 
 md_err md_store_district_names(struct md_store *s, const char *code, char *name, size_t name_size,
-                               char *name_en, size_t name_en_size, bool *found,
-                               struct md_ctx *ctx)
+                               char *name_en, size_t name_en_size, bool *found, struct md_ctx *ctx)
 {
     static const char sql[] = "SELECT name, name_en FROM districts WHERE code = ?1";
     *found = false;

@@ -10,12 +10,12 @@
 #define R MD_SHOWN_REPORT
 
 static const struct md_column fac_cols[] = {
-    {"id", MD_COL_INT, F | T},        {"category", MD_COL_TEXT, F | T},
-    {"name", MD_COL_TEXT, F | T},     {"address", MD_COL_TEXT, F},
-    {"phone", MD_COL_TEXT, F},        {"opening_hours", MD_COL_TEXT, F},
+    {"id", MD_COL_INT, F | T},         {"category", MD_COL_TEXT, F | T},
+    {"name", MD_COL_TEXT, F | T},      {"address", MD_COL_TEXT, F},
+    {"phone", MD_COL_TEXT, F},         {"opening_hours", MD_COL_TEXT, F},
     {"district_code", MD_COL_TEXT, F}, {"grid_code", MD_COL_TEXT, F},
-    {"status", MD_COL_TEXT, F | T},   {"source", MD_COL_TEXT, F},
-    {"updated_at", MD_COL_TIME, F},   {"lon", MD_COL_LON, F | T},
+    {"status", MD_COL_TEXT, F | T},    {"source", MD_COL_TEXT, F},
+    {"updated_at", MD_COL_TIME, F},    {"lon", MD_COL_LON, F | T},
     {"lat", MD_COL_LAT, F | T}};
 
 static const struct md_column rep_cols[] = {

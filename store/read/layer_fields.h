@@ -46,8 +46,8 @@ struct md_layer_columns {
     const struct md_column *cols; /* column 0 is the key */
     int ncols;                    /* every public column */
     int nfeature;                 /* the first nfeature are the features' columns */
-    bool text_id;            /* key is a text code (districts, grids) */
-    const char *time_column; /* the temporal property datetime filters use */
+    bool text_id;                 /* key is a text code (districts, grids) */
+    const char *time_column;      /* the temporal property datetime filters use */
 };
 
 /* The public columns of a city layer (facilities, reports, districts,

@@ -31,10 +31,11 @@ static struct md_store *city(const char *name)
     insert_facility(s, 1, "market", 116.40, 39.90, 100);
     insert_facility(s, 2, "toilet", 116.50, 39.95, 300);
     insert_facility(s, 3, "market", 116.30, 39.80, 200);
-    unit_exec(s, "INSERT INTO districts(code, name, name_en, label_lon, label_lat, updated_at, geom)"
-                 " VALUES ('110101', '东城区', 'Dongcheng', 116.41, 39.93, 7,"
-                 " CastToMulti(GeomFromText('POLYGON((116.38 39.85, 116.45 39.85, 116.45 39.97,"
-                 " 116.38 39.97, 116.38 39.85))', 4326)))");
+    unit_exec(s,
+              "INSERT INTO districts(code, name, name_en, label_lon, label_lat, updated_at, geom)"
+              " VALUES ('110101', '东城区', 'Dongcheng', 116.41, 39.93, 7,"
+              " CastToMulti(GeomFromText('POLYGON((116.38 39.85, 116.45 39.85, 116.45 39.97,"
+              " 116.38 39.97, 116.38 39.85))', 4326)))");
     return s;
 }
 
@@ -116,9 +117,9 @@ static void feature_get_reads_the_public_row(void **state)
     assert_int_equal(md_store_feature_get(s, MD_LAYER_BASEMAP, &key, record, &d, &found, &ctx),
                      MD_EINVAL);
     key.i = 1;
-    assert_int_equal(md_store_feature_get(s, MD_LAYER_FACILITIES, &key, stop_here, NULL, &found,
-                                          &ctx),
-                     MD_EBUSY);
+    assert_int_equal(
+        md_store_feature_get(s, MD_LAYER_FACILITIES, &key, stop_here, NULL, &found, &ctx),
+        MD_EBUSY);
     unit_store_drop(s);
 }
 
@@ -131,9 +132,9 @@ static void selects_match_the_public_column_list(void **state)
         const struct md_layer_columns *d = md_layer_public((enum md_layer)l);
         assert_non_null(d);
         sqlite3_stmt *st = NULL;
-        assert_int_equal(sqlite3_prepare_v2(md_store_db(s), md__feature_select_by_key(l), -1, &st,
-                                            NULL),
-                         SQLITE_OK);
+        assert_int_equal(
+            sqlite3_prepare_v2(md_store_db(s), md__feature_select_by_key(l), -1, &st, NULL),
+            SQLITE_OK);
         assert_int_equal(sqlite3_column_count(st), d->nfeature);
         for (int i = 0; i < d->nfeature; i++)
             if (d->cols[i].type != MD_COL_WKB)
@@ -186,8 +187,9 @@ static void scans_filter_in_key_order(void **state)
     q.box = (struct md_bbox){116.35, 39.85, 116.55, 40.0};
     assert_int_equal(scan_ids(s, &q, ids, &ver), 2);
     assert_true(ids[0] == 1 && ids[1] == 2);
-    q = (struct md_scan_query){.layer = MD_LAYER_FACILITIES,
-                               .filter = {.has_from = true, .from = 150, .has_to = true, .to = 300}};
+    q = (struct md_scan_query){
+        .layer = MD_LAYER_FACILITIES,
+        .filter = {.has_from = true, .from = 150, .has_to = true, .to = 300}};
     assert_int_equal(scan_ids(s, &q, ids, &ver), 2);
     assert_true(ids[0] == 2 && ids[1] == 3);
     /* A scan over a table that is not there is an error, not an empty answer. */
@@ -241,15 +243,15 @@ static void extents_and_lookups(void **state)
                      MD_OK);
     assert_false(found);
     char name[64], en[64];
-    assert_int_equal(md_store_district_names(s, "110101", name, sizeof(name), en, sizeof(en),
-                                             &found, &ctx),
-                     MD_OK);
+    assert_int_equal(
+        md_store_district_names(s, "110101", name, sizeof(name), en, sizeof(en), &found, &ctx),
+        MD_OK);
     assert_true(found);
     assert_string_equal(name, "东城区");
     assert_string_equal(en, "Dongcheng");
-    assert_int_equal(md_store_district_names(s, "999999", name, sizeof(name), en, sizeof(en),
-                                             &found, &ctx),
-                     MD_OK);
+    assert_int_equal(
+        md_store_district_names(s, "999999", name, sizeof(name), en, sizeof(en), &found, &ctx),
+        MD_OK);
     assert_false(found);
     unit_store_drop(s);
 }
