@@ -13,6 +13,8 @@
 #include "tile_read.h"
 #include "store_int.h"
 
+#include <sqlite3.h>
+
 static const char facilities_sql[] =
     "SELECT f.id, f.lon, f.lat, f.category, f.name, f.status FROM idx_facilities_geom i"
     " JOIN facilities f ON f.id = i.pkid"
@@ -95,7 +97,7 @@ md_err md_store_tile_points(struct md_store *s, enum md_layer layer, const struc
                             void *userdata, struct md_ctx *ctx)
 {
     if (layer != MD_LAYER_FACILITIES && layer != MD_LAYER_REPORTS)
-        return md_fail(ctx, MD_EINVAL, "layer %s has no points", md_layer_name(layer));
+        return md_fail(ctx, MD_EINVAL, "layer %d has no points", (int)layer);
     bool reports = layer == MD_LAYER_REPORTS;
     sqlite3_stmt *st = NULL;
     md_err rc;
@@ -125,7 +127,7 @@ md_err md_store_tile_polygons(struct md_store *s, enum md_layer layer, const str
                               md_tile_polygon_fn fn, void *userdata, struct md_ctx *ctx)
 {
     if (layer != MD_LAYER_DISTRICTS && layer != MD_LAYER_GRIDS)
-        return md_fail(ctx, MD_EINVAL, "layer %s has no polygons", md_layer_name(layer));
+        return md_fail(ctx, MD_EINVAL, "layer %d has no polygons", (int)layer);
     bool districts = layer == MD_LAYER_DISTRICTS;
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, districts ? districts_sql : grids_sql, &st, ctx);
