@@ -7,6 +7,8 @@
 # and the composite), zooms ZOOMS, the tile over LON/LAT and its neighbours
 # within RING tiles, plus EXTRA_PATHS. Compares the HTTP status and the
 # sha256 of each body; prints the first differences and exits 1 on any.
+# Both serve with one --public-url, so answers that carry links (TileJSON,
+# styles) compare too.
 # Two passes: the sample as made, then a copy with clustering off (every
 # zoom draws raw points: the R*Tree read of wide boxes, and thinning).
 #
@@ -54,7 +56,7 @@ start() {
   local fifo line
   fifo=$(mktemp -u)
   mkfifo "$fifo"
-  "$1" serve --db "$2" --port 0 --quiet >"$fifo" 2>>"$OUT/serve.log" &
+  "$1" serve --db "$2" --port 0 --quiet --public-url http://mapd.test >"$fifo" 2>>"$OUT/serve.log" &
   PID=$!
   read -r line <"$fifo"
   rm -f "$fifo"
