@@ -13,8 +13,6 @@
 #include "tile_read.h"
 #include "store_int.h"
 
-#include <sqlite3.h>
-
 static const char facilities_sql[] =
     "SELECT f.id, f.lon, f.lat, f.category, f.name, f.status FROM idx_facilities_geom i"
     " JOIN facilities f ON f.id = i.pkid"
