@@ -9,7 +9,7 @@
 #   ingest  - durable POST /api/v1/reports (group commit, synchronous=FULL).
 # The server is pinned to core 0 and wrk to core 1 (taskset), 1 connection
 # for reads (4 for ingest), SECS seconds per cell, median of ROUNDS.
-# Usage: bench/seam/run.sh OLD_MAPD NEW_MAPD   (env: SECS=5 ROUNDS=3 DB=...)
+# Usage: bench/seam/run.sh OLD_MAPD NEW_MAPD   (env: SECS=5 ROUNDS=3 DB=... CELLS="ingest ...")
 set -euo pipefail
 old=${1:?old mapd}; new=${2:?new mapd}
 SECS=${SECS:-5}; ROUNDS=${ROUNDS:-3}
@@ -42,6 +42,7 @@ awk -F, '{printf "%s,%s\n", $2, $3}' "$work/fpts.csv" >"$work/ingest-points.txt"
 cells=()
 for z in 10 12 14 16; do for layer in facilities reports; do cells+=("tiles-$layer-$z"); done; done
 cells+=(q-nearest q-within q-box q-ogc-page q-ogc-item ingest)
+[ -n "${CELLS:-}" ] && read -r -a cells <<<"$CELLS" # e.g. CELLS="ingest q-nearest"
 
 serve() { # binary db extra-args... -> sets PID URL
   local bin=$1 db=$2; shift 2

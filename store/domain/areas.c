@@ -379,38 +379,31 @@ static bool prepared_has_point(GEOSContextHandle_t h, const GEOSPreparedGeometry
     return in;
 }
 
-/* Keep `code` in out when it is the preferred one or sorts before what out holds. */
-static void consider(const char *code, const char *preferred, bool *best_pref, char *out,
-                     size_t outsz)
+/* Keep `code` in out when it ranks before what out holds (rank: 0 the
+ * preferred code, 1 of the preferred district, 2 any; then the smaller code). */
+static void consider(const char *code, int rank, int *best_rank, char *out, size_t outsz)
 {
-    bool pref = preferred && strcmp(code, preferred) == 0;
-    if (*best_pref || (!pref && out[0] && strcmp(code, out) >= 0))
+    if (out[0] && (rank > *best_rank || (rank == *best_rank && strcmp(code, out) >= 0)))
         return;
     snprintf(out, outsz, "%s", code);
-    *best_pref = pref;
+    *best_rank = rank;
 }
 
-/* md_area_source.containing over the generator's areas: districts by their
- * polygons, grid cells through the lattice index. */
-static md_err areas_containing(void *self, enum md_area_kind kind, double lon, double lat,
-                               const char *preferred, char *out, size_t outsz, struct md_ctx *ctx)
+static bool same(const char *a, const char *b)
+{
+    return b && *b && strcmp(a, b) == 0;
+}
+
+/* md_area_source over the generator's areas: cells through the lattice
+ * index, districts by their polygons. */
+static md_err areas_cell_at(void *self, double lon, double lat, const char *pref_grid,
+                            const char *pref_district, char grid[MD_GRID_CODE_MAX],
+                            char district[MD_DISTRICT_CODE_MAX], struct md_ctx *ctx)
 {
     const struct md_areas *a = self;
     GEOSContextHandle_t h = md_geos_handle(a->g);
-    bool best_pref = false;
-    out[0] = '\0';
-    if (preferred && !*preferred)
-        preferred = NULL;
-    if (kind == MD_AREA_DISTRICT) {
-        for (size_t i = 0; i < a->ndistricts; i++) {
-            const struct md_bbox *b = &a->districts[i].info.bbox;
-            if (lon < b->minx || lon > b->maxx || lat < b->miny || lat > b->maxy)
-                continue;
-            if (prepared_has_point(h, a->districts[i].prep, lon, lat))
-                consider(a->districts[i].info.code, preferred, &best_pref, out, outsz);
-        }
-        return MD_OK;
-    }
+    int best_rank = 3;
+    grid[0] = district[0] = '\0';
     if (!a->nslots)
         return MD_OK;
     int32_t ix = (int32_t)floor(lon / a->step_lon), iy = (int32_t)floor(lat / a->step_lat);
@@ -421,10 +414,34 @@ static md_err areas_containing(void *self, enum md_area_kind kind, double lon, d
             continue;
         for (uint32_t k = 0; k < a->slots[s].count; k++) {
             const struct grid *gr = &a->grids[a->slots[s].first + k];
-            if (!gr->prep || prepared_has_point(h, gr->prep, lon, lat))
-                consider(gr->code, preferred, &best_pref, out, outsz);
+            const char *dcode = a->districts[gr->district].info.code;
+            int rank = same(gr->code, pref_grid) ? 0 : same(dcode, pref_district) ? 1 : 2;
+            if (grid[0] && (rank > best_rank || (rank == best_rank && strcmp(gr->code, grid) >= 0)))
+                continue;
+            if (!gr->prep || prepared_has_point(h, gr->prep, lon, lat)) {
+                consider(gr->code, rank, &best_rank, grid, MD_GRID_CODE_MAX);
+                snprintf(district, MD_DISTRICT_CODE_MAX, "%s", dcode);
+            }
         }
         break;
+    }
+    return MD_OK;
+}
+
+static md_err areas_district_at(void *self, double lon, double lat, const char *preferred,
+                                char district[MD_DISTRICT_CODE_MAX], struct md_ctx *ctx)
+{
+    const struct md_areas *a = self;
+    GEOSContextHandle_t h = md_geos_handle(a->g);
+    int best_rank = 3;
+    district[0] = '\0';
+    for (size_t i = 0; i < a->ndistricts; i++) {
+        const struct md_bbox *b = &a->districts[i].info.bbox;
+        if (lon < b->minx || lon > b->maxx || lat < b->miny || lat > b->maxy)
+            continue;
+        if (prepared_has_point(h, a->districts[i].prep, lon, lat))
+            consider(a->districts[i].info.code, same(a->districts[i].info.code, preferred) ? 0 : 2,
+                     &best_rank, district, MD_DISTRICT_CODE_MAX);
     }
     return MD_OK;
 }
@@ -432,7 +449,7 @@ static md_err areas_containing(void *self, enum md_area_kind kind, double lon, d
 struct md_area_source md_areas_source(const struct md_areas *a)
 {
     /* No slivers: the generator's grid cells are cut from its districts. */
-    return (struct md_area_source){areas_containing, NULL, (void *)a};
+    return (struct md_area_source){areas_cell_at, areas_district_at, NULL, (void *)a};
 }
 
 md_err md_areas_locate(const struct md_areas *a, double lon, double lat, size_t *district,

@@ -16,17 +16,19 @@ md_err md_locate(const struct md_area_source *src, double lon, double lat,
     if (!o)
         o = &none;
     out->district[0] = out->grid[0] = '\0';
-    md_err rc = src->containing(src->self, MD_AREA_DISTRICT, lon, lat, o->pref_district,
-                                out->district, sizeof(out->district), ctx);
+    out->inside = false;
+    md_err rc = src->cell_at(src->self, lon, lat, o->pref_grid, o->pref_district, out->grid,
+                             out->district, ctx);
+    if (rc || out->grid[0]) {
+        out->inside = !rc;
+        return rc;
+    }
+    rc = src->district_at(src->self, lon, lat, o->pref_district, out->district, ctx);
     out->inside = !rc && out->district[0];
     if (!rc && !out->inside && !o->no_near_district && src->nearest)
         rc = src->nearest(src->self, MD_AREA_DISTRICT, lon, lat, out->district,
                           sizeof(out->district), ctx);
-    if (rc || !out->district[0])
-        return rc;
-    rc = src->containing(src->self, MD_AREA_GRID, lon, lat, o->pref_grid, out->grid,
-                         sizeof(out->grid), ctx);
-    if (!rc && !out->grid[0] && src->nearest)
+    if (!rc && out->district[0] && src->nearest)
         rc = src->nearest(src->self, MD_AREA_GRID, lon, lat, out->grid, sizeof(out->grid), ctx);
     return rc;
 }
@@ -35,41 +37,64 @@ md_err md_locate(const struct md_area_source *src, double lon, double lat,
 
 #define NEAR "0.003" /* MD_LOCATE_NEAR_DEG, in the SQL text */
 
-static md_err sql_code(struct md_store *s, const char *sql, double lon, double lat,
-                       const char *preferred, char *out, size_t outsz, struct md_ctx *ctx)
+/* Run `sql` (?1 lon, ?2 lat, ?3 and ?4 the preferences, NULL when none)
+ * and copy its first row's first two columns (when n2) into out/out2. */
+static md_err sql_codes(struct md_store *s, const char *sql, double lon, double lat,
+                        const char *pref1, const char *pref2, char *out, size_t n, char *out2,
+                        size_t n2, struct md_ctx *ctx)
 {
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     out[0] = '\0';
+    if (out2)
+        out2[0] = '\0';
     if (rc)
         return rc;
     sqlite3_bind_double(st, 1, lon);
     sqlite3_bind_double(st, 2, lat);
-    if (preferred && *preferred)
-        sqlite3_bind_text(st, 3, preferred, -1, SQLITE_STATIC);
+    if (pref1 && *pref1)
+        sqlite3_bind_text(st, 3, pref1, -1, SQLITE_STATIC);
+    if (pref2 && *pref2)
+        sqlite3_bind_text(st, 4, pref2, -1, SQLITE_STATIC);
     int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        snprintf(out, outsz, "%s", (const char *)sqlite3_column_text(st, 0));
-    else if (src != SQLITE_DONE)
+    if (src == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        snprintf(out, n, "%s", v ? v : "");
+        if (out2) {
+            const char *v2 = (const char *)sqlite3_column_text(st, 1);
+            snprintf(out2, n2, "%s", v2 ? v2 : "");
+        }
+    } else if (src != SQLITE_DONE) {
         rc = md_store_fail(s, src, "locating the point", ctx);
+    }
     sqlite3_reset(st);
     return rc;
 }
 
-static md_err db_containing(void *self, enum md_area_kind kind, double lon, double lat,
-                            const char *preferred, char *out, size_t outsz, struct md_ctx *ctx)
+static md_err db_cell_at(void *self, double lon, double lat, const char *pref_grid,
+                         const char *pref_district, char grid[MD_GRID_CODE_MAX],
+                         char district[MD_DISTRICT_CODE_MAX], struct md_ctx *ctx)
 {
-    static const char *const sql[] = {
-        [MD_AREA_DISTRICT] =
-            "SELECT code FROM districts WHERE rowid IN (SELECT pkid FROM idx_districts_geom"
-            " WHERE xmin <= ?1 AND xmax >= ?1 AND ymin <= ?2 AND ymax >= ?2)"
-            " AND ST_Intersects(geom, MakePoint(?1, ?2, 4326)) = 1"
-            " ORDER BY coalesce(code = ?3, 0) DESC, code LIMIT 1",
-        [MD_AREA_GRID] = "SELECT code FROM grids WHERE rowid IN (SELECT pkid FROM idx_grids_geom"
-                         " WHERE xmin <= ?1 AND xmax >= ?1 AND ymin <= ?2 AND ymax >= ?2)"
-                         " AND ST_Intersects(geom, MakePoint(?1, ?2, 4326)) = 1"
-                         " ORDER BY coalesce(code = ?3, 0) DESC, code LIMIT 1"};
-    return sql_code(self, sql[kind], lon, lat, preferred, out, outsz, ctx);
+    static const char sql[] =
+        "SELECT g.code, g.district_code FROM idx_grids_geom i CROSS JOIN grids g"
+        " ON g.rowid = i.pkid WHERE i.xmin <= ?1 AND i.xmax >= ?1 AND i.ymin <= ?2"
+        " AND i.ymax >= ?2 AND ST_Intersects(g.geom, MakePoint(?1, ?2, 4326)) = 1"
+        " ORDER BY coalesce(g.code = ?3, 0) DESC, coalesce(g.district_code = ?4, 0) DESC, g.code"
+        " LIMIT 1";
+    return sql_codes(self, sql, lon, lat, pref_grid, pref_district, grid, MD_GRID_CODE_MAX,
+                     district, MD_DISTRICT_CODE_MAX, ctx);
+}
+
+static md_err db_district_at(void *self, double lon, double lat, const char *preferred,
+                             char district[MD_DISTRICT_CODE_MAX], struct md_ctx *ctx)
+{
+    static const char sql[] =
+        "SELECT code FROM districts WHERE rowid IN (SELECT pkid FROM idx_districts_geom"
+        " WHERE xmin <= ?1 AND xmax >= ?1 AND ymin <= ?2 AND ymax >= ?2)"
+        " AND ST_Intersects(geom, MakePoint(?1, ?2, 4326)) = 1"
+        " ORDER BY coalesce(code = ?3, 0) DESC, code LIMIT 1";
+    return sql_codes(self, sql, lon, lat, preferred, NULL, district, MD_DISTRICT_CODE_MAX, NULL, 0,
+                     ctx);
 }
 
 static md_err db_nearest(void *self, enum md_area_kind kind, double lon, double lat, char *out,
@@ -86,12 +111,12 @@ static md_err db_nearest(void *self, enum md_area_kind kind, double lon, double 
             " WHERE xmin <= ?1 + " NEAR " AND xmax >= ?1 - " NEAR " AND ymin <= ?2 + " NEAR
             " AND ymax >= ?2 - " NEAR ") AND ST_Distance(geom, MakePoint(?1, ?2, 4326)) <= " NEAR
             " ORDER BY ST_Distance(geom, MakePoint(?1, ?2, 4326)), code LIMIT 1"};
-    return sql_code(self, sql[kind], lon, lat, NULL, out, outsz, ctx);
+    return sql_codes(self, sql[kind], lon, lat, NULL, NULL, out, outsz, NULL, 0, ctx);
 }
 
 struct md_area_source md_store_areas(struct md_store *s)
 {
-    return (struct md_area_source){db_containing, db_nearest, s};
+    return (struct md_area_source){db_cell_at, db_district_at, db_nearest, s};
 }
 
 md_err md_store_locate(struct md_store *s, double lon, double lat,
@@ -114,6 +139,7 @@ md_err md_store_locate(struct md_store *s, double lon, double lat,
 
 struct area {
     char code[MD_GRID_CODE_MAX];
+    char parent[MD_DISTRICT_CODE_MAX]; /* a grid cell's district */
     GEOSGeometry *geom;
     const GEOSPreparedGeometry *prep;
 };
@@ -153,6 +179,8 @@ static md_err load_set(struct md_store *s, GEOSContextHandle_t h, const char *sq
         struct area *a = &set->v[set->n];
         memset(a, 0, sizeof(*a));
         snprintf(a->code, sizeof(a->code), "%s", sqlite3_column_text(st, 0));
+        const unsigned char *parent = sqlite3_column_text(st, 2);
+        snprintf(a->parent, sizeof(a->parent), "%s", parent ? (const char *)parent : "");
         const void *wkb = sqlite3_column_blob(st, 1);
         a->geom = wkb ? GEOSWKBReader_read_r(h, r, wkb, (size_t)sqlite3_column_bytes(st, 1)) : NULL;
         if (!a->geom)
@@ -189,11 +217,11 @@ md_err md_area_index_load(struct md_store *s, struct md_geos *g, struct md_area_
     if (!ix)
         return md_fail(ctx, MD_ENOMEM, "areas");
     ix->h = md_geos_handle(g);
-    md_err rc = load_set(s, ix->h, "SELECT code, AsBinary(geom) FROM districts",
+    md_err rc = load_set(s, ix->h, "SELECT code, AsBinary(geom), NULL FROM districts",
                          &ix->set[MD_AREA_DISTRICT], ctx);
     if (!rc)
-        rc = load_set(s, ix->h, "SELECT code, AsBinary(geom) FROM grids", &ix->set[MD_AREA_GRID],
-                      ctx);
+        rc = load_set(s, ix->h, "SELECT code, AsBinary(geom), district_code FROM grids",
+                      &ix->set[MD_AREA_GRID], ctx);
     if (rc) {
         md_area_index_free(ix);
         return rc;
@@ -216,25 +244,41 @@ size_t md_area_index_districts(const struct md_area_index *ix)
     return ix->set[MD_AREA_DISTRICT].n;
 }
 
+/* A code into a buffer of n bytes (codes are short; a longer one is cut). */
+static void copy_code(char *out, size_t n, const char *code)
+{
+    size_t len = strnlen(code, n - 1);
+    memcpy(out, code, len);
+    out[len] = '\0';
+}
+
 struct probe {
     GEOSContextHandle_t h;
     const GEOSGeometry *pt;
-    const char *preferred; /* kept when it holds the point */
+    const char *preferred, *pref_parent; /* kept first / second when they hold the point */
     const struct area *best;
-    bool best_preferred;
+    int best_rank; /* 0: the preferred code, 1: of the preferred parent, 2: any */
     double best_d; /* nearest: its distance */
 };
+
+static int rank_of(const struct probe *p, const struct area *a)
+{
+    if (p->preferred && strcmp(a->code, p->preferred) == 0)
+        return 0;
+    return p->pref_parent && strcmp(a->parent, p->pref_parent) == 0 ? 1 : 2;
+}
 
 static void containing_cb(void *item, void *userdata)
 {
     struct probe *p = userdata;
     const struct area *a = item;
-    bool pref = p->preferred && strcmp(a->code, p->preferred) == 0;
-    if (p->best_preferred || (!pref && p->best && strcmp(a->code, p->best->code) >= 0))
+    int rank = rank_of(p, a);
+    if (p->best &&
+        (rank > p->best_rank || (rank == p->best_rank && strcmp(a->code, p->best->code) >= 0)))
         return;
     if (GEOSPreparedIntersects_r(p->h, a->prep, p->pt) == 1) {
         p->best = a;
-        p->best_preferred = pref;
+        p->best_rank = rank;
     }
 }
 
@@ -252,8 +296,8 @@ static void nearest_cb(void *item, void *userdata)
 }
 
 static md_err mem_find(struct md_area_index *ix, enum md_area_kind kind, double lon, double lat,
-                       const char *preferred, bool nearest, char *out, size_t outsz,
-                       struct md_ctx *ctx)
+                       const char *preferred, const char *pref_parent, bool nearest, char *out,
+                       size_t outsz, char *parent_out, struct md_ctx *ctx)
 {
     struct area_set *set = &ix->set[kind];
     out[0] = '\0';
@@ -269,31 +313,49 @@ static md_err mem_find(struct md_area_index *ix, enum md_area_kind kind, double 
         GEOSGeom_destroy_r(ix->h, pt);
         return md_fail(ctx, MD_ENOMEM, "locating the point");
     }
-    struct probe p = {ix->h, pt, preferred && *preferred ? preferred : NULL, NULL, false, 0};
+    struct probe p = {ix->h,
+                      pt,
+                      preferred && *preferred ? preferred : NULL,
+                      pref_parent && *pref_parent ? pref_parent : NULL,
+                      NULL,
+                      2,
+                      0};
     if (nearest)
         GEOSSTRtree_query_r(ix->h, set->tree, reach, nearest_cb, &p);
     else
         GEOSSTRtree_query_r(ix->h, set->tree, pt, containing_cb, &p);
     if (p.best)
-        snprintf(out, outsz, "%s", p.best->code);
+        copy_code(out, outsz, p.best->code);
+    if (p.best && parent_out)
+        copy_code(parent_out, MD_DISTRICT_CODE_MAX, p.best->parent);
     GEOSGeom_destroy_r(ix->h, reach);
     GEOSGeom_destroy_r(ix->h, pt);
     return MD_OK;
 }
 
-static md_err mem_containing(void *self, enum md_area_kind kind, double lon, double lat,
-                             const char *preferred, char *out, size_t outsz, struct md_ctx *ctx)
+static md_err mem_cell_at(void *self, double lon, double lat, const char *pref_grid,
+                          const char *pref_district, char grid[MD_GRID_CODE_MAX],
+                          char district[MD_DISTRICT_CODE_MAX], struct md_ctx *ctx)
 {
-    return mem_find(self, kind, lon, lat, preferred, false, out, outsz, ctx);
+    district[0] = '\0';
+    return mem_find(self, MD_AREA_GRID, lon, lat, pref_grid, pref_district, false, grid,
+                    MD_GRID_CODE_MAX, district, ctx);
+}
+
+static md_err mem_district_at(void *self, double lon, double lat, const char *preferred,
+                              char district[MD_DISTRICT_CODE_MAX], struct md_ctx *ctx)
+{
+    return mem_find(self, MD_AREA_DISTRICT, lon, lat, preferred, NULL, false, district,
+                    MD_DISTRICT_CODE_MAX, NULL, ctx);
 }
 
 static md_err mem_nearest(void *self, enum md_area_kind kind, double lon, double lat, char *out,
                           size_t outsz, struct md_ctx *ctx)
 {
-    return mem_find(self, kind, lon, lat, NULL, true, out, outsz, ctx);
+    return mem_find(self, kind, lon, lat, NULL, NULL, true, out, outsz, NULL, ctx);
 }
 
 struct md_area_source md_area_index_source(struct md_area_index *ix)
 {
-    return (struct md_area_source){mem_containing, mem_nearest, ix};
+    return (struct md_area_source){mem_cell_at, mem_district_at, mem_nearest, ix};
 }

@@ -2,12 +2,15 @@
  * for every path that does it: report intake, corrections, /districts/at,
  * `mapd import` and the sample city.
  *
- * The rule (md_locate): the district is the one whose polygon holds the
- * point - the preferred code when it does (an import keeps the source's
- * own code for a point on a boundary), else the smallest code. A point in
- * no polygon but within MD_LOCATE_NEAR_DEG of one (digitised borders leave
- * slivers between neighbours) takes the nearest, smallest code on a tie.
- * Then the grid cell by the same rule, only for a point with a district.
+ * The rule (md_locate): a point's grid cell decides - the cell that holds
+ * it (the preferred cell, else a cell of the preferred district - an import
+ * keeps the source's own codes for a point on a boundary - else the
+ * smallest code), and the district is that cell's district (cells are cut
+ * from districts). Where no cell holds the point, the district polygon that
+ * holds it (preferred, else smallest code); a point in no polygon but
+ * within MD_LOCATE_NEAR_DEG of one (digitised borders leave slivers between
+ * neighbours) takes the nearest, smallest code on a tie, and then the
+ * nearest cell within the same distance.
  *
  * Where the polygons come from is a source: the database (md_store_areas,
  * SQL over the spatial indexes, for single points), an index in memory
@@ -33,14 +36,19 @@ struct md_geos;
 
 enum md_area_kind { MD_AREA_DISTRICT, MD_AREA_GRID };
 
-/* A source of areas. containing: among the areas of `kind` that hold the
- * point, `preferred` (may be NULL or "") when it is one of them, else the
- * smallest code; out = "" when none. nearest: the area within
- * MD_LOCATE_NEAR_DEG nearest to the point, smallest code on a tie; ""
- * when none; may be NULL for a source without slivers. */
+/* A source of areas. cell_at: the grid cell holding the point by the rule
+ * (pref_grid, else a cell of pref_district, else the smallest code; either
+ * may be NULL or ""), and its district; "" when none. district_at: the
+ * district polygon holding the point (preferred, else smallest code); ""
+ * when none. nearest: the area of `kind` within MD_LOCATE_NEAR_DEG nearest
+ * to the point, smallest code on a tie; "" when none; may be NULL for a
+ * source without slivers. */
 struct md_area_source {
-    md_err (*containing)(void *self, enum md_area_kind kind, double lon, double lat,
-                         const char *preferred, char *out, size_t outsz, struct md_ctx *ctx);
+    md_err (*cell_at)(void *self, double lon, double lat, const char *pref_grid,
+                      const char *pref_district, char grid[MD_GRID_CODE_MAX],
+                      char district[MD_DISTRICT_CODE_MAX], struct md_ctx *ctx);
+    md_err (*district_at)(void *self, double lon, double lat, const char *preferred,
+                          char district[MD_DISTRICT_CODE_MAX], struct md_ctx *ctx);
     md_err (*nearest)(void *self, enum md_area_kind kind, double lon, double lat, char *out,
                       size_t outsz, struct md_ctx *ctx);
     void *self;
@@ -54,7 +62,7 @@ struct md_locate_opts {
 struct md_location {
     char district[MD_DISTRICT_CODE_MAX]; /* "" when none */
     char grid[MD_GRID_CODE_MAX];         /* "" when none */
-    bool inside;                         /* a district polygon holds the point */
+    bool inside;                         /* a cell or a district polygon holds the point */
 };
 
 /* Apply the rule (above) with `src`; o may be NULL. Never MD_ENOTFOUND:

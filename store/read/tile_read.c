@@ -45,6 +45,15 @@ static const char labels_sql[] =
     "SELECT rowid, code, name, name_en, label_lon, label_lat FROM districts"
     " WHERE label_lon BETWEEN ?1 AND ?2 AND label_lat BETWEEN ?3 AND ?4";
 
+const char *const *md__tile_read_sql(size_t *n)
+{
+    static const char *const all[] = {facilities_sql,      reports_sql, facilities_tkey_sql,
+                                      reports_tkey_sql,    districts_sql, grids_sql,
+                                      labels_sql};
+    *n = sizeof(all) / sizeof(all[0]);
+    return all;
+}
+
 /* Column `col` as text; "" for NULL. */
 static const char *text(sqlite3_stmt *st, int col)
 {

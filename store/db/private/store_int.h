@@ -55,6 +55,8 @@ const char *md__feature_select_by_key(enum md_layer layer);
 /* reports.c's SELECT of a report's public JSON (for the test that checks
  * its columns against md_layer_public). */
 const char *md__report_select_sql(void);
+/* tile_read.c's statements, *n of them (for the same test). */
+const char *const *md__tile_read_sql(size_t *n);
 /* Create the change-tracking triggers of one layer. */
 md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx) MD_WUR;
 

@@ -1,8 +1,9 @@
 /* store/locate: the one locating rule over its sources - the database
  * (SQL over the spatial indexes) and the in-memory index of an import -
- * which must agree point for point: inside, on a shared border (smallest
- * code, or the preferred one), in a sliver (the nearest within
- * MD_LOCATE_NEAR_DEG), and outside. Real SpatiaLite file. */
+ * which must agree point for point: in a cell (its district), on a shared
+ * border (smallest code, or the preferred district's cell), in a district
+ * without cells, in a sliver (the nearest within MD_LOCATE_NEAR_DEG), and
+ * outside. Real SpatiaLite file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,14 +76,13 @@ static void sources_agree_on_the_rule(void **state)
     assert_int_equal(md_area_index_load(s, g, &ix, &ctx), MD_OK);
     assert_int_equal(md_area_index_districts(ix), 3);
     static const struct expect cases[] = {
-        {116.35, 39.85, NULL, "110101", "110101001001001", true}, /* inside A */
-        {116.45, 39.85, NULL, "110102", "110102001001001", true}, /* inside B */
-        {116.40, 39.85, NULL, "110101", "110101001001001", true}, /* on A|B: smallest code */
-        {116.40, 39.85, "110102", "110102", "110101001001001",
-         true}, /* preferred B (grid: smallest) */
-        {116.5007, 39.85, NULL, "110102", "110102001001001", false}, /* in the sliver: nearest */
-        {116.55, 39.85, NULL, "110105", "", true},                   /* C has no grid cell */
-        {116.20, 39.85, NULL, "", "", false},                        /* far outside */
+        {116.35, 39.85, NULL, "110101", "110101001001001", true},     /* inside A */
+        {116.45, 39.85, NULL, "110102", "110102001001001", true},     /* inside B */
+        {116.40, 39.85, NULL, "110101", "110101001001001", true},     /* on A|B: smallest code */
+        {116.40, 39.85, "110102", "110102", "110102001001001", true}, /* preferred B: its cell */
+        {116.5007, 39.85, NULL, "110102", "110102001001001", false},  /* in the sliver: nearest */
+        {116.55, 39.85, NULL, "110105", "", true},                    /* C has no grid cell */
+        {116.20, 39.85, NULL, "", "", false},                         /* far outside */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_both(s, ix, &cases[i]);
@@ -111,11 +111,11 @@ static void store_locate_names_what_is_outside(void **state)
     assert_string_equal(md_ctx_message(&ctx),
                         "point 121.470000,31.230000 is outside every district");
     /* A database error is an error, not "outside". */
-    unit_exec(s, "ALTER TABLE districts RENAME TO districts_gone");
+    unit_exec(s, "ALTER TABLE grids RENAME TO grids_gone");
     md_ctx_init(&ctx);
     md_err rc = md_store_locate(s, 116.45, 39.85, district, grid, &ctx);
     assert_true(rc == MD_EDB);
-    unit_exec(s, "ALTER TABLE districts_gone RENAME TO districts");
+    unit_exec(s, "ALTER TABLE grids_gone RENAME TO grids");
     unit_store_drop(s);
 }
 
