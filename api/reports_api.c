@@ -40,7 +40,7 @@
 static const char *const crs_params[] = {"crs", NULL};
 static const char *const list_params[] = {
     "crs",  "status", "category", "district",       "kind",  "from",   "to",
-    "updated_after", "updated_before", "bbox", "limit", "offset", "overdue", "sort", NULL};
+    "updated_after", "updated_before", "bbox", "limit", "offset", "overdue", "sort", "after", NULL};
 static const char *const events_params[] = {"last_event_id", NULL};
 
 /* ---- JSON body fields ------------------------------------------------ */
@@ -235,6 +235,50 @@ static md_err parse_id(struct md_call *c, const char *text, size_t n, const char
     return MD_OK;
 }
 
+/* The keyset cursor of a list page ("next"): "<created_at>.<id>" newest
+ * first, "s<supporters>.<created_at>.<id>" most supported first. */
+static void cursor_format(const struct md_report_key *k, bool by_supporters, char *out, size_t n)
+{
+    if (by_supporters)
+        snprintf(out, n, "s%lld.%lld.%lld", (long long)k->supporters, (long long)k->created_at,
+                 (long long)k->id);
+    else
+        snprintf(out, n, "%lld.%lld", (long long)k->created_at, (long long)k->id);
+}
+
+static md_err cursor_parse(struct md_call *c, const char *text, bool by_supporters,
+                           struct md_report_key *k)
+{
+    int64_t v[3] = {0, 0, 0};
+    int want = by_supporters ? 3 : 2, got = 0;
+    const char *p = text + (by_supporters && *text == 's');
+    if (by_supporters != (*text == 's'))
+        return md_fail(c->ctx, MD_EINVAL, "after: this cursor is from the other sort order");
+    while (got < want) {
+        char part[24];
+        size_t len = strcspn(p, ".");
+        if (len == 0 || len >= sizeof(part))
+            break;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        if (md_parse_int64(part, "after", 0, INT64_MAX, &v[got], c->ctx)) {
+            md_ctx_clear(c->ctx);
+            break;
+        }
+        got++;
+        p += len;
+        if (*p != '.')
+            break;
+        p++;
+    }
+    if (got != want || *p)
+        return md_fail(c->ctx, MD_EINVAL,
+                       "after must be the `next` cursor of a previous page of this list");
+    *k = by_supporters ? (struct md_report_key){v[0], v[1], v[2]}
+                       : (struct md_report_key){0, v[0], v[1]};
+    return MD_OK;
+}
+
 static md_err list_reports(struct md_call *c)
 {
     md_err params_rc = md__params_only(c, list_params);
@@ -245,7 +289,8 @@ static md_err list_reports(struct md_call *c)
     enum md_crs crs;
     int64_t limit = 100, offset = 0;
     bool present;
-    const char *overdue = NULL, *sort = NULL;
+    const char *overdue = NULL, *sort = NULL, *after = NULL;
+    struct md_report_key after_key, last = {0, 0, 0};
     md_err rc = md__param_crs(c, &crs);
     if (!rc)
         rc = md__param_str(c, "status", false, 200, &f.statuses);
@@ -273,11 +318,18 @@ static md_err list_reports(struct md_call *c)
         rc = md__param_str(c, "overdue", false, 5, &overdue);
     if (!rc)
         rc = md__param_str(c, "sort", false, 16, &sort);
+    if (!rc)
+        rc = md__param_str(c, "after", false, 80, &after);
     if (rc)
         return rc;
     if (sort && strcmp(sort, "newest") != 0 && strcmp(sort, "supporters") != 0)
         return md_fail(c->ctx, MD_EINVAL, "sort must be newest or supporters");
     f.by_supporters = sort && strcmp(sort, "supporters") == 0;
+    if (after && md__param(c, "offset"))
+        return md_fail(c->ctx, MD_EINVAL, "after and offset exclude each other: page with one");
+    if (after && (rc = cursor_parse(c, after, f.by_supporters, &after_key)))
+        return rc;
+    f.after = after ? &after_key : NULL;
     if (overdue && strcmp(overdue, "true") != 0 && strcmp(overdue, "false") != 0)
         return md_fail(c->ctx, MD_EINVAL, "overdue must be true or false");
     f.overdue = overdue && strcmp(overdue, "true") == 0;
@@ -307,14 +359,20 @@ static md_err list_reports(struct md_call *c)
         md_crs_to_wgs84(crs, f.bbox.maxx, f.bbox.maxy, &f.bbox.maxx, &f.bbox.maxy);
     }
     json_t *arr = NULL;
-    rc = md_report_list(c->w->store, &f, md_time_now(), st->offset_min, &arr, c->ctx);
+    rc = md_report_list_page(c->w->store, &f, md_time_now(), st->offset_min, &arr, &last, c->ctx);
     if (rc)
         return rc;
     size_t i;
     json_t *r;
     json_array_foreach(arr, i, r) md__report_to_crs(r, crs);
+    bool more = (int)json_array_size(arr) == (int)limit;
     json_t *j = json_pack("{s:o s:I s:I s:b}", "reports", arr, "limit", (json_int_t)limit, "offset",
-                          (json_int_t)offset, "more", (int)json_array_size(arr) == (int)limit);
+                          (json_int_t)offset, "more", (int)more);
+    if (j && more) { /* the keyset cursor of the next page: its cost does not grow with depth */
+        char next[80];
+        cursor_format(&last, f.by_supporters, next, sizeof(next));
+        json_object_set_new(j, "next", json_string(next));
+    }
     return md__send_json(c, 200, j);
 }
 

@@ -474,10 +474,17 @@ md_err md_report_touch_overdue(struct md_store *s, int64_t since, int64_t now, i
 md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int64_t now,
                       int offset_min, json_t **out, struct md_ctx *ctx)
 {
+    return md_report_list_page(s, f, now, offset_min, out, NULL, ctx);
+}
+
+md_err md_report_list_page(struct md_store *s, const struct md_report_filter *f, int64_t now,
+                           int offset_min, json_t **out, struct md_report_key *last,
+                           struct md_ctx *ctx)
+{
     /* One statement for every filter combination (an absent filter binds
      * NULL), in two orders: newest first by created_at (ties by id); most supported first sorts the matches (top-N). */
-#define LIST_SQL(order)                                                                            \
-    "SELECT " REPORT_COLS REPORT_FROM " WHERE"                                                     \
+#define LIST_SQL(order, keyset)                                                                   \
+    "SELECT " REPORT_COLS REPORT_FROM " WHERE" keyset                                              \
     " (?1 IS NULL OR instr(',' || ?1 || ',', ',' || r.status || ',') > 0)"                         \
     " AND (?2 IS NULL OR (?2 = 1) = (r.status NOT IN ('closed', 'rejected')))"                     \
     " AND (?3 IS NULL OR instr(',' || ?3 || ',', ',' || r.service_code || ',') > 0)"               \
@@ -490,13 +497,29 @@ md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int6
     " AND (?14 IS NULL OR ST_Distance(r.geom, MakePoint(?14, ?15, 4326), 1) <= ?16)"               \
     " AND (?17 IS NULL OR " MD_SQL_OVERDUE("?17") ")"    \
     " ORDER BY " order " LIMIT ?18 OFFSET ?19"
-    static const char newest_sql[] = LIST_SQL("r.created_at DESC, r.id DESC");
-    static const char supported_sql[] = LIST_SQL("r.supporters DESC, r.created_at DESC, r.id DESC");
+    /* Keyset pages: a row-value bound on the order's columns (?20..?22), so
+     * the newest-first scan seeks in reports_created instead of skipping. */
+    static const char newest_sql[] = LIST_SQL("r.created_at DESC, r.id DESC", "");
+    static const char supported_sql[] =
+        LIST_SQL("r.supporters DESC, r.created_at DESC, r.id DESC", "");
+    static const char newest_after_sql[] =
+        LIST_SQL("r.created_at DESC, r.id DESC", " (r.created_at, r.id) < (?20, ?21) AND");
+    static const char supported_after_sql[] =
+        LIST_SQL("r.supporters DESC, r.created_at DESC, r.id DESC",
+                 " (r.supporters, r.created_at, r.id) < (?22, ?20, ?21) AND");
 #undef LIST_SQL
+    const char *sql = f->by_supporters ? (f->after ? supported_after_sql : supported_sql)
+                                       : (f->after ? newest_after_sql : newest_sql);
     sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, f->by_supporters ? supported_sql : newest_sql, &st, ctx);
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         return rc;
+    if (f->after) {
+        sqlite3_bind_int64(st, 20, f->after->created_at);
+        sqlite3_bind_int64(st, 21, f->after->id);
+        if (f->by_supporters)
+            sqlite3_bind_int64(st, 22, f->after->supporters);
+    }
     bind_opt_text(st, 1, f->statuses);
     if (f->open_state)
         sqlite3_bind_int(st, 2, f->open_state);
@@ -538,7 +561,7 @@ md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int6
     if (f->overdue)
         sqlite3_bind_int64(st, 17, now);
     sqlite3_bind_int(st, 18, f->limit > 0 ? f->limit : 100);
-    sqlite3_bind_int(st, 19, f->offset > 0 ? f->offset : 0);
+    sqlite3_bind_int(st, 19, f->offset > 0 && !f->after ? f->offset : 0);
     json_t *arr = json_array();
     int src = SQLITE_DONE;
     while (arr && (src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -547,6 +570,10 @@ md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int6
             rc = md_fail(ctx, MD_ENOMEM, "report list");
             break;
         }
+        if (last) /* REPORT_COLS: 0 id, 17 created_at, 25 supporters */
+            *last = (struct md_report_key){sqlite3_column_int64(st, 25),
+                                           sqlite3_column_int64(st, 17),
+                                           sqlite3_column_int64(st, 0)};
     }
     return finish_rows(s, st, rc, src, arr, out, "listing reports", ctx);
 }

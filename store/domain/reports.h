@@ -116,6 +116,13 @@ struct md_report_filter {
     bool overdue; /* dispatched or in progress past expected_at */
     bool by_supporters; /* order: most supporters first (then newest), not newest first */
     int limit, offset;
+    const struct md_report_key *after; /* keyset: the rows after this one in the order
+                                          (NULL: from `offset`) */
+};
+/* Where a row stands in the list's orders (newest: created_at, id; most
+ * supported: supporters, created_at, id - all descending). */
+struct md_report_key {
+    int64_t supporters, created_at, id;
 };
 /* Deadlines passing are changes: the reports that became overdue
  * (md_workflow_overdue) in [since, now) - deadline at or after `since`,
@@ -129,6 +136,12 @@ md_err md_report_touch_overdue(struct md_store *s, int64_t since, int64_t now, i
  * ties by id). */
 md_err md_report_list(struct md_store *s, const struct md_report_filter *f, int64_t now,
                       int offset_min, json_t **out, struct md_ctx *ctx) MD_WUR;
+/* The same, and the key of the page's last row in *last (untouched when the
+ * page is empty): a keyset page (f->after) seeks by the order's index, so
+ * its cost does not grow with its depth. */
+md_err md_report_list_page(struct md_store *s, const struct md_report_filter *f, int64_t now,
+                           int offset_min, json_t **out, struct md_report_key *last,
+                           struct md_ctx *ctx) MD_WUR;
 
 /* Open reports of `service_code` within radius_m of lon/lat (other than
  * `exclude_id`), nearest first, at most `limit`:

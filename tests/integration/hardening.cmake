@@ -12,7 +12,7 @@ add_test(NAME security/sql_selftest COMMAND bash ${PROJECT_SOURCE_DIR}/tests/sec
 set_tests_properties(security/sql_constant security/sql_selftest PROPERTIES LABELS "hardening;security")
 mapd_integration_test(protocol Threads::Threads)
 set_tests_properties(integration/protocol PROPERTIES LABELS "hardening")
-mapd_integration_test(consistency Threads::Threads)
+mapd_integration_test(consistency Threads::Threads PkgConfig::JANSSON)
 set_tests_properties(integration/consistency PROPERTIES LABELS "hardening")
 mapd_integration_test(budget Threads::Threads m)
 set_tests_properties(integration/budget PROPERTIES LABELS "hardening")
