@@ -292,8 +292,25 @@ static md_err handle_catalog(struct md_call *c)
     return rc;
 }
 
+/* Tiles, TileJSON and styles are WGS84 Web Mercator: a `crs` asking for
+ * another is refused, never ignored (a client on a GCJ-02 base map would
+ * draw every point 300-600 m off). */
+static md_err check_crs(struct md_call *c)
+{
+    const char *crs = md__param(c, "crs");
+    if (!crs || strcmp(crs, "wgs84") == 0 || strcmp(crs, "EPSG:3857") == 0)
+        return MD_OK;
+    return md_fail(c->ctx, MD_EINVAL,
+                   "crs=%.20s: tiles, TileJSON and styles are served in WGS84 Web Mercator"
+                   " (EPSG:3857) only; omit crs or send crs=wgs84",
+                   crs);
+}
+
 static md_err handle_tiles(struct md_call *c)
 {
+    md_err crs_rc = check_crs(c);
+    if (crs_rc)
+        return crs_rc;
     const char *tail = c->tail;
     const char *slash = strchr(tail, '/');
     size_t len = strlen(tail);
@@ -345,6 +362,9 @@ static md_err facility_colors(struct md_call *c, struct md_buf *out)
 
 static md_err handle_style(struct md_call *c)
 {
+    md_err crs_rc = check_crs(c);
+    if (crs_rc)
+        return crs_rc;
     const char *tail = c->tail;
     size_t n = strlen(tail);
     if (n < 6 || n > 64 + 5 || strcmp(tail + n - 5, ".json") != 0)

@@ -355,6 +355,17 @@ static void keyset_pages_walk_the_list(void **state)
     expect_400("/api/v1/reports?sort=supporters&after=s1.2", "after must be the `next` cursor");
 }
 
+/* A crs other than WGS84 on a tile, TileJSON or style is a 400, not ignored. */
+static void tiles_refuse_another_crs(void **state)
+{
+    (void)state;
+    expect_400("/tiles/facilities/14/13489/6208.mvt?crs=gcj02", "WGS84 Web Mercator");
+    expect_400("/tiles/facilities.json?crs=bd09", "WGS84 Web Mercator");
+    expect_400("/styles/mapd.json?crs=gcj02", "WGS84 Web Mercator");
+    expect_200("/tiles/facilities.json?crs=wgs84");
+    expect_200("/styles/mapd.json");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +378,7 @@ int main(void)
         cmocka_unit_test(numbers_print_alike_everywhere),
         cmocka_unit_test(cached_tiles_follow_deadlines),
         cmocka_unit_test(keyset_pages_walk_the_list),
+        cmocka_unit_test(tiles_refuse_another_crs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
