@@ -5,27 +5,50 @@
  * subscriber whose last id is below the floor has missed frames: its stream
  * ends and the client, reconnecting with Last-Event-ID, gets them from the
  * database. Heartbeats are SSE comments (": ping") every heartbeat_s.
+ * A stream may filter (report, district, category, status): each event's
+ * report fields are read once when it enters the ring or a backlog, and a
+ * stream skips what does not match (its last id still advances).
  * Locking: hub->lock guards the ring, the subscriber list and every
  * subscriber's fields; wake callbacks are called with it held.
  */
 #include "events.h"
+#include "feature_read.h"
 #include "md_text.h"
+#include "params.h"
+#include "workflow.h"
 #include "md_time.h"
 #include "reports.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RING_SIZE 1024
-#define BACKLOG_MAX 1000   /* rows sent from the database on (re)connect */
+#define BACKLOG_MAX 1000     /* rows sent from the database on (re)connect */
 #define SEND_MAX (256 << 10) /* bytes per next() */
+
+/* What a subscriber may filter on, read from an event's report once when
+ * the event enters the ring (or the backlog), never per subscriber. */
+struct about {
+    int64_t report;
+    char district[16], category[8], status[16];
+};
 
 struct frame {
     int64_t id;
     char *text;
     size_t len;
+    struct about about;
+};
+
+/* A stream's filter (GET /api/v1/events?report=&district=&category=&status=):
+ * empty members match everything; category and status are comma lists. */
+struct filter {
+    int64_t report;
+    char district[16];
+    char categories[256], statuses[160];
 };
 
 struct sub {
@@ -36,6 +59,7 @@ struct sub {
     md_wake_cb wake;
     void *wake_arg;
     struct md_buf backlog; /* frames read from the database at connect */
+    struct filter filter;
 };
 
 struct md_events_hub {
@@ -57,6 +81,44 @@ static md_err frame_text(struct md_buf *b, int64_t id, const char *type, const c
 {
     /* payload is compact JSON from store/: no newlines, so one data: line. */
     return md_buf_printf(b, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)id, type, payload);
+}
+
+static void about_of(const char *payload, struct about *a)
+{
+    memset(a, 0, sizeof(*a));
+    json_t *j = json_loads(payload, 0, NULL);
+    json_t *r = json_object_get(j, "report");
+    const char *v;
+    a->report = json_integer_value(json_object_get(r, "id"));
+    if ((v = json_string_value(json_object_get(r, "district"))))
+        snprintf(a->district, sizeof(a->district), "%s", v);
+    if ((v = json_string_value(json_object_get(r, "category"))))
+        snprintf(a->category, sizeof(a->category), "%s", v);
+    if ((v = json_string_value(json_object_get(r, "status"))))
+        snprintf(a->status, sizeof(a->status), "%s", v);
+    json_decref(j);
+}
+
+/* True when `v` is one item of the comma list `list` (empty: any). */
+static bool listed(const char *list, const char *v)
+{
+    if (!list[0])
+        return true;
+    size_t n = strlen(v);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, v, n) == 0)
+            return true;
+        p += len + (p[len] == ',');
+    }
+    return false;
+}
+
+static bool matches(const struct filter *f, const struct about *a)
+{
+    return (!f->report || f->report == a->report) &&
+           (!f->district[0] || strcmp(f->district, a->district) == 0) &&
+           listed(f->categories, a->category) && listed(f->statuses, a->status);
 }
 
 static md_err ring_add(int64_t id, const char *type, const char *payload, void *userdata)
@@ -81,6 +143,7 @@ static md_err ring_add(int64_t id, const char *type, const char *payload, void *
     f->id = id;
     f->len = b.len;
     f->text = md_buf_steal(&b, NULL);
+    about_of(payload, &f->about);
     hub->count++;
     hub->last_read = id;
     pthread_mutex_unlock(&hub->lock);
@@ -210,7 +273,8 @@ static md_err sub_next(void *userdata, struct md_buf *out)
         const struct frame *f = &hub->ring[(hub->head + i) % RING_SIZE];
         if (f->id <= s->last_id)
             continue;
-        rc = md_buf_append(out, f->text, f->len);
+        if (matches(&s->filter, &f->about))
+            rc = md_buf_append(out, f->text, f->len);
         if (!rc)
             s->last_id = f->id;
     }
@@ -254,8 +318,70 @@ static void sub_free(void *userdata)
 static md_err backlog_add(int64_t id, const char *type, const char *payload, void *userdata)
 {
     struct sub *s = userdata;
+    struct about a;
     s->last_id = id;
-    return frame_text(&s->backlog, id, type, payload);
+    about_of(payload, &a);
+    return matches(&s->filter, &a) ? frame_text(&s->backlog, id, type, payload) : MD_OK;
+}
+
+/* Each item of a comma list of statuses is one; of categories, a known code. */
+static md_err check_list(struct md_call *call, const char *list, bool statuses)
+{
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        char one[16] = "";
+        bool ok = len > 0 && len < sizeof(one);
+        if (ok)
+            memcpy(one, p, len);
+        if (ok && statuses)
+            ok = md_status_valid(one);
+        else if (ok) {
+            md_err rc =
+                md_store_code_known(call->w->store, MD_CODES_REPORT_CATEGORY, one, &ok, call->ctx);
+            if (rc)
+                return rc;
+        }
+        if (!ok)
+            return md_fail(call->ctx, MD_EINVAL, "%s '%.*s' is not a report %s",
+                           statuses ? "status" : "category", (int)(len > 20 ? 20 : len), p,
+                           statuses ? "status" : "category");
+        p += len + (p[len] == ',');
+    }
+    return MD_OK;
+}
+
+static md_err parse_filter(struct md_call *call, struct filter *f)
+{
+    const char *report = md_request_query(call->req, "report");
+    const char *district = md_request_query(call->req, "district");
+    const char *category = md_request_query(call->req, "category");
+    const char *status = md_request_query(call->req, "status");
+    memset(f, 0, sizeof(*f));
+    if (report && md_parse_int64(report, "report", 1, INT64_MAX, &f->report, call->ctx))
+        return MD_EINVAL;
+    if (district) {
+        bool known = false;
+        md_err rc =
+            md_store_code_known(call->w->store, MD_CODES_DISTRICT, district, &known, call->ctx);
+        if (rc)
+            return rc;
+        if (!known || strlen(district) >= sizeof(f->district))
+            return md_fail(call->ctx, MD_EINVAL, "unknown district '%.20s'", district);
+        snprintf(f->district, sizeof(f->district), "%s", district);
+    }
+    if (category && strlen(category) >= sizeof(f->categories))
+        return md_fail(call->ctx, MD_EINVAL, "category: at most %zu bytes",
+                       sizeof(f->categories) - 1);
+    if (status && strlen(status) >= sizeof(f->statuses))
+        return md_fail(call->ctx, MD_EINVAL, "status: at most %zu bytes", sizeof(f->statuses) - 1);
+    md_err rc = category ? check_list(call, category, false) : MD_OK;
+    if (!rc && status)
+        rc = check_list(call, status, true);
+    if (rc)
+        return rc;
+    snprintf(f->categories, sizeof(f->categories), "%s", category ? category : "");
+    snprintf(f->statuses, sizeof(f->statuses), "%s", status ? status : "");
+    return MD_OK;
 }
 
 md_err md__events_subscribe(struct md_events_hub *hub, struct md_call *call)
@@ -272,7 +398,9 @@ md_err md__events_subscribe(struct md_events_hub *hub, struct md_call *call)
     if (!s)
         return md_fail(call->ctx, MD_ENOMEM, "event stream");
     md_buf_init(&s->backlog, (size_t)16 << 20);
-    md_err rc = md_buf_puts(&s->backlog, "retry: 3000\n\n");
+    md_err rc = parse_filter(call, &s->filter);
+    if (!rc)
+        rc = md_buf_puts(&s->backlog, "retry: 3000\n\n");
     if (!rc && after < 0)
         rc = md_events_last_id(call->w->store, &s->last_id, call->ctx);
     else if (!rc) {
@@ -304,7 +432,7 @@ md_err md__events_subscribe(struct md_events_hub *hub, struct md_call *call)
     call->res->content_type = "text/event-stream; charset=utf-8";
     MD_IGNORE(md_response_header(call->res, NULL, "Cache-Control", "no-cache"));
     MD_IGNORE(md_response_header(call->res, NULL, "X-Accel-Buffering", "no"));
-    call->res->stream = (struct md_stream){.next = sub_next, .free = sub_free,
-                                           .set_waker = sub_set_waker, .userdata = s};
+    call->res->stream = (struct md_stream){
+        .next = sub_next, .free = sub_free, .set_waker = sub_set_waker, .userdata = s};
     return MD_OK;
 }

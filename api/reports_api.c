@@ -41,7 +41,8 @@ static const char *const crs_params[] = {"crs", NULL};
 static const char *const list_params[] = {
     "crs",  "status", "category", "district",       "kind",  "from",   "to",
     "updated_after", "updated_before", "bbox", "limit", "offset", "overdue", "sort", "after", NULL};
-static const char *const events_params[] = {"last_event_id", NULL};
+static const char *const events_params[] = {"last_event_id", "report", "district", "category",
+                                            "status", NULL};
 
 /* ---- JSON body fields ------------------------------------------------ */
 

@@ -56,3 +56,38 @@ test('events: live, resumable across restart, heartbeats, cap, clean SIGTERM', a
     db.remove();
   }
 });
+
+test('events: filtered by report, district, category and status, live and replayed', async () => {
+  const db = freshDb();
+  const centre = token(db.db, 'centre');
+  const srv = await serve(db.db, ['--rate-limit', '0']);
+  try {
+    const first = (await http(srv.base, 'POST', '/api/v1/reports', { json: report() })).json;
+    const district = first.district;
+    // Live: only category 200104 events; only events of one report.
+    const byCat = readEvents(`${srv.base}/api/v1/events?category=200104,200101`, { until: (ev) => ev.length >= 1, timeoutMs: 6000 });
+    const byReport = readEvents(`${srv.base}/api/v1/events?report=${first.id}`, { until: (ev) => ev.length >= 1, timeoutMs: 6000 });
+    const byStatus = readEvents(`${srv.base}/api/v1/events?status=filed&district=${district}`, { until: (ev) => ev.length >= 1, timeoutMs: 6000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const other = (await http(srv.base, 'POST', '/api/v1/reports', { json: report({ category: '200104' }) })).json;
+    await http(srv.base, 'POST', `/api/v1/reports/${first.id}/transitions`, { json: { action: 'accept', note: 'ok' }, tok: centre });
+    const [c, r, s] = await Promise.all([byCat, byReport, byStatus]);
+    assert.deepEqual(c.events.map((e) => [e.event, e.data.report.id]), [['report.created', other.id]]);
+    assert.deepEqual(r.events.map((e) => [e.event, e.data.report.id]), [['report.transitioned', first.id]]);
+    assert.deepEqual(s.events.map((e) => [e.event, e.data.report.status]), [['report.transitioned', 'filed']]);
+    // Replayed from the database with Last-Event-ID: the same filter applies.
+    const replay = await readEvents(`${srv.base}/api/v1/events?report=${other.id}`, {
+      headers: { 'Last-Event-ID': '0' }, until: (ev) => ev.length >= 1, timeoutMs: 4000 });
+    assert.ok(replay.events.length >= 1);
+    assert.ok(replay.events.every((e) => e.data.report.id === other.id));
+    for (const [q, text] of [['report=0', 'report'], ['district=999999', 'unknown district'],
+      ['category=123456', 'not a report category'], ['status=done', 'not a report status'], ['x=1', 'unknown query parameter']]) {
+      const bad = await http(srv.base, 'GET', `/api/v1/events?${q}`);
+      assert.equal(bad.status, 400, q);
+      assert.match(bad.text ?? JSON.stringify(bad.json), new RegExp(text), q);
+    }
+  } finally {
+    await srv.stop();
+    db.remove();
+  }
+});
