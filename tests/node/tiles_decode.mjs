@@ -153,3 +153,19 @@ test('the style validates with gl-style-validate and points at this server', asy
   assert.equal(tj.tilejson, '3.0.0');
   assert.deepEqual(tj.vector_layers.map((l) => l.id), ['basemap', 'districts', 'district_labels', 'grids', 'facilities', 'reports']);
 });
+
+// Issue 15: a report's status must not read as a facility category: no
+// status colour of the style equals a category colour (those the server
+// puts into the style from the facility categories).
+test('report status colours are apart from facility category colours', async () => {
+  const style = await (await fetch(`${srv.base}/styles/mapd.json`)).json();
+  const layer = style.layers.find((l) => l.id === 'reports-point');
+  const match = layer.paint['circle-color'];
+  assert.equal(match[0], 'match');
+  const statusColours = match.slice(2).filter((_, i) => i % 2 === 1).map((c) => c.toLowerCase());
+  const cats = await (await fetch(`${srv.base}/api/v1/facility-categories`)).json();
+  const catColours = cats.facility_categories.map((c) => String(c.color).toLowerCase());
+  assert.ok(catColours.length >= 5, 'facility categories with colours');
+  for (const c of statusColours) assert.ok(!catColours.includes(c), `status colour ${c} is also a category colour`);
+  assert.equal(new Set(statusColours).size, statusColours.length, 'each status its own colour');
+});
