@@ -74,8 +74,8 @@ md_err md__ogc_check_params(struct md_call *c, const char *const *allowed, const
             return md_fail(c->ctx, MD_EINVAL, "unknown query parameter '%.40s'", k);
     }
     const char *f = md__param(c, "f");
-    if (f && strcmp(f, "json") != 0 && strcmp(f, "geojson") != 0)
-        return md_fail(c->ctx, MD_EINVAL, "f must be json (or geojson for features)");
+    if (f && strcmp(f, "json") != 0 && strcmp(f, "geojson") != 0 && strcmp(f, "html") != 0)
+        return md_fail(c->ctx, MD_EINVAL, "f must be json or html (or geojson for features)");
     return MD_OK;
 }
 
@@ -230,8 +230,10 @@ static json_t *get_op(const char *id, const char *summary, json_t *params, const
         json_pack("{s:s,s:s,s:{s:{s:s,s:{s:{}}},s:{s:s},s:{s:s}}}", "operationId", id, "summary",
                   summary, "responses", "200", "description", "OK", "content", type, "400",
                   "description", "Bad request", "404", "description", "Not found");
-    if (params)
-        json_object_set_new(op, "parameters", params);
+    if (!params)
+        params = json_array();
+    json_array_append_new(params, param_ref("f"));
+    json_object_set_new(op, "parameters", params);
     return json_pack("{s:o}", "get", op);
 }
 
@@ -266,7 +268,8 @@ static json_t *components(void)
         "s:{s:s,s:s,s:s,s:{s:s}},s:{s:s,s:s,s:s,s:{s:s,s:[s,s,s,s,s]}},"
         "s:{s:s,s:s,s:s,s:{s:s}},s:{s:s,s:s,s:{s:s,s:[s,s],s:s}},"
         "s:{s:s,s:s,s:{s:s,s:[s,s]}},s:{s:s,s:s,s:s,s:{s:s}},"
-        "s:{s:s,s:s,s:s,s:{s:s}},s:{s:s,s:s,s:s,s:{s:s,s:i}}}}",
+        "s:{s:s,s:s,s:s,s:{s:s}},s:{s:s,s:s,s:s,s:{s:s,s:i}},"
+        "s:{s:s,s:s,s:s,s:{s:s,s:[s,s,s]}}}}",
         "parameters", "collectionId", "name", "collectionId", "in", "path", "required", 1, "schema",
         "type", "string", "enum", names, "limit", "name", "limit", "in", "query", "style", "form",
         "explode", 0, "schema", "type", "integer", "minimum", 1, "maximum", 10000, "default", 10,
@@ -287,7 +290,11 @@ static json_t *components(void)
         "cursor", "in", "query", "description",
         "opaque: where the next page starts (from a next link)", "schema", "type", "string",
         "offset", "name", "offset", "in", "query", "description",
-        "rows to skip (prefer the next links)", "schema", "type", "integer", "minimum", 0);
+        "rows to skip (prefer the next links)", "schema", "type", "integer", "minimum", 0, "f",
+        "name", "f", "in", "query", "description",
+        "the encoding: json (the default; geojson for features) or html (also chosen by an"
+        " Accept header that prefers text/html); /api, queryables and schemas are JSON only",
+        "schema", "type", "string", "enum", "json", "geojson", "html");
 }
 
 md_err md__ogc_api_definition(struct md_call *c)
