@@ -755,6 +755,20 @@ out:
     md_buf_free(&features);
     return rc;
 }
+/* /req/core/f-links: the feature (md__row_geojson with self_base: its links
+ * array closes the object, "]}") also links to its HTML form. */
+static md_err put_feature_alternate(struct md_call *c)
+{
+    struct md_buf *b = &c->res->body;
+    if (b->len < 2 || memcmp(b->data + b->len - 2, "]}", 2) != 0)
+        return MD_OK;
+    char href[600];
+    snprintf(href, sizeof(href), "%s%s", md__base_url(c), c->req->path);
+    b->len -= 2;
+    md_err rc = md__ogc_put_html_link(b, href);
+    return rc ? rc : md_buf_puts(b, "]}");
+}
+
 static md_err one_item(struct md_call *c, const struct collection *col, const char *fid)
 {
     static const char *const allowed[] = {"f", "crs", NULL};
@@ -785,6 +799,8 @@ static md_err one_item(struct md_call *c, const struct collection *col, const ch
     rc = md_store_feature_get(c->w->store, col->layer, &key, feature_row, &out, &found, c->ctx);
     if (!rc && !found)
         return md_fail(c->ctx, MD_ENOTFOUND, "no feature '%.40s' in %s", fid, name);
+    if (!rc)
+        rc = put_feature_alternate(c);
     if (!rc)
         rc = md_buf_putc(&c->res->body, '\n');
     if (!rc)

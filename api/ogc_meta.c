@@ -82,6 +82,7 @@ md_err md__ogc_check_params(struct md_call *c, const char *const *allowed, const
 static const char *const conformance_classes[] = {
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
@@ -224,12 +225,18 @@ static json_t *param_ref(const char *name)
     return json_pack("{s:s}", "$ref", ref);
 }
 
-static json_t *get_op(const char *id, const char *summary, json_t *params, const char *type)
+/* GET `id` answering `type` (and text/html when `html`: ogc_html.c renders it). */
+static json_t *get_op(const char *id, const char *summary, json_t *params, const char *type,
+                      bool html)
 {
     json_t *op =
         json_pack("{s:s,s:s,s:{s:{s:s,s:{s:{}}},s:{s:s},s:{s:s}}}", "operationId", id, "summary",
                   summary, "responses", "200", "description", "OK", "content", type, "400",
                   "description", "Bad request", "404", "description", "Not found");
+    if (html)
+        json_object_set_new(json_object_get(json_object_get(json_object_get(op, "responses"), "200"),
+                                            "content"),
+                            "text/html", json_object());
     if (!params)
         params = json_array();
     json_array_append_new(params, param_ref("f"));
@@ -308,30 +315,30 @@ md_err md__ogc_api_definition(struct md_call *c)
     json_t *paths = json_object();
     json_t *cid = json_pack("[o]", param_ref("collectionId"));
     json_object_set_new(paths, "/",
-                        get_op("getLandingPage", "Landing page", NULL, "application/json"));
+                        get_op("getLandingPage", "Landing page", NULL, "application/json", true));
     json_object_set_new(paths, "/conformance",
-                        get_op("getConformance", "Conformance classes", NULL, "application/json"));
+                        get_op("getConformance", "Conformance classes", NULL, "application/json", true));
     json_object_set_new(paths, "/api",
-                        get_op("getApi", "This document", NULL, MD_OGC_OPENAPI_TYPE));
+                        get_op("getApi", "This document", NULL, MD_OGC_OPENAPI_TYPE, false));
     json_object_set_new(paths, "/collections",
-                        get_op("getCollections", "Feature collections", NULL, "application/json"));
+                        get_op("getCollections", "Feature collections", NULL, "application/json", true));
     json_object_set_new(
         paths, "/collections/{collectionId}",
-        get_op("describeCollection", "A collection", json_deep_copy(cid), "application/json"));
+        get_op("describeCollection", "A collection", json_deep_copy(cid), "application/json", true));
     json_object_set_new(
         paths, "/collections/{collectionId}/queryables",
-        get_op("getQueryables", "Queryable properties", json_deep_copy(cid), MD_OGC_SCHEMA_TYPE));
+        get_op("getQueryables", "Queryable properties", json_deep_copy(cid), MD_OGC_SCHEMA_TYPE, false));
     json_object_set_new(
         paths, "/collections/{collectionId}/schema",
-        get_op("getSchema", "Schema of the features", json_deep_copy(cid), MD_OGC_SCHEMA_TYPE));
+        get_op("getSchema", "Schema of the features", json_deep_copy(cid), MD_OGC_SCHEMA_TYPE, false));
     json_object_set_new(
         paths, "/collections/{collectionId}/items",
-        get_op("getFeatures", "Features", items_params(NULL), "application/geo+json"));
+        get_op("getFeatures", "Features", items_params(NULL), "application/geo+json", true));
     json_t *one =
         json_pack("[o,{s:s,s:s,s:b,s:{s:s}},o]", param_ref("collectionId"), "name", "featureId",
                   "in", "path", "required", 1, "schema", "type", "string", param_ref("crs"));
     json_object_set_new(paths, "/collections/{collectionId}/items/{featureId}",
-                        get_op("getFeature", "A feature", one, "application/geo+json"));
+                        get_op("getFeature", "A feature", one, "application/geo+json", true));
     for (size_t i = 0; i < md__ogc_ncollections; i++) {
         char path[96], id[64];
         const char *name = md_layer_name(md__ogc_collections[i].layer);
@@ -340,7 +347,7 @@ md_err md__ogc_api_definition(struct md_call *c)
         json_t *params = items_params(&md__ogc_collections[i]);
         json_array_remove(params, 0); /* the path names the collection */
         json_object_set_new(
-            paths, path, get_op(id, md__ogc_collections[i].title, params, "application/geo+json"));
+            paths, path, get_op(id, md__ogc_collections[i].title, params, "application/geo+json", true));
     }
     json_decref(cid);
     json_t *doc = json_pack("{s:s,s:{s:s,s:s},s:[{s:s}],s:o,s:o}", "openapi", "3.0.3", "info",
