@@ -49,7 +49,6 @@ const size_t md__ogc_routes_count = sizeof(md__ogc_routes) / sizeof(md__ogc_rout
 #define collection md__ogc_collection
 #define NCOLLECTIONS md__ogc_ncollections
 
-
 static md_err put_url_encoded(struct md_buf *b, const char *s)
 {
     md_err rc = MD_OK;
@@ -62,8 +61,6 @@ static md_err put_url_encoded(struct md_buf *b, const char *s)
     }
     return rc;
 }
-
-
 
 /* bbox: 4 or 6 numbers; minlon > maxlon crosses the antimeridian (two boxes). */
 static md_err param_ogc_bbox(struct md_call *c, bool latlon, struct md_bbox boxes[2], int *nboxes)

@@ -63,7 +63,8 @@ bool md__ogc_wants_html(struct md_call *c)
         if (type_len < sizeof(type)) {
             memcpy(type, p, type_len);
             type[type_len] = '\0';
-            if (strcasecmp(type, "text/html") == 0 || strcasecmp(type, "application/xhtml+xml") == 0)
+            if (strcasecmp(type, "text/html") == 0 ||
+                strcasecmp(type, "application/xhtml+xml") == 0)
                 q_html = q > q_html ? q : q_html;
             else if (strcasecmp(type, "*/*") == 0 || strcasecmp(type, "application/*") == 0 ||
                      strstr(type, "json"))
@@ -195,9 +196,9 @@ static void link_item(struct page *p, json_t *l)
     const char *title = str(l, "title");
     if (!rel || !href || !type)
         return;
-    bool html = (strcmp(type, "application/json") == 0 ||
-                 strcmp(type, "application/geo+json") == 0) &&
-                strncmp(href, p->base, strlen(p->base)) == 0 && !strstr(href, "/ogc/api");
+    bool html =
+        (strcmp(type, "application/json") == 0 || strcmp(type, "application/geo+json") == 0) &&
+        strncmp(href, p->base, strlen(p->base)) == 0 && !strstr(href, "/ogc/api");
     put(p, "<li><a rel=\"");
     esc(p, rel);
     put(p, "\" href=\"");
@@ -318,10 +319,8 @@ static void one_collection(struct page *p, json_t *doc)
     dl_row(p, "itemType", json_object_get(doc, "itemType"));
     dl_row(p, "crs", json_object_get(doc, "crs"));
     dl_row(p, "storageCrs", json_object_get(doc, "storageCrs"));
-    dl_row(p, "spatial extent (bbox)",
-           json_object_get(json_object_get(extent, "spatial"), "bbox"));
-    dl_row(p, "temporal extent",
-           json_object_get(json_object_get(extent, "temporal"), "interval"));
+    dl_row(p, "spatial extent (bbox)", json_object_get(json_object_get(extent, "spatial"), "bbox"));
+    dl_row(p, "temporal extent", json_object_get(json_object_get(extent, "temporal"), "interval"));
     dl_row(p, "temporalProperty", json_object_get(doc, "temporalProperty"));
     put(p, "</dl>\n");
     links_list(p, json_object_get(doc, "links"));
@@ -446,8 +445,7 @@ static void item(struct page *p, json_t *doc, const struct md__ogc_collection *c
     links_list(p, json_object_get(doc, "links"));
 }
 
-md_err md__ogc_html(struct md_call *c, enum md__ogc_page kind,
-                    const struct md__ogc_collection *col)
+md_err md__ogc_html(struct md_call *c, enum md__ogc_page kind, const struct md__ogc_collection *col)
 {
     json_error_t jerr;
     json_t *doc = json_loadb(c->res->body.data, c->res->body.len, 0, &jerr);

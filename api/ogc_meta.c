@@ -234,9 +234,9 @@ static json_t *get_op(const char *id, const char *summary, json_t *params, const
                   summary, "responses", "200", "description", "OK", "content", type, "400",
                   "description", "Bad request", "404", "description", "Not found");
     if (html)
-        json_object_set_new(json_object_get(json_object_get(json_object_get(op, "responses"), "200"),
-                                            "content"),
-                            "text/html", json_object());
+        json_object_set_new(
+            json_object_get(json_object_get(json_object_get(op, "responses"), "200"), "content"),
+            "text/html", json_object());
     if (!params)
         params = json_array();
     json_array_append_new(params, param_ref("f"));
@@ -316,21 +316,23 @@ md_err md__ogc_api_definition(struct md_call *c)
     json_t *cid = json_pack("[o]", param_ref("collectionId"));
     json_object_set_new(paths, "/",
                         get_op("getLandingPage", "Landing page", NULL, "application/json", true));
-    json_object_set_new(paths, "/conformance",
-                        get_op("getConformance", "Conformance classes", NULL, "application/json", true));
+    json_object_set_new(
+        paths, "/conformance",
+        get_op("getConformance", "Conformance classes", NULL, "application/json", true));
     json_object_set_new(paths, "/api",
                         get_op("getApi", "This document", NULL, MD_OGC_OPENAPI_TYPE, false));
-    json_object_set_new(paths, "/collections",
-                        get_op("getCollections", "Feature collections", NULL, "application/json", true));
     json_object_set_new(
-        paths, "/collections/{collectionId}",
-        get_op("describeCollection", "A collection", json_deep_copy(cid), "application/json", true));
-    json_object_set_new(
-        paths, "/collections/{collectionId}/queryables",
-        get_op("getQueryables", "Queryable properties", json_deep_copy(cid), MD_OGC_SCHEMA_TYPE, false));
-    json_object_set_new(
-        paths, "/collections/{collectionId}/schema",
-        get_op("getSchema", "Schema of the features", json_deep_copy(cid), MD_OGC_SCHEMA_TYPE, false));
+        paths, "/collections",
+        get_op("getCollections", "Feature collections", NULL, "application/json", true));
+    json_object_set_new(paths, "/collections/{collectionId}",
+                        get_op("describeCollection", "A collection", json_deep_copy(cid),
+                               "application/json", true));
+    json_object_set_new(paths, "/collections/{collectionId}/queryables",
+                        get_op("getQueryables", "Queryable properties", json_deep_copy(cid),
+                               MD_OGC_SCHEMA_TYPE, false));
+    json_object_set_new(paths, "/collections/{collectionId}/schema",
+                        get_op("getSchema", "Schema of the features", json_deep_copy(cid),
+                               MD_OGC_SCHEMA_TYPE, false));
     json_object_set_new(
         paths, "/collections/{collectionId}/items",
         get_op("getFeatures", "Features", items_params(NULL), "application/geo+json", true));
@@ -347,7 +349,8 @@ md_err md__ogc_api_definition(struct md_call *c)
         json_t *params = items_params(&md__ogc_collections[i]);
         json_array_remove(params, 0); /* the path names the collection */
         json_object_set_new(
-            paths, path, get_op(id, md__ogc_collections[i].title, params, "application/geo+json", true));
+            paths, path,
+            get_op(id, md__ogc_collections[i].title, params, "application/geo+json", true));
     }
     json_decref(cid);
     json_t *doc = json_pack("{s:s,s:{s:s,s:s},s:[{s:s}],s:o,s:o}", "openapi", "3.0.3", "info",
