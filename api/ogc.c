@@ -18,7 +18,13 @@
  *     interval with ".." or "" for an open end; reports carry created_at,
  *     the others updated_at;
  *   - fc-numberMatched / numberReturned, timeStamp;
- *   - geojson: items and features as application/geo+json.
+ *   - geojson: items and features as application/geo+json;
+ *   - html: the same resources as HTML5 for browsers (f=html or an Accept
+ *     that prefers text/html; ogc_html.c renders the JSON answer); every
+ *     answer carries Vary: Accept;
+ *   - Part 2 crs: crs = the CRS84 URI (lon/lat) or the EPSG:4326 URI
+ *     (lat/lon: the written geometry's positions are swapped), bbox-crs
+ *     likewise; Content-Crs on items and item.
  * Paging is by offset (stable: items are ordered by id / code).
  */
 #include "feature_read.h"
