@@ -715,7 +715,8 @@ static md_err items(struct md_call *c, const struct md__ogc_collection *col)
         goto out;
     if (limit > OGC_MAX_LIMIT)
         limit = OGC_MAX_LIMIT;
-    for (int i = 0; i < q.nboxes && crs != MD_CRS_WGS84; i++) { /* a bbox given in crs */
+    for (int i = 0; i < q.nboxes && crs != MD_CRS_WGS84 && !md__param(c, "bbox-crs");
+         i++) { /* without bbox-crs, a bbox in gcj02/bd09 when crs says so */
         md_crs_to_wgs84(crs, q.boxes[i].minx, q.boxes[i].miny, &q.boxes[i].minx, &q.boxes[i].miny);
         md_crs_to_wgs84(crs, q.boxes[i].maxx, q.boxes[i].maxy, &q.boxes[i].maxx, &q.boxes[i].maxy);
     }
@@ -820,14 +821,20 @@ static md_err route_ogc(struct md_call *c, int *page, const struct collection **
     const char *p = c->req->path + 4; /* after "/ogc" */
     *page = -1;
     *col = NULL;
-    if (!*p || strcmp(p, "/") == 0)
-        return *page = MD_OGC_LANDING, landing(c);
-    if (strcmp(p, "/conformance") == 0)
-        return *page = MD_OGC_CONFORMANCE, md__ogc_conformance(c);
+    if (!*p || strcmp(p, "/") == 0) {
+        *page = MD_OGC_LANDING;
+        return landing(c);
+    }
+    if (strcmp(p, "/conformance") == 0) {
+        *page = MD_OGC_CONFORMANCE;
+        return md__ogc_conformance(c);
+    }
     if (strcmp(p, "/api") == 0)
         return md__ogc_api_definition(c);
-    if (strcmp(p, "/collections") == 0)
-        return *page = MD_OGC_COLLECTIONS, collections_list(c);
+    if (strcmp(p, "/collections") == 0) {
+        *page = MD_OGC_COLLECTIONS;
+        return collections_list(c);
+    }
     if (strncmp(p, "/collections/", 13) == 0) {
         const char *id = p + 13;
         for (size_t i = 0; i < NCOLLECTIONS; i++) {
@@ -837,16 +844,22 @@ static md_err route_ogc(struct md_call *c, int *page, const struct collection **
                 continue;
             const char *rest = id + n;
             *col = &collections[i];
-            if (!*rest)
-                return *page = MD_OGC_COLLECTION, one_collection(c, &collections[i]);
-            if (strcmp(rest, "/items") == 0)
-                return *page = MD_OGC_ITEMS, items(c, &collections[i]);
+            if (!*rest) {
+                *page = MD_OGC_COLLECTION;
+                return one_collection(c, &collections[i]);
+            }
+            if (strcmp(rest, "/items") == 0) {
+                *page = MD_OGC_ITEMS;
+                return items(c, &collections[i]);
+            }
             if (strcmp(rest, "/queryables") == 0)
                 return md__ogc_queryables(c, &collections[i]);
             if (strcmp(rest, "/schema") == 0 || strcmp(rest, "/feature-schema") == 0)
                 return md__ogc_schema(c, &collections[i], rest[1] == 'f');
-            if (strncmp(rest, "/items/", 7) == 0 && rest[7] && !strchr(rest + 7, '/'))
-                return *page = MD_OGC_ITEM, one_item(c, &collections[i], rest + 7);
+            if (strncmp(rest, "/items/", 7) == 0 && rest[7] && !strchr(rest + 7, '/')) {
+                *page = MD_OGC_ITEM;
+                return one_item(c, &collections[i], rest + 7);
+            }
         }
     }
     return md_fail(c->ctx, MD_ENOTFOUND, "no such resource: %s", c->req->path);
