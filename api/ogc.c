@@ -191,6 +191,10 @@ static md_err landing(struct md_call *c)
     snprintf(href, sizeof(href), "%s/ogc/api", base);
     if (!rc)
         rc = md__ogc_put_link(b, false, "service-desc", OPENAPI_TYPE, "The API definition", href);
+    snprintf(href, sizeof(href), "%s/ogc/api?f=html", base);
+    if (!rc)
+        rc = md__ogc_put_link(b, false, "service-doc", "text/html", "The API definition as HTML",
+                              href);
     snprintf(href, sizeof(href), "%s/ogc/conformance", base);
     if (!rc)
         rc = md__ogc_put_link(b, false, "conformance", "application/json", "Conformance classes",
@@ -829,8 +833,10 @@ static md_err route_ogc(struct md_call *c, int *page, const struct collection **
         *page = MD_OGC_CONFORMANCE;
         return md__ogc_conformance(c);
     }
-    if (strcmp(p, "/api") == 0)
+    if (strcmp(p, "/api") == 0) {
+        *page = MD_OGC_API;
         return md__ogc_api_definition(c);
+    }
     if (strcmp(p, "/collections") == 0) {
         *page = MD_OGC_COLLECTIONS;
         return collections_list(c);

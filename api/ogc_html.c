@@ -1,5 +1,6 @@
 /* ogc_html.c - the HTML rendering of /ogc for browsers (ogc_int.h), as
- * pygeoapi offers it: landing page, conformance, collections, one
+ * pygeoapi offers it: landing page, conformance, the API definition (its
+ * operations and their parameters), collections, one
  * collection, items (a table of the features and their properties, with
  * prev/next paging) and one item.
  *
@@ -263,6 +264,44 @@ static void conformance(struct page *p, json_t *doc)
     put(p, "</ul>\n");
 }
 
+/* The API definition: its operations, each with its parameters. */
+static void api_definition(struct page *p, json_t *doc)
+{
+    json_t *params = json_object_get(json_object_get(doc, "components"), "parameters");
+    const char *path;
+    json_t *item;
+    head(p, str(json_object_get(doc, "info"), "title"));
+    put(p, "<p>OpenAPI ");
+    esc(p, str(doc, "openapi"));
+    put(p, "; the paths are relative to <code>");
+    esc(p, p->base);
+    put(p, "</code>.</p>\n<table>\n<thead><tr><th>Path</th><th>Operation</th><th>Summary</th>"
+           "<th>Parameters</th></tr></thead>\n<tbody>\n");
+    json_object_foreach(json_object_get(doc, "paths"), path, item)
+    {
+        json_t *op = json_object_get(item, "get");
+        size_t i;
+        json_t *param;
+        put(p, "<tr><td>GET ");
+        esc(p, path);
+        put(p, "</td><td>");
+        esc(p, str(op, "operationId"));
+        put(p, "</td><td>");
+        esc(p, str(op, "summary"));
+        put(p, "</td><td>");
+        json_array_foreach(json_object_get(op, "parameters"), i, param)
+        {
+            const char *ref = str(param, "$ref");
+            const char *slash = ref ? strrchr(ref, '/') : NULL;
+            json_t *def = slash ? json_object_get(params, slash + 1) : param;
+            put(p, i ? ", " : "");
+            esc(p, str(def, "name"));
+        }
+        put(p, "</td></tr>\n");
+    }
+    put(p, "</tbody>\n</table>\n");
+}
+
 static void collection_href(struct page *p, const char *id, const char *tail)
 {
     esc(p, p->base);
@@ -459,6 +498,8 @@ md_err md__ogc_html(struct md_call *c, enum md__ogc_page kind, const struct md__
         landing(&p, doc);
     else if (kind == MD_OGC_CONFORMANCE)
         conformance(&p, doc);
+    else if (kind == MD_OGC_API)
+        api_definition(&p, doc);
     else if (kind == MD_OGC_COLLECTIONS)
         collections(&p, doc);
     else if (kind == MD_OGC_COLLECTION && col)

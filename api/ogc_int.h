@@ -38,6 +38,7 @@ md_err md__ogc_check_params(struct md_call *c, const char *const *allowed, const
 enum md__ogc_page {
     MD_OGC_LANDING,
     MD_OGC_CONFORMANCE,
+    MD_OGC_API,
     MD_OGC_COLLECTIONS,
     MD_OGC_COLLECTION,
     MD_OGC_ITEMS,

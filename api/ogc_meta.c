@@ -300,7 +300,7 @@ static json_t *components(void)
         "rows to skip (prefer the next links)", "schema", "type", "integer", "minimum", 0, "f",
         "name", "f", "in", "query", "description",
         "the encoding: json (the default; geojson for features) or html (also chosen by an"
-        " Accept header that prefers text/html); /api, queryables and schemas are JSON only",
+        " Accept header that prefers text/html); queryables and schemas are JSON only",
         "schema", "type", "string", "enum", "json", "geojson", "html");
 }
 
@@ -320,7 +320,7 @@ md_err md__ogc_api_definition(struct md_call *c)
         paths, "/conformance",
         get_op("getConformance", "Conformance classes", NULL, "application/json", true));
     json_object_set_new(paths, "/api",
-                        get_op("getApi", "This document", NULL, MD_OGC_OPENAPI_TYPE, false));
+                        get_op("getApi", "This document", NULL, MD_OGC_OPENAPI_TYPE, true));
     json_object_set_new(
         paths, "/collections",
         get_op("getCollections", "Feature collections", NULL, "application/json", true));

@@ -474,7 +474,7 @@ test('Abstract Test 31 (/ats/geojson/content): GeoJSON FeatureCollection and Fea
 });
 
 const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
-const htmlPaths = ['/', '/conformance', '/collections', '/collections/reports', '/collections/reports/items',
+const htmlPaths = ['/', '/conformance', '/api', '/collections', '/collections/reports', '/collections/reports/items',
   '/collections/reports/items/1'];
 
 test('Abstract Test 36 (/ats/html/definition): every 200 answer to an HTML request is text/html', async () => {

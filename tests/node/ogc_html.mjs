@@ -135,13 +135,32 @@ test('f=html is listed where f is accepted; JSON-only resources refuse it', asyn
   assert.ok(api.components.parameters.f.schema.enum.includes('html'));
   assert.ok(api.paths['/collections/{collectionId}/items'].get.parameters
     .some((p) => p.$ref === '#/components/parameters/f'));
-  for (const path of ['/ogc/api?f=html', '/ogc/collections/reports/queryables?f=html', '/ogc?f=xml']) {
+  for (const path of ['/ogc/collections/reports/queryables?f=html', '/ogc/collections/reports/schema?f=html',
+    '/ogc?f=xml']) {
     const r = await get(path);
     assert.equal(r.status, 400, path);
     assert.ok(JSON.parse(r.text).error.message.length > 0);
   }
-  // A browser asking for the OpenAPI document still gets it (JSON only).
-  assert.match((await get('/ogc/api', BROWSER)).type, /openapi\+json/);
+  // A client asking for the OpenAPI document as GDAL does gets JSON.
+  const gdal = 'application/vnd.oai.openapi+json;version=3.0, application/openapi+json;version=3.0, application/json';
+  assert.match((await get('/ogc/api', gdal)).type, /openapi\+json/);
+  assert.match((await get('/ogc/api')).type, /openapi\+json/);
+  // Queryables stay JSON for a browser.
+  assert.match((await get('/ogc/collections/reports/queryables', BROWSER)).type, /schema\+json/);
+});
+
+test('HTML API definition: every operation with its parameters', async () => {
+  const { doc, json } = await html('/ogc/api');
+  const rows = els(els(doc, 'tbody')[0], 'tr');
+  assert.equal(rows.length, Object.keys(json.paths).length);
+  const items = rows.find((r) => text(els(r, 'td')[0]) === 'GET /collections/{collectionId}/items');
+  for (const p of ['limit', 'bbox', 'datetime', 'crs', 'filter', 'f']) {
+    assert.ok(text(els(items, 'td')[3]).split(', ').includes(p), p);
+  }
+  const landing = JSON.parse((await get('/ogc')).text);
+  const doc2 = landing.links.find((l) => l.rel === 'service-doc');
+  assert.equal(doc2.type, 'text/html');
+  assert.equal(doc2.href, `${srv.base}/ogc/api?f=html`);
 });
 
 test('HTML landing page', async () => {
