@@ -94,7 +94,9 @@ struct page {
     struct md_buf b;
     md_err rc;
     struct md_call *c;
-    const char *base; /* <public base>/ogc */
+    const char *base;      /* <public base>/ogc */
+    const char *url;       /* this request's URL without f (md__ogc_page_url) */
+    const char *json_type; /* the media type of the JSON form */
 };
 
 static void put(struct page *p, const char *s)
@@ -161,7 +163,11 @@ static void head(struct page *p, const char *title)
     put(p, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
     esc(p, title);
-    put(p, " - mapd OGC API - Features</title>\n<style>"
+    put(p, " - mapd OGC API - Features</title>\n<link rel=\"alternate\" type=\"");
+    esc(p, p->json_type);
+    put(p, "\" href=\"");
+    href_f(p, p->url, "json");
+    put(p, "\">\n<style>"
            "body{font-family:system-ui,sans-serif;margin:1em 2em;line-height:1.4}"
            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;"
            "text-align:left;vertical-align:top}nav a{margin-right:1em}"
@@ -174,19 +180,17 @@ static void head(struct page *p, const char *title)
     put(p, "</h1>\n");
 }
 
-/* The closing part: this page as JSON, then the end of the document. */
+/* The closing part: this page (self) and its JSON form (alternate), then
+ * the end of the document. */
 static void foot(struct page *p)
 {
-    struct md_buf url;
-    md_buf_init(&url, 64 * 1024);
-    md_err rc = md__ogc_page_url(p->c, &url, NULL);
-    put(p, "<p>This page as <a rel=\"alternate\" type=\"application/json\" href=\"");
-    if (!rc)
-        href_f(p, url.data, "json");
+    put(p, "<p><a rel=\"self\" type=\"text/html\" href=\"");
+    href_f(p, p->url, "html");
+    put(p, "\">This page</a>, also as <a rel=\"alternate\" type=\"");
+    esc(p, p->json_type);
+    put(p, "\" href=\"");
+    href_f(p, p->url, "json");
     put(p, "\">JSON</a></p>\n</main>\n</body>\n</html>\n");
-    if (rc && !p->rc)
-        p->rc = rc;
-    md_buf_free(&url);
 }
 
 /* One link of a JSON answer: to the HTML page when the target is one of
@@ -484,35 +488,49 @@ static void item(struct page *p, json_t *doc, const struct md__ogc_collection *c
     links_list(p, json_object_get(doc, "links"));
 }
 
+/* The body of one page from its JSON answer `doc`. */
+static void render(struct page *p, enum md__ogc_page kind, json_t *doc,
+                   const struct md__ogc_collection *col)
+{
+    if (kind == MD_OGC_LANDING)
+        landing(p, doc);
+    else if (kind == MD_OGC_CONFORMANCE)
+        conformance(p, doc);
+    else if (kind == MD_OGC_API)
+        api_definition(p, doc);
+    else if (kind == MD_OGC_COLLECTIONS)
+        collections(p, doc);
+    else if (kind == MD_OGC_COLLECTION && col)
+        one_collection(p, doc);
+    else if (kind == MD_OGC_ITEMS && col)
+        items(p, doc, col);
+    else if (kind == MD_OGC_ITEM && col)
+        item(p, doc, col);
+    else
+        p->rc = MD_EINTERNAL;
+    foot(p);
+}
+
 md_err md__ogc_html(struct md_call *c, enum md__ogc_page kind, const struct md__ogc_collection *col)
 {
     json_error_t jerr;
     json_t *doc = json_loadb(c->res->body.data, c->res->body.len, 0, &jerr);
     char base[560];
     snprintf(base, sizeof(base), "%s/ogc", md__base_url(c));
-    struct page p = {.rc = MD_OK, .c = c, .base = base};
+    struct md_buf url;
+    md_buf_init(&url, 64 * 1024);
+    struct page p = {.rc = md__ogc_page_url(c, &url, NULL),
+                     .c = c,
+                     .base = base,
+                     .url = url.data ? url.data : "",
+                     .json_type = c->res->content_type ? c->res->content_type : "application/json"};
     md_buf_init(&p.b, c->res->body.max);
-    if (!doc)
-        p.rc = MD_EINTERNAL;
-    else if (kind == MD_OGC_LANDING)
-        landing(&p, doc);
-    else if (kind == MD_OGC_CONFORMANCE)
-        conformance(&p, doc);
-    else if (kind == MD_OGC_API)
-        api_definition(&p, doc);
-    else if (kind == MD_OGC_COLLECTIONS)
-        collections(&p, doc);
-    else if (kind == MD_OGC_COLLECTION && col)
-        one_collection(&p, doc);
-    else if (kind == MD_OGC_ITEMS && col)
-        items(&p, doc, col);
-    else if (kind == MD_OGC_ITEM && col)
-        item(&p, doc, col);
-    else
+    if (!p.rc && !doc)
         p.rc = MD_EINTERNAL;
     if (!p.rc)
-        foot(&p);
+        render(&p, kind, doc, col);
     json_decref(doc);
+    md_buf_free(&url);
     if (p.rc) {
         md_buf_free(&p.b);
         return md_fail(c->ctx, p.rc, "HTML page too large: lower limit");

@@ -95,15 +95,23 @@ async function html(path, how = 'accept') {
   assert.match(r.headers.get('vary') || '', /\bAccept\b/, `${path}: Vary`);
   const doc = wellFormed(r.text);
   assert.equal(els(doc, 'title').length, 1);
-  // The JSON form of this very page.
-  const alt = els(doc, 'a').find((a) => attr(a, 'rel') === 'alternate' && attr(a, 'type') === 'application/json');
+  // This page (self) and its JSON form (alternate, with the JSON's media type),
+  // also as a <link> in the head.
+  const alt = els(doc, 'a').find((a) => attr(a, 'rel') === 'alternate' && /json/.test(attr(a, 'type')));
   assert.ok(alt, `${path}: link to the JSON form`);
   const u = new URL(attr(alt, 'href'));
   assert.equal(u.searchParams.get('f'), 'json');
   assert.equal(u.pathname, new URL(srv.base + path).pathname);
   const j = await get(u.pathname + u.search);
   assert.equal(j.status, 200);
-  assert.match(j.type, /json/);
+  assert.equal(j.type, attr(alt, 'type'), `${path}: the alternate's type is the JSON's`);
+  const headLink = els(els(doc, 'head')[0], 'link').find((l) => attr(l, 'rel') === 'alternate');
+  assert.equal(attr(headLink, 'href'), attr(alt, 'href'));
+  const self = els(doc, 'a').find((a) => attr(a, 'rel') === 'self');
+  assert.equal(attr(self, 'type'), 'text/html');
+  const su = new URL(attr(self, 'href'));
+  assert.equal(su.searchParams.get('f'), 'html');
+  for (const [k, v] of new URL(srv.base + path).searchParams) assert.equal(su.searchParams.get(k), v, `self keeps ${k}`);
   return { doc, raw: r.text, json: JSON.parse(j.text) };
 }
 
