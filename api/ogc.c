@@ -18,7 +18,13 @@
  *     interval with ".." or "" for an open end; reports carry created_at,
  *     the others updated_at;
  *   - fc-numberMatched / numberReturned, timeStamp;
- *   - geojson: items and features as application/geo+json.
+ *   - geojson: items and features as application/geo+json;
+ *   - html: the same resources as HTML5 for browsers (f=html or an Accept
+ *     that prefers text/html; ogc_html.c renders the JSON answer); every
+ *     answer carries Vary: Accept;
+ *   - Part 2 crs: crs = the CRS84 URI (lon/lat) or the EPSG:4326 URI
+ *     (lat/lon: the written geometry's positions are swapped), bbox-crs
+ *     likewise; Content-Crs on items and item.
  * Paging is by offset (stable: items are ordered by id / code).
  */
 #include "feature_read.h"
@@ -49,7 +55,6 @@ const size_t md__ogc_routes_count = sizeof(md__ogc_routes) / sizeof(md__ogc_rout
 #define collection md__ogc_collection
 #define NCOLLECTIONS md__ogc_ncollections
 
-
 static md_err put_url_encoded(struct md_buf *b, const char *s)
 {
     md_err rc = MD_OK;
@@ -62,8 +67,6 @@ static md_err put_url_encoded(struct md_buf *b, const char *s)
     }
     return rc;
 }
-
-
 
 /* bbox: 4 or 6 numbers; minlon > maxlon crosses the antimeridian (two boxes). */
 static md_err param_ogc_bbox(struct md_call *c, bool latlon, struct md_bbox boxes[2], int *nboxes)
@@ -183,9 +186,15 @@ static md_err landing(struct md_call *c)
     snprintf(href, sizeof(href), "%s/ogc", base);
     if (!rc)
         rc = md__ogc_put_link(b, true, "self", "application/json", "This document", href);
+    if (!rc)
+        rc = md__ogc_put_html_link(b, href);
     snprintf(href, sizeof(href), "%s/ogc/api", base);
     if (!rc)
         rc = md__ogc_put_link(b, false, "service-desc", OPENAPI_TYPE, "The API definition", href);
+    snprintf(href, sizeof(href), "%s/ogc/api?f=html", base);
+    if (!rc)
+        rc = md__ogc_put_link(b, false, "service-doc", "text/html", "The API definition as HTML",
+                              href);
     snprintf(href, sizeof(href), "%s/ogc/conformance", base);
     if (!rc)
         rc = md__ogc_put_link(b, false, "conformance", "application/json", "Conformance classes",
@@ -226,6 +235,8 @@ static md_err put_collection(struct md_call *c, struct md_buf *b, const struct c
     snprintf(href, sizeof(href), "%s/ogc/collections/%s", base, name);
     if (!rc)
         rc = md__ogc_put_link(b, true, "self", "application/json", col->title, href);
+    if (!rc)
+        rc = md__ogc_put_html_link(b, href);
     snprintf(href, sizeof(href), "%s/ogc/collections/%s/items", base, name);
     if (!rc)
         rc = md__ogc_put_link(b, false, "items", "application/geo+json", col->title, href);
@@ -270,6 +281,8 @@ static md_err collections_list(struct md_call *c)
     snprintf(href, sizeof(href), "%s/ogc/collections", md__base_url(c));
     if (!rc)
         rc = md__ogc_put_link(b, true, "self", "application/json", "Collections", href);
+    if (!rc)
+        rc = md__ogc_put_html_link(b, href);
     if (!rc)
         rc = md_buf_puts(b, "],\"collections\":[");
     for (size_t i = 0; !rc && i < NCOLLECTIONS; i++) {
@@ -385,8 +398,7 @@ static md_err cursor_decode(struct md_call *c, const char *hex, bool has_sort,
     return MD_OK;
 }
 
-/* The request's URL without offset/cursor/f, plus `extra` (may be NULL). */
-static md_err put_page_url(struct md_call *c, struct md_buf *b, const char *extra)
+md_err md__ogc_page_url(struct md_call *c, struct md_buf *b, const char *extra)
 {
     md_err rc = md_buf_printf(b, "%s%s", md__base_url(c), c->req->path);
     bool any = false;
@@ -501,22 +513,87 @@ static md_err param_bbox_crs(struct md_call *c, bool *latlon)
     const char *v = md__param(c, "bbox-crs");
     *latlon = v && strcmp(v, MD_OGC_EPSG4326) == 0;
     if (v && !*latlon && strcmp(v, CRS84) != 0)
-        return md_fail(c->ctx, MD_EINVAL, "bbox-crs must be " CRS84 " or " MD_OGC_EPSG4326);
+        return md_fail(c->ctx, MD_EINVAL,
+                       "bbox-crs '%.100s' is not supported: use " CRS84 " or " MD_OGC_EPSG4326, v);
     return MD_OK;
 }
 
-/* crs: the CRS84 URI or wgs84/gcj02/bd09 (md_crs_parse). */
-static md_err param_ogc_crs(struct md_call *c, enum md_crs *crs)
+/* crs (Part 2): the CRS84 URI (lon/lat), the EPSG:4326 URI (the same datum
+ * in that CRS's axis order, lat/lon: *latlon), or one of mapd's own names
+ * wgs84/gcj02/bd09 (md_crs_parse, lon/lat). Any other URI is refused by name. */
+static md_err param_ogc_crs(struct md_call *c, enum md_crs *crs, bool *latlon)
 {
     const char *v = md__param(c, "crs");
     *crs = MD_CRS_WGS84;
-    if (v && strcmp(v, CRS84) == 0)
+    *latlon = v && strcmp(v, MD_OGC_EPSG4326) == 0;
+    if (v && (*latlon || strcmp(v, CRS84) == 0))
         return MD_OK;
-    if (v && strcmp(v, MD_OGC_EPSG4326) == 0)
+    if (v && (strncmp(v, "http:", 5) == 0 || strncmp(v, "https:", 6) == 0 ||
+              strncmp(v, "urn:", 4) == 0 || *v == '['))
         return md_fail(c->ctx, MD_EINVAL,
-                       "crs: features are written in lon/lat order; ask for " CRS84
-                       " (EPSG:4326 is accepted as bbox-crs)");
+                       "crs '%.100s' is not supported: use " CRS84 " or " MD_OGC_EPSG4326, v);
     return md__param_crs(c, crs);
+}
+
+/* The Content-Crs header (Part 2, /req/crs/ogc-crs-header): the URI in angle
+ * brackets. gcj02 and bd09 have no URI; their answers say CRS84, the datum
+ * they are offsets of. */
+static md_err content_crs(struct md_call *c, bool latlon)
+{
+    return md_response_header(c->res, c->req->pool, "Content-Crs",
+                              latlon ? "<" MD_OGC_EPSG4326 ">" : "<" CRS84 ">");
+}
+
+/* Swaps the two first numbers of the position at `s` ("x,y" -> "y,x", any
+ * third number stays). The text keeps its length. */
+static void swap_position(char *s, const char *end)
+{
+    char *comma = s;
+    while (comma < end && *comma != ',' && *comma != ']')
+        comma++;
+    if (comma >= end || *comma != ',')
+        return;
+    char *stop = comma + 1;
+    while (stop < end && *stop != ',' && *stop != ']')
+        stop++;
+    size_t n1 = (size_t)(comma - s), n2 = (size_t)(stop - comma - 1);
+    char tmp[96];
+    if (n1 + n2 + 1 > sizeof(tmp))
+        return;
+    memcpy(tmp, comma + 1, n2);
+    tmp[n2] = ',';
+    memcpy(tmp + n2 + 1, s, n1);
+    memcpy(s, tmp, n1 + n2 + 1);
+}
+
+/* Rewrites the geometry of the one feature written at b->data + from into
+ * lat/lon order (EPSG:4326's axis order). md__row_geojson writes the
+ * geometry before the properties, and a key "coordinates" inside a string
+ * would have its quotes escaped, so the first "coordinates": before
+ * "properties": is the geometry's. Every innermost array is a position. */
+static void swap_axes(struct md_buf *b, size_t from)
+{
+    static const char key[] = "\"coordinates\":", props[] = ",\"properties\":";
+    char *p = b->data + from, *end = b->data + b->len;
+    char *found = NULL;
+    for (; p + sizeof(props) - 1 <= end; p++) {
+        if (memcmp(p, props, sizeof(props) - 1) == 0)
+            break;
+        if (memcmp(p, key, sizeof(key) - 1) == 0) {
+            found = p + sizeof(key) - 1;
+            break;
+        }
+    }
+    int depth = 0;
+    for (p = found; p && p < end; p++) {
+        if (*p == '[') {
+            depth++;
+            if (p + 1 < end && p[1] != '[' && p[1] != ']')
+                swap_position(p + 1, end);
+        } else if (*p == ']' && --depth <= 0) {
+            break;
+        }
+    }
 }
 
 /* md_row_fn: a row as a GeoJSON feature, comma-separated from the last. */
@@ -525,21 +602,27 @@ struct feature_out {
     const struct md_feature_opts *o;
     struct md_buf *b;
     int written;
+    bool latlon; /* crs EPSG:4326: positions in lat/lon order */
 };
 
 static md_err feature_row(const struct md_row *row, void *userdata)
 {
     struct feature_out *f = userdata;
     md_err rc = f->written++ ? md_buf_putc(f->b, ',') : MD_OK;
-    return rc ? rc : md__row_geojson(row, f->layer, f->o, NULL, f->b);
+    size_t from = f->b->len;
+    if (!rc)
+        rc = md__row_geojson(row, f->layer, f->o, NULL, f->b);
+    if (!rc && f->latlon)
+        swap_axes(f->b, from);
+    return rc;
 }
 
 static md_err render_page(struct md_call *c, const struct md__ogc_collection *col,
-                          const struct md_feature_page *page, enum md_crs crs,
+                          const struct md_feature_page *page, enum md_crs crs, bool latlon,
                           struct md_buf *features)
 {
     struct md_feature_opts o = {.crs = crs, .tz_offset_min = c->api->cfg->timezone_offset_min};
-    struct feature_out out = {col->layer, &o, features, 0};
+    struct feature_out out = {col->layer, &o, features, 0, latlon};
     md_err rc = MD_OK;
     bool found;
     for (int i = 0; !rc && i < page->n; i++)
@@ -555,16 +638,18 @@ static md_err items_links(struct md_call *c, const struct md__ogc_collection *co
     struct md_buf url, cur;
     md_buf_init(&url, 64 * 1024);
     md_buf_init(&cur, 8192);
-    md_err rc = put_page_url(c, &url, NULL);
+    md_err rc = md__ogc_page_url(c, &url, NULL);
     if (!rc)
         rc = md__ogc_put_link(b, true, "self", "application/geo+json", "This page", url.data);
+    if (!rc)
+        rc = md__ogc_put_html_link(b, url.data);
     if (!rc && page->more) {
         md_buf_reset(&url);
         rc = md_buf_puts(&cur, "cursor=");
         if (!rc)
             rc = cursor_encode(&page->last, &cur);
         if (!rc)
-            rc = put_page_url(c, &url, cur.data);
+            rc = md__ogc_page_url(c, &url, cur.data);
         if (!rc)
             rc = md__ogc_put_link(b, false, "next", "application/geo+json", "Next page", url.data);
     }
@@ -573,7 +658,7 @@ static md_err items_links(struct md_call *c, const struct md__ogc_collection *co
         md_buf_reset(&cur);
         rc = md_buf_printf(&cur, "offset=%lld", (long long)(offset > limit ? offset - limit : 0));
         if (!rc)
-            rc = put_page_url(c, &url, cur.data);
+            rc = md__ogc_page_url(c, &url, cur.data);
         if (!rc)
             rc = md__ogc_put_link(b, false, "prev", "application/geo+json", "Previous page",
                                   url.data);
@@ -615,15 +700,15 @@ static md_err items(struct md_call *c, const struct md__ogc_collection *col)
         rc = md__param_int(c, "limit", false, 1, INT32_MAX, &limit);
     if (!rc)
         rc = md__param_int(c, "offset", false, 0, INT32_MAX, &offset);
-    bool latlon = false;
+    bool bbox_latlon = false, latlon = false;
     if (!rc)
-        rc = param_bbox_crs(c, &latlon);
+        rc = param_bbox_crs(c, &bbox_latlon);
     if (!rc)
-        rc = param_ogc_bbox(c, latlon, q.boxes, &q.nboxes);
+        rc = param_ogc_bbox(c, bbox_latlon, q.boxes, &q.nboxes);
     if (!rc)
         rc = param_datetime(c, &f);
     if (!rc)
-        rc = param_ogc_crs(c, &crs);
+        rc = param_ogc_crs(c, &crs, &latlon);
     if (!rc)
         rc = items_filter(c, fields, nfields, &filter);
     if (!rc)
@@ -634,7 +719,8 @@ static md_err items(struct md_call *c, const struct md__ogc_collection *col)
         goto out;
     if (limit > OGC_MAX_LIMIT)
         limit = OGC_MAX_LIMIT;
-    for (int i = 0; i < q.nboxes && crs != MD_CRS_WGS84; i++) { /* a bbox given in crs */
+    for (int i = 0; i < q.nboxes && crs != MD_CRS_WGS84 && !md__param(c, "bbox-crs");
+         i++) { /* without bbox-crs, a bbox in gcj02/bd09 when crs says so */
         md_crs_to_wgs84(crs, q.boxes[i].minx, q.boxes[i].miny, &q.boxes[i].minx, &q.boxes[i].miny);
         md_crs_to_wgs84(crs, q.boxes[i].maxx, q.boxes[i].maxy, &q.boxes[i].maxx, &q.boxes[i].maxy);
     }
@@ -648,7 +734,7 @@ static md_err items(struct md_call *c, const struct md__ogc_collection *col)
     q.limit = (int)limit;
     rc = md_store_features(c->w->store, &q, c->req->pool, &page, c->ctx);
     if (!rc)
-        rc = render_page(c, col, &page, crs, &features);
+        rc = render_page(c, col, &page, crs, latlon, &features);
     if (rc)
         goto out;
     struct md_buf *b = &c->res->body;
@@ -670,20 +756,35 @@ static md_err items(struct md_call *c, const struct md__ogc_collection *col)
     if (rc && !c->ctx->err)
         rc = md_fail(c->ctx, rc, "items response too large: lower limit");
     if (!rc)
-        rc = md_response_header(c->res, c->req->pool, "Content-Crs", "<" CRS84 ">");
+        rc = content_crs(c, latlon);
     if (!rc)
         send_body(c, "application/geo+json");
 out:
     md_buf_free(&features);
     return rc;
 }
+/* /req/core/f-links: the feature (md__row_geojson with self_base: its links
+ * array closes the object, "]}") also links to its HTML form. */
+static md_err put_feature_alternate(struct md_call *c)
+{
+    struct md_buf *b = &c->res->body;
+    if (b->len < 2 || memcmp(b->data + b->len - 2, "]}", 2) != 0)
+        return MD_OK;
+    char href[600];
+    snprintf(href, sizeof(href), "%s%s", md__base_url(c), c->req->path);
+    b->len -= 2;
+    md_err rc = md__ogc_put_html_link(b, href);
+    return rc ? rc : md_buf_puts(b, "]}");
+}
+
 static md_err one_item(struct md_call *c, const struct collection *col, const char *fid)
 {
     static const char *const allowed[] = {"f", "crs", NULL};
     enum md_crs crs;
+    bool latlon = false;
     md_err rc = md__ogc_check_params(c, allowed, NULL, NULL, 0);
     if (!rc)
-        rc = md__param_crs(c, &crs);
+        rc = param_ogc_crs(c, &crs, &latlon);
     if (rc)
         return rc;
     const char *name = md_layer_name(col->layer);
@@ -701,29 +802,45 @@ static md_err one_item(struct md_call *c, const struct collection *col, const ch
                                 .tz_offset_min = c->api->cfg->timezone_offset_min,
                                 .self_base = self,
                                 .collection_url = coll};
-    struct feature_out out = {col->layer, &o, &c->res->body, 0};
+    struct feature_out out = {col->layer, &o, &c->res->body, 0, latlon};
     bool found = false;
     rc = md_store_feature_get(c->w->store, col->layer, &key, feature_row, &out, &found, c->ctx);
     if (!rc && !found)
         return md_fail(c->ctx, MD_ENOTFOUND, "no feature '%.40s' in %s", fid, name);
     if (!rc)
+        rc = put_feature_alternate(c);
+    if (!rc)
         rc = md_buf_putc(&c->res->body, '\n');
+    if (!rc)
+        rc = content_crs(c, latlon);
     if (rc && !c->ctx->err)
         rc = md_fail(c->ctx, rc, "feature");
     return rc ? rc : send_body(c, "application/geo+json");
 }
 
-static md_err handle_ogc(struct md_call *c)
+/* The JSON answer of one resource; *page says which HTML rendering it has
+ * (-1: none) and *col its collection. */
+static md_err route_ogc(struct md_call *c, int *page, const struct collection **col)
 {
     const char *p = c->req->path + 4; /* after "/ogc" */
-    if (!*p || strcmp(p, "/") == 0)
+    *page = -1;
+    *col = NULL;
+    if (!*p || strcmp(p, "/") == 0) {
+        *page = MD_OGC_LANDING;
         return landing(c);
-    if (strcmp(p, "/conformance") == 0)
+    }
+    if (strcmp(p, "/conformance") == 0) {
+        *page = MD_OGC_CONFORMANCE;
         return md__ogc_conformance(c);
-    if (strcmp(p, "/api") == 0)
+    }
+    if (strcmp(p, "/api") == 0) {
+        *page = MD_OGC_API;
         return md__ogc_api_definition(c);
-    if (strcmp(p, "/collections") == 0)
+    }
+    if (strcmp(p, "/collections") == 0) {
+        *page = MD_OGC_COLLECTIONS;
         return collections_list(c);
+    }
     if (strncmp(p, "/collections/", 13) == 0) {
         const char *id = p + 13;
         for (size_t i = 0; i < NCOLLECTIONS; i++) {
@@ -732,17 +849,42 @@ static md_err handle_ogc(struct md_call *c)
             if (strncmp(id, name, n) != 0)
                 continue;
             const char *rest = id + n;
-            if (!*rest)
+            *col = &collections[i];
+            if (!*rest) {
+                *page = MD_OGC_COLLECTION;
                 return one_collection(c, &collections[i]);
-            if (strcmp(rest, "/items") == 0)
+            }
+            if (strcmp(rest, "/items") == 0) {
+                *page = MD_OGC_ITEMS;
                 return items(c, &collections[i]);
+            }
             if (strcmp(rest, "/queryables") == 0)
                 return md__ogc_queryables(c, &collections[i]);
             if (strcmp(rest, "/schema") == 0 || strcmp(rest, "/feature-schema") == 0)
                 return md__ogc_schema(c, &collections[i], rest[1] == 'f');
-            if (strncmp(rest, "/items/", 7) == 0 && rest[7] && !strchr(rest + 7, '/'))
+            if (strncmp(rest, "/items/", 7) == 0 && rest[7] && !strchr(rest + 7, '/')) {
+                *page = MD_OGC_ITEM;
                 return one_item(c, &collections[i], rest + 7);
+            }
         }
     }
     return md_fail(c->ctx, MD_ENOTFOUND, "no such resource: %s", c->req->path);
+}
+
+/* Every answer depends on Accept (HTML for a browser, JSON otherwise). The
+ * HTML is rendered from the JSON answer, so the two always agree. */
+static md_err handle_ogc(struct md_call *c)
+{
+    int page;
+    const struct collection *col;
+    md_err rc = md_response_header(c->res, c->req->pool, "Vary", "Accept");
+    if (!rc)
+        rc = route_ogc(c, &page, &col);
+    const char *f = md__param(c, "f");
+    bool html = !rc && md__ogc_wants_html(c);
+    if (html && page < 0 && f && strcmp(f, "html") == 0)
+        return md_fail(c->ctx, MD_EINVAL, "f=html: this resource is JSON only (f=json)");
+    if (html && page >= 0)
+        rc = md__ogc_html(c, (enum md__ogc_page)page, col);
+    return rc;
 }

@@ -30,9 +30,40 @@ md_err md__ogc_put_link(struct md_buf *b, bool first, const char *rel, const cha
 
 /* 400 for any query parameter not in `allowed` (NULL-terminated) or `more`
  * (NULL-terminated, may be NULL), or in the layer's queryables when `fields`
- * is set; and f= must be json (or geojson). */
+ * is set; and f= must be json, html (or geojson). */
 md_err md__ogc_check_params(struct md_call *c, const char *const *allowed, const char *const *more,
                             const struct md_field *fields, int nfields) MD_WUR;
+
+/* The resources that have an HTML rendering (ogc_html.c). */
+enum md__ogc_page {
+    MD_OGC_LANDING,
+    MD_OGC_CONFORMANCE,
+    MD_OGC_API,
+    MD_OGC_COLLECTIONS,
+    MD_OGC_COLLECTION,
+    MD_OGC_ITEMS,
+    MD_OGC_ITEM
+};
+
+/* True when the answer is to be HTML: f=html, or no f and an Accept header
+ * that weighs text/html (or application/xhtml+xml) above every JSON type
+ * and wildcard (a browser's header, not an API client's application/json or
+ * star-slash-star). */
+bool md__ogc_wants_html(struct md_call *c);
+
+/* The request's URL (public base, path, query) without offset/cursor/f,
+ * plus `extra` ("k=v", may be NULL; with it offset and cursor are dropped). */
+md_err md__ogc_page_url(struct md_call *c, struct md_buf *b, const char *extra) MD_WUR;
+
+/* Appends an "alternate" text/html link to `href` (adding f=html). */
+md_err md__ogc_put_html_link(struct md_buf *b, const char *href) MD_WUR;
+
+/* Replaces c->res->body, the JSON answer of `page` just built, by its HTML5
+ * rendering (every text escaped; links lead to the HTML pages, and one to
+ * this answer as JSON, f=json). `col` names the collection of COLLECTION,
+ * ITEMS and ITEM (NULL otherwise). */
+md_err md__ogc_html(struct md_call *c, enum md__ogc_page page,
+                    const struct md__ogc_collection *col) MD_WUR;
 
 md_err md__ogc_api_definition(struct md_call *c) MD_WUR;
 md_err md__ogc_conformance(struct md_call *c) MD_WUR;

@@ -74,14 +74,15 @@ md_err md__ogc_check_params(struct md_call *c, const char *const *allowed, const
             return md_fail(c->ctx, MD_EINVAL, "unknown query parameter '%.40s'", k);
     }
     const char *f = md__param(c, "f");
-    if (f && strcmp(f, "json") != 0 && strcmp(f, "geojson") != 0)
-        return md_fail(c->ctx, MD_EINVAL, "f must be json (or geojson for features)");
+    if (f && strcmp(f, "json") != 0 && strcmp(f, "geojson") != 0 && strcmp(f, "html") != 0)
+        return md_fail(c->ctx, MD_EINVAL, "f must be json or html (or geojson for features)");
     return MD_OK;
 }
 
 static const char *const conformance_classes[] = {
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
@@ -224,14 +225,22 @@ static json_t *param_ref(const char *name)
     return json_pack("{s:s}", "$ref", ref);
 }
 
-static json_t *get_op(const char *id, const char *summary, json_t *params, const char *type)
+/* GET `id` answering `type` (and text/html when `html`: ogc_html.c renders it). */
+static json_t *get_op(const char *id, const char *summary, json_t *params, const char *type,
+                      bool html)
 {
     json_t *op =
         json_pack("{s:s,s:s,s:{s:{s:s,s:{s:{}}},s:{s:s},s:{s:s}}}", "operationId", id, "summary",
                   summary, "responses", "200", "description", "OK", "content", type, "400",
                   "description", "Bad request", "404", "description", "Not found");
-    if (params)
-        json_object_set_new(op, "parameters", params);
+    if (html)
+        json_object_set_new(
+            json_object_get(json_object_get(json_object_get(op, "responses"), "200"), "content"),
+            "text/html", json_object());
+    if (!params)
+        params = json_array();
+    json_array_append_new(params, param_ref("f"));
+    json_object_set_new(op, "parameters", params);
     return json_pack("{s:o}", "get", op);
 }
 
@@ -266,7 +275,8 @@ static json_t *components(void)
         "s:{s:s,s:s,s:s,s:{s:s}},s:{s:s,s:s,s:s,s:{s:s,s:[s,s,s,s,s]}},"
         "s:{s:s,s:s,s:s,s:{s:s}},s:{s:s,s:s,s:{s:s,s:[s,s],s:s}},"
         "s:{s:s,s:s,s:{s:s,s:[s,s]}},s:{s:s,s:s,s:s,s:{s:s}},"
-        "s:{s:s,s:s,s:s,s:{s:s}},s:{s:s,s:s,s:s,s:{s:s,s:i}}}}",
+        "s:{s:s,s:s,s:s,s:{s:s}},s:{s:s,s:s,s:s,s:{s:s,s:i}},"
+        "s:{s:s,s:s,s:s,s:{s:s,s:[s,s,s]}}}}",
         "parameters", "collectionId", "name", "collectionId", "in", "path", "required", 1, "schema",
         "type", "string", "enum", names, "limit", "name", "limit", "in", "query", "style", "form",
         "explode", 0, "schema", "type", "integer", "minimum", 1, "maximum", 10000, "default", 10,
@@ -287,7 +297,11 @@ static json_t *components(void)
         "cursor", "in", "query", "description",
         "opaque: where the next page starts (from a next link)", "schema", "type", "string",
         "offset", "name", "offset", "in", "query", "description",
-        "rows to skip (prefer the next links)", "schema", "type", "integer", "minimum", 0);
+        "rows to skip (prefer the next links)", "schema", "type", "integer", "minimum", 0, "f",
+        "name", "f", "in", "query", "description",
+        "the encoding: json (the default; geojson for features) or html (also chosen by an"
+        " Accept header that prefers text/html); queryables and schemas are JSON only",
+        "schema", "type", "string", "enum", "json", "geojson", "html");
 }
 
 md_err md__ogc_api_definition(struct md_call *c)
@@ -301,30 +315,32 @@ md_err md__ogc_api_definition(struct md_call *c)
     json_t *paths = json_object();
     json_t *cid = json_pack("[o]", param_ref("collectionId"));
     json_object_set_new(paths, "/",
-                        get_op("getLandingPage", "Landing page", NULL, "application/json"));
-    json_object_set_new(paths, "/conformance",
-                        get_op("getConformance", "Conformance classes", NULL, "application/json"));
+                        get_op("getLandingPage", "Landing page", NULL, "application/json", true));
+    json_object_set_new(
+        paths, "/conformance",
+        get_op("getConformance", "Conformance classes", NULL, "application/json", true));
     json_object_set_new(paths, "/api",
-                        get_op("getApi", "This document", NULL, MD_OGC_OPENAPI_TYPE));
-    json_object_set_new(paths, "/collections",
-                        get_op("getCollections", "Feature collections", NULL, "application/json"));
+                        get_op("getApi", "This document", NULL, MD_OGC_OPENAPI_TYPE, true));
     json_object_set_new(
-        paths, "/collections/{collectionId}",
-        get_op("describeCollection", "A collection", json_deep_copy(cid), "application/json"));
-    json_object_set_new(
-        paths, "/collections/{collectionId}/queryables",
-        get_op("getQueryables", "Queryable properties", json_deep_copy(cid), MD_OGC_SCHEMA_TYPE));
-    json_object_set_new(
-        paths, "/collections/{collectionId}/schema",
-        get_op("getSchema", "Schema of the features", json_deep_copy(cid), MD_OGC_SCHEMA_TYPE));
+        paths, "/collections",
+        get_op("getCollections", "Feature collections", NULL, "application/json", true));
+    json_object_set_new(paths, "/collections/{collectionId}",
+                        get_op("describeCollection", "A collection", json_deep_copy(cid),
+                               "application/json", true));
+    json_object_set_new(paths, "/collections/{collectionId}/queryables",
+                        get_op("getQueryables", "Queryable properties", json_deep_copy(cid),
+                               MD_OGC_SCHEMA_TYPE, false));
+    json_object_set_new(paths, "/collections/{collectionId}/schema",
+                        get_op("getSchema", "Schema of the features", json_deep_copy(cid),
+                               MD_OGC_SCHEMA_TYPE, false));
     json_object_set_new(
         paths, "/collections/{collectionId}/items",
-        get_op("getFeatures", "Features", items_params(NULL), "application/geo+json"));
+        get_op("getFeatures", "Features", items_params(NULL), "application/geo+json", true));
     json_t *one =
         json_pack("[o,{s:s,s:s,s:b,s:{s:s}},o]", param_ref("collectionId"), "name", "featureId",
                   "in", "path", "required", 1, "schema", "type", "string", param_ref("crs"));
     json_object_set_new(paths, "/collections/{collectionId}/items/{featureId}",
-                        get_op("getFeature", "A feature", one, "application/geo+json"));
+                        get_op("getFeature", "A feature", one, "application/geo+json", true));
     for (size_t i = 0; i < md__ogc_ncollections; i++) {
         char path[96], id[64];
         const char *name = md_layer_name(md__ogc_collections[i].layer);
@@ -333,7 +349,8 @@ md_err md__ogc_api_definition(struct md_call *c)
         json_t *params = items_params(&md__ogc_collections[i]);
         json_array_remove(params, 0); /* the path names the collection */
         json_object_set_new(
-            paths, path, get_op(id, md__ogc_collections[i].title, params, "application/geo+json"));
+            paths, path,
+            get_op(id, md__ogc_collections[i].title, params, "application/geo+json", true));
     }
     json_decref(cid);
     json_t *doc = json_pack("{s:s,s:{s:s,s:s},s:[{s:s}],s:o,s:o}", "openapi", "3.0.3", "info",
