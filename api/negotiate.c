@@ -155,14 +155,14 @@ bool md_negotiate_etag_matches(const char *if_none_match, const char *etag)
 
 /* ---- the answer ----------------------------------------------------------- */
 
-/* JSON (any +json too), GeoJSON, CSV and XML answers are worth compressing. */
+/* JSON (any +json too), GeoJSON, CSV, XML and HTML answers are worth compressing. */
 static bool compressible(const char *content_type)
 {
     if (!content_type)
         return false;
     size_t n = strcspn(content_type, "; \t");
     static const char *const exact[] = {"application/json", "text/csv", "application/xml",
-                                        "text/xml"};
+                                        "text/xml", "text/html"};
     for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
         if (coding_is(content_type, n, exact[i]))
             return true;
