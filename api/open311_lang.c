@@ -61,6 +61,8 @@ static const struct translation translations[] = {
     /* not found */
     {"no service request has this token", "没有与该 token 对应的服务请求"},
     {"report * does not exist", "服务请求 %1 不存在"},
+    {"no report has this token", "没有与该 token 对应的服务请求"},
+    {"this key's quota of * requests per day is used up", "该 api_key 每天 %1 次请求的配额已用完"},
     {"no service request *", "没有服务请求 %1"},
     {"no such Open311 resource: *", "没有这个 Open311 资源：%1"},
     {"no such Open311 resource", "没有这个 Open311 资源"},
@@ -123,14 +125,16 @@ static size_t utf8_cut(const char *s, size_t n, size_t max)
     return max;
 }
 
-static void append(char *out, size_t outsz, size_t *used, const char *s, size_t n)
+/* Append s[0..n) to out; false when it did not all fit (the rest of the
+ * text is then dropped: a cut text ends where it was cut). */
+static bool append(char *out, size_t outsz, size_t *used, const char *s, size_t n)
 {
-    if (*used + 1 >= outsz)
-        return;
-    n = utf8_cut(s, n, outsz - 1 - *used);
-    memcpy(out + *used, s, n);
-    *used += n;
+    size_t room = *used + 1 < outsz ? outsz - 1 - *used : 0;
+    size_t take = utf8_cut(s, n, room);
+    memcpy(out + *used, s, take);
+    *used += take;
     out[*used] = '\0';
+    return take == n;
 }
 
 bool md_o311_translate_zh(const char *en, char *out, size_t outsz)
@@ -144,14 +148,15 @@ bool md_o311_translate_zh(const char *en, char *out, size_t outsz)
             continue;
         size_t used = 0;
         out[0] = '\0';
-        for (const char *z = translations[i].zh; *z;) {
+        bool fits = true;
+        for (const char *z = translations[i].zh; *z && fits;) {
             if (z[0] == '%' && z[1] >= '1' && z[1] < '1' + MAX_CAPS) {
                 const struct cap *c = &caps[z[1] - '1'];
-                append(out, outsz, &used, c->at ? c->at : "", c->len);
+                fits = append(out, outsz, &used, c->at ? c->at : "", c->len);
                 z += 2;
             } else {
                 size_t n = strcspn(z + 1, "%") + 1;
-                append(out, outsz, &used, z, n);
+                fits = append(out, outsz, &used, z, n);
                 z += n;
             }
         }
@@ -310,14 +315,12 @@ void md_o311_half(const char *text, enum md_o311_lang lang, char *out, size_t ou
     const char *en = split;
     while (en && *en == ' ')
         en++;
-    if (lang == MD_O311_DEFAULT || !split || split == text || !en || !*en) {
-        append(out, outsz, &used, text, n);
-        return;
-    }
-    if (lang == MD_O311_ZH)
-        append(out, outsz, &used, text, (size_t)(split - text));
+    if (lang == MD_O311_DEFAULT || !split || split == text || !en || !*en)
+        (void)append(out, outsz, &used, text, n);
+    else if (lang == MD_O311_ZH)
+        (void)append(out, outsz, &used, text, (size_t)(split - text));
     else
-        append(out, outsz, &used, en, strlen(en));
+        (void)append(out, outsz, &used, en, strlen(en));
 }
 
 const char *md_o311_lang_tag(enum md_o311_lang lang)
