@@ -10,11 +10,12 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Steps 1 and 2: up to two facilities with this exact name / address. */
+/* Steps 1 and 2: how many facilities have this exact name / address, and
+ * the first (SQLite takes the bare columns from the row of min()). */
 static const char by_name_sql[] =
-    "SELECT id, lon, lat FROM facilities WHERE name = ?1 ORDER BY id LIMIT 2";
+    "SELECT count(*), min(id), lon, lat FROM facilities WHERE name = ?1";
 static const char by_address_sql[] =
-    "SELECT id, lon, lat FROM facilities WHERE address = ?1 AND address <> '' ORDER BY id LIMIT 2";
+    "SELECT count(*), min(id), lon, lat FROM facilities WHERE address = ?1 AND address <> ''";
 /* Step 3: a district named by the text; label point, else a point on its surface. */
 /* clang-format off */
 static const char district_sql[] =
@@ -55,7 +56,7 @@ const char *md_address_match_name(enum md_address_match m)
     return "none";
 }
 
-/* Steps 1 and 2: *count = rows (0, 1 or 2); the first row's point in out. */
+/* Steps 1 and 2: *count = the facilities; the first one's point in out. */
 static md_err facility_exact(struct md_store *s, const char *sql, const char *text,
                              struct md_address_hit *out, int *count, struct md_ctx *ctx)
 {
@@ -64,17 +65,16 @@ static md_err facility_exact(struct md_store *s, const char *sql, const char *te
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-    int src;
+    int src = sqlite3_step(st);
     *count = 0;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((*count)++ == 0) {
-            out->facility_id = sqlite3_column_int64(st, 0);
-            out->lon = sqlite3_column_double(st, 1);
-            out->lat = sqlite3_column_double(st, 2);
-        }
-    }
-    if (src != SQLITE_DONE)
+    if (src == SQLITE_ROW) {
+        *count = sqlite3_column_int(st, 0);
+        out->facility_id = sqlite3_column_int64(st, 1);
+        out->lon = sqlite3_column_double(st, 2);
+        out->lat = sqlite3_column_double(st, 3);
+    } else {
         rc = md_store_fail(s, src, "address lookup (facility)", ctx);
+    }
     sqlite3_reset(st);
     return rc;
 }
