@@ -7,6 +7,7 @@
 #include "address.h"
 #include "store_int.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,12 +57,12 @@ const char *md_address_match_name(enum md_address_match m)
     return "none";
 }
 
-/* Steps 1 and 2: *count = the facilities; the first one's point in out. */
-static md_err facility_exact(struct md_store *s, const char *sql, const char *text,
+/* Steps 1 and 2 (by_address): *count = the facilities; the first one's point in out. */
+static md_err facility_exact(struct md_store *s, bool by_address, const char *text,
                              struct md_address_hit *out, int *count, struct md_ctx *ctx)
 {
     sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    md_err rc = md_store_stmt(s, by_address ? by_address_sql : by_name_sql, &st, ctx);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
@@ -79,12 +80,12 @@ static md_err facility_exact(struct md_store *s, const char *sql, const char *te
     return rc;
 }
 
-/* Steps 3 and 5: *found when a district row came back. */
-static md_err district(struct md_store *s, const char *sql, const char *text,
+/* Steps 3 and 5 (in_text): *found when a district row came back. */
+static md_err district(struct md_store *s, bool in_text, const char *text,
                        struct md_address_hit *out, bool *found, struct md_ctx *ctx)
 {
     sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    md_err rc = md_store_stmt(s, in_text ? district_in_sql : district_sql, &st, ctx);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
@@ -105,8 +106,8 @@ static md_err district(struct md_store *s, const char *sql, const char *text,
 }
 
 /* Step 4: *found when the facilities containing text lie in one district. */
-static md_err street(struct md_store *s, const char *text, struct md_address_hit *out,
-                     bool *found, struct md_ctx *ctx)
+static md_err street(struct md_store *s, const char *text, struct md_address_hit *out, bool *found,
+                     struct md_ctx *ctx)
 {
     sqlite3_stmt *st = NULL;
     int64_t id = 0;
@@ -147,14 +148,14 @@ md_err md_address_lookup(struct md_store *s, const char *text, struct md_address
     memset(out, 0, sizeof(*out));
     int count = 0;
     bool found = false;
-    md_err rc = facility_exact(s, by_name_sql, text, out, &count, ctx);
+    md_err rc = facility_exact(s, false, text, out, &count, ctx);
     if (!rc && count == 1) {
         out->match = MD_ADDRESS_FACILITY_NAME;
         return MD_OK;
     }
     out->ambiguous = count > 1 ? count : 0;
     if (!rc)
-        rc = facility_exact(s, by_address_sql, text, out, &count, ctx);
+        rc = facility_exact(s, true, text, out, &count, ctx);
     if (!rc && count == 1) {
         out->match = MD_ADDRESS_FACILITY_ADDRESS;
         out->ambiguous = 0;
@@ -164,7 +165,7 @@ md_err md_address_lookup(struct md_store *s, const char *text, struct md_address
         out->ambiguous = count;
     out->facility_id = 0;
     if (!rc)
-        rc = district(s, district_sql, text, out, &found, ctx);
+        rc = district(s, false, text, out, &found, ctx);
     if (!rc && found) {
         out->match = MD_ADDRESS_DISTRICT;
         return MD_OK;
@@ -176,7 +177,7 @@ md_err md_address_lookup(struct md_store *s, const char *text, struct md_address
         return MD_OK;
     }
     if (!rc)
-        rc = district(s, district_in_sql, text, out, &found, ctx);
+        rc = district(s, true, text, out, &found, ctx);
     if (!rc && found) {
         out->match = MD_ADDRESS_DISTRICT_IN_TEXT;
         return MD_OK;

@@ -41,8 +41,9 @@ static void locales(void **state)
     assert_int_equal(locale("en_US"), MD_O311_EN);
     assert_int_equal(locale("fr"), MD_O311_DEFAULT); /* well-formed, not served */
     assert_int_equal(locale("eng"), MD_O311_DEFAULT);
-    static const char *const bad[] = {"", "e n", "en-", "-en", "123", "en--US", "zh;q=1", "*",
-                                      "abcdefghi", "en-US-abcdefghi", "中文"};
+    static const char *const bad[] = {"",       "e n",    "en-", "-en",       "123",
+                                      "en--US", "zh;q=1", "*",   "abcdefghi", "en-US-abcdefghi",
+                                      "中文"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct md_ctx ctx;
         md_ctx_init(&ctx);
@@ -58,8 +59,8 @@ static void accept_languages(void **state)
     assert_int_equal(accept("en-US,en;q=0.9,zh;q=0.8"), MD_O311_EN);
     assert_int_equal(accept("zh-CN,zh;q=0.9,en;q=0.8"), MD_O311_ZH);
     assert_int_equal(accept("fr, en;q=0.5, zh;q=0.7"), MD_O311_ZH); /* fr not served */
-    assert_int_equal(accept("en;q=0.5,zh;q=0.5"), MD_O311_EN);       /* a tie: the first */
-    assert_int_equal(accept("zh;q=0, en;q=0.1"), MD_O311_EN);        /* q=0: not acceptable */
+    assert_int_equal(accept("en;q=0.5,zh;q=0.5"), MD_O311_EN);      /* a tie: the first */
+    assert_int_equal(accept("zh;q=0, en;q=0.1"), MD_O311_EN);       /* q=0: not acceptable */
     assert_int_equal(accept("zh;q=0"), MD_O311_DEFAULT);
     assert_int_equal(accept("*"), MD_O311_DEFAULT);
     assert_int_equal(accept("fr-CH, fr;q=0.9, *;q=0.5"), MD_O311_DEFAULT);

@@ -21,14 +21,18 @@ static struct md_store *city(const char *name)
     static const char *const sql[] = {
         "INSERT INTO districts(code, name, name_en, label_lon, label_lat, updated_at, geom) VALUES"
         " ('110101', '东城区', 'Dongcheng', 116.41, 39.93, 0, CastToMulti(GeomFromText("
-        "'POLYGON((116.38 39.85, 116.45 39.85, 116.45 39.97, 116.38 39.97, 116.38 39.85))', 4326))),"
+        "'POLYGON((116.38 39.85, 116.45 39.85, 116.45 39.97, 116.38 39.97, 116.38 39.85))', "
+        "4326))),"
         " ('110105', '朝阳区', 'Chaoyang', NULL, NULL, 0, CastToMulti(GeomFromText("
-        "'POLYGON((116.45 39.85, 116.60 39.85, 116.60 39.97, 116.45 39.97, 116.45 39.85))', 4326)))",
+        "'POLYGON((116.45 39.85, 116.60 39.85, 116.60 39.97, 116.45 39.97, 116.45 39.85))', "
+        "4326)))",
         "INSERT INTO facilities(id, category, name, address, district_code, status, updated_at,"
         " lon, lat, geom) VALUES"
-        " (1, 'market', '东四菜市场', '北京市东城区东四北大街10号', '110101', 'open', 0, 116.417, 39.93,"
+        " (1, 'market', '东四菜市场', '北京市东城区东四北大街10号', '110101', 'open', 0, 116.417, "
+        "39.93,"
         "  MakePoint(116.417, 39.93, 4326)),"
-        " (2, 'toilet', '公共厕所', '北京市东城区东四北大街20号', '110101', 'open', 0, 116.418, 39.94,"
+        " (2, 'toilet', '公共厕所', '北京市东城区东四北大街20号', '110101', 'open', 0, 116.418, "
+        "39.94,"
         "  MakePoint(116.418, 39.94, 4326)),"
         " (3, 'toilet', '公共厕所', '北京市朝阳区京顺路5号', '110105', 'open', 0, 116.50, 39.95,"
         "  MakePoint(116.50, 39.95, 4326)),"
