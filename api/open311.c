@@ -9,8 +9,16 @@
  * <errors><error><code/><description/></error></errors>, with status 400,
  * 403 (api_key missing or invalid) or 404; 5xx keep their status.
  * Dates are W3C date-times with the city's offset.
+ *
+ * Language (open311_lang.c): `locale` (query or form field) wins over
+ * Accept-Language; zh or en names, descriptions and error texts, and
+ * Content-Language says which. Neither given: the answer as it always was.
+ * POST without lat/long locates address_string in the database's names
+ * (store/read/address.c) or refuses it saying what was tried.
  */
+#include "address.h"
 #include "md_text.h"
+#include "open311_lang.h"
 #include "md_time.h"
 #include "params.h"
 #include "queries.h"
@@ -98,7 +106,29 @@ static md_err send(struct md_call *c, int status, bool xml, const char *root, js
     return rc ? md_fail(c->ctx, rc, "response too large") : MD_OK;
 }
 
+/* Set (or replace) the answer's Content-Language; tag is static. */
+static void set_content_language(struct md_response *res, const char *tag)
+{
+    for (size_t i = 0; i < res->nheaders; i++)
+        if (strcasecmp(res->headers[i].key, "Content-Language") == 0) {
+            res->headers[i].value = tag;
+            return;
+        }
+    MD_IGNORE(md_response_header(res, NULL, "Content-Language", tag));
+}
+
+/* The error answer's body and status (English or translated message). */
+static void error_body(struct md_response *res, int status, const char *message, bool xml);
+
+/* The family's error form for the router (405) and deferred answers: the
+ * English message, since the request's language is not known there. */
 void md__open311_error(struct md_response *res, int status, const char *message, bool xml)
+{
+    error_body(res, status, message, xml);
+    set_content_language(res, "en");
+}
+
+static void error_body(struct md_response *res, int status, const char *message, bool xml)
 {
     json_t *j = json_pack("[{s:i s:s}]", "code", status, "description", message);
     struct md_buf *b = &res->body;
@@ -131,21 +161,33 @@ static int o311_status(md_err err)
 }
 
 
-static md_err discovery(struct md_call *c, bool xml)
+static md_err discovery(struct md_call *c, bool xml, enum md_o311_lang lang)
 {
     char url[600], changeset[MD_TIME_STR_MAX];
     snprintf(url, sizeof(url), "%s/open311/v2", md__base_url(c));
     md_time_format(c->api->started_at, c->api->cfg->timezone_offset_min, changeset);
     json_t *j = json_pack(
         "{s:s s:s s:s s:[{s:s s:s s:s s:s s:[s s]}]}", "changeset", changeset, "contact",
-        "城市管理监督指挥中心 (city-management command centre)", "key_service",
-        "API keys are issued by the city: mapd token add --role app", "endpoints",
+        lang == MD_O311_ZH   ? "城市管理监督指挥中心"
+        : lang == MD_O311_EN ? "City-management command centre"
+                             : "城市管理监督指挥中心 (city-management command centre)",
+        "key_service",
+        lang == MD_O311_ZH ? "API 密钥由城市发放：mapd token add --role app"
+                           : "API keys are issued by the city: mapd token add --role app",
+        "endpoints",
         "specification", SPEC_URL, "url", url, "changeset", changeset, "type", "production",
         "formats", "application/json", "text/xml");
     return send(c, 200, xml, "discovery", j);
 }
 
-static md_err services(struct md_call *c, bool xml)
+/* A category's field in the answer's language: key_zh / key_en. */
+static json_t *in_lang(json_t *cat, const char *zh_key, const char *en_key,
+                       enum md_o311_lang lang)
+{
+    return json_object_get(cat, lang == MD_O311_EN ? en_key : zh_key);
+}
+
+static md_err services(struct md_call *c, bool xml, enum md_o311_lang lang)
 {
     json_t *cats = NULL;
     md_err rc = md_categories_json(c->w->store, &cats, c->ctx);
@@ -159,16 +201,21 @@ static md_err services(struct md_call *c, bool xml)
         json_t *attrs = json_object_get(cat, "attributes");
         char keywords[256];
         snprintf(keywords, sizeof(keywords), "%s,%s,%s",
-                 json_string_value(json_object_get(cat, "name_en")),
-                 json_string_value(json_object_get(cat, "group_zh")),
+                 json_string_value(
+                     lang == MD_O311_ZH ? json_object_get(cat, "name_zh")
+                                        : json_object_get(cat, "name_en")),
+                 json_string_value(in_lang(cat, "group_zh", "group_en", lang)),
                  json_string_value(json_object_get(cat, "kind")));
+        /* Without a language: Chinese name, English description (as always). */
+        json_t *description = lang == MD_O311_DEFAULT
+                                  ? json_object_get(cat, "name_en")
+                                  : in_lang(cat, "name_zh", "name_en", lang);
         json_array_append_new(
             out, json_pack("{s:O s:O s:O s:b s:s s:s s:O}", "service_code",
                            json_object_get(cat, "code"), "service_name",
-                           json_object_get(cat, "name_zh"), "description",
-                           json_object_get(cat, "name_en"), "metadata",
-                           json_array_size(attrs) > 0, "type", "realtime", "keywords", keywords,
-                           "group", json_object_get(cat, "group_zh")));
+                           in_lang(cat, "name_zh", "name_en", lang), "description", description,
+                           "metadata", json_array_size(attrs) > 0, "type", "realtime", "keywords",
+                           keywords, "group", in_lang(cat, "group_zh", "group_en", lang)));
     }
     json_decref(cats);
     return send(c, 200, xml, "services", out);
@@ -179,7 +226,18 @@ static json_t *str_or_empty(json_t *v)
     return json_is_string(v) ? json_incref(v) : json_string("");
 }
 
-static md_err service_definition(struct md_call *c, const char *code, bool xml)
+/* A bilingual text's half in lang (the text itself without a language). */
+static json_t *half_or_empty(json_t *v, enum md_o311_lang lang)
+{
+    char text[1024];
+    if (!json_is_string(v))
+        return json_string("");
+    md_o311_half(json_string_value(v), lang, text, sizeof(text));
+    return json_string(text);
+}
+
+static md_err service_definition(struct md_call *c, const char *code, bool xml,
+                                 enum md_o311_lang lang)
 {
     struct md_category cat;
     md_err rc = md_category_get(c->w->store, code, &cat, c->ctx);
@@ -198,7 +256,7 @@ static md_err service_definition(struct md_call *c, const char *code, bool xml)
                               (json_int_t)(json_integer_value(json_object_get(a, "order"))
                                                ? json_integer_value(json_object_get(a, "order"))
                                                : (json_int_t)i + 1),
-                              "description", str_or_empty(json_object_get(a, "description")));
+                              "description", half_or_empty(json_object_get(a, "description"), lang));
         json_t *values = json_object_get(a, "values");
         if (o && json_is_array(values)) {
             json_t *vs = json_array();
@@ -206,7 +264,7 @@ static md_err service_definition(struct md_call *c, const char *code, bool xml)
             json_t *v;
             json_array_foreach(values, k, v) json_array_append_new(
                 vs, json_pack("{s:o s:o}", "key", str_or_empty(json_object_get(v, "key")), "name",
-                              str_or_empty(json_object_get(v, "name"))));
+                              half_or_empty(json_object_get(v, "name"), lang)));
             json_object_set_new(o, "values", vs);
         }
         if (o)
@@ -218,7 +276,8 @@ static md_err service_definition(struct md_call *c, const char *code, bool xml)
 }
 
 /* A report (public JSON from store/) as an Open311 request. */
-static json_t *as_request(struct md_call *c, json_t *r, enum md_crs crs, bool notes)
+static json_t *as_request(struct md_call *c, json_t *r, enum md_crs crs, bool notes,
+                          enum md_o311_lang lang)
 {
     char id[32];
     snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(r, "id")));
@@ -232,7 +291,9 @@ static json_t *as_request(struct md_call *c, json_t *r, enum md_crs crs, bool no
         "{s:s s:s s:o s:o s:o s:o s:o s:s s:o s:o s:O s:o s:s s:s s:f s:f s:o}",
         "service_request_id", id, "status", md_status_is_open(status) ? "open" : "closed",
         "status_notes", str_or_empty(json_object_get(r, "status_note")), "service_name",
-        str_or_empty(json_object_get(r, "category_name")), "service_code",
+        str_or_empty(json_object_get(
+            r, lang == MD_O311_EN ? "category_name_en" : "category_name")),
+        "service_code",
         str_or_empty(json_object_get(r, "category")), "description",
         str_or_empty(json_object_get(r, "description")), "agency_responsible",
         str_or_empty(json_object_get(r, "unit_type")), "service_notice", "",
@@ -286,7 +347,7 @@ static md_err check_code_list(struct md_call *c, const char *name, const char *l
     return MD_OK;
 }
 
-static md_err get_requests(struct md_call *c, bool xml)
+static md_err get_requests(struct md_call *c, bool xml, enum md_o311_lang lang)
 {
     int offset = c->api->cfg->timezone_offset_min;
     int64_t now = md_time_now();
@@ -387,12 +448,13 @@ static md_err get_requests(struct md_call *c, bool xml)
     json_t *out = json_array();
     size_t i;
     json_t *r;
-    json_array_foreach(reports, i, r) json_array_append_new(out, as_request(c, r, crs, notes));
+    json_array_foreach(reports, i, r) json_array_append_new(out, as_request(c, r, crs, notes, lang));
     json_decref(reports);
     return send(c, 200, xml, "service_requests", out);
 }
 
-static md_err get_request(struct md_call *c, const char *id_text, bool xml)
+static md_err get_request(struct md_call *c, const char *id_text, bool xml,
+                          enum md_o311_lang lang)
 {
     int64_t id;
     enum md_crs crs;
@@ -410,7 +472,7 @@ static md_err get_request(struct md_call *c, const char *id_text, bool xml)
                            c->ctx);
     if (rc)
         return rc;
-    json_t *out = json_pack("[o]", as_request(c, r, crs, notes));
+    json_t *out = json_pack("[o]", as_request(c, r, crs, notes, lang));
     json_decref(r);
     return send(c, 200, xml, "service_requests", out);
 }
@@ -458,7 +520,40 @@ static md_err form_field(struct md_call *c, const struct md_kv *kv, size_t n, co
     return MD_OK;
 }
 
-static md_err post_request(struct md_call *c, bool xml)
+/* address_string without lat/long: the point of what the database names
+ * so (store/read/address.h), else 400 saying what was tried. */
+static md_err locate_address(struct md_call *c, const char *text, struct md_report_input *in)
+{
+    struct md_address_hit hit;
+    char shown[128];
+    size_t n = strlen(text), cut = n < sizeof(shown) - 1 ? n : sizeof(shown) - 1;
+    while (cut < n && cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+        cut--; /* quote at most 127 bytes, whole characters */
+    snprintf(shown, sizeof(shown), "%.*s", (int)cut, text);
+    if (md_utf8_len(text) > 500)
+        return md_fail(c->ctx, MD_EINVAL, "address_string is longer than 500 characters");
+    md_err rc = md_address_lookup(c->w->store, text, &hit, c->ctx);
+    if (rc)
+        return rc;
+    if (hit.match == MD_ADDRESS_NONE && hit.ambiguous > 1)
+        return md_fail(c->ctx, MD_EINVAL,
+                       "no facility, district or street named '%s': %d facilities have this"
+                       " name or address; give lat and long",
+                       shown, hit.ambiguous);
+    if (hit.match == MD_ADDRESS_NONE && hit.street_districts > 1)
+        return md_fail(c->ctx, MD_EINVAL,
+                       "no facility, district or street named '%s': a street of this name lies"
+                       " in %d districts; give lat and long",
+                       shown, hit.street_districts);
+    if (hit.match == MD_ADDRESS_NONE)
+        return md_fail(c->ctx, MD_EINVAL,
+                       "no facility, district or street named '%s'; give lat and long", shown);
+    in->lon = hit.lon;
+    in->lat = hit.lat;
+    return MD_OK;
+}
+
+static md_err post_request(struct md_call *c, bool xml, enum md_o311_lang *lang)
 {
     const char *ctype = md_request_header(c->req, "Content-Type");
     struct md_kv *kv = NULL;
@@ -473,6 +568,9 @@ static md_err post_request(struct md_call *c, bool xml)
                        "POST requests takes application/x-www-form-urlencoded fields");
     md_err rc = md__form_parse(c, c->req->body, c->req->body_len, 200, &kv, &n);
     if (rc)
+        return rc;
+    const char *locale = md__form_get(kv, n, "locale"); /* the spec's place for it */
+    if (locale && *locale && (rc = md_o311_locale(locale, lang, c->ctx)))
         return rc;
     const char *key = md__form_get(kv, n, "api_key");
     if (!key || !*key)
@@ -495,22 +593,24 @@ static md_err post_request(struct md_call *c, bool xml)
         rc = md_fail(c->ctx, MD_EINVAL, "service_code must be a 6-digit code");
     lat_s = md__form_get(kv, n, "lat");
     lon_s = md__form_get(kv, n, "long");
-    if (!rc && (!lat_s || !*lat_s || !lon_s || !*lon_s))
-        rc = md_fail(c->ctx, MD_EINVAL, md__form_get(kv, n, "address_string")
-                                            ? "lat and long are required: this server locates"
-                                              " requests by point and does not geocode"
-                                              " address_string"
-                                            : "lat and long are required");
-    if (!rc)
-        rc = md_parse_double(lat_s, "lat", &in.lat, c->ctx);
-    if (!rc)
-        rc = md_parse_double(lon_s, "long", &in.lon, c->ctx);
-    if (!rc && (in.lat < -90 || in.lat > 90))
-        rc = md_fail(c->ctx, MD_EINVAL, "lat %g is outside -90..90", in.lat);
-    if (!rc && (in.lon < -180 || in.lon > 180))
-        rc = md_fail(c->ctx, MD_EINVAL, "long %g is outside -180..180", in.lon);
-    if (!rc)
-        md_crs_to_wgs84(crs, in.lon, in.lat, &in.lon, &in.lat);
+    const char *address = md__form_get(kv, n, "address_string");
+    bool has_lat = lat_s && *lat_s, has_lon = lon_s && *lon_s;
+    if (!rc && !has_lat && !has_lon && address && *address) {
+        rc = locate_address(c, address, &in); /* WGS84 already */
+    } else if (!rc) {
+        if (!has_lat || !has_lon)
+            rc = md_fail(c->ctx, MD_EINVAL, "lat and long are required");
+        if (!rc)
+            rc = md_parse_double(lat_s, "lat", &in.lat, c->ctx);
+        if (!rc)
+            rc = md_parse_double(lon_s, "long", &in.lon, c->ctx);
+        if (!rc && (in.lat < -90 || in.lat > 90))
+            rc = md_fail(c->ctx, MD_EINVAL, "lat %g is outside -90..90", in.lat);
+        if (!rc && (in.lon < -180 || in.lon > 180))
+            rc = md_fail(c->ctx, MD_EINVAL, "long %g is outside -180..180", in.lon);
+        if (!rc)
+            md_crs_to_wgs84(crs, in.lon, in.lat, &in.lon, &in.lat);
+    }
     if (!rc)
         rc = form_field(c, kv, n, "description", MD_DESCRIPTION_MAX, &in.description);
     if (!rc)
@@ -560,7 +660,7 @@ static md_err post_request(struct md_call *c, bool xml)
     return rc;
 }
 
-static md_err route(struct md_call *c, bool post, bool *xml)
+static md_err route(struct md_call *c, bool post, bool *xml, enum md_o311_lang *lang)
 {
     const char *tail = c->tail;
     const char *dot = strrchr(tail, '.');
@@ -581,27 +681,52 @@ static md_err route(struct md_call *c, bool post, bool *xml)
         stem[slash - tail] = '\0';
     if (post) {
         if (strcmp(stem, "requests") == 0 && !arg)
-            return post_request(c, *xml);
+            return post_request(c, *xml, lang);
         return md_fail(c->ctx, MD_EMETHOD, "only requests takes POST");
     }
     if (strcmp(stem, "discovery") == 0 && !arg)
-        return discovery(c, *xml);
+        return discovery(c, *xml, *lang);
     if (strcmp(stem, "services") == 0)
-        return arg ? service_definition(c, arg, *xml) : services(c, *xml);
+        return arg ? service_definition(c, arg, *xml, *lang) : services(c, *xml, *lang);
     if (strcmp(stem, "requests") == 0)
-        return arg ? get_request(c, arg, *xml) : get_requests(c, *xml);
+        return arg ? get_request(c, arg, *xml, *lang) : get_requests(c, *xml, *lang);
     if (strcmp(stem, "tokens") == 0 && arg)
         return get_token(c, arg, *xml);
     return md_fail(c->ctx, MD_ENOTFOUND, "no such Open311 resource: %s", c->req->path);
 }
 
+/* The answer's language from the query's `locale`, else Accept-Language
+ * (POST's form field `locale` overrides both, in post_request). */
+static md_err request_lang(struct md_call *c, enum md_o311_lang *lang)
+{
+    const char *locale = md__param(c, "locale");
+    const char *accept = md_request_header(c->req, "Accept-Language");
+    *lang = MD_O311_DEFAULT;
+    if (locale && *locale)
+        return md_o311_locale(locale, lang, c->ctx);
+    return accept ? md_o311_accept_language(accept, lang, c->ctx) : MD_OK;
+}
+
 static md_err handle(struct md_call *c, bool post)
 {
     bool xml = false;
-    md_err rc = route(c, post, &xml);
-    if (rc && c->res->status < 400)
-        md__open311_error(c->res, o311_status(c->ctx->err ? c->ctx->err : rc),
-                          md_ctx_message(c->ctx), xml);
+    enum md_o311_lang lang = MD_O311_DEFAULT;
+    const char *dot = strrchr(c->tail, '.');
+    md_err rc = request_lang(c, &lang);
+    if (rc) /* the format is known from the path already */
+        xml = dot && strcmp(dot, ".xml") == 0;
+    else
+        rc = route(c, post, &xml, &lang);
+    const char *content_lang = rc ? "en" : md_o311_lang_tag(lang);
+    if (rc && c->res->status < 400) {
+        char zh[MD_CTX_MSG_MAX];
+        bool translated = lang == MD_O311_ZH &&
+                          md_o311_translate_zh(md_ctx_message(c->ctx), zh, sizeof(zh));
+        error_body(c->res, o311_status(c->ctx->err ? c->ctx->err : rc),
+                   translated ? zh : md_ctx_message(c->ctx), xml);
+        content_lang = translated ? "zh" : "en";
+    }
+    set_content_language(c->res, content_lang);
     return rc;
 }
 

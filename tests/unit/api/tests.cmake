@@ -2,3 +2,4 @@
 # tested over HTTP in tests/integration).
 mapd_unit_test(api feature_cache mapd_api)
 mapd_unit_test(api negotiate mapd_api PkgConfig::ZLIB)
+mapd_unit_test(api open311_lang mapd_api)
