@@ -68,6 +68,7 @@ static md_err put_u64(struct md_buf *b, uint64_t v)
 struct cluster_out {
     struct render *r;
     struct md_buf cats; /* "200102:3,200105:1" */
+    bool supporters;    /* the layer's points carry supporters (reports) */
 };
 
 static md_err emit_cluster(const struct md_cluster *c, void *userdata)
@@ -103,8 +104,9 @@ static md_err emit_cluster(const struct md_cluster *c, void *userdata)
         rc = md_mvt_prop_str(r->mvt, "category", c->top_category);
     if (!rc)
         rc = md_mvt_prop_str(r->mvt, "categories", o->cats.data ? o->cats.data : "");
-    /* c->supporters is the sum over the cluster's points: the hook for a
-     * supporters property (store.h, struct md_point). */
+    /* The sum over the cluster's points: "me too" shows at every zoom. */
+    if (!rc && o->supporters)
+        rc = md_mvt_prop_int(r->mvt, "supporters", c->supporters);
     if (!rc)
         rc = md_mvt_feature_end(r->mvt);
     if (!rc) {
@@ -117,7 +119,7 @@ static md_err emit_cluster(const struct md_cluster *c, void *userdata)
 /* A clustered zoom: the cluster index, synced to this tile's snapshot. */
 static md_err render_clusters(struct render *r, enum md_layer layer)
 {
-    struct cluster_out o = {.r = r};
+    struct cluster_out o = {.r = r, .supporters = layer == MD_LAYER_REPORTS};
     md_buf_init(&o.cats, (size_t)1 << 20);
     md_err rc = md_cluster_index_sync(r->clusters, r->s, layer, r->stats->change_seq, r->ctx);
     if (!rc)

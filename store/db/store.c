@@ -353,11 +353,11 @@ md_err md_store_changes_between(struct md_store *s, int64_t after, int64_t upto,
 }
 
 static const char *const points_sql[2] = {
-    "SELECT id, lon, lat, category FROM facilities ORDER BY id",
-    "SELECT id, lon, lat, service_code FROM reports ORDER BY id"};
+    "SELECT id, lon, lat, category, 0 FROM facilities ORDER BY id",
+    "SELECT id, lon, lat, service_code, supporters FROM reports ORDER BY id"};
 static const char *const point_sql[2] = {
-    "SELECT id, lon, lat, category FROM facilities WHERE id = ?1",
-    "SELECT id, lon, lat, service_code FROM reports WHERE id = ?1"};
+    "SELECT id, lon, lat, category, 0 FROM facilities WHERE id = ?1",
+    "SELECT id, lon, lat, service_code, supporters FROM reports WHERE id = ?1"};
 
 /* Step st (bound) and hand each row to fn. */
 static md_err step_points(struct md_store *s, sqlite3_stmt *st, md_point_fn fn, void *userdata,
@@ -370,7 +370,8 @@ static md_err step_points(struct md_store *s, sqlite3_stmt *st, md_point_fn fn, 
         struct md_point p = {.id = sqlite3_column_int64(st, 0),
                              .lon = sqlite3_column_double(st, 1),
                              .lat = sqlite3_column_double(st, 2),
-                             .category = cat ? (const char *)cat : ""};
+                             .category = cat ? (const char *)cat : "",
+                             .supporters = sqlite3_column_int64(st, 4)};
         rc = fn(&p, userdata);
     }
     if (!rc && src != SQLITE_DONE)

@@ -106,8 +106,7 @@ struct md_point {
     int64_t id;
     double lon, lat;
     const char *category; /* borrowed until fn returns */
-    int64_t supporters;   /* summed into clusters; 0 while the layer has no such field
-                             (the hook for a supporters count: select it in store.c) */
+    int64_t supporters;   /* summed into clusters (reports' "me too"; 0 for facilities) */
 };
 typedef md_err (*md_point_fn)(const struct md_point *p, void *userdata);
 /* Call fn for every point of `layer` (a point layer), in id order, inside

@@ -84,3 +84,34 @@ test('the centre sorts by supporters; a second support from a device is 409', as
   const newest = await http(srv.base, 'GET', '/api/v1/reports?category=200104&limit=1');
   assert.equal(newest.json.reports[0].id, ids[2]);
 });
+
+// Clusters sum their points' supporters, and a "me too" shows in the very
+// next low-zoom tile (the cluster index follows the change log).
+async function clusterSupporters(z) {
+  const t = tileAt(z, AT.lon, AT.lat);
+  const res = await fetch(`${srv.base}/tiles/reports/${t.z}/${t.x}/${t.y}.mvt`);
+  assert.equal(res.status, 200);
+  const layer = new VectorTile(new Pbf(Buffer.from(await res.arrayBuffer()))).layers.reports;
+  let sum = 0, clusters = 0;
+  for (let i = 0; i < layer.length; i++) {
+    const p = layer.feature(i).properties;
+    if (p.cluster) { clusters++; assert.equal(typeof p.supporters, 'number'); }
+    sum += p.supporters ?? 0;
+  }
+  return { sum, clusters };
+}
+
+test('clusters carry the sum of their points\' supporters, fresh after a "me too"', async () => {
+  const made = await http(srv.base, 'POST', '/api/v1/reports',
+    { json: { category: '200102', ...AT, description: 'me too cluster test' } });
+  assert.equal(made.status, 201, made.text);
+  for (const z of [10, 12]) {
+    const before = await clusterSupporters(z);
+    assert.ok(before.clusters > 0, `z${z} is clustered`);
+    const r = await http(srv.base, 'POST', `/api/v1/reports/${made.json.id}/supporters`,
+      { json: { device: `cluster-device-z${z}-00000001` } });
+    assert.equal(r.status, 201, r.text);
+    const after = await clusterSupporters(z);
+    assert.equal(after.sum, before.sum + 1, `z${z}: the tile's supporters grew by one`);
+  }
+});
