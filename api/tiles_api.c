@@ -95,17 +95,71 @@ static int cache_seconds(struct md_call *c, const struct md_tile_layers *layers)
 }
 
 /* Render a tile that missed the cache; fills body (gzip'd when asked) and etag. */
+/* A composite tile from its layers' own cache entries: an MVT tile is the
+ * concatenation of its layer messages, so each layer is rendered (or found)
+ * alone and cached under its own key, and a change to one layer re-renders
+ * only that layer of every composite it is in (a report filed under a
+ * viewport no longer re-renders its base map, districts and facilities).
+ * *seq: the oldest snapshot among the parts. False (nothing appended) when
+ * the concatenation outgrows MD_TILE_MAX_BYTES: the whole tile is then
+ * rendered at once, thinned as one. */
+static md_err compose_tile(struct md_call *c, const struct md_tile_layers *layers,
+                           struct md_tile_id t, struct md_buf *raw, int64_t *seq, bool *done)
+{
+    struct md_tile_cache *cache = c->api->tile_cache;
+    struct md_tile_cache_stats cs;
+    md_tile_cache_stats(cache, &cs);
+    *seq = cs.seq; /* a part found in the cache is valid as of the last sync */
+    *done = false;
+    md_err rc = MD_OK;
+    for (size_t i = 0; !rc && i < layers->n; i++) {
+        struct md_tile_layers one = {.layer = {layers->layer[i]}, .n = 1};
+        struct md_tile_key key = md_tile_key_make(t, &one);
+        char etag[32];
+        size_t at = raw->len;
+        if (md_tile_cache_get(cache, &key, false, raw, etag))
+            continue;
+        struct md_tile_stats stats;
+        rc = md_tile_render(c->w->store, c->w->geos, c->api->clusters, c->req->pool, t, &one,
+                            md_time_now(), raw, &stats, c->ctx);
+        if (rc)
+            break;
+        struct md_buf gz;
+        md_buf_init(&gz, (size_t)MD_TILE_MAX_BYTES * 2);
+        size_t n = raw->len - at;
+        if (n && md_gzip(raw->data + at, n, 6, &gz))
+            rc = md_fail(c->ctx, MD_EINTERNAL, "gzip failed");
+        if (!rc) {
+            md_tile_etag(n ? raw->data + at : NULL, n, etag);
+            md_tile_cache_put(cache, &key, raw->data + at, n, gz.data, gz.len, etag,
+                              stats.change_seq);
+            *seq = stats.change_seq < *seq ? stats.change_seq : *seq;
+        }
+        md_buf_free(&gz);
+    }
+    if (!rc && raw->len <= MD_TILE_MAX_BYTES)
+        *done = true;
+    else if (!rc)
+        md_buf_reset(raw);
+    return rc;
+}
+
 static md_err render_tile(struct md_call *c, const struct md_tile_layers *layers,
                           struct md_tile_id t, const struct md_tile_key *key, bool gzip,
                           char etag[24])
 {
     struct md_buf raw, gz;
-    struct md_tile_stats stats;
+    struct md_tile_stats stats = {0};
     md_buf_init(&raw, (size_t)MD_TILE_MAX_BYTES * 2);
     md_buf_init(&gz, (size_t)MD_TILE_MAX_BYTES * 2);
-    md_err rc = md_tile_render(c->w->store, c->w->geos, c->api->clusters, c->req->pool, t,
-                               layers, md_time_now(), &raw, &stats, c->ctx);
     struct md_tile_cache *cache = c->api->tile_cache;
+    bool composed = false;
+    md_err rc = MD_OK;
+    if (cache && layers->n > 1)
+        rc = compose_tile(c, layers, t, &raw, &stats.change_seq, &composed);
+    if (!rc && !composed)
+        rc = md_tile_render(c->w->store, c->w->geos, c->api->clusters, c->req->pool, t, layers,
+                            md_time_now(), &raw, &stats, c->ctx);
     if (!rc && raw.len && (gzip || cache) && md_gzip(raw.data, raw.len, 6, &gz))
         rc = md_fail(c->ctx, MD_EINTERNAL, "gzip failed");
     if (!rc) {

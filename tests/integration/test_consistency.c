@@ -366,6 +366,41 @@ static void tiles_refuse_another_crs(void **state)
     expect_200("/styles/mapd.json");
 }
 
+static void tile_cache_state(const char *path, const char *want)
+{
+    struct md_http_res r;
+    char v[32] = "";
+    assert_int_equal(md_http(&H, "GET", path, NULL, NULL, 0, &r), 0);
+    assert_true(r.status == 200 || r.status == 204);
+    assert_true(md_http_header(&r, "X-Tile-Cache", v, sizeof(v)));
+    if (strcmp(v, want) != 0)
+        fprintf(stderr, "%s: X-Tile-Cache %s, want %s\n", path, v, want);
+    assert_string_equal(v, want);
+    md_http_res_free(&r);
+}
+
+/* A composite tile is built from its layers' own cache entries: rendering
+ * it caches each layer alone, and a new report drops only the reports part
+ * (the other layers' parts stay cached). */
+static void composite_tiles_cache_their_layers(void **state)
+{
+    (void)state;
+    static const char comp[] = "/tiles/districts,facilities,reports/13/6744/3104.mvt";
+    tile_cache_state(comp, "miss");
+    tile_cache_state("/tiles/facilities/13/6744/3104.mvt", "hit");
+    tile_cache_state("/tiles/reports/13/6744/3104.mvt", "hit");
+    tile_cache_state(comp, "hit");
+    struct md_http_res r;
+    static const char body[] = "{\"category\":\"200104\",\"lon\":116.3967,\"lat\":39.9087}";
+    const char *const hdr[] = {"Content-Type: application/json", NULL};
+    assert_int_equal(md_http(&H, "POST", "/api/v1/reports", hdr, body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 201);
+    md_http_res_free(&r);
+    tile_cache_state("/tiles/facilities/13/6744/3104.mvt", "hit");
+    tile_cache_state(comp, "miss");
+    tile_cache_state("/tiles/reports/13/6744/3104.mvt", "hit"); /* re-rendered for comp */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +414,7 @@ int main(void)
         cmocka_unit_test(cached_tiles_follow_deadlines),
         cmocka_unit_test(keyset_pages_walk_the_list),
         cmocka_unit_test(tiles_refuse_another_crs),
+        cmocka_unit_test(composite_tiles_cache_their_layers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
