@@ -124,18 +124,12 @@ static md_err compose_tile(struct md_call *c, const struct md_tile_layers *layer
                             md_time_now(), raw, &stats, c->ctx);
         if (rc)
             break;
-        struct md_buf gz;
-        md_buf_init(&gz, (size_t)MD_TILE_MAX_BYTES * 2);
+        /* Parts are stored raw: they are concatenated, and compressed only
+         * when a client asks for one as a tile of its own. */
         size_t n = raw->len - at;
-        if (n && md_gzip(raw->data + at, n, 6, &gz))
-            rc = md_fail(c->ctx, MD_EINTERNAL, "gzip failed");
-        if (!rc) {
-            md_tile_etag(n ? raw->data + at : NULL, n, etag);
-            md_tile_cache_put(cache, &key, raw->data + at, n, gz.data, gz.len, etag,
-                              stats.change_seq);
-            *seq = stats.change_seq < *seq ? stats.change_seq : *seq;
-        }
-        md_buf_free(&gz);
+        md_tile_etag(n ? raw->data + at : NULL, n, etag);
+        md_tile_cache_put(cache, &key, raw->data + at, n, NULL, 0, etag, stats.change_seq);
+        *seq = stats.change_seq < *seq ? stats.change_seq : *seq;
     }
     if (!rc && raw->len <= MD_TILE_MAX_BYTES)
         *done = true;
@@ -153,14 +147,22 @@ static md_err render_tile(struct md_call *c, const struct md_tile_layers *layers
     md_buf_init(&raw, (size_t)MD_TILE_MAX_BYTES * 2);
     md_buf_init(&gz, (size_t)MD_TILE_MAX_BYTES * 2);
     struct md_tile_cache *cache = c->api->tile_cache;
-    bool composed = false;
+    bool have_raw = false;
+    if (cache && gzip) { /* cached raw, not yet compressed: compress it once */
+        struct md_tile_cache_stats cs;
+        md_tile_cache_stats(cache, &cs);
+        stats.change_seq = cs.seq;
+        have_raw = md_tile_cache_get(cache, key, false, &raw, etag);
+    }
     md_err rc = MD_OK;
-    if (cache && layers->n > 1)
-        rc = compose_tile(c, layers, t, &raw, &stats.change_seq, &composed);
-    if (!rc && !composed)
+    if (!have_raw && cache && layers->n > 1)
+        rc = compose_tile(c, layers, t, &raw, &stats.change_seq, &have_raw);
+    if (!rc && !have_raw)
         rc = md_tile_render(c->w->store, c->w->geos, c->api->clusters, c->req->pool, t, layers,
                             md_time_now(), &raw, &stats, c->ctx);
-    if (!rc && raw.len && (gzip || cache) && md_gzip(raw.data, raw.len, 6, &gz))
+    /* gzip only for a client that asked: the cache keeps the raw tile and
+     * adds the gzip'd form the first time one is asked for (above). */
+    if (!rc && raw.len && gzip && md_gzip(raw.data, raw.len, 6, &gz))
         rc = md_fail(c->ctx, MD_EINTERNAL, "gzip failed");
     if (!rc) {
         md_tile_etag(raw.data, raw.len, etag);

@@ -252,6 +252,8 @@ bool md_tile_cache_get(struct md_tile_cache *c, const struct md_tile_key *k, boo
     for (struct entry *e = c->buckets[bucket_of(k->t)]; e; e = e->hnext) {
         if (!same_key(&e->key, k))
             continue;
+        if (gzip && e->raw_len && !e->gz_len) /* stored before anyone asked for gzip */
+            break;
         const unsigned char *p = gzip ? e->bytes + e->raw_len : e->bytes;
         size_t n = gzip ? e->gz_len : e->raw_len;
         if (md_buf_append(out, p, n) == MD_OK) {

@@ -41,7 +41,8 @@ void md_tile_cache_free(struct md_tile_cache *c);
 md_err md_tile_cache_sync(struct md_tile_cache *c, struct md_store *s, struct md_ctx *ctx) MD_WUR;
 /* On a hit, append the tile (gzip'd bytes when `gzip`) to out, copy its ETag
  * (a quoted string) into etag, and return true. Empty tiles are cached too
- * (out gets 0 bytes). */
+ * (out gets 0 bytes). An entry stored without its gzip'd form (gz_len 0:
+ * compressed only once a client asks) is a miss for `gzip`. */
 bool md_tile_cache_get(struct md_tile_cache *c, const struct md_tile_key *k, bool gzip,
                        struct md_buf *out, char etag[24]);
 /* Store a tile rendered at change seq `seq` (raw and gzip'd bytes, both

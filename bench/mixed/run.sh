@@ -48,6 +48,9 @@ for rate in $RATES; do
     --max-per-client 0 >"$fifo" 2>"$work/serve.log" &
   PID=$!
   read -r line <"$fifo"; rm -f "$fifo"
+  if [ -n "${PERF:-}" ]; then # PERF=1: a profile of the server per rate (bench/out/mixed-RATE.perf)
+    perf record -F 499 -g -p "$PID" -o "$out/mixed-$rate.perf" -- sleep $((SECS + 3)) >/dev/null 2>&1 &
+  fi
   URL=$(printf '%s' "$line" | grep -o 'http://[^/]*'); port=${URL##*:}
   # Warm: one pass of the walk.
   PATHS_FILE=$work/tiles.txt taskset -c 1 wrk -t1 -c"$CONNS" -d2s -s "$root/bench/lib/paths.lua" "$URL" >/dev/null 2>&1

@@ -127,6 +127,37 @@ static void stale_render_is_not_stored(void **state)
     unit_store_drop(s);
 }
 
+/* An entry stored raw only (composite parts, tiles no client asked gzip'd)
+ * is a hit raw and a miss gzip'd, until its gzip'd form is stored; an empty
+ * tile is a hit either way. */
+static void raw_only_entries_miss_for_gzip(void **state)
+{
+    (void)state;
+    struct md_store *s = unit_store_fresh("tcache");
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_tile_cache *c = md_tile_cache_new(1 << 20);
+    assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
+    struct md_tile_key k = key(14, 100, 200, MD_LAYER_FACILITIES);
+    md_tile_cache_put(c, &k, "tile", 4, NULL, 0, "\"e\"", seq(s));
+    struct md_buf out;
+    md_buf_init(&out, 1 << 20);
+    char etag[24];
+    assert_true(md_tile_cache_get(c, &k, false, &out, etag));
+    assert_int_equal(out.len, 4);
+    assert_false(md_tile_cache_get(c, &k, true, &out, etag));
+    md_tile_cache_put(c, &k, "tile", 4, "gz", 2, "\"e\"", seq(s));
+    md_buf_reset(&out);
+    assert_true(md_tile_cache_get(c, &k, true, &out, etag));
+    assert_int_equal(out.len, 2);
+    struct md_tile_key empty = key(14, 101, 200, MD_LAYER_FACILITIES);
+    md_tile_cache_put(c, &empty, NULL, 0, NULL, 0, "\"0\"", seq(s));
+    assert_true(md_tile_cache_get(c, &empty, true, &out, etag));
+    md_buf_free(&out);
+    md_tile_cache_free(c);
+    unit_store_drop(s);
+}
+
 static void lru_keeps_the_budget(void **state)
 {
     (void)state;
@@ -163,6 +194,7 @@ int main(void)
         cmocka_unit_test(buffer_neighbours_are_invalidated_too),
         cmocka_unit_test(stale_render_is_not_stored),
         cmocka_unit_test(lru_keeps_the_budget),
+        cmocka_unit_test(raw_only_entries_miss_for_gzip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
