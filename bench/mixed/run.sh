@@ -8,7 +8,7 @@
 # Prints tiles/s, tile cache hit ratio, p50/p99 (wrk --latency), creates/s
 # achieved, and how many reports were in the first fetch after their 201.
 # Server on core 0 (default tile cache), wrk and the writer on core 1.
-# Usage: bench/mixed/run.sh [MAPD]  (env: SECS=10 CONNS=4 RATES="0 10 100 500" DB=...)
+# Usage: bench/mixed/run.sh [MAPD]  (env: SECS=10 CONNS=4 RATES="0 10 100 500" DB=... GZIP=1 PERF=1)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
 MAPD=${1:-$root/build/release/mapd/mapd}
@@ -53,11 +53,13 @@ for rate in $RATES; do
   fi
   URL=$(printf '%s' "$line" | grep -o 'http://[^/]*'); port=${URL##*:}
   # Warm: one pass of the walk.
-  PATHS_FILE=$work/tiles.txt taskset -c 1 wrk -t1 -c"$CONNS" -d2s -s "$root/bench/lib/paths.lua" "$URL" >/dev/null 2>&1
+  gzw=(); [ -n "${GZIP:-}" ] && gzw=(-H "Accept-Encoding: gzip")
+  PATHS_FILE=$work/tiles.txt taskset -c 1 wrk -t1 -c"$CONNS" -d2s "${gzw[@]}" -s "$root/bench/lib/paths.lua" "$URL" >/dev/null 2>&1
   h0=$(metric mapd_tile_cache_hits_total); m0=$(metric mapd_tile_cache_misses_total)
   taskset -c 1 python3 "$here/writer.py" 127.0.0.1 "$port" "$rate" "$SECS" "$work/points.txt" >"$work/writer.json" &
   WPID=$!
-  PATHS_FILE=$work/tiles.txt taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency \
+  gz=(); [ -n "${GZIP:-}" ] && gz=(-H "Accept-Encoding: gzip") # GZIP=1: clients ask gzip, as browsers do
+  PATHS_FILE=$work/tiles.txt taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "${gz[@]}" \
     -s "$root/bench/lib/paths.lua" "$URL" >"$work/wrk.out" 2>&1
   wait "$WPID"
   h1=$(metric mapd_tile_cache_hits_total); m1=$(metric mapd_tile_cache_misses_total)
@@ -71,7 +73,7 @@ for rate in $RATES; do
   log "rate $rate: ${RPS[$rate]} tiles/s, p50 ${P50[$rate]}, p99 ${P99[$rate]}, hit ${HIT[$rate]}, ${WR[$rate]}"
 done
 {
-  echo "## Tiles under writes ($(date -u +%Y-%m-%d), ${SECS}s per rate, $CONNS tile clients)"
+  echo "## Tiles under writes ($(date -u +%Y-%m-%d), ${SECS}s per rate, $CONNS tile clients${GZIP:+, asking gzip})"
   echo
   echo "| creates/s asked | tiles/s | vs no writes | cache hit ratio | p50 | p99 | creates done | in the first fetch after the 201 | 201 → visible p50 / p99 |"
   echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
