@@ -8,6 +8,8 @@
 # Prints tiles/s, tile cache hit ratio, p50/p99 (wrk --latency), creates/s
 # achieved, and how many reports were in the first fetch after their 201.
 # Server on core 0 (default tile cache), wrk and the writer on core 1.
+# Beside it, the peer's freshness cost: supercluster's load() of 200k and
+# 1M points (supercluster_load.mjs), the price of showing one new point.
 # Usage: bench/mixed/run.sh [MAPD]  (env: SECS=10 CONNS=4 RATES="0 10 100 500" DB=... GZIP=1 PERF=1)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
@@ -87,5 +89,12 @@ done
     echo "| $rate | ${RPS[$rate]} | $ratio | ${HIT[$rate]} | ${P50[$rate]} | ${P99[$rate]} | $created | $vis | $fr |"
   done
   echo
+  if [ -d "$root/bench/clusters/node_modules/supercluster" ] || (cd "$root/bench/clusters" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1); then
+    sqlite3 -csv "$DB" "SELECT printf('%.6f', lon), printf('%.6f', lat) FROM reports" >"$work/reports.csv"
+    echo "The peer's freshness cost: supercluster 9.1.0 rebuilds its index to show a new point;"
+    echo "load() on core 0, median of 3:"
+    taskset -c 0 node "$here/supercluster_load.mjs" "$work/reports.csv" 200000 1000000 | sed 's/^/    /'
+    echo
+  fi
   echo "Server: \`mapd serve\` on core 0 (default threads and tile cache); wrk and the writer on core 1. mapd: $MAPD"
 } | tee "$out/mixed.md"
