@@ -38,6 +38,9 @@ struct md_config {
     const char *styles_dir;     /* MapLibre styles */
     const char *font_path;      /* font for /fonts glyphs; NULL = built-in default */
     const char *public_url;     /* base URL for links; NULL = the address connected to */
+    const char *basemap_tiles;  /* an external raster XYZ base map (URL template) the styles
+                                   compose beneath mapd's layers; NULL = none */
+    const char *basemap_attribution; /* its attribution (may be NULL) */
     bool trust_host;            /* without public_url: links from the Host header */
     size_t max_body_bytes;      /* request bodies (413 above); multipart/form-data
                                    uploads (photos) may have MD_UPLOAD_BODY_MAX */

@@ -22,6 +22,7 @@
 #include "tile_render.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +422,46 @@ static md_err facility_colors(struct md_call *c, struct md_buf *out)
     return rc;
 }
 
+/* With --basemap-tiles: the style gets that raster source and a layer
+ * drawing it right above its background, beneath every mapd layer. */
+static md_err compose_basemap(struct md_call *c)
+{
+    const struct md_config *cfg = c->api->cfg;
+    struct md_buf *b = &c->res->body;
+    json_error_t err;
+    json_t *style = json_loadb(b->data ? b->data : "", b->len, 0, &err);
+    json_t *sources = json_object_get(style, "sources");
+    json_t *layers = json_object_get(style, "layers");
+    if (!json_is_object(sources) || !json_is_array(layers)) {
+        json_decref(style);
+        return md_fail(c->ctx, MD_EINTERNAL, "the style has no sources or layers");
+    }
+    json_t *src = json_pack("{s:s s:[s] s:i s:s}", "type", "raster", "tiles", cfg->basemap_tiles,
+                            "tileSize", 256, "attribution",
+                            cfg->basemap_attribution ? cfg->basemap_attribution : "");
+    json_t *layer = json_pack("{s:s s:s s:s}", "id", "external-basemap", "type", "raster",
+                              "source", "external-basemap");
+    const char *first = json_string_value(json_object_get(json_array_get(layers, 0), "type"));
+    size_t at = first && strcmp(first, "background") == 0 ? 1 : 0;
+    md_err rc = MD_ENOMEM;
+    if (src && layer) { /* the set/insert calls take the references */
+        rc = json_object_set_new(sources, "external-basemap", src) ||
+                     json_array_insert_new(layers, at, layer)
+                 ? MD_ENOMEM
+                 : MD_OK;
+    } else {
+        json_decref(src);
+        json_decref(layer);
+    }
+    char *text = rc ? NULL : json_dumps(style, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(style);
+    md_buf_reset(b);
+    if (!rc && (!text || md_buf_puts(b, text)))
+        rc = MD_ENOMEM;
+    free(text);
+    return rc ? md_fail(c->ctx, rc, "composing the base map into the style") : MD_OK;
+}
+
 static md_err handle_style(struct md_call *c)
 {
     md_err crs_rc = check_crs(c);
@@ -471,6 +512,8 @@ static md_err handle_style(struct md_call *c)
     }
     md_buf_free(&colors);
     md_buf_free(&text);
+    if (!rc && c->api->cfg->basemap_tiles)
+        rc = compose_basemap(c);
     if (!rc)
         rc = add_header(c, "Cache-Control", "no-cache");
     return rc ? md_fail(c->ctx, rc, "style %s could not be served", tail) : MD_OK;

@@ -54,7 +54,25 @@ static void serve_help(void)
         "                         0 = none)\n"
         "  --expensive-slots N    expensive requests running at once, 503 + Retry-After beyond\n"
         "                         (default threads - 1, at least 1)\n"
+        "  --basemap-tiles URL    an external raster base map, an XYZ URL template\n"
+        "                         (http(s), with {z}, {x} and {y}, e.g. Tianditu's with its key)\n"
+        "                         that the served styles draw beneath mapd's layers (default: none)\n"
+        "  --basemap-attribution T  its attribution, shown by the map\n"
         "  --quiet                no per-request log lines\n");
+}
+
+/* An XYZ URL template: http(s), printable, with {z}, {x} and {y} (or {-y}). */
+static int check_tiles_url(const char *url)
+{
+    bool ok = (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) &&
+              strlen(url) <= 2000 && strstr(url, "{z}") && strstr(url, "{x}") &&
+              (strstr(url, "{y}") || strstr(url, "{-y}"));
+    for (const char *p = url; ok && *p; p++)
+        ok = (unsigned char)*p > 0x20 && *p != '"' && *p != '\\' && *p != 0x7f;
+    if (!ok)
+        fprintf(stderr, "mapd serve: --basemap-tiles '%.80s' is not an http(s) XYZ URL template"
+                        " with {z}, {x} and {y}\n", url);
+    return !ok;
 }
 
 static int num(const char *what, const char *arg, int64_t lo, int64_t hi, int64_t *out)
@@ -162,6 +180,8 @@ int md_cli_serve(int argc, char **argv)
                                          {"query-budget-ms", required_argument, NULL, 1003},
                                          {"expensive-slots", required_argument, NULL, 1004},
                                          {"export-budget-ms", required_argument, NULL, 1005},
+                                         {"basemap-tiles", required_argument, NULL, 1006},
+                                         {"basemap-attribution", required_argument, NULL, 1007},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char cors_list[2048] = "";
@@ -297,6 +317,17 @@ int md_cli_serve(int argc, char **argv)
         case 1005:
             bad = num("--export-budget-ms", optarg, 0, 3600 * 1000, &v);
             cfg.export_budget_ms = (unsigned)v;
+            break;
+        case 1006:
+            bad = check_tiles_url(optarg);
+            cfg.basemap_tiles = optarg;
+            break;
+        case 1007:
+            if (strlen(optarg) > 500 || strpbrk(optarg, "\r\n")) {
+                fprintf(stderr, "mapd serve: --basemap-attribution: at most 500 bytes, one line\n");
+                bad = 1;
+            }
+            cfg.basemap_attribution = optarg;
             break;
         case 'h':
             serve_help();

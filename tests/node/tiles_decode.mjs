@@ -169,3 +169,29 @@ test('report status colours are apart from facility category colours', async () 
   for (const c of statusColours) assert.ok(!catColours.includes(c), `status colour ${c} is also a category colour`);
   assert.equal(new Set(statusColours).size, statusColours.length, 'each status its own colour');
 });
+
+// Issue 15: --basemap-tiles composes an external raster base map (an XYZ
+// template such as Tianditu's) beneath mapd's layers; the style stays
+// valid; a bad template is refused at start.
+test('--basemap-tiles puts a raster base map beneath every mapd layer', async () => {
+  const url = 'https://t0.example.cn/vec_w/wmts?T={z}/{x}/{y}&tk=KEY';
+  const ext = await startServer(['--basemap-tiles', url, '--basemap-attribution', '© 天地图']);
+  try {
+    const text = await (await fetch(`${ext.base}/styles/mapd.json`)).text();
+    const style = JSON.parse(text);
+    assert.deepEqual(style.sources['external-basemap'],
+      { type: 'raster', tiles: [url], tileSize: 256, attribution: '© 天地图' });
+    assert.equal(style.layers[0].type, 'background');
+    assert.equal(style.layers[1].id, 'external-basemap');
+    assert.equal(style.layers.filter((l) => l.source === 'external-basemap').length, 1);
+    const dir = mkdtempSync(join(tmpdir(), 'mapd-style-'));
+    writeFileSync(join(dir, 'style.json'), text);
+    const bin = require.resolve('@maplibre/maplibre-gl-style-spec/dist/gl-style-validate.mjs');
+    execFileSync(process.execPath, [bin, join(dir, 'style.json')], { stdio: 'inherit' });
+  } finally {
+    await ext.stop();
+  }
+  const plain = await (await fetch(`${srv.base}/styles/mapd.json`)).json();
+  assert.equal(plain.sources['external-basemap'], undefined, 'off by default');
+  await assert.rejects(startServer(['--basemap-tiles', 'ftp://x/{z}/{x}/{y}']), /exited/);
+});
