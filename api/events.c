@@ -12,10 +12,9 @@
  * subscriber's fields; wake callbacks are called with it held.
  */
 #include "events.h"
-#include "feature_read.h"
+#include "queries.h"
 #include "md_text.h"
 #include "params.h"
-#include "workflow.h"
 #include "md_time.h"
 #include "reports.h"
 
@@ -324,61 +323,29 @@ static md_err backlog_add(int64_t id, const char *type, const char *payload, voi
     return matches(&s->filter, &a) ? frame_text(&s->backlog, id, type, payload) : MD_OK;
 }
 
-/* Each item of a comma list of statuses is one; of categories, a known code. */
-static md_err check_list(struct md_call *call, const char *list, bool statuses)
-{
-    for (const char *p = list; *p;) {
-        size_t len = strcspn(p, ",");
-        char one[16] = "";
-        bool ok = len > 0 && len < sizeof(one);
-        if (ok)
-            memcpy(one, p, len);
-        if (ok && statuses)
-            ok = md_status_valid(one);
-        else if (ok) {
-            md_err rc =
-                md_store_code_known(call->w->store, MD_CODES_REPORT_CATEGORY, one, &ok, call->ctx);
-            if (rc)
-                return rc;
-        }
-        if (!ok)
-            return md_fail(call->ctx, MD_EINVAL, "%s '%.*s' is not a report %s",
-                           statuses ? "status" : "category", (int)(len > 20 ? 20 : len), p,
-                           statuses ? "status" : "category");
-        p += len + (p[len] == ',');
-    }
-    return MD_OK;
-}
-
+/* The stream's filter from its parameters, checked as every /api/v1 filter
+ * is (queries.h): statuses of the workflow, known categories and district. */
 static md_err parse_filter(struct md_call *call, struct filter *f)
 {
-    const char *report = md_request_query(call->req, "report");
-    const char *district = md_request_query(call->req, "district");
-    const char *category = md_request_query(call->req, "category");
-    const char *status = md_request_query(call->req, "status");
+    const char *report = NULL, *district = NULL, *category = NULL, *status = NULL;
     memset(f, 0, sizeof(*f));
-    if (report && md_parse_int64(report, "report", 1, INT64_MAX, &f->report, call->ctx))
-        return MD_EINVAL;
-    if (district) {
-        bool known = false;
-        md_err rc =
-            md_store_code_known(call->w->store, MD_CODES_DISTRICT, district, &known, call->ctx);
-        if (rc)
-            return rc;
-        if (!known || strlen(district) >= sizeof(f->district))
-            return md_fail(call->ctx, MD_EINVAL, "unknown district '%.20s'", district);
-        snprintf(f->district, sizeof(f->district), "%s", district);
-    }
-    if (category && strlen(category) >= sizeof(f->categories))
-        return md_fail(call->ctx, MD_EINVAL, "category: at most %zu bytes",
-                       sizeof(f->categories) - 1);
-    if (status && strlen(status) >= sizeof(f->statuses))
-        return md_fail(call->ctx, MD_EINVAL, "status: at most %zu bytes", sizeof(f->statuses) - 1);
-    md_err rc = category ? check_list(call, category, false) : MD_OK;
-    if (!rc && status)
-        rc = check_list(call, status, true);
+    md_err rc = md__param_str(call, "report", false, 20, &report);
+    if (!rc)
+        rc = md__param_str(call, "district", false, sizeof(f->district) - 1, &district);
+    if (!rc)
+        rc = md__param_str(call, "category", false, sizeof(f->categories) - 1, &category);
+    if (!rc)
+        rc = md__param_str(call, "status", false, sizeof(f->statuses) - 1, &status);
+    if (!rc && report && md_parse_int64(report, "report", 1, INT64_MAX, &f->report, call->ctx))
+        rc = MD_EINVAL;
+    if (!rc)
+        rc = md__check_statuses(call, MD_LAYER_REPORTS, status);
+    struct md_query_filter known = {.category = category, .district = district};
+    if (!rc)
+        rc = md__check_filter(call, MD_LAYER_REPORTS, &known);
     if (rc)
         return rc;
+    snprintf(f->district, sizeof(f->district), "%s", district ? district : "");
     snprintf(f->categories, sizeof(f->categories), "%s", category ? category : "");
     snprintf(f->statuses, sizeof(f->statuses), "%s", status ? status : "");
     return MD_OK;

@@ -9,6 +9,7 @@
 #include "areas.h"
 #include "feature_read.h"
 #include "json_body.h"
+#include "workflow.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -61,9 +62,6 @@ static bool one_of(const char *v, const char *const *list)
 
 md_err md__param_filter(struct md_call *c, enum md_layer layer, struct md_query_filter *f)
 {
-    static const char *const fac_status[] = {"open", "closed", "unverified", NULL};
-    static const char *const rep_status[] = {"reported", "filed", "dispatched", "in_progress",
-                                             "handled", "closed", "rejected", "parked", NULL};
     static const char *const kinds[] = {"problem", "incident", "correction", NULL};
     bool reports = layer == MD_LAYER_REPORTS;
     memset(f, 0, sizeof(*f));
@@ -84,21 +82,30 @@ md_err md__param_filter(struct md_call *c, enum md_layer layer, struct md_query_
         return rc;
     if (!reports && (md__param(c, "group") || md__param(c, "kind")))
         return md_fail(c->ctx, MD_EINVAL, "group and kind apply to reports only");
-    for (const char *p = f->status; p && *p;) {
-        size_t n = strcspn(p, ",");
-        char one[24] = "";
-        if (n < sizeof(one))
-            memcpy(one, p, n);
-        if (!one_of(one, reports ? rep_status : fac_status))
-            return md_fail(c->ctx, MD_EINVAL, "status '%.*s' is not a %s status",
-                           (int)(n > 20 ? 20 : n), p, reports ? "report" : "facility");
-        p += n + (p[n] == ',');
-    }
+    if ((rc = md__check_statuses(c, layer, f->status)))
+        return rc;
     if (f->kind && !one_of(f->kind, kinds))
         return md_fail(c->ctx, MD_EINVAL, "kind must be problem, incident or correction");
     if (f->has_from && f->has_to && f->from > f->to)
         return md_fail(c->ctx, MD_EINVAL, "from is after to");
     return md__check_filter(c, layer, f);
+}
+
+md_err md__check_statuses(struct md_call *c, enum md_layer layer, const char *list)
+{
+    static const char *const fac_status[] = {"open", "closed", "unverified", NULL};
+    bool reports = layer == MD_LAYER_REPORTS;
+    for (const char *p = list; p && *p;) {
+        size_t n = strcspn(p, ",");
+        char one[24] = "";
+        if (n < sizeof(one))
+            memcpy(one, p, n);
+        if (!(reports ? md_status_valid(one) : one_of(one, fac_status)))
+            return md_fail(c->ctx, MD_EINVAL, "status '%.*s' is not a %s status",
+                           (int)(n > 20 ? 20 : n), p, reports ? "report" : "facility");
+        p += n + (p[n] == ',');
+    }
+    return MD_OK;
 }
 
 md_err md__check_filter(struct md_call *c, enum md_layer layer, const struct md_query_filter *f)

@@ -19,6 +19,9 @@ md_err md__param_layer(struct md_call *c, const char *name, enum md_layer dflt, 
  * point into the request (borrowed). `prefix` is prepended to the names
  * (OGC uses the bare column names). */
 md_err md__param_filter(struct md_call *c, enum md_layer layer, struct md_query_filter *f) MD_WUR;
+/* Each item of a comma list of statuses (NULL: none) is a status of the
+ * layer (reports: the workflow's; facilities: open, closed, unverified). */
+md_err md__check_statuses(struct md_call *c, enum md_layer layer, const char *list) MD_WUR;
 /* Check a filter's values exist in the database (category, group, district). */
 md_err md__check_filter(struct md_call *c, enum md_layer layer, const struct md_query_filter *f) MD_WUR;
 /* The request body as a GeoJSON Polygon/MultiPolygon (geometry, Feature, or

@@ -334,18 +334,8 @@ static md_err list_reports(struct md_call *c)
     if (overdue && strcmp(overdue, "true") != 0 && strcmp(overdue, "false") != 0)
         return md_fail(c->ctx, MD_EINVAL, "overdue must be true or false");
     f.overdue = overdue && strcmp(overdue, "true") == 0;
-    if (f.statuses) {
-        for (const char *p = f.statuses; *p;) {
-            size_t n = strcspn(p, ",");
-            char one[MD_STATUS_MAX] = "";
-            if (n < sizeof(one))
-                memcpy(one, p, n);
-            if (!md_status_valid(one))
-                return md_fail(c->ctx, MD_EINVAL, "status '%.*s' is not a report status",
-                               (int)(n > 20 ? 20 : n), p);
-            p += n + (p[n] == ',');
-        }
-    }
+    if ((rc = md__check_statuses(c, MD_LAYER_REPORTS, f.statuses)))
+        return rc;
     if (f.kind && strcmp(f.kind, "problem") && strcmp(f.kind, "incident") &&
         strcmp(f.kind, "correction"))
         return md_fail(c->ctx, MD_EINVAL, "kind must be problem, incident or correction");

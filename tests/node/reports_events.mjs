@@ -81,7 +81,7 @@ test('events: filtered by report, district, category and status, live and replay
     assert.ok(replay.events.length >= 1);
     assert.ok(replay.events.every((e) => e.data.report.id === other.id));
     for (const [q, text] of [['report=0', 'report'], ['district=999999', 'unknown district'],
-      ['category=123456', 'not a report category'], ['status=done', 'not a report status'], ['x=1', 'unknown query parameter']]) {
+      ['category=123456', 'unknown category'], ['status=done', 'not a report status'], ['x=1', 'unknown query parameter']]) {
       const bad = await http(srv.base, 'GET', `/api/v1/events?${q}`);
       assert.equal(bad.status, 400, q);
       assert.match(bad.text ?? JSON.stringify(bad.json), new RegExp(text), q);
