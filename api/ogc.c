@@ -55,19 +55,6 @@ const size_t md__ogc_routes_count = sizeof(md__ogc_routes) / sizeof(md__ogc_rout
 #define collection md__ogc_collection
 #define NCOLLECTIONS md__ogc_ncollections
 
-static md_err put_url_encoded(struct md_buf *b, const char *s)
-{
-    md_err rc = MD_OK;
-    for (; !rc && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (isalnum(ch) || strchr("-._~,:", ch))
-            rc = md_buf_putc(b, (char)ch);
-        else
-            rc = md_buf_printf(b, "%%%02X", ch);
-    }
-    return rc;
-}
-
 /* bbox: 4 or 6 numbers; minlon > maxlon crosses the antimeridian (two boxes). */
 static md_err param_ogc_bbox(struct md_call *c, bool latlon, struct md_bbox boxes[2], int *nboxes)
 {
@@ -396,29 +383,6 @@ static md_err cursor_decode(struct md_call *c, const char *hex, bool has_sort,
                        "cursor is not one of this server's next links"
                        " (for this sortby)");
     return MD_OK;
-}
-
-md_err md__ogc_page_url(struct md_call *c, struct md_buf *b, const char *extra)
-{
-    md_err rc = md_buf_printf(b, "%s%s", md__base_url(c), c->req->path);
-    bool any = false;
-    for (size_t i = 0; !rc && i < c->req->nquery; i++) {
-        const char *k = c->req->query[i].key;
-        if ((extra && (strcmp(k, "offset") == 0 || strcmp(k, "cursor") == 0)) ||
-            strcmp(k, "f") == 0)
-            continue;
-        rc = md_buf_putc(b, any ? '&' : '?');
-        if (!rc)
-            rc = put_url_encoded(b, k);
-        if (!rc)
-            rc = md_buf_putc(b, '=');
-        if (!rc)
-            rc = put_url_encoded(b, c->req->query[i].value ? c->req->query[i].value : "");
-        any = true;
-    }
-    if (!rc && extra)
-        rc = md_buf_printf(b, "%c%s", any ? '&' : '?', extra);
-    return rc;
 }
 
 /* One equality node "<field> = <value>" for a queryable given as a parameter. */

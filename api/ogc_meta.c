@@ -13,10 +13,47 @@
 #include "layer_fields.h"
 #include "ogc_int.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <string.h>
 
 /* ---- the collections and what every resource shares */
+
+static md_err put_url_encoded(struct md_buf *b, const char *s)
+{
+    md_err rc = MD_OK;
+    for (; !rc && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (isalnum(ch) || strchr("-._~,:", ch))
+            rc = md_buf_putc(b, (char)ch);
+        else
+            rc = md_buf_printf(b, "%%%02X", ch);
+    }
+    return rc;
+}
+
+md_err md__ogc_page_url(struct md_call *c, struct md_buf *b, const char *extra)
+{
+    md_err rc = md_buf_printf(b, "%s%s", md__base_url(c), c->req->path);
+    bool any = false;
+    for (size_t i = 0; !rc && i < c->req->nquery; i++) {
+        const char *k = c->req->query[i].key;
+        if ((extra && (strcmp(k, "offset") == 0 || strcmp(k, "cursor") == 0)) ||
+            strcmp(k, "f") == 0)
+            continue;
+        rc = md_buf_putc(b, any ? '&' : '?');
+        if (!rc)
+            rc = put_url_encoded(b, k);
+        if (!rc)
+            rc = md_buf_putc(b, '=');
+        if (!rc)
+            rc = put_url_encoded(b, c->req->query[i].value ? c->req->query[i].value : "");
+        any = true;
+    }
+    if (!rc && extra)
+        rc = md_buf_printf(b, "%c%s", any ? '&' : '?', extra);
+    return rc;
+}
 
 const struct md__ogc_collection md__ogc_collections[] = {
     {MD_LAYER_FACILITIES, "Facilities",
