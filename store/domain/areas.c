@@ -379,21 +379,6 @@ static bool prepared_has_point(GEOSContextHandle_t h, const GEOSPreparedGeometry
     return in;
 }
 
-/* Keep `code` in out when it ranks before what out holds (rank: 0 the
- * preferred code, 1 of the preferred district, 2 any; then the smaller code). */
-static void consider(const char *code, int rank, int *best_rank, char *out, size_t outsz)
-{
-    if (out[0] && (rank > *best_rank || (rank == *best_rank && strcmp(code, out) >= 0)))
-        return;
-    snprintf(out, outsz, "%s", code);
-    *best_rank = rank;
-}
-
-static bool same(const char *a, const char *b)
-{
-    return b && *b && strcmp(a, b) == 0;
-}
-
 /* md_area_source over the generator's areas: cells through the lattice
  * index, districts by their polygons. */
 static md_err areas_cell_at(void *self, double lon, double lat, const char *pref_grid,
@@ -415,12 +400,13 @@ static md_err areas_cell_at(void *self, double lon, double lat, const char *pref
         for (uint32_t k = 0; k < a->slots[s].count; k++) {
             const struct grid *gr = &a->grids[a->slots[s].first + k];
             const char *dcode = a->districts[gr->district].info.code;
-            int rank = same(gr->code, pref_grid) ? 0 : same(dcode, pref_district) ? 1 : 2;
-            if (grid[0] && (rank > best_rank || (rank == best_rank && strcmp(gr->code, grid) >= 0)))
+            int rank = md_locate_rank(gr->code, dcode, pref_grid, pref_district);
+            if (!md_locate_before(gr->code, rank, grid, best_rank))
                 continue;
             if (!gr->prep || prepared_has_point(h, gr->prep, lon, lat)) {
-                consider(gr->code, rank, &best_rank, grid, MD_GRID_CODE_MAX);
+                snprintf(grid, MD_GRID_CODE_MAX, "%s", gr->code);
                 snprintf(district, MD_DISTRICT_CODE_MAX, "%s", dcode);
+                best_rank = rank;
             }
         }
         break;
@@ -439,9 +425,13 @@ static md_err areas_district_at(void *self, double lon, double lat, const char *
         const struct md_bbox *b = &a->districts[i].info.bbox;
         if (lon < b->minx || lon > b->maxx || lat < b->miny || lat > b->maxy)
             continue;
-        if (prepared_has_point(h, a->districts[i].prep, lon, lat))
-            consider(a->districts[i].info.code, same(a->districts[i].info.code, preferred) ? 0 : 2,
-                     &best_rank, district, MD_DISTRICT_CODE_MAX);
+        const char *code = a->districts[i].info.code;
+        int rank = md_locate_rank(code, NULL, preferred, NULL);
+        if (md_locate_before(code, rank, district, best_rank) &&
+            prepared_has_point(h, a->districts[i].prep, lon, lat)) {
+            snprintf(district, MD_DISTRICT_CODE_MAX, "%s", code);
+            best_rank = rank;
+        }
     }
     return MD_OK;
 }

@@ -9,6 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+int md_locate_rank(const char *code, const char *parent, const char *pref, const char *pref_parent)
+{
+    if (pref && *pref && strcmp(code, pref) == 0)
+        return 0;
+    return parent && pref_parent && *pref_parent && strcmp(parent, pref_parent) == 0 ? 1 : 2;
+}
+
+bool md_locate_before(const char *code, int rank, const char *best, int best_rank)
+{
+    return !best || !*best || rank < best_rank || (rank == best_rank && strcmp(code, best) < 0);
+}
+
 md_err md_locate(const struct md_area_source *src, double lon, double lat,
                  const struct md_locate_opts *o, struct md_location *out, struct md_ctx *ctx)
 {
@@ -261,20 +273,12 @@ struct probe {
     double best_d; /* nearest: its distance */
 };
 
-static int rank_of(const struct probe *p, const struct area *a)
-{
-    if (p->preferred && strcmp(a->code, p->preferred) == 0)
-        return 0;
-    return p->pref_parent && strcmp(a->parent, p->pref_parent) == 0 ? 1 : 2;
-}
-
 static void containing_cb(void *item, void *userdata)
 {
     struct probe *p = userdata;
     const struct area *a = item;
-    int rank = rank_of(p, a);
-    if (p->best &&
-        (rank > p->best_rank || (rank == p->best_rank && strcmp(a->code, p->best->code) >= 0)))
+    int rank = md_locate_rank(a->code, a->parent, p->preferred, p->pref_parent);
+    if (!md_locate_before(a->code, rank, p->best ? p->best->code : NULL, p->best_rank))
         return;
     if (GEOSPreparedIntersects_r(p->h, a->prep, p->pt) == 1) {
         p->best = a;

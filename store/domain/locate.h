@@ -54,6 +54,14 @@ struct md_area_source {
     void *self;
 };
 
+/* The rule's order among the areas that hold a point, for sources: the
+ * rank of an area is 0 when its code is `pref`, 1 when its parent (a cell's
+ * district) is `pref_parent`, else 2 (NULL or "" prefer nothing); an area
+ * goes before the best so far (`best` NULL or "": none) by rank, then by
+ * the smaller code. */
+int md_locate_rank(const char *code, const char *parent, const char *pref, const char *pref_parent);
+bool md_locate_before(const char *code, int rank, const char *best, int best_rank);
+
 struct md_locate_opts {
     const char *pref_district, *pref_grid; /* NULL: none */
     bool no_near_district;                 /* a point in no district stays in none */
