@@ -23,10 +23,11 @@ static md_err handle_within(struct md_call *c);
 static md_err handle_district_at(struct md_call *c);
 
 #define FILTER_PARAMS "category", "status", "district", "group", "kind", "from", "to"
-static const char *const nearest_params[] = {"crs", "layer", "lon", "lat", "k", "max_distance",
-                                             FILTER_PARAMS, NULL};
-static const char *const within_params[] = {"crs",   "layer",  "bbox", "limit", "offset", "lon",
-                                            "lat",   "radius", FILTER_PARAMS, NULL};
+static const char *const nearest_params[] = {"crs", "layer",        "lon",         "lat",
+                                             "k",   "max_distance", FILTER_PARAMS, NULL};
+static const char *const within_params[] = {"crs",    "layer",       "bbox", "limit",
+                                            "offset", "after",       "lon",  "lat",
+                                            "radius", FILTER_PARAMS, NULL};
 static const char *const district_at_params[] = {"crs", "lon", "lat", NULL};
 
 const struct md_route md__queries_routes[] = {
@@ -124,9 +125,11 @@ md_err md__check_filter(struct md_call *c, enum md_layer layer, const struct md_
             return md_fail(c->ctx, MD_EINVAL, "unknown category '%.*s'", (int)(n > 40 ? 40 : n), p);
         p += n + (p[n] == ',');
     }
-    if (!rc && f->group && !(rc = md_store_code_known(s, MD_CODES_CATEGORY_GROUP, f->group, &found, c->ctx)) && !found)
+    if (!rc && f->group &&
+        !(rc = md_store_code_known(s, MD_CODES_CATEGORY_GROUP, f->group, &found, c->ctx)) && !found)
         return md_fail(c->ctx, MD_EINVAL, "unknown group '%s'", f->group);
-    if (!rc && f->district && !(rc = md_store_code_known(s, MD_CODES_DISTRICT, f->district, &found, c->ctx)) && !found)
+    if (!rc && f->district &&
+        !(rc = md_store_code_known(s, MD_CODES_DISTRICT, f->district, &found, c->ctx)) && !found)
         return md_fail(c->ctx, MD_EINVAL, "unknown district '%s'", f->district);
     return rc;
 }
@@ -148,7 +151,8 @@ static md_err ring_from_json(struct md_call *c, json_t *ring, enum md_crs crs, s
         return md_geos_fail(c->w->geos, c->ctx, "polygon");
     for (size_t i = 0; i < n; i++) {
         json_t *p = json_array_get(ring, i);
-        double x = json_number_value(json_array_get(p, 0)), y = json_number_value(json_array_get(p, 1));
+        double x = json_number_value(json_array_get(p, 0)),
+               y = json_number_value(json_array_get(p, 1));
         if (!json_is_array(p) || json_array_size(p) < 2 || !json_is_number(json_array_get(p, 0)) ||
             !json_is_number(json_array_get(p, 1))) {
             GEOSCoordSeq_destroy_r(h, seq);
@@ -156,8 +160,8 @@ static md_err ring_from_json(struct md_call *c, json_t *ring, enum md_crs crs, s
         }
         if (x < -180 || x > 180 || y < -90 || y > 90) {
             GEOSCoordSeq_destroy_r(h, seq);
-            return md_fail(c->ctx, MD_EINVAL, "polygon: position %g,%g is outside -180..180, -90..90",
-                           x, y);
+            return md_fail(c->ctx, MD_EINVAL,
+                           "polygon: position %g,%g is outside -180..180, -90..90", x, y);
         }
         md_crs_to_wgs84(crs, x, y, &x, &y);
         GEOSCoordSeq_setXY_r(h, seq, (unsigned)i, x, y);
@@ -245,8 +249,8 @@ static int extent_cmp(const void *a, const void *b)
     return d < 0 ? -1 : d > 0;
 }
 
-static md_err ring_extents(GEOSContextHandle_t h, const GEOSGeometry *ring,
-                           struct edge_extent **v, size_t *n, size_t *cap)
+static md_err ring_extents(GEOSContextHandle_t h, const GEOSGeometry *ring, struct edge_extent **v,
+                           size_t *n, size_t *cap)
 {
     const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(h, ring);
     unsigned size = 0;
@@ -266,8 +270,8 @@ static md_err ring_extents(GEOSContextHandle_t h, const GEOSGeometry *ring,
                 *v = nv;
                 *cap = ncap;
             }
-            (*v)[(*n)++] = (struct edge_extent){px < x ? px : x, px < x ? x : px,
-                                                py < y ? py : y, py < y ? y : py};
+            (*v)[(*n)++] = (struct edge_extent){px < x ? px : x, px < x ? x : px, py < y ? py : y,
+                                                py < y ? y : py};
         }
         px = x;
         py = y;
@@ -389,8 +393,8 @@ static md_err hit_props(struct md_call *c, enum md_layer layer, const struct md_
     return rc;
 }
 
-md_err md__send_hits(struct md_call *c, enum md_layer layer, const struct md_query_hit *hits,
-                     int n, int64_t matched, bool with_distance, enum md_crs crs, const char *extra)
+md_err md__send_hits(struct md_call *c, enum md_layer layer, const struct md_query_hit *hits, int n,
+                     int64_t matched, bool with_distance, enum md_crs crs, const char *extra)
 {
     struct md_store *s = c->w->store;
     struct md_buf *b = &c->res->body;
@@ -406,9 +410,12 @@ md_err md__send_hits(struct md_call *c, enum md_layer layer, const struct md_que
     if (!rc) /* past the buffer's cap it grows as it goes, and fails there */
         MD_IGNORE(md_buf_reserve(b, 512 + (size_t)n * 640));
     if (!rc)
-        rc = md_buf_printf(b, "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,"
-                              "\"numberReturned\":%d,\"crs_name\":\"%s\"%s,\"features\":[",
-                           (long long)matched, n, md_crs_name(crs), extra ? extra : "");
+        rc = md_buf_puts(b, "{\"type\":\"FeatureCollection\",");
+    if (!rc && matched >= 0)
+        rc = md_buf_printf(b, "\"numberMatched\":%lld,", (long long)matched);
+    if (!rc)
+        rc = md_buf_printf(b, "\"numberReturned\":%d,\"crs_name\":\"%s\"%s,\"features\":[", n,
+                           md_crs_name(crs), extra ? extra : "");
     int64_t cached = 0;
     for (int i = 0, written = 0; !rc && i < n; i++) {
         const struct md_query_hit *h = &hits[i];
@@ -488,6 +495,41 @@ static md_err handle_nearest(struct md_call *c)
     return rc;
 }
 
+/* The keyset cursor of a within page ("next"): "i<id>" by id, or
+ * "d<distance>_<id>" by distance (%.17g reads back the same double). */
+static void within_cursor(enum md_query_order order, const struct md_query_hit *last, char *out,
+                          size_t n)
+{
+    if (order == MD_ORDER_DISTANCE)
+        snprintf(out, n, ",\"next\":\"d%.17g_%lld\"", last->distance_m, (long long)last->id);
+    else
+        snprintf(out, n, ",\"next\":\"i%lld\"", (long long)last->id);
+}
+
+static md_err within_cursor_parse(struct md_call *c, const char *text, enum md_query_order order,
+                                  struct md_query_after *out)
+{
+    char *end = NULL;
+    bool ok = false;
+    if (order == MD_ORDER_DISTANCE && text[0] == 'd') {
+        double d = strtod(text + 1, &end);
+        if (end != text + 1 && *end == '_' && isfinite(d) && d >= 0) {
+            const char *id = end + 1;
+            long long v = strtoll(id, &end, 10);
+            ok = end != id && !*end && v >= 0 && id[0] != '-' && id[0] != '+';
+            *out = (struct md_query_after){d, v};
+        }
+    } else if (order == MD_ORDER_ID && text[0] == 'i' && text[1] >= '0' && text[1] <= '9') {
+        long long v = strtoll(text + 1, &end, 10);
+        ok = !*end && v >= 0;
+        *out = (struct md_query_after){0, v};
+    }
+    if (!ok)
+        return md_fail(c->ctx, MD_EINVAL,
+                       "after must be the `next` cursor of a previous page of the same query");
+    return MD_OK;
+}
+
 static md_err handle_within(struct md_call *c)
 {
     md_err params_rc = md__params_only(c, within_params);
@@ -518,8 +560,9 @@ static md_err handle_within(struct md_call *c)
         goto out;
     int regions = has_point + has_bbox + post + (f.district != NULL);
     if (regions != 1) {
-        rc = md_fail(c->ctx, MD_EINVAL, "within needs exactly one of lon+lat+radius, bbox, "
-                                        "district, or a GeoJSON polygon body (POST)");
+        rc = md_fail(c->ctx, MD_EINVAL,
+                     "within needs exactly one of lon+lat+radius, bbox, "
+                     "district, or a GeoJSON polygon body (POST)");
         goto out;
     }
     if (has_point) {
@@ -559,25 +602,43 @@ static md_err handle_within(struct md_call *c)
             r.polygon = prep;
         }
     }
+    const char *cursor = md__param(c, "after");
+    bool has_after = cursor != NULL;
+    struct md_query_after after = {0, 0};
+    if (!rc && has_after && md__param(c, "offset"))
+        rc = md_fail(c->ctx, MD_EINVAL, "after and offset exclude each other: page by one of them");
+    if (!rc && has_after)
+        rc = within_cursor_parse(
+            c, cursor, r.kind == MD_REGION_CIRCLE ? MD_ORDER_DISTANCE : MD_ORDER_ID, &after);
     if (rc)
         goto out;
-    struct md_query_hit *hits = md_pool_calloc(c->req->pool, (size_t)limit, sizeof(*hits));
+    struct md_query_hit *hits = md_pool_calloc(c->req->pool, (size_t)limit + 1, sizeof(*hits));
     if (!hits) {
         rc = md_fail(c->ctx, MD_ENOMEM, "within");
         goto out;
     }
+    enum md_query_order order = r.kind == MD_REGION_CIRCLE ? MD_ORDER_DISTANCE : MD_ORDER_ID;
     int n = 0;
-    int64_t matched = 0;
+    int64_t matched = -1;
+    bool more = false;
     bool began = md_store_txn_state(c->w->store) == MD_TXN_NONE;
     if (began && (rc = md_store_read_begin(c->w->store, c->ctx)))
         goto out;
-    rc = md_query_within(c->w->store, layer, &r, &f,
-                         r.kind == MD_REGION_CIRCLE ? MD_ORDER_DISTANCE : MD_ORDER_ID, offset,
-                         (int)limit, hits, &n, &matched, c->ctx);
+    if (has_after) { /* a keyset page: no count, cost independent of depth */
+        rc = md_query_within_after(c->w->store, layer, &r, &f, order, &after, (int)limit, hits, &n,
+                                   &more, c->ctx);
+    } else {
+        rc = md_query_within(c->w->store, layer, &r, &f, order, offset, (int)limit, hits, &n,
+                             &matched, c->ctx);
+        more = offset + n < matched;
+    }
     if (!rc) {
-        char extra[96];
-        snprintf(extra, sizeof(extra), ",\"offset\":%lld,\"limit\":%lld", (long long)offset,
-                 (long long)limit);
+        char extra[160];
+        int at = has_after ? snprintf(extra, sizeof(extra), ",\"limit\":%lld", (long long)limit)
+                           : snprintf(extra, sizeof(extra), ",\"offset\":%lld,\"limit\":%lld",
+                                      (long long)offset, (long long)limit);
+        if (more && n > 0)
+            within_cursor(order, &hits[n - 1], extra + at, sizeof(extra) - (size_t)at);
         rc = md__send_hits(c, layer, hits, n, matched, r.kind == MD_REGION_CIRCLE, crs, extra);
     }
     if (began)

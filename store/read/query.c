@@ -46,28 +46,43 @@ bool md_query_point_layer(enum md_layer layer)
 /* ---- SQL, per point layer. Filters bind NULL when absent:
  * ?10 category, ?11 group, ?12 status, ?13 district, ?14 kind, ?15 from, ?16 to. */
 
-#define FAC_FILTERS                                                                             \
-    " AND (?10 IS NULL OR " MD_SQL_IN_LIST("?10", "t.category") ") AND ?11 IS NULL"                    \
-    " AND (?12 IS NULL OR " MD_SQL_IN_LIST("?12", "t.status") ")"                                      \
-    " AND (?13 IS NULL OR t.district_code = ?13) AND ?14 IS NULL"                               \
-    " AND (?15 IS NULL OR t.updated_at >= ?15) AND (?16 IS NULL OR t.updated_at <= ?16)"
-#define REP_FILTERS                                                                              \
-    " AND (?10 IS NULL OR " MD_SQL_IN_LIST("?10", "t.service_code") ")"                                 \
-    " AND (?11 IS NULL OR t.service_code IN (SELECT code FROM categories WHERE group_code = ?11))" \
-    " AND (?12 IS NULL OR " MD_SQL_IN_LIST("?12", "t.status") ")"                                       \
-    " AND (?13 IS NULL OR t.district_code = ?13)"                                                \
-    " AND (?14 IS NULL OR t.kind = ?14)"                                                         \
-    " AND (?15 IS NULL OR t.created_at >= ?15) AND (?16 IS NULL OR t.created_at <= ?16)"
+#define FAC_FILTERS                                                                                \
+    " AND (?10 IS NULL OR " MD_SQL_IN_LIST(                                                        \
+        "?10", "t.category") ") AND ?11 IS NULL"                                                   \
+                             " AND (?12 IS NULL OR " MD_SQL_IN_LIST(                               \
+                                 "?12", "t.status") ")"                                            \
+                                                    " AND (?13 IS NULL OR t.district_code = ?13) " \
+                                                    "AND ?14 IS NULL"                              \
+                                                    " AND (?15 IS NULL OR t.updated_at >= ?15) "   \
+                                                    "AND (?16 IS NULL OR t.updated_at <= ?16)"
+#define REP_FILTERS                                                                                \
+    " AND (?10 IS NULL OR " MD_SQL_IN_LIST(                                                        \
+        "?10", "t.service_code") ")"                                                               \
+                                 " AND (?11 IS NULL OR t.service_code IN (SELECT code FROM "       \
+                                 "categories WHERE group_code = ?11))"                             \
+                                 " AND (?12 IS NULL OR " MD_SQL_IN_LIST(                           \
+                                     "?12",                                                        \
+                                     "t.status") ")"                                               \
+                                                 " AND (?13 IS NULL OR t.district_code = ?13)"     \
+                                                 " AND (?14 IS NULL OR t.kind = ?14)"              \
+                                                 " AND (?15 IS NULL OR t.created_at >= ?15) AND "  \
+                                                 "(?16 IS NULL OR t.created_at <= ?16)"
 
 struct layer_sql {
-    const char *node;    /* ?1 R*Tree node number -> blob */
-    const char *row;     /* ?1 id -> lon, lat when the row passes the filters */
-    const char *row_plain; /* ?1 id -> lon, lat (no filters: fewer VDBE steps) */
-    const char *scan;   /* all rows passing the filters: id, lon, lat */
-    const char *boxed;  /* rows in box ?1..?4 (minx, miny, maxx, maxy) passing filters */
-    const char *count;  /* count of rows passing the filters */
-    const char *page;   /* rows passing the filters by id: ?1 limit, ?2 offset */
+    const char *node;       /* ?1 R*Tree node number -> blob */
+    const char *row;        /* ?1 id -> lon, lat when the row passes the filters */
+    const char *row_plain;  /* ?1 id -> lon, lat (no filters: fewer VDBE steps) */
+    const char *scan;       /* all rows passing the filters: id, lon, lat */
+    const char *boxed;      /* rows in box ?1..?4 (minx, miny, maxx, maxy) passing filters */
+    const char *count;      /* count of rows passing the filters */
+    const char *page;       /* rows passing the filters by id: ?1 limit, ?2 offset */
+    const char *scan_after; /* rows passing the filters with id > ?1, by id */
+    const char *box_count;  /* R*Tree entries in box ?1..?4, counted up to SMALL_BOX + 1 */
 };
+
+/* A box with at most this many R*Tree entries is read whole for a keyset
+ * page; a bigger one is read in id order from the cursor (it matches often). */
+#define SMALL_BOX 4096
 
 static const struct layer_sql layer_sql[2] = {
     {
@@ -81,6 +96,9 @@ static const struct layer_sql layer_sql[2] = {
         "SELECT count(*) FROM facilities t WHERE 1" FAC_FILTERS,
         "SELECT t.id, t.lon, t.lat FROM facilities t WHERE 1" FAC_FILTERS
         " ORDER BY t.id LIMIT ?1 OFFSET ?2",
+        "SELECT t.id, t.lon, t.lat FROM facilities t WHERE t.id > ?1" FAC_FILTERS " ORDER BY t.id",
+        "SELECT count(*) FROM (SELECT 1 FROM idx_facilities_geom WHERE xmax >= ?1 AND xmin <= ?3"
+        " AND ymax >= ?2 AND ymin <= ?4 LIMIT 4097)",
     },
     {
         "SELECT data FROM idx_reports_geom_node WHERE nodeno = ?1",
@@ -93,6 +111,9 @@ static const struct layer_sql layer_sql[2] = {
         "SELECT count(*) FROM reports t WHERE 1" REP_FILTERS,
         "SELECT t.id, t.lon, t.lat FROM reports t WHERE 1" REP_FILTERS
         " ORDER BY t.id LIMIT ?1 OFFSET ?2",
+        "SELECT t.id, t.lon, t.lat FROM reports t WHERE t.id > ?1" REP_FILTERS " ORDER BY t.id",
+        "SELECT count(*) FROM (SELECT 1 FROM idx_reports_geom WHERE xmax >= ?1 AND xmin <= ?3"
+        " AND ymax >= ?2 AND ymin <= ?4 LIMIT 4097)",
     },
 };
 
@@ -162,8 +183,8 @@ static int hit_cmp_id(const void *pa, const void *pb)
 /* An R*Tree entry: row id and a lower bound of its distance. */
 struct cand {
     int64_t id;
-    double lo, hi; /* bounds of its geodesic distance */
-    double d, lon, lat; /* exact, once looked up (d < 0: not yet) */
+    double lo, hi;        /* bounds of its geodesic distance */
+    double d, lon, lat;   /* exact, once looked up (d < 0: not yet) */
     struct rt_cell *cell; /* its cached leaf cell, or NULL */
 };
 
@@ -175,12 +196,20 @@ struct search {
     struct md_geod_near near;
     struct cand *c;
     size_t n, cap;
-    int64_t rows_read; /* rows looked up (filters, exact lon/lat) */
-    int passed;        /* rows that passed the filters in the last round */
-    bool filtered;        /* f sets a condition */
-    struct rt_tree *tree; /* the connection's cache of this layer's nodes, or NULL */
-    int depth;            /* of the R*Tree; -1 until read */
+    int64_t rows_read;                  /* rows looked up (filters, exact lon/lat) */
+    int passed;                         /* rows that passed the filters in the last round */
+    bool filtered;                      /* f sets a condition */
+    struct rt_tree *tree;               /* the connection's cache of this layer's nodes, or NULL */
+    int depth;                          /* of the R*Tree; -1 until read */
+    const struct md_query_after *after; /* only points after it (distance, id); NULL: all */
 };
+
+/* True when h comes after the search's cursor (or there is none). */
+static bool after_cursor(const struct search *q, const struct md_query_hit *h)
+{
+    const struct md_query_after *a = q->after;
+    return !a || h->distance_m > a->distance_m || (h->distance_m == a->distance_m && h->id > a->id);
+}
 
 /* k-th distance / sqrt(k) of the last answer per layer and filtered-ness:
  * only a starting radius, never a result. */
@@ -244,7 +273,8 @@ static md_err cand_add(struct search *q, int64_t id, double lo, double hi, struc
  * outside write transactions, so it only ever holds committed trees. */
 
 #define CELL_BYTES 24
-#define RTREE_CACHE_MAX_BYTES ((size_t)256 << 20) /* per connection; past it, nodes are read uncached */
+#define RTREE_CACHE_MAX_BYTES                                                                      \
+    ((size_t)256 << 20) /* per connection; past it, nodes are read uncached */
 #define RTREE_MAX_NODENO ((int64_t)1 << 24)
 
 struct rt_cell {
@@ -259,8 +289,8 @@ struct rt_node {
 };
 
 struct rt_tree {
-    int64_t version; /* layers.version of the cached nodes */
-    int depth;       /* -1: not read yet */
+    int64_t version;       /* layers.version of the cached nodes */
+    int depth;             /* -1: not read yet */
     struct rt_node **node; /* by node number */
     size_t cap;
 };
@@ -332,10 +362,13 @@ static md_err node_read(struct search *q, int64_t nodeno, struct rt_node **out, 
         n->ncell = ncell;
         for (int i = 0; i < ncell; i++) {
             const unsigned char *c = d + 4 + i * CELL_BYTES;
-            n->cell[i] = (struct rt_cell){bef32(c + 8), bef32(c + 12), bef32(c + 16),
+            n->cell[i] = (struct rt_cell){bef32(c + 8),
+                                          bef32(c + 12),
+                                          bef32(c + 16),
                                           bef32(c + 20),
                                           (int64_t)((uint64_t)be32(c) << 32 | be32(c + 4)),
-                                          NAN, NAN};
+                                          NAN,
+                                          NAN};
         }
         *out = n;
     }
@@ -428,13 +461,15 @@ static md_err collect(struct search *q, int64_t nodeno, int height, const struct
         struct rt_cell *c = &n->cell[i];
         if (c->x1 < b->minx || c->x0 > b->maxx || c->y1 < b->miny || c->y0 > b->maxy)
             continue;
-        if (height > 0) {
-            rc = collect(q, c->id, height - 1, b, level + 1, ctx);
-        } else {
-            double lo, hi;
+        double lo = 0, hi = INFINITY;
+        if (height == 0 || q->after)
             entry_bounds(q, c->x0, c->x1, c->y0, c->y1, &lo, &hi);
+        if (q->after && hi < q->after->distance_m)
+            continue; /* every point under it is before the cursor */
+        if (height > 0)
+            rc = collect(q, c->id, height - 1, b, level + 1, ctx);
+        else
             rc = cand_add(q, c->id, lo, hi, owned ? NULL : c, ctx);
-        }
     }
     if (owned)
         free(n);
@@ -563,8 +598,8 @@ static struct cand cand_pop(struct cand *v, size_t *n)
 /* Look up row `id`: *found when it passes the filters, with its exact place.
  * Without filters, a cached leaf cell that already knows the place answers
  * (the cache is dropped whenever the layer changes); else it learns it. */
-static md_err lookup_row(struct search *q, int64_t id, struct rt_cell *cell,
-                         struct md_query_hit *h, bool *found, struct md_ctx *ctx)
+static md_err lookup_row(struct search *q, int64_t id, struct rt_cell *cell, struct md_query_hit *h,
+                         bool *found, struct md_ctx *ctx)
 {
     if (!q->filtered && cell && !isnan(cell->lon)) {
         *found = true;
@@ -622,7 +657,7 @@ static md_err best_of_candidates(struct search *q, int k, struct md_query_hit *o
         if (rc || !found)
             continue;
         q->passed++;
-        if (q->max_m > 0 && h.distance_m > q->max_m)
+        if ((q->max_m > 0 && h.distance_m > q->max_m) || !after_cursor(q, &h))
             continue;
         if (*n == k && !hit_before(&h, &out[k - 1]))
             continue;
@@ -651,7 +686,7 @@ static md_err nearest_by_scan(struct search *q, int k, struct md_query_hit *out,
         struct md_query_hit h = {sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1),
                                  sqlite3_column_double(st, 2), 0};
         h.distance_m = md_geod_distance(q->lon, q->lat, h.lon, h.lat);
-        if (q->max_m > 0 && h.distance_m > q->max_m)
+        if ((q->max_m > 0 && h.distance_m > q->max_m) || !after_cursor(q, &h))
             continue;
         if (*n == k && !hit_before(&h, &out[k - 1]))
             continue;
@@ -716,6 +751,9 @@ static md_err check_layer(enum md_layer layer, struct md_ctx *ctx)
     return MD_OK;
 }
 
+static md_err nearest_run(struct search *qp, enum md_layer layer, int k, struct md_query_hit *out,
+                          int *n, struct md_ctx *ctx);
+
 md_err md_query_nearest(struct md_store *s, enum md_layer layer, double lon, double lat, int k,
                         double max_distance_m, const struct md_query_filter *f,
                         struct md_query_hit *out, int *n, struct md_ctx *ctx)
@@ -728,14 +766,33 @@ md_err md_query_nearest(struct md_store *s, enum md_layer layer, double lon, dou
         return md_fail(ctx, MD_EINVAL, "k must be between 1 and %d", MD_QUERY_MAX_K);
     if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90))
         return md_fail(ctx, MD_EINVAL, "point %g,%g is outside -180..180, -90..90", lon, lat);
-    struct search q = {.s = s, .sql = &layer_sql[layer == MD_LAYER_REPORTS], .f = f,
-                       .lon = lon, .lat = lat, .max_m = max_distance_m, .depth = -1};
-    md_geod_near_init(&q.near, lon, lat);
-    bool filtered = q.filtered = has_filter(f);
+    struct search q = {.s = s,
+                       .sql = &layer_sql[layer == MD_LAYER_REPORTS],
+                       .f = f,
+                       .lon = lon,
+                       .lat = lat,
+                       .max_m = max_distance_m,
+                       .depth = -1};
+    return nearest_run(&q, layer, k, out, n, ctx);
+}
+
+/* The k best points after q->after (if any), by an expanding circle (or,
+ * with a cursor, an expanding ring beyond the cursor's distance). */
+static md_err nearest_run(struct search *qp, enum md_layer layer, int k, struct md_query_hit *out,
+                          int *n, struct md_ctx *ctx)
+{
+    struct search q = *qp;
+    md_err rc = MD_OK;
+    *n = 0;
+    md_geod_near_init(&q.near, q.lon, q.lat);
+    bool filtered = q.filtered = has_filter(q.f);
     double *hint = &radius_hint[layer == MD_LAYER_REPORTS][filtered];
-    double r = fmax(10.0, *hint > 0 ? *hint * sqrt((double)k) * 1.5 : 300.0 * sqrt((double)k));
+    /* The search reaches r = base + w: base is the cursor's distance (the
+     * points before it are done), w the width that should hold k points. */
+    double base = q.after ? fmax(0.0, q.after->distance_m) : 0.0;
+    double w = fmax(10.0, *hint > 0 ? *hint * sqrt((double)k) * 1.5 : 300.0 * sqrt((double)k));
     bool began = false;
-    rc = read_begin(s, &began, ctx);
+    rc = read_begin(q.s, &began, ctx);
     if (!rc)
         rc = tree_open(&q, layer, ctx);
     if (!rc && !filtered) {
@@ -743,8 +800,11 @@ md_err md_query_nearest(struct md_store *s, enum md_layer layer, double lon, dou
         double dr = 0;
         rc = density_radius(&q, k, &dr, ctx);
         if (!rc && dr > 0)
-            r = fmax(10.0, dr);
+            w = fmax(10.0, dr);
     }
+    if (base > w / 2) /* a ring as big as the disk of radius w */
+        w = fmax(1.0, w * w / (2.0 * base));
+    double r = base + w;
     for (int round = 0; !rc; round++) {
         bool last = r >= WHOLE_EARTH_M || (q.max_m > 0 && r >= q.max_m) || round >= 60;
         if (q.max_m > 0 && r > q.max_m)
@@ -761,7 +821,8 @@ md_err md_query_nearest(struct md_store *s, enum md_layer layer, double lon, dou
         if (q.n < (size_t)k && !last) {
             /* Too few entries in the box: grow by the expected area ratio. */
             double grow = q.n ? sqrt((double)k / (double)q.n) * 1.25 : 4.0;
-            r *= fmin(4.0, fmax(1.5, grow));
+            w *= fmin(4.0, fmax(1.5, grow));
+            r = base + w;
             continue;
         }
         rc = best_of_candidates(&q, k, out, n, ctx);
@@ -771,15 +832,17 @@ md_err md_query_nearest(struct md_store *s, enum md_layer layer, double lon, dou
             /* The k-th found is beyond r: the circle through it surely holds
              * the k nearest. */
             r = fmax(out[k - 1].distance_m * (1.0 + 1e-9) + 1e-3, r * 1.01);
+            w = r - base;
         } else {
             /* Too few passed the filters (or max_distance). */
             double grow = q.passed ? sqrt((double)k / (double)q.passed) * 1.25 : 4.0;
-            r *= fmin(4.0, fmax(1.5, grow));
+            w *= fmin(4.0, fmax(1.5, grow));
+            r = base + w;
         }
     }
-    if (!rc && *n > 0)
+    if (!rc && *n > 0 && !q.after)
         *hint = out[*n - 1].distance_m / sqrt((double)*n);
-    read_end(s, began);
+    read_end(q.s, began);
     free(q.c);
     if (rc)
         *n = 0;
@@ -830,7 +893,8 @@ static bool region_contains(const struct md_region *r, struct md_query_hit *h)
         GEOSGeom_destroy_r(r->geos, pt);
         return in == 1;
     }
-    default: return true;
+    default:
+        return true;
     }
 }
 
@@ -923,8 +987,11 @@ static md_err within_circle(struct md_store *s, enum md_layer layer, const struc
                             int64_t offset, int limit, struct md_query_hit *out, int *n,
                             int64_t *matched, struct md_ctx *ctx)
 {
-    struct search q = {.s = s, .sql = &layer_sql[layer == MD_LAYER_REPORTS], .lon = r->lon,
-                       .lat = r->lat, .depth = -1};
+    struct search q = {.s = s,
+                       .sql = &layer_sql[layer == MD_LAYER_REPORTS],
+                       .lon = r->lon,
+                       .lat = r->lat,
+                       .depth = -1};
     double radius = r->radius_m;
     double *his = NULL;
     md_geod_near_init(&q.near, r->lon, r->lat);
@@ -1008,9 +1075,9 @@ static md_err within_all(struct md_store *s, const struct layer_sql *sql,
     sqlite3_bind_int64(st, 2, offset);
     bind_filters(st, f);
     while ((src = sqlite3_step(st)) == SQLITE_ROW && *n < limit)
-        out[(*n)++] = (struct md_query_hit){sqlite3_column_int64(st, 0),
-                                            sqlite3_column_double(st, 1),
-                                            sqlite3_column_double(st, 2), 0};
+        out[(*n)++] =
+            (struct md_query_hit){sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1),
+                                  sqlite3_column_double(st, 2), 0};
     if (src != SQLITE_DONE && src != SQLITE_ROW)
         rc = md_store_fail(s, src, "page", ctx);
     sqlite3_reset(st);
@@ -1071,6 +1138,154 @@ md_err md_query_within(struct md_store *s, enum md_layer layer, const struct md_
 out:
     read_end(s, began);
     free(m.v);
+    if (rc)
+        *n = 0;
+    return rc;
+}
+
+/* ---- within, one keyset page */
+
+/* R*Tree entries in the boxes, counted up to SMALL_BOX + 1. */
+static md_err boxes_count(struct md_store *s, const struct layer_sql *sql, const struct md_bbox *b,
+                          int nboxes, int64_t *count, struct md_ctx *ctx)
+{
+    *count = 0;
+    for (int i = 0; i < nboxes; i++) {
+        sqlite3_stmt *st = NULL;
+        md_err rc = md_store_stmt(s, sql->box_count, &st, ctx);
+        if (rc)
+            return rc;
+        sqlite3_bind_double(st, 1, b[i].minx);
+        sqlite3_bind_double(st, 2, b[i].miny);
+        sqlite3_bind_double(st, 3, b[i].maxx);
+        sqlite3_bind_double(st, 4, b[i].maxy);
+        int src = sqlite3_step(st);
+        if (src == SQLITE_ROW)
+            *count += sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (src != SQLITE_ROW)
+            return md_store_fail(s, src, "within", ctx);
+    }
+    return MD_OK;
+}
+
+/* Rows after id `after` in id order, tested against the region, until
+ * `want` match: the cost is the rows read up to the last, not the depth. */
+static md_err scan_ids_after(struct md_store *s, const struct layer_sql *sql,
+                             const struct md_region *r, const struct md_query_filter *f,
+                             int64_t after, int want, struct md_query_hit *out, int *n,
+                             struct md_ctx *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    md_err rc = md_store_stmt(s, sql->scan_after, &st, ctx);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, after);
+    bind_filters(st, f);
+    int src = SQLITE_DONE;
+    unsigned rows = 0;
+    while (!rc && *n < want && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct md_query_hit h = {sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1),
+                                 sqlite3_column_double(st, 2), 0};
+        if ((++rows & 63) == 0 && (rc = md_ctx_budget(ctx)))
+            break;
+        if (region_contains(r, &h))
+            out[(*n)++] = h;
+    }
+    if (!rc && src != SQLITE_DONE && src != SQLITE_ROW)
+        rc = md_store_fail(s, src, "within", ctx);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* A small region's matches, all read through the R*Tree, sorted by id. */
+static md_err small_ids_after(struct md_store *s, const struct layer_sql *sql,
+                              const struct md_region *r, const struct md_query_filter *f,
+                              int64_t after, int want, struct md_query_hit *out, int *n,
+                              struct md_ctx *ctx)
+{
+    struct matches m = {0};
+    int nboxes = r->kind == MD_REGION_BOXES ? r->nboxes : 1;
+    md_err rc = MD_OK;
+    for (int i = 0; !rc && i < nboxes; i++)
+        rc = collect_box(s, sql, &r->boxes[i], r, f, &m, ctx);
+    if (!rc && m.n > 1)
+        qsort(m.v, m.n, sizeof(*m.v), hit_cmp_id);
+    for (size_t i = 0; !rc && i < m.n && *n < want; i++)
+        if (m.v[i].id > after)
+            out[(*n)++] = m.v[i];
+    free(m.v);
+    return rc;
+}
+
+md_err md_query_within_after(struct md_store *s, enum md_layer layer, const struct md_region *r,
+                             const struct md_query_filter *f, enum md_query_order order,
+                             const struct md_query_after *after, int limit,
+                             struct md_query_hit *out, int *n, bool *more, struct md_ctx *ctx)
+{
+    md_err rc = check_layer(layer, ctx);
+    *n = 0;
+    *more = false;
+    if (rc)
+        return rc;
+    if (limit < 1 || limit >= MD_QUERY_MAX_MATCHES)
+        return md_fail(ctx, MD_EINVAL, "limit must be between 1 and %d", MD_QUERY_MAX_MATCHES - 1);
+    const struct layer_sql *sql = &layer_sql[layer == MD_LAYER_REPORTS];
+    bool began = false;
+    rc = read_begin(s, &began, ctx);
+    if (rc)
+        return rc;
+    int want = limit + 1; /* one more tells whether a next page exists */
+    if (r->kind == MD_REGION_CIRCLE && order == MD_ORDER_DISTANCE) {
+        if (!(r->radius_m >= 0) || !isfinite(r->radius_m) ||
+            !(r->lon >= -180 && r->lon <= 180 && r->lat >= -90 && r->lat <= 90)) {
+            rc = md_fail(ctx, MD_EINVAL, "a circle needs a point and a radius in metres");
+            goto out;
+        }
+        /* The nearest after the cursor, at most radius away (max 0 means none). */
+        struct search q = {.s = s,
+                           .sql = sql,
+                           .f = f,
+                           .lon = r->lon,
+                           .lat = r->lat,
+                           .max_m = fmax(r->radius_m, 1e-9),
+                           .depth = -1,
+                           .after = after};
+        rc = nearest_run(&q, layer, want, out, n, ctx);
+    } else {
+        int64_t after_id = after ? after->id : 0;
+        int64_t count = SMALL_BOX + 1;
+        int nboxes = r->kind == MD_REGION_BOXES ? r->nboxes : 1;
+        if (r->kind == MD_REGION_BOXES || r->kind == MD_REGION_POLYGON ||
+            r->kind == MD_REGION_CIRCLE) {
+            struct md_bbox boxes[2];
+            if (r->kind == MD_REGION_CIRCLE)
+                nboxes = md_geod_bboxes_around(r->lon, r->lat, r->radius_m, boxes);
+            else
+                memcpy(boxes, r->boxes, sizeof(boxes));
+            if (nboxes < 1 || nboxes > 2) {
+                rc = md_fail(ctx, MD_EINVAL, "a region has one or two boxes");
+                goto out;
+            }
+            rc = boxes_count(s, sql, boxes, nboxes, &count, ctx);
+            if (!rc && count <= SMALL_BOX) {
+                struct md_region small = *r;
+                memcpy(small.boxes, boxes, sizeof(boxes));
+                small.nboxes = nboxes;
+                rc = small_ids_after(s, sql, &small, f, after_id, want, out, n, ctx);
+                goto counted;
+            }
+        }
+        if (!rc)
+            rc = scan_ids_after(s, sql, r, f, after_id, want, out, n, ctx);
+    }
+counted:
+    if (!rc && *n > limit) {
+        *more = true;
+        *n = limit;
+    }
+out:
+    read_end(s, began);
     if (rc)
         *n = 0;
     return rc;

@@ -46,8 +46,8 @@ struct md_query_filter {
 
 struct md_query_hit {
     int64_t id;
-    double lon, lat;    /* WGS84, from the table */
-    double distance_m;  /* geodesic metres from the query point; 0 when there is none */
+    double lon, lat;   /* WGS84, from the table */
+    double distance_m; /* geodesic metres from the query point; 0 when there is none */
 };
 
 /* True when `layer` is a point layer these queries accept. */
@@ -89,5 +89,22 @@ md_err md_query_within(struct md_store *s, enum md_layer layer, const struct md_
                        const struct md_query_filter *f, enum md_query_order order, int64_t offset,
                        int limit, struct md_query_hit *out, int *n, int64_t *matched,
                        struct md_ctx *ctx) MD_WUR;
+
+/* A keyset cursor of within pages: the last point of the previous page
+ * (its distance, for pages by distance, and id). */
+struct md_query_after {
+    double distance_m;
+    int64_t id;
+};
+
+/* One page of md_query_within's matches, in the same order, after `after`
+ * (NULL: from the first), without counting them: its cost does not grow
+ * with the page's depth. `out` holds limit + 1 entries (caller's); *n gets
+ * at most `limit`; *more tells whether another match follows them. */
+md_err md_query_within_after(struct md_store *s, enum md_layer layer, const struct md_region *r,
+                             const struct md_query_filter *f, enum md_query_order order,
+                             const struct md_query_after *after, int limit,
+                             struct md_query_hit *out, int *n, bool *more,
+                             struct md_ctx *ctx) MD_WUR;
 
 #endif

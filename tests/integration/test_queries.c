@@ -407,6 +407,97 @@ static void within_district_uses_district_codes(void **state)
     free(c);
 }
 
+static void expect_400(const char *method, const char *path, const char *body, const char *msg_part);
+
+/* One within answer: GET, or POST with `body`. */
+static json_t *within_get(const char *path, const char *body)
+{
+    if (!body)
+        return get(path, 200);
+    struct md_http_res r;
+    assert_int_equal(md_http(&H, "POST", path, NULL, body, strlen(body), &r), 0);
+    if (r.status != 200)
+        fail_msg("POST %s: %ld %s", path, r.status, r.body);
+    json_t *j = json_loads(r.body, 0, NULL);
+    md_http_res_free(&r);
+    return j;
+}
+
+/* Keyset pages (`after` = the previous page's `next`) concatenated are the
+ * whole answer, in the same order, with the same distances; no count. */
+static void within_keyset_pages_equal_whole(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *query, *body;
+    } cases[] = {
+        {"layer=reports&lon=116.4&lat=39.91&radius=2000", NULL},
+        {"layer=reports&lon=116.45&lat=39.95&radius=3000&category=200101,200102", NULL},
+        {"layer=facilities&lon=116.2&lat=40.2&radius=20000", NULL},
+        {"layer=reports&bbox=116.40,39.90,116.41,39.91", NULL},
+        {"layer=reports&bbox=116.2,39.7,116.6,40.1", NULL},
+        {"layer=facilities&bbox=115.4,39.4,117.5,41.1&status=open", NULL},
+        {"layer=facilities&district=110105", NULL},
+        {"layer=reports", "{\"type\":\"Polygon\",\"coordinates\":[[[116.3,39.85],[116.5,39.85],"
+                          "[116.4,39.98],[116.3,39.85]]]}"},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        char path[512];
+        snprintf(path, sizeof(path), "/api/v1/within?%s&limit=10000", cases[k].query);
+        json_t *whole = within_get(path, cases[k].body);
+        json_t *all = json_object_get(whole, "features");
+        size_t n = (size_t)json_integer_value(json_object_get(whole, "numberMatched"));
+        size_t at = 0, pages = 0;
+        assert_true(n > 40);
+        assert_true(!json_object_get(whole, "next") == (n <= 10000));
+        char next[128] = "";
+        for (;;) {
+            snprintf(path, sizeof(path), "/api/v1/within?%s&limit=37%s%s", cases[k].query,
+                     next[0] ? "&after=" : "", next);
+            json_t *page = within_get(path, cases[k].body);
+            json_t *f = json_object_get(page, "features");
+            if (next[0])
+                assert_null(json_object_get(page, "numberMatched"));
+            else
+                assert_int_equal(json_integer_value(json_object_get(page, "numberMatched")), n);
+            for (size_t i = 0; i < json_array_size(f); i++, at++) {
+                json_t *a = json_array_get(f, i), *b = json_array_get(all, at);
+                if (at >= 10000)
+                    continue; /* past the whole answer's limit: counted only */
+                if (!b || json_integer_value(json_object_get(a, "id")) !=
+                              json_integer_value(json_object_get(b, "id")))
+                    fail_msg("%s: feature %zu differs from the whole answer", path, at);
+                json_t *da = json_object_get(json_object_get(a, "properties"), "distance_m");
+                json_t *db = json_object_get(json_object_get(b, "properties"), "distance_m");
+                assert_true(!da == !db);
+                if (da)
+                    assert_true(json_number_value(da) == json_number_value(db));
+            }
+            pages++;
+            const char *nx = json_string_value(json_object_get(page, "next"));
+            if (!nx) {
+                json_decref(page);
+                break;
+            }
+            assert_true(json_array_size(f) == 37);
+            snprintf(next, sizeof(next), "%s", nx);
+            json_decref(page);
+        }
+        if (at != n)
+            fail_msg("%s: pages hold %zu of %zu", cases[k].query, at, n);
+        assert_int_equal(pages, (n + 36) / 37);
+        json_decref(whole);
+    }
+    expect_400("GET", "/api/v1/within?bbox=116.4,39.9,116.5,40&after=x", NULL,
+               "after must be the `next` cursor");
+    expect_400("GET", "/api/v1/within?bbox=116.4,39.9,116.5,40&after=d12.5_3", NULL,
+               "after must be the `next` cursor");
+    expect_400("GET", "/api/v1/within?lon=116.4&lat=39.9&radius=100&after=i3", NULL,
+               "after must be the `next` cursor");
+    expect_400("GET", "/api/v1/within?bbox=116.4,39.9,116.5,40&after=i3&offset=10", NULL,
+               "after and offset exclude each other");
+}
+
 static void districts_at_agrees_with_stored_codes(void **state)
 {
     (void)state;
@@ -685,6 +776,7 @@ int main(void)
         cmocka_unit_test(within_bbox_equal_brute_force),
         cmocka_unit_test(within_polygon_equal_brute_force),
         cmocka_unit_test(within_district_uses_district_codes),
+        cmocka_unit_test(within_keyset_pages_equal_whole),
         cmocka_unit_test(districts_at_agrees_with_stored_codes),
         cmocka_unit_test(crs_converts_in_and_out),
         cmocka_unit_test(bad_inputs_are_400_naming_the_parameter),
