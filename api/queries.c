@@ -624,10 +624,15 @@ static md_err handle_within(struct md_call *c)
     bool began = md_store_txn_state(c->w->store) == MD_TXN_NONE;
     if (began && (rc = md_store_read_begin(c->w->store, c->ctx)))
         goto out;
-    if (has_after) { /* a keyset page: no count, cost independent of depth */
-        rc = md_query_within_after(c->w->store, layer, &r, &f, order, &after, (int)limit, hits, &n,
-                                   &more, c->ctx);
-    } else {
+    if (!md__param(c, "offset")) {
+        /* A keyset page (the first, or after a cursor): its cost does not
+         * grow with the matches or the depth; the count is given only when
+         * it is free (the page holds every match). */
+        rc = md_query_within_after(c->w->store, layer, &r, &f, order, has_after ? &after : NULL,
+                                   (int)limit, hits, &n, &more, c->ctx);
+        if (!rc && !more && !has_after)
+            matched = n;
+    } else { /* offset paging counts every match */
         rc = md_query_within(c->w->store, layer, &r, &f, order, offset, (int)limit, hits, &n,
                              &matched, c->ctx);
         more = offset + n < matched;

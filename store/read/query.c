@@ -77,12 +77,12 @@ struct layer_sql {
     const char *count;      /* count of rows passing the filters */
     const char *page;       /* rows passing the filters by id: ?1 limit, ?2 offset */
     const char *scan_after; /* rows passing the filters with id > ?1, by id */
-    const char *box_count;  /* R*Tree entries in box ?1..?4, counted up to SMALL_BOX + 1 */
 };
 
-/* A box with at most this many R*Tree entries is read whole for a keyset
- * page; a bigger one is read in id order from the cursor (it matches often). */
-#define SMALL_BOX 4096
+/* A keyset page by id of a region whose R*Tree box holds at most this many
+ * entries takes them from the cached tree; a bigger one is read in id order
+ * from the cursor (it matches often, so the page stops early). */
+#define TREE_IDS_MAX 32768
 
 static const struct layer_sql layer_sql[2] = {
     {
@@ -97,8 +97,6 @@ static const struct layer_sql layer_sql[2] = {
         "SELECT t.id, t.lon, t.lat FROM facilities t WHERE 1" FAC_FILTERS
         " ORDER BY t.id LIMIT ?1 OFFSET ?2",
         "SELECT t.id, t.lon, t.lat FROM facilities t WHERE t.id > ?1" FAC_FILTERS " ORDER BY t.id",
-        "SELECT count(*) FROM (SELECT 1 FROM idx_facilities_geom WHERE xmax >= ?1 AND xmin <= ?3"
-        " AND ymax >= ?2 AND ymin <= ?4 LIMIT 4097)",
     },
     {
         "SELECT data FROM idx_reports_geom_node WHERE nodeno = ?1",
@@ -112,8 +110,6 @@ static const struct layer_sql layer_sql[2] = {
         "SELECT t.id, t.lon, t.lat FROM reports t WHERE 1" REP_FILTERS
         " ORDER BY t.id LIMIT ?1 OFFSET ?2",
         "SELECT t.id, t.lon, t.lat FROM reports t WHERE t.id > ?1" REP_FILTERS " ORDER BY t.id",
-        "SELECT count(*) FROM (SELECT 1 FROM idx_reports_geom WHERE xmax >= ?1 AND xmin <= ?3"
-        " AND ymax >= ?2 AND ymin <= ?4 LIMIT 4097)",
     },
 };
 
@@ -776,6 +772,17 @@ md_err md_query_nearest(struct md_store *s, enum md_layer layer, double lon, dou
     return nearest_run(&q, layer, k, out, n, ctx);
 }
 
+/* How much to widen a search of width w beyond `base` that found `got`
+ * of `want`: a disk's count grows with w², a thin ring's (w << base) with w. */
+static double ring_growth(double base, double w, double want, double got)
+{
+    if (got <= 0)
+        return 4.0;
+    double ratio = want / got * 1.25;
+    double grow = w < base ? ratio : sqrt(ratio);
+    return fmin(w < base ? 16.0 : 4.0, fmax(1.5, grow));
+}
+
 /* The k best points after q->after (if any), by an expanding circle (or,
  * with a cursor, an expanding ring beyond the cursor's distance). */
 static md_err nearest_run(struct search *qp, enum md_layer layer, int k, struct md_query_hit *out,
@@ -820,8 +827,7 @@ static md_err nearest_run(struct search *qp, enum md_layer layer, int k, struct 
             break;
         if (q.n < (size_t)k && !last) {
             /* Too few entries in the box: grow by the expected area ratio. */
-            double grow = q.n ? sqrt((double)k / (double)q.n) * 1.25 : 4.0;
-            w *= fmin(4.0, fmax(1.5, grow));
+            w *= ring_growth(base, w, (double)k, (double)q.n);
             r = base + w;
             continue;
         }
@@ -835,8 +841,7 @@ static md_err nearest_run(struct search *qp, enum md_layer layer, int k, struct 
             w = r - base;
         } else {
             /* Too few passed the filters (or max_distance). */
-            double grow = q.passed ? sqrt((double)k / (double)q.passed) * 1.25 : 4.0;
-            w *= fmin(4.0, fmax(1.5, grow));
+            w *= ring_growth(base, w, (double)k, (double)q.passed);
             r = base + w;
         }
     }
@@ -1145,30 +1150,6 @@ out:
 
 /* ---- within, one keyset page */
 
-/* R*Tree entries in the boxes, counted up to SMALL_BOX + 1. */
-static md_err boxes_count(struct md_store *s, const struct layer_sql *sql, const struct md_bbox *b,
-                          int nboxes, int64_t *count, struct md_ctx *ctx)
-{
-    *count = 0;
-    for (int i = 0; i < nboxes; i++) {
-        sqlite3_stmt *st = NULL;
-        md_err rc = md_store_stmt(s, sql->box_count, &st, ctx);
-        if (rc)
-            return rc;
-        sqlite3_bind_double(st, 1, b[i].minx);
-        sqlite3_bind_double(st, 2, b[i].miny);
-        sqlite3_bind_double(st, 3, b[i].maxx);
-        sqlite3_bind_double(st, 4, b[i].maxy);
-        int src = sqlite3_step(st);
-        if (src == SQLITE_ROW)
-            *count += sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        if (src != SQLITE_ROW)
-            return md_store_fail(s, src, "within", ctx);
-    }
-    return MD_OK;
-}
-
 /* Rows after id `after` in id order, tested against the region, until
  * `want` match: the cost is the rows read up to the last, not the depth. */
 static md_err scan_ids_after(struct md_store *s, const struct layer_sql *sql,
@@ -1198,23 +1179,65 @@ static md_err scan_ids_after(struct md_store *s, const struct layer_sql *sql,
     return rc;
 }
 
-/* A small region's matches, all read through the R*Tree, sorted by id. */
-static md_err small_ids_after(struct md_store *s, const struct layer_sql *sql,
-                              const struct md_region *r, const struct md_query_filter *f,
-                              int64_t after, int want, struct md_query_hit *out, int *n,
-                              struct md_ctx *ctx)
+/* Ids of the R*Tree entries under node `nodeno` in box b after id `after`,
+ * added to q->c; *seen counts every entry in the box, and the walk stops
+ * once it passes TREE_IDS_MAX. */
+static md_err collect_ids(struct search *q, int64_t nodeno, int height, const struct md_bbox *b,
+                          int64_t after, size_t *seen, int level, struct md_ctx *ctx)
 {
-    struct matches m = {0};
-    int nboxes = r->kind == MD_REGION_BOXES ? r->nboxes : 1;
-    md_err rc = MD_OK;
+    if (level > 40)
+        return md_fail(ctx, MD_EDB, "R*Tree deeper than 40 levels");
+    struct rt_node *n = NULL;
+    bool owned = false;
+    md_err rc = node_get(q, nodeno, &n, &owned, ctx);
+    for (int i = 0; !rc && i < n->ncell && *seen <= TREE_IDS_MAX; i++) {
+        struct rt_cell *c = &n->cell[i];
+        if (c->x1 < b->minx || c->x0 > b->maxx || c->y1 < b->miny || c->y0 > b->maxy)
+            continue;
+        if (height > 0)
+            rc = collect_ids(q, c->id, height - 1, b, after, seen, level + 1, ctx);
+        else if (++*seen, c->id > after)
+            rc = cand_add(q, c->id, 0, 0, owned ? NULL : c, ctx);
+    }
+    if (owned)
+        free(n);
+    return rc;
+}
+
+static int cand_cmp_id(const void *pa, const void *pb)
+{
+    const struct cand *a = pa, *b = pb;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* A region's keyset page by id from the cached R*Tree: the entries in its
+ * boxes after the cursor, sorted, looked up (filters, exact place) in id
+ * order until `want` match. *over when the boxes hold more than
+ * TREE_IDS_MAX entries (nothing is returned then). */
+static md_err tree_ids_after(struct search *q, const struct md_bbox *boxes, int nboxes,
+                             const struct md_region *r, int64_t after, int want,
+                             struct md_query_hit *out, int *n, bool *over, struct md_ctx *ctx)
+{
+    size_t seen = 0;
+    md_err rc = tree_depth(q, ctx);
     for (int i = 0; !rc && i < nboxes; i++)
-        rc = collect_box(s, sql, &r->boxes[i], r, f, &m, ctx);
-    if (!rc && m.n > 1)
-        qsort(m.v, m.n, sizeof(*m.v), hit_cmp_id);
-    for (size_t i = 0; !rc && i < m.n && *n < want; i++)
-        if (m.v[i].id > after)
-            out[(*n)++] = m.v[i];
-    free(m.v);
+        rc = collect_ids(q, 1, q->depth, &boxes[i], after, &seen, 0, ctx);
+    *over = seen > TREE_IDS_MAX;
+    if (rc || *over)
+        return rc;
+    if (q->n > 1)
+        qsort(q->c, q->n, sizeof(*q->c), cand_cmp_id);
+    for (size_t i = 0; !rc && i < q->n && *n < want; i++) {
+        if (i > 0 && q->c[i].id == q->c[i - 1].id)
+            continue; /* in both boxes */
+        struct md_query_hit h;
+        bool found = false;
+        if ((i & 63) == 63 && (rc = md_ctx_budget(ctx)))
+            break;
+        rc = lookup_row(q, q->c[i].id, q->c[i].cell, &h, &found, ctx);
+        if (!rc && found && region_contains(r, &h))
+            out[(*n)++] = h;
+    }
     return rc;
 }
 
@@ -1254,11 +1277,10 @@ md_err md_query_within_after(struct md_store *s, enum md_layer layer, const stru
         rc = nearest_run(&q, layer, want, out, n, ctx);
     } else {
         int64_t after_id = after ? after->id : 0;
-        int64_t count = SMALL_BOX + 1;
-        int nboxes = r->kind == MD_REGION_BOXES ? r->nboxes : 1;
-        if (r->kind == MD_REGION_BOXES || r->kind == MD_REGION_POLYGON ||
-            r->kind == MD_REGION_CIRCLE) {
+        bool over = r->kind == MD_REGION_ALL; /* no region: by id from the cursor */
+        if (!over) {
             struct md_bbox boxes[2];
+            int nboxes = r->kind == MD_REGION_BOXES ? r->nboxes : 1;
             if (r->kind == MD_REGION_CIRCLE)
                 nboxes = md_geod_bboxes_around(r->lon, r->lat, r->radius_m, boxes);
             else
@@ -1267,19 +1289,17 @@ md_err md_query_within_after(struct md_store *s, enum md_layer layer, const stru
                 rc = md_fail(ctx, MD_EINVAL, "a region has one or two boxes");
                 goto out;
             }
-            rc = boxes_count(s, sql, boxes, nboxes, &count, ctx);
-            if (!rc && count <= SMALL_BOX) {
-                struct md_region small = *r;
-                memcpy(small.boxes, boxes, sizeof(boxes));
-                small.nboxes = nboxes;
-                rc = small_ids_after(s, sql, &small, f, after_id, want, out, n, ctx);
-                goto counted;
-            }
+            struct search q = {.s = s, .sql = sql, .f = f, .depth = -1, .filtered = has_filter(f)};
+            rc = tree_open(&q, layer, ctx);
+            if (!rc)
+                rc = tree_ids_after(&q, boxes, nboxes, r, after_id, want, out, n, &over, ctx);
+            free(q.c);
         }
-        if (!rc)
+        if (!rc && over) {
+            *n = 0;
             rc = scan_ids_after(s, sql, r, f, after_id, want, out, n, ctx);
+        }
     }
-counted:
     if (!rc && *n > limit) {
         *more = true;
         *n = limit;

@@ -29,7 +29,7 @@ def counts(q):
     out = {}
     out['reports'] = len(json.loads(get('/api/v1/reports?limit=10000&' + q))['reports'])
     out['stats'] = json.loads(get('/api/v1/stats?' + q))['total']['count']
-    out['within'] = json.loads(get('/api/v1/within?layer=reports&bbox=73,18,135,54&limit=1&' + q))['numberMatched']
+    out['within'] = json.loads(get('/api/v1/within?layer=reports&bbox=73,18,135,54&limit=1&offset=0&' + q))['numberMatched']
     out['export'] = len(list(csv.DictReader(io.StringIO(get('/api/v1/export/reports.csv?' + q)))))
     return out
 
