@@ -151,6 +151,12 @@ static void job_run(struct job *j, struct md_worker *w, const struct md_config *
     }
     /* The answer is made here, not in the router: compress it here too. */
     md_negotiate_response(&j->req, &j->res, false);
+    /* The slot is free once the answer is made: a client that sends its
+     * next request the moment it has this answer must find it free (a job
+     * queued meanwhile waits the microseconds this thread needs to loop). */
+    pthread_mutex_lock(&j->pool->lock);
+    j->pool->idle++;
+    pthread_mutex_unlock(&j->pool->lock);
     /* Wake under the job's lock: once the request sees `done` it may end and
      * free its waker (job_free waits for this lock), so a wake after the
      * unlock would write into freed memory. (ingest.c wakes under its lock
@@ -183,7 +189,6 @@ static void *pool_main(void *arg)
         job_run(j, ok ? &w : NULL, p->cfg);
         job_unref(j);
         pthread_mutex_lock(&p->lock);
-        p->idle++;
     }
     pthread_mutex_unlock(&p->lock);
     md_store_close(w.store);

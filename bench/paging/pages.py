@@ -55,3 +55,33 @@ for name, q in boxes:
         c50, c99 = timed(cur)
         o50, o99 = timed(f"/ogc/collections/reports/items?{q}&limit=10&offset={depth}")
         print(f"| {name} | {depth} | {c50:.2f} / {c99:.2f} | {o50:.2f} / {o99:.2f} |", flush=True)
+
+# /api/v1/within: keyset pages (after = the previous page's next) against
+# offset, by id (boxes, a district) and by distance (a 20 km circle).
+def within_cursor(query, depth):
+    path, seen, nxt = f"/api/v1/within?{query}&limit=10000", 0, None
+    while seen < depth:
+        step = min(10000, depth - seen)
+        j = json.loads(get(f"/api/v1/within?{query}&limit={step}" + (f"&after={nxt}" if nxt else "")))
+        seen += j["numberReturned"]
+        nxt = j.get("next")
+        if not nxt:
+            return None
+    return f"/api/v1/within?{query}&limit=10" + (f"&after={nxt}" if nxt else "")
+
+regions = [("whole-city box, by id", "layer=reports&bbox=115.4,39.4,117.5,41.1"),
+           ("0.1 deg box, by id", "layer=reports&bbox=116.35,39.85,116.45,39.95"),
+           ("0.01 deg box, by id", "layer=reports&bbox=116.40,39.90,116.41,39.91"),
+           ("district 110105, by id", "layer=reports&district=110105"),
+           ("20 km circle, by distance", "layer=reports&lon=116.4&lat=39.91&radius=20000")]
+print()
+print("| /api/v1/within | rows before the page | after (cursor) median / p99 ms | offset median / p99 ms |")
+print("|---|---:|---:|---:|")
+for name, q in regions:
+    for depth in (0, 1000, 100000):
+        cur = within_cursor(q, depth)
+        if not cur:
+            continue
+        c50, c99 = timed(cur)
+        o50, o99 = timed(f"/api/v1/within?{q}&limit=10&offset={depth}")
+        print(f"| {name} | {depth} | {c50:.2f} / {c99:.2f} | {o50:.2f} / {o99:.2f} |", flush=True)
