@@ -243,8 +243,8 @@ md_err md__form_from_parts(struct md_call *c, const struct md_multipart *m, stru
         if (p->filename[0])
             continue;
         const char *data = (const char *)p->data;
-        char *value = memchr(data, '\0', p->len) ? NULL
-                                                 : md_pool_strndup(c->req->pool, data, p->len);
+        char *value =
+            memchr(data, '\0', p->len) ? NULL : md_pool_strndup(c->req->pool, data, p->len);
         md_err rc = check_field(c, p->name, value);
         if (rc)
             return rc;

@@ -224,7 +224,7 @@ struct pending_create {
     char grid[MD_GRID_CODE_MAX];
     double lon, lat; /* in the request's crs */
     int offset_min;
-    bool with_photos;                    /* answer `photos` (JSON form) */
+    bool with_photos; /* answer `photos` (JSON form) */
     int photo_w[MD_PHOTOS_PER_REPORT], photo_h[MD_PHOTOS_PER_REPORT];
 };
 

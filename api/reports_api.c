@@ -74,8 +74,8 @@ static md_err report_body(struct md_call *c, struct md_multipart **m, json_t **o
     if (!r)
         return md_fail(c->ctx, MD_EINVAL,
                        "a multipart report needs a part \"report\" holding the report's JSON");
-    if (r->filename[0] || (r->content_type[0] && strncasecmp(r->content_type, "application/json",
-                                                             16) != 0))
+    if (r->filename[0] ||
+        (r->content_type[0] && strncasecmp(r->content_type, "application/json", 16) != 0))
         return md_fail(c->ctx, MD_EINVAL,
                        "the part \"report\" must be JSON text (Content-Type application/json or"
                        " none), not a file");

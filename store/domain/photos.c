@@ -77,8 +77,8 @@ md_err md__photos_insert(struct md_store *s, int64_t id, const char *status,
         char note[48];
         snprintf(note, sizeof(note), "photo %lld", (long long)ids[i]);
         if (!rc)
-            rc = md__report_history_add(s, id, "photo", status, status, role, actor, note, now,
-                                        ctx);
+            rc =
+                md__report_history_add(s, id, "photo", status, status, role, actor, note, now, ctx);
     }
     return rc;
 }

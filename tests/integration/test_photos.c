@@ -592,8 +592,10 @@ static void create_with_a_bad_report_part_is_400(void **state)
 /* Open311 fields as multipart parts, the media file last. */
 static void o311_fields(struct form *f, const char *service_code)
 {
-    const char *const fields[][2] = {{"api_key", app_token},    {"service_code", service_code},
-                                     {"lat", "39.9205"},        {"long", "116.4005"},
+    const char *const fields[][2] = {{"api_key", app_token},
+                                     {"service_code", service_code},
+                                     {"lat", "39.9205"},
+                                     {"long", "116.4005"},
                                      {"description", "垃圾 with a photo"}};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         form_add(f, fields[i][0], NULL, fields[i][1], strlen(fields[i][1]));
@@ -653,7 +655,8 @@ static void open311_bad_media_in_open311_form(void **state)
     assert_int_equal(post_form("/open311/v2/requests.json", &f, NULL, &j), 400);
     json_t *e = json_array_get(j, 0);
     assert_int_equal(json_integer_value(json_object_get(e, "code")), 400);
-    assert_non_null(strstr(json_string_value(json_object_get(e, "description")), "JPEG, PNG or WebP"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(e, "description")), "JPEG, PNG or WebP"));
     json_decref(j);
     /* A bad field of a multipart POST: Open311's form too. */
     o311_fields(&f, "20010x");
