@@ -658,6 +658,14 @@ static void open311_bad_media_in_open311_form(void **state)
     assert_non_null(
         strstr(json_string_value(json_object_get(e, "description")), "JPEG, PNG or WebP"));
     json_decref(j);
+    /* In Chinese with the form's locale. */
+    o311_fields(&f, "200102");
+    form_add(&f, "locale", NULL, "zh", 2);
+    form_add(&f, "media", "fake.jpg", text, sizeof(text) - 1);
+    assert_int_equal(post_form("/open311/v2/requests.json", &f, NULL, &j), 400);
+    e = json_array_get(j, 0);
+    assert_non_null(strstr(json_string_value(json_object_get(e, "description")), "照片必须是"));
+    json_decref(j);
     /* A bad field of a multipart POST: Open311's form too. */
     o311_fields(&f, "20010x");
     assert_int_equal(post_form("/open311/v2/requests.json", &f, NULL, &j), 400);
