@@ -55,6 +55,32 @@ static bool is_multipart(struct md_call *c)
     return ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
 }
 
+/* A multipart/form-data POST is one a browser sends from any site without
+ * a preflight (why JSON bodies refuse forms, docs/hardening.md). So a
+ * multipart create is taken from a web page only from this site: an Origin,
+ * when given, must name the Host the request went to, --public-url, or an
+ * origin of --cors-origin. Apps and curl send no Origin. */
+static md_err form_origin(struct md_call *c)
+{
+    const char *origin = md_request_header(c->req, "Origin");
+    const char *host = md_request_header(c->req, "Host");
+    const char *pub = c->api->cfg->public_url;
+    const char *cors = c->api->cfg->cors_origin;
+    bool any = false;
+    if (!origin)
+        return MD_OK;
+    const char *sep = strstr(origin, "://");
+    size_t n = strlen(origin);
+    if ((sep && host && strcasecmp(sep + 3, host) == 0) ||
+        (pub && strncasecmp(pub, origin, n) == 0 && (!pub[n] || pub[n] == '/')) ||
+        (cors && md__origin_listed(cors, origin, &any)))
+        return MD_OK;
+    return md_fail(c->ctx, MD_EFORBID,
+                   "a multipart report from a web page is taken only from this site's pages"
+                   " (Origin %.80s; see --cors-origin)",
+                   origin);
+}
+
 /* The report's JSON object: the body, or the part "report" of a
  * multipart/form-data body (*m, caller frees; its photo parts are read by
  * md__report_submit). */
@@ -67,7 +93,9 @@ static md_err report_body(struct md_call *c, struct md_multipart **m, json_t **o
 {
     if (!is_multipart(c))
         return md__body_object(c, out);
-    md_err rc = md__multipart_body(c, m);
+    md_err rc = form_origin(c);
+    if (!rc)
+        rc = md__multipart_body(c, m);
     if (rc)
         return rc;
     const struct md_part *r = md_multipart_get(*m, "report");

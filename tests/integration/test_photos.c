@@ -122,12 +122,18 @@ static void form_end(struct form *f)
 
 /* POST the form to path; returns the status, the body JSON into *out (may
  * be NULL; Open311's error form is a JSON array). */
-static long post_form(const char *path, struct form *f, const char *bearer, json_t **out)
+static long post_form_with(const char *path, struct form *f, const char *bearer, const char *header,
+                           json_t **out)
 {
     char auth[200];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer ? bearer : "");
-    const char *const hdrs[] = {"Content-Type: multipart/form-data; boundary=mapdTestBoundary",
-                                bearer ? auth : NULL, NULL};
+    const char *hdrs[4] = {"Content-Type: multipart/form-data; boundary=mapdTestBoundary", NULL,
+                           NULL, NULL};
+    int k = 1;
+    if (bearer)
+        hdrs[k++] = auth;
+    if (header)
+        hdrs[k++] = header;
     form_end(f);
     struct md_http_res r;
     assert_int_equal(md_http(&H, "POST", path, hdrs, f->data, f->len, &r), 0);
@@ -140,6 +146,11 @@ static long post_form(const char *path, struct form *f, const char *bearer, json
     free(f->data);
     memset(f, 0, sizeof(*f));
     return st;
+}
+
+static long post_form(const char *path, struct form *f, const char *bearer, json_t **out)
+{
+    return post_form_with(path, f, bearer, NULL, out);
 }
 
 static long upload(int64_t id, struct form *f, const char *bearer, json_t **out)
@@ -589,6 +600,33 @@ static void create_with_a_bad_report_part_is_400(void **state)
     free(png);
 }
 
+/* A form any site could make a browser send: taken only from this site's pages. */
+static void create_from_another_site_is_403(void **state)
+{
+    (void)state;
+    char src[400], origin[128];
+    snprintf(src, sizeof(src), "%s/tiny3.png", H.dir);
+    assert_int_equal(md_sh("vips black '%s' 40 30", src), 0);
+    size_t n;
+    char *png = slurp(src, &n);
+    long before = reports_count();
+    struct form f = {0};
+    form_part(&f, "report", NULL, NULL, report_json, strlen(report_json));
+    form_add(&f, "photo", "ok.png", png, n);
+    json_t *j = NULL;
+    assert_int_equal(
+        post_form_with("/api/v1/reports", &f, NULL, "Origin: https://elsewhere.example", &j), 403);
+    assert_non_null(strstr(error_message(j), "only from this site"));
+    json_decref(j);
+    assert_int_equal(reports_count(), before);
+    snprintf(origin, sizeof(origin), "Origin: %s", H.base); /* this site's page */
+    form_part(&f, "report", NULL, NULL, report_json, strlen(report_json));
+    form_add(&f, "photo", "ok.png", png, n);
+    assert_int_equal(post_form_with("/api/v1/reports", &f, NULL, origin, NULL), 201);
+    assert_int_equal(reports_count(), before + 1);
+    free(png);
+}
+
 /* Open311 fields as multipart parts, the media file last. */
 static void o311_fields(struct form *f, const char *service_code)
 {
@@ -685,6 +723,7 @@ int main(void)
         cmocka_unit_test(create_with_a_photo_stores_both_without_metadata),
         cmocka_unit_test(create_with_a_bad_photo_stores_nothing),
         cmocka_unit_test(create_with_a_bad_report_part_is_400),
+        cmocka_unit_test(create_from_another_site_is_403),
         cmocka_unit_test(open311_media_upload),
         cmocka_unit_test(open311_bad_media_in_open311_form),
     };
