@@ -89,6 +89,9 @@ void md__reports_free(struct md_api *api);
 
 /* Set a JSON body (takes a NUL-terminated string, copies it). */
 md_err md__json_body(struct md_call *call, const char *json) MD_WUR;
+/* True when `origin` (may be NULL) is one of the comma-separated `list`
+ * (--cors-origin); "*" in the list matches any and sets *any (http_msg.c). */
+bool md__origin_listed(const char *list, const char *origin, bool *any);
 
 md_err md__handle_health(struct md_call *call) MD_WUR;
 md_err md__handle_metrics(struct md_call *call) MD_WUR;

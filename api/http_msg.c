@@ -86,3 +86,23 @@ md_err md__json_body(struct md_call *call, const char *json)
     md_err rc = md_buf_puts(&call->res->body, json);
     return rc ? md_fail(call->ctx, rc, "response too large") : MD_OK;
 }
+
+bool md__origin_listed(const char *list, const char *origin, bool *any)
+{
+    size_t n = origin ? strlen(origin) : 0;
+    *any = false;
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && *p == ' ') {
+            p++;
+            len--;
+        }
+        if (len == 1 && *p == '*')
+            *any = true;
+        if (*any || (origin && len == n && strncmp(p, origin, n) == 0))
+            return true;
+        p = end ? end + 1 : p + len;
+    }
+    return false;
+}

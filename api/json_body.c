@@ -80,19 +80,26 @@ md_err md__body_json(struct md_call *c, json_t *body)
 
 md_err md__body_object(struct md_call *c, json_t **out)
 {
-    json_error_t jerr;
     md_err rc = md__require_json(c);
     if (rc)
         return rc;
     if (c->req->body_len == 0)
         return md_fail(c->ctx, MD_EINVAL, "a JSON object body is required");
-    json_t *j = json_loadb(c->req->body, c->req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    return md__json_object(c, c->req->body, c->req->body_len, "the body", out);
+}
+
+md_err md__json_object(struct md_call *c, const char *text, size_t len, const char *what,
+                       json_t **out)
+{
+    json_error_t jerr;
+    md_err rc = MD_OK;
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j)
-        return md_fail(c->ctx, MD_EINVAL, "the body is not valid JSON: %s (line %d, column %d)",
+        return md_fail(c->ctx, MD_EINVAL, "%s is not valid JSON: %s (line %d, column %d)", what,
                        jerr.text, jerr.line, jerr.column);
     if (!json_is_object(j)) {
         json_decref(j);
-        return md_fail(c->ctx, MD_EINVAL, "the body must be a JSON object");
+        return md_fail(c->ctx, MD_EINVAL, "%s must be a JSON object", what);
     }
     if ((rc = md__body_json(c, j))) {
         json_decref(j);

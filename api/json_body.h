@@ -19,6 +19,10 @@ md_err md__body_json(struct md_call *c, json_t *body) MD_WUR;
 /* The body as a JSON object (Content-Type checked, duplicate keys refused,
  * every string checked as md__body_json does); caller decrefs *out. */
 md_err md__body_object(struct md_call *c, json_t **out) MD_WUR;
+/* text[0..len) as a JSON object, checked as md__body_object checks a body;
+ * `what` names it in messages ("the part \"report\""). Caller decrefs. */
+md_err md__json_object(struct md_call *c, const char *text, size_t len, const char *what,
+                       json_t **out) MD_WUR;
 /* MD_EINVAL naming the first key of obj not in `allowed` (NULL-terminated);
  * `where` names the object in the message ("the report"). */
 md_err md__body_only(struct md_call *c, json_t *obj, const char *where,

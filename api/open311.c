@@ -286,22 +286,29 @@ static json_t *as_request(struct md_call *c, json_t *r, enum md_crs crs, bool no
     md_crs_from_wgs84(crs, lon, lat, &lon, &lat);
     const char *status = json_string_value(json_object_get(r, "status"));
     json_t *media = json_array_get(json_object_get(r, "media_urls"), 0);
+    json_t *photo = json_array_get(json_object_get(r, "photos"), 0); /* public ones only */
+    char photo_url[600];
+    if (!media && photo) {
+        snprintf(photo_url, sizeof(photo_url), "%s%s", md__base_url(c),
+                 json_string_value(json_object_get(photo, "url")));
+        media = json_string(photo_url);
+    } else {
+        json_incref(media);
+    }
     json_t *expected = json_object_get(r, "expected_at");
     json_t *o = json_pack(
         "{s:s s:s s:o s:o s:o s:o s:o s:s s:o s:o s:O s:o s:s s:s s:f s:f s:o}",
         "service_request_id", id, "status", md_status_is_open(status) ? "open" : "closed",
         "status_notes", str_or_empty(json_object_get(r, "status_note")), "service_name",
-        str_or_empty(json_object_get(
-            r, lang == MD_O311_EN ? "category_name_en" : "category_name")),
-        "service_code",
-        str_or_empty(json_object_get(r, "category")), "description",
+        str_or_empty(json_object_get(r, lang == MD_O311_EN ? "category_name_en" : "category_name")),
+        "service_code", str_or_empty(json_object_get(r, "category")), "description",
         str_or_empty(json_object_get(r, "description")), "agency_responsible",
-        str_or_empty(json_object_get(r, "unit_type")), "service_notice", "",
-        "requested_datetime", str_or_empty(json_object_get(r, "created_at")), "updated_datetime",
+        str_or_empty(json_object_get(r, "unit_type")), "service_notice", "", "requested_datetime",
+        str_or_empty(json_object_get(r, "created_at")), "updated_datetime",
         str_or_empty(json_object_get(r, "updated_at")), "expected_datetime",
         json_is_string(expected) ? expected : json_null(), "address",
         str_or_empty(json_object_get(r, "address")), "address_id", "", "zipcode", "", "lat", lat,
-        "long", lon, "media_url", str_or_empty(media));
+        "long", lon, "media_url", media ? media : json_string(""));
     if (o && notes) {
         json_t *hist = NULL, *out = json_array();
         struct md_ctx sub;
@@ -553,22 +560,50 @@ static md_err locate_address(struct md_call *c, const char *text, struct md_repo
     return MD_OK;
 }
 
+/* The fields of a POST: url-encoded, or multipart/form-data with the
+ * photo upload `media` (GeoReport v2's media), *m then its parts (caller
+ * frees). */
+static md_err request_fields(struct md_call *c, const char *ctype, struct md_multipart **m,
+                             struct md_kv **kv, size_t *n)
+{
+    while (ctype && (*ctype == ' ' || *ctype == '\t'))
+        ctype++;
+    if (ctype && strncasecmp(ctype, "multipart/form-data", 19) == 0) {
+        md_err rc = md__multipart_body(c, m);
+        return rc ? rc : md__form_from_parts(c, *m, kv, n);
+    }
+    if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0)
+        return md_fail(c->ctx, MD_EINVAL,
+                       "POST requests takes application/x-www-form-urlencoded fields (or"
+                       " multipart/form-data with a file `media`)");
+    return md__form_parse(c, c->req->body, c->req->body_len, 200, kv, n);
+}
+
+static md_err post_fields(struct md_call *c, bool xml, enum md_o311_lang *lang,
+                          const struct md_kv *kv, size_t n, const struct md_multipart *m);
+
 static md_err post_request(struct md_call *c, bool xml, enum md_o311_lang *lang)
 {
     const char *ctype = md_request_header(c->req, "Content-Type");
     struct md_kv *kv = NULL;
     size_t n = 0;
+    struct md_multipart *m = NULL;
+    md_err rc = request_fields(c, ctype, &m, &kv, &n);
+    if (!rc)
+        rc = post_fields(c, xml, lang, kv, n, m);
+    free(m);
+    return rc;
+}
+
+static md_err post_fields(struct md_call *c, bool xml, enum md_o311_lang *lang,
+                          const struct md_kv *kv, size_t n, const struct md_multipart *m)
+{
     struct md_principal who;
     struct md_report_input in = {0};
     enum md_crs crs;
     const char *first = NULL, *last = NULL, *lat_s = NULL, *lon_s = NULL, *media = NULL;
     char name[256], media_json[1100];
-    if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0)
-        return md_fail(c->ctx, MD_EINVAL,
-                       "POST requests takes application/x-www-form-urlencoded fields");
-    md_err rc = md__form_parse(c, c->req->body, c->req->body_len, 200, &kv, &n);
-    if (rc)
-        return rc;
+    md_err rc = MD_OK;
     const char *locale = md__form_get(kv, n, "locale"); /* the spec's place for it */
     if (locale && *locale && (rc = md_o311_locale(locale, lang, c->ctx)))
         return rc;
@@ -637,11 +672,11 @@ static md_err post_request(struct md_call *c, bool xml, enum md_o311_lang *lang)
         in.contact.name = name;
     }
     if (media) {
-        json_t *m = json_pack("[s]", media);
-        char *t = m ? json_dumps(m, MD_JSON_FLAGS) : NULL;
+        json_t *urls = json_pack("[s]", media);
+        char *t = urls ? json_dumps(urls, MD_JSON_FLAGS) : NULL;
         snprintf(media_json, sizeof(media_json), "%s", t ? t : "[]");
         free(t);
-        json_decref(m);
+        json_decref(urls);
         in.media_urls = media_json;
     }
     struct md_intake intake;
@@ -654,8 +689,8 @@ static md_err post_request(struct md_call *c, bool xml, enum md_o311_lang *lang)
     in.actor_role = who.role;
     in.actor_id = who.actor;
     json_t *attrs = form_attributes(kv, n);
-    rc = md__report_submit(c, &in, attrs, xml ? MD_CREATED_O311_XML : MD_CREATED_O311_JSON,
-                           md__open311_error);
+    rc = md__report_submit(c, &in, attrs, m ? &(struct md_photo_parts){m, "media", 0} : NULL,
+                           xml ? MD_CREATED_O311_XML : MD_CREATED_O311_JSON, md__open311_error);
     json_decref(attrs);
     return rc;
 }

@@ -69,8 +69,14 @@ static const struct translation translations[] = {
     {"Open311 resources end in .json or .xml: *", "Open311 资源须以 .json 或 .xml 结尾：%1"},
     {"only requests takes POST", "只有 requests 接受 POST"},
     /* the form and parameters */
-    {"POST requests takes application/x-www-form-urlencoded fields",
-     "POST 请求须以 application/x-www-form-urlencoded 表单提交"},
+    {"POST requests takes application/x-www-form-urlencoded fields (or multipart/form-data with a file `media`)",
+     "POST 请求须以 application/x-www-form-urlencoded 表单提交（或带文件 `media` 的 multipart/form-data）"},
+    /* the photo (media) */
+    {"the photo must be a JPEG, PNG or WebP image", "照片必须是 JPEG、PNG 或 WebP 图像"},
+    {"the photo could not be decoded: *", "照片无法解码：%1"},
+    {"the photo has * bytes; at most *", "照片有 %1 字节，最多 %2"},
+    {"the photo is * x * = * pixels; at most *", "照片为 %1 × %2 = %3 像素，最多 %4"},
+    {"a report has at most * photos", "一个服务请求最多 %1 张照片"},
     {"status must be open, closed or both", "status 必须是 open、closed 或两者"},
     {"locale must be a language tag such as zh, en or en-US, got '*'",
      "locale 必须是 zh、en 或 en-US 这样的语言标记，收到 '%1'"},

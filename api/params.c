@@ -1,5 +1,6 @@
 /* params.c - validated query parameters and JSON replies (see params.h). */
 #include "params.h"
+#include "md_multipart.h"
 #include "md_text.h"
 #include "md_time.h"
 
@@ -211,6 +212,51 @@ static char *form_decode(struct md_pool *pool, const char *s, size_t n)
     return out;
 }
 
+/* A decoded form field (NULL: it did not decode) as text every output can carry. */
+static md_err check_field(struct md_call *c, const char *key, const char *value)
+{
+    if (!key || !md_utf8_valid(key, strlen(key)))
+        return md_fail(c->ctx, MD_EINVAL, "a form field name is badly encoded");
+    if (!value || !md_utf8_valid(value, strlen(value)))
+        return md_fail(c->ctx, MD_EINVAL, "form field %.40s is badly encoded or not UTF-8", key);
+    unsigned cp = 0;
+    long at = md_text_bad_char(value, strlen(value), &cp);
+    if (at < 0)
+        at = md_text_bad_char(key, strlen(key), &cp);
+    if (at >= 0)
+        return md_fail(c->ctx, MD_EINVAL,
+                       "form field %.40s holds the control character U+%04X at position"
+                       " %ld (not allowed in text)",
+                       key, cp, at);
+    return MD_OK;
+}
+
+md_err md__form_from_parts(struct md_call *c, const struct md_multipart *m, struct md_kv **out,
+                           size_t *n)
+{
+    struct md_kv *kv = md_pool_calloc(c->req->pool, m->nparts ? m->nparts : 1, sizeof(*kv));
+    size_t count = 0;
+    if (!kv)
+        return md_fail(c->ctx, MD_ENOMEM, "form fields");
+    for (size_t i = 0; i < m->nparts; i++) {
+        const struct md_part *p = &m->parts[i];
+        if (p->filename[0])
+            continue;
+        const char *data = (const char *)p->data;
+        char *value =
+            memchr(data, '\0', p->len) ? NULL : md_pool_strndup(c->req->pool, data, p->len);
+        md_err rc = check_field(c, p->name, value);
+        if (rc)
+            return rc;
+        kv[count].key = p->name;
+        kv[count].value = value;
+        count++;
+    }
+    *out = kv;
+    *n = count;
+    return MD_OK;
+}
+
 md_err md__form_parse(struct md_call *c, const char *body, size_t len, size_t max_fields,
                       struct md_kv **out, size_t *n)
 {
@@ -238,19 +284,9 @@ md_err md__form_parse(struct md_call *c, const char *body, size_t len, size_t ma
             char *key = form_decode(c->req->pool, p, (size_t)(kend - p));
             char *value = eq ? form_decode(c->req->pool, eq + 1, (size_t)(stop - eq - 1))
                              : md_pool_strdup(c->req->pool, "");
-            if (!key || !md_utf8_valid(key, strlen(key)))
-                return md_fail(c->ctx, MD_EINVAL, "a form field name is badly encoded");
-            if (!value || !md_utf8_valid(value, strlen(value)))
-                return md_fail(c->ctx, MD_EINVAL, "form field %.40s is badly encoded or not UTF-8",
-                               key);
-            unsigned cp = 0;
-            long at = md_text_bad_char(value, strlen(value), &cp);
-            if (at < 0)
-                at = md_text_bad_char(key, strlen(key), &cp);
-            if (at >= 0)
-                return md_fail(c->ctx, MD_EINVAL,
-                               "form field %.40s holds the control character U+%04X at position"
-                               " %ld (not allowed in text)", key, cp, at);
+            md_err rc = check_field(c, key, value);
+            if (rc)
+                return rc;
             kv[count].key = key;
             kv[count].value = value;
             count++;

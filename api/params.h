@@ -38,6 +38,12 @@ md_err md__params_only(struct md_call *c, const char *const *allowed) MD_WUR;
 md_err md__param_time_end(struct md_call *c, const char *name, int64_t *out, bool *present) MD_WUR;
 /* crs=wgs84|gcj02|bd09 (default wgs84): the CRS of points in and out. */
 md_err md__param_crs(struct md_call *c, enum md_crs *out) MD_WUR;
+/* The fields of a multipart/form-data body (its parts without a filename)
+ * as md__form_parse gives them: values copied into the request pool, keys
+ * borrowed from m, the same checks (UTF-8, no NUL or control character). */
+struct md_multipart;
+md_err md__form_from_parts(struct md_call *c, const struct md_multipart *m, struct md_kv **out,
+                           size_t *n) MD_WUR;
 /* Parse an application/x-www-form-urlencoded body into key/value pairs
  * allocated from the request pool ('+' is a space, %XX decoded). Fails with
  * MD_EINVAL naming the field for a bad escape, invalid UTF-8 or an embedded

@@ -59,36 +59,65 @@ static md_err uploader(struct md_call *c, int64_t id, const struct md_multipart 
     return rc;
 }
 
-static md_err process_all(struct md_call *c, const struct md_multipart *m,
-                          struct md_photo_image *imgs, struct md_photo_new *rows, size_t *n)
+md_err md__photos_process(struct md_call *c, const struct md_photo_parts *src,
+                          struct md_photo_set *out)
 {
     const struct md_photo_limits lim = {PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS};
-    *n = 0;
+    const struct md_multipart *m = src->m;
+    out->n = 0;
     for (size_t i = 0; i < m->nparts; i++) {
         const struct md_part *p = &m->parts[i];
-        if (strcmp(p->name, "photo") != 0)
+        if (strcmp(p->name, src->part) != 0)
             continue;
-        if (*n == MD_PHOTOS_PER_REPORT)
+        if (out->n == MD_PHOTOS_PER_REPORT)
             return md_fail(c->ctx, MD_EUNPROC, "a report has at most %d photos",
                            MD_PHOTOS_PER_REPORT);
-        md_err rc = md_photo_process(p->data, p->len, &lim, &imgs[*n], c->ctx);
+        struct md_photo_image *img = &out->imgs[out->n];
+        md_err rc = md_photo_process(p->data, p->len, &lim, img, c->ctx);
         if (rc)
             return rc;
-        rows[*n] = (struct md_photo_new){.display = imgs[*n].display,
-                                         .display_len = imgs[*n].display_len,
-                                         .thumb = imgs[*n].thumb,
-                                         .thumb_len = imgs[*n].thumb_len,
-                                         .width = imgs[*n].width,
-                                         .height = imgs[*n].height,
-                                         .upload_bytes = p->len};
-        (*n)++;
+        out->rows[out->n] = (struct md_photo_new){.display = img->display,
+                                                  .display_len = img->display_len,
+                                                  .thumb = img->thumb,
+                                                  .thumb_len = img->thumb_len,
+                                                  .width = img->width,
+                                                  .height = img->height,
+                                                  .upload_bytes = p->len};
+        out->n++;
     }
-    if (*n == 0)
-        return md_fail(c->ctx, MD_EINVAL, "no part named \"photo\" in the upload");
+    if (out->n < src->min)
+        return md_fail(c->ctx, MD_EINVAL, "no part named \"%s\" in the upload", src->part);
     return MD_OK;
 }
 
-static json_t *photo_json(int64_t pid, int w, int h)
+void md__photo_set_clear(struct md_photo_set *set)
+{
+    for (size_t i = 0; i < MD_PHOTOS_PER_REPORT; i++)
+        md_photo_image_clear(&set->imgs[i]);
+    set->n = 0;
+}
+
+md_err md__multipart_body(struct md_call *c, struct md_multipart **out)
+{
+    char boundary[72];
+    *out = NULL;
+    md_err rc = md_multipart_boundary(md_request_header(c->req, "Content-Type"), boundary, c->ctx);
+    if (rc)
+        return rc;
+    struct md_multipart *m = malloc(sizeof(*m));
+    if (!m)
+        return md_fail(c->ctx, MD_ENOMEM, "upload");
+    rc = md_multipart_parse((const unsigned char *)c->req->body, c->req->body_len, boundary, m,
+                            c->ctx);
+    if (rc) {
+        free(m);
+        return rc;
+    }
+    *out = m;
+    return MD_OK;
+}
+
+json_t *md__photo_json(int64_t pid, int w, int h)
 {
     char url[64], thumb[64];
     snprintf(url, sizeof(url), "/api/v1/photos/%lld.jpg", (long long)pid);
@@ -100,31 +129,22 @@ static json_t *photo_json(int64_t pid, int w, int h)
 md_err md__photos_upload(struct md_call *c, int64_t id)
 {
     struct md_multipart *m = NULL;
-    struct md_photo_image imgs[MD_PHOTOS_PER_REPORT] = {0};
-    struct md_photo_new rows[MD_PHOTOS_PER_REPORT];
+    struct md_photo_set set = {0};
     int64_t ids[MD_PHOTOS_PER_REPORT];
-    size_t n = 0;
     struct md_principal who;
-    char boundary[72];
     md_err rc = md__rate_limit(c);
     if (!rc)
-        rc = md_multipart_boundary(md_request_header(c->req, "Content-Type"), boundary, c->ctx);
-    if (!rc && !(m = malloc(sizeof(*m))))
-        rc = md_fail(c->ctx, MD_ENOMEM, "upload");
-    if (!rc)
-        rc = md_multipart_parse((const unsigned char *)c->req->body, c->req->body_len, boundary, m,
-                                c->ctx);
+        rc = md__multipart_body(c, &m);
     if (!rc)
         rc = uploader(c, id, m, &who);
     if (!rc)
-        rc = process_all(c, m, imgs, rows, &n);
+        rc = md__photos_process(c, &(struct md_photo_parts){m, "photo", 1}, &set);
     if (!rc)
-        rc = md_photos_add(c->w->store, id, rows, n, &who, md_time_now(), ids, c->ctx);
+        rc = md_photos_add(c->w->store, id, set.rows, set.n, &who, md_time_now(), ids, c->ctx);
     json_t *arr = rc ? NULL : json_array();
-    for (size_t i = 0; arr && i < n; i++)
-        json_array_append_new(arr, photo_json(ids[i], rows[i].width, rows[i].height));
-    for (size_t i = 0; i < MD_PHOTOS_PER_REPORT; i++)
-        md_photo_image_clear(&imgs[i]);
+    for (size_t i = 0; arr && i < set.n; i++)
+        json_array_append_new(arr, md__photo_json(ids[i], set.rows[i].width, set.rows[i].height));
+    md__photo_set_clear(&set);
     free(m);
     if (rc)
         return rc;

@@ -224,6 +224,8 @@ struct pending_create {
     char grid[MD_GRID_CODE_MAX];
     double lon, lat; /* in the request's crs */
     int offset_min;
+    bool with_photos; /* answer `photos` (JSON form) */
+    int photo_w[MD_PHOTOS_PER_REPORT], photo_h[MD_PHOTOS_PER_REPORT];
 };
 
 static void pending_free(void *userdata)
@@ -282,6 +284,12 @@ static bool pending_poll(void *userdata, struct md_response *res)
                       cr.token, "status", "reported", "category", p->category, "district",
                       p->district, "grid", p->grid[0] ? json_string(p->grid) : json_null(), "lon",
                       p->lon, "lat", p->lat, "created_at", when, "duplicates", p->duplicates);
+        json_t *photos = j && p->with_photos ? json_array() : NULL;
+        for (size_t i = 0; photos && i < cr.nphotos; i++)
+            json_array_append_new(photos,
+                                  md__photo_json(cr.photo_ids[i], p->photo_w[i], p->photo_h[i]));
+        if (photos)
+            json_object_set_new(j, "photos", photos);
         set_body(res, 201, "application/json", j ? json_dumps(j, MD_JSON_FLAGS) : NULL);
         json_decref(j);
     } else if (p->form == MD_CREATED_O311_JSON) {
@@ -307,8 +315,10 @@ static bool pending_poll(void *userdata, struct md_response *res)
 }
 
 md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *attributes,
-                         enum md_created_form form, md_error_form_fn error_form)
+                         const struct md_photo_parts *photos, enum md_created_form form,
+                         md_error_form_fn error_form)
 {
+    struct md_photo_set set = {0};
     struct md_reports_state *st = c->api->reports;
     struct md_category cat = {0};
     char *attrs_text = NULL;
@@ -367,7 +377,21 @@ md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *
         rc = md_fail(c->ctx, MD_ENOMEM, "queueing the report");
         goto out;
     }
-    rc = md_ingest_submit(st->ingest, in, &p->ticket, c->ctx);
+    if (photos) {
+        rc = md__photos_process(c, photos, &set);
+        if (rc)
+            goto out;
+        in->photos = set.rows;
+        in->nphotos = set.n;
+        p->with_photos = form == MD_CREATED_JSON;
+        for (size_t i = 0; i < set.n; i++) {
+            p->photo_w[i] = set.rows[i].width;
+            p->photo_h[i] = set.rows[i].height;
+        }
+    }
+    rc = md_ingest_submit(st->ingest, in, &p->ticket, c->ctx); /* copies the photos */
+    in->photos = NULL;
+    in->nphotos = 0;
     if (rc)
         goto out;
     p->form = form;
@@ -394,6 +418,7 @@ md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *
 out:
     if (p)
         pending_free(p);
+    md__photo_set_clear(&set);
     json_decref(dups);
     free(attrs_text);
     md_category_clear(&cat);

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define ADDRESS_MAX 500
 #define NOTE_MAX 1000
@@ -46,9 +47,67 @@ static const char *const events_params[] = {"last_event_id", "report", "district
 
 /* ---- JSON body fields ------------------------------------------------ */
 
+static bool is_multipart(struct md_call *c)
+{
+    const char *ct = md_request_header(c->req, "Content-Type");
+    while (ct && (*ct == ' ' || *ct == '\t'))
+        ct++;
+    return ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
+}
+
+/* A multipart/form-data POST is one a browser sends from any site without
+ * a preflight (why JSON bodies refuse forms, docs/hardening.md). So a
+ * multipart create is taken from a web page only from this site: an Origin,
+ * when given, must name the Host the request went to, --public-url, or an
+ * origin of --cors-origin. Apps and curl send no Origin. */
+static md_err form_origin(struct md_call *c)
+{
+    const char *origin = md_request_header(c->req, "Origin");
+    const char *host = md_request_header(c->req, "Host");
+    const char *pub = c->api->cfg->public_url;
+    const char *cors = c->api->cfg->cors_origin;
+    bool any = false;
+    if (!origin)
+        return MD_OK;
+    const char *sep = strstr(origin, "://");
+    size_t n = strlen(origin);
+    if ((sep && host && strcasecmp(sep + 3, host) == 0) ||
+        (pub && strncasecmp(pub, origin, n) == 0 && (!pub[n] || pub[n] == '/')) ||
+        (cors && md__origin_listed(cors, origin, &any)))
+        return MD_OK;
+    return md_fail(c->ctx, MD_EFORBID,
+                   "a multipart report from a web page is taken only from this site's pages"
+                   " (Origin %.80s; see --cors-origin)",
+                   origin);
+}
+
+/* The report's JSON object: the body, or the part "report" of a
+ * multipart/form-data body (*m, caller frees; its photo parts are read by
+ * md__report_submit). */
 static md_err parse_body(struct md_call *c, json_t **out)
 {
     return md__body_object(c, out);
+}
+
+static md_err report_body(struct md_call *c, struct md_multipart **m, json_t **out)
+{
+    if (!is_multipart(c))
+        return md__body_object(c, out);
+    md_err rc = form_origin(c);
+    if (!rc)
+        rc = md__multipart_body(c, m);
+    if (rc)
+        return rc;
+    const struct md_part *r = md_multipart_get(*m, "report");
+    if (!r)
+        return md_fail(c->ctx, MD_EINVAL,
+                       "a multipart report needs a part \"report\" holding the report's JSON");
+    if (r->filename[0] ||
+        (r->content_type[0] && strncasecmp(r->content_type, "application/json", 16) != 0))
+        return md_fail(c->ctx, MD_EINVAL,
+                       "the part \"report\" must be JSON text (Content-Type application/json or"
+                       " none), not a file");
+    return md__json_object(c, (const char *)r->data, r->len, "the part \"report\"", out);
 }
 
 static md_err only_fields(struct md_call *c, json_t *obj, const char *where,
@@ -159,6 +218,7 @@ static md_err create_report(struct md_call *c)
         "contact",  "attributes", "kind", "channel",     "proposed_change", NULL};
     struct md_principal who;
     struct md_report_input in = {0};
+    struct md_multipart *m = NULL;
     json_t *body = NULL;
     char *media = NULL, *change = NULL;
     enum md_crs crs;
@@ -169,7 +229,7 @@ static md_err create_report(struct md_call *c)
     if (!rc)
         rc = md__param_crs(c, &crs);
     if (!rc)
-        rc = parse_body(c, &body);
+        rc = report_body(c, &m, &body);
     if (!rc)
         rc = only_fields(c, body, "the report", allowed);
     if (!rc)
@@ -213,8 +273,11 @@ static md_err create_report(struct md_call *c)
     in.client_addr = c->req->client_addr;
     in.actor_role = who.role;
     in.actor_id = who.actor;
-    rc = md__report_submit(c, &in, json_object_get(body, "attributes"), MD_CREATED_JSON, NULL);
+    rc = md__report_submit(c, &in, json_object_get(body, "attributes"),
+                           m ? &(struct md_photo_parts){m, "photo", 1} : NULL, MD_CREATED_JSON,
+                           NULL);
 out:
+    free(m);
     free(media);
     free(change);
     json_decref(body);
@@ -634,7 +697,7 @@ static md_err post_correction(struct md_call *c)
         in.actor_role = who.role;
         in.actor_id = who.actor;
         if (!rc)
-            rc = md__report_submit(c, &in, NULL, MD_CREATED_JSON, NULL);
+            rc = md__report_submit(c, &in, NULL, NULL, MD_CREATED_JSON, NULL);
     }
     free(media);
     free(change_text);

@@ -9,6 +9,8 @@
 #include "coords.h"
 #include "events.h"
 #include "ingest.h"
+#include "md_multipart.h"
+#include "photo_image.h"
 #include "ratelimit.h"
 #include "overdue.h"
 #include "reports.h"
@@ -43,14 +45,49 @@ md_err md__check_media_url(struct md_call *c, const char *what, const char *url)
 /* A report's lon/lat members rewritten from WGS84 into crs. */
 void md__report_to_crs(json_t *report, enum md_crs crs);
 
+/* Where a request's photos are: the parts named `part` of a parsed
+ * multipart body (borrowed), at least `min` and at most
+ * MD_PHOTOS_PER_REPORT of them. */
+struct md_photo_parts {
+    const struct md_multipart *m;
+    const char *part;
+    size_t min;
+};
+
+/* Photos checked and made safe (photo_image.h), ready for the store. */
+struct md_photo_set {
+    struct md_photo_image imgs[MD_PHOTOS_PER_REPORT];
+    struct md_photo_new rows[MD_PHOTOS_PER_REPORT]; /* point into imgs */
+    size_t n;
+};
+
+/* Every part of src through md_photo_process (photos_api.c), the one
+ * place that checks uploads: 413/415/422 as photo_image.h says, 422 for a
+ * sixth photo, 400 for fewer than src->min. Clear *out with
+ * md__photo_set_clear (also after a failure). */
+md_err md__photos_process(struct md_call *c, const struct md_photo_parts *src,
+                          struct md_photo_set *out) MD_WUR;
+void md__photo_set_clear(struct md_photo_set *set);
+/* The request's multipart/form-data body split into parts (caller frees
+ * *out with free(); the parts point into the request's body): 415 for
+ * another Content-Type, 400 for a malformed body. */
+md_err md__multipart_body(struct md_call *c, struct md_multipart **out) MD_WUR;
+/* {id, width, height, url, thumb_url} of a photo (caller decrefs). */
+json_t *md__photo_json(int64_t pid, int width, int height);
+
 /* The common create path (report_intake.c): rate limit, category (must be of `want_kind`),
  * attributes, location (district/grid; 422 outside every district),
- * duplicate hint, then queue on the group-commit writer and answer later
- * (res->deferred) in `form` once the report is on disk; errors after the
- * queue in error_form (NULL: mapd's JSON error). in->district/grid,
+ * duplicate hint, then the photos of `photos` (NULL: none) checked and
+ * made (md__photos_process; only now, so a refused report costs no
+ * decoding), then queue on the group-commit writer - the report and its
+ * photos are written in one transaction - and answer later
+ * (res->deferred) in `form` once the report is on disk (the JSON form
+ * with `photos` when there are any); errors after the queue in
+ * error_form (NULL: mapd's JSON error). in->district/grid,
  * in->attributes are filled here. */
 md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *attributes,
-                         enum md_created_form form, md_error_form_fn error_form) MD_WUR;
+                         const struct md_photo_parts *photos, enum md_created_form form,
+                         md_error_form_fn error_form) MD_WUR;
 
 /* Take one unit of the per-address rate limit of report creates (votes,
  * comments and supports share it); MD_ERATE with Retry-After when spent. */

@@ -228,27 +228,6 @@ static md_err dispatch(struct md_call *call)
     return md_fail(call->ctx, MD_ENOTFOUND, "no such resource: %s", req->path);
 }
 
-/* True when `origin` is one of the comma-separated `list` ("*" matches any). */
-static bool origin_listed(const char *list, const char *origin, bool *any)
-{
-    size_t n = origin ? strlen(origin) : 0;
-    *any = false;
-    for (const char *p = list; *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        while (len && *p == ' ') {
-            p++;
-            len--;
-        }
-        if (len == 1 && *p == '*')
-            *any = true;
-        if (*any || (origin && len == n && strncmp(p, origin, n) == 0))
-            return true;
-        p = end ? end + 1 : p + len;
-    }
-    return false;
-}
-
 /* CORS (--cors-origin, one origin or several, comma-separated): the request's
  * Origin is echoed when listed (with Vary: Origin, since the answer then
  * differs by origin), "*" when the list says so; the headers browser code
@@ -262,7 +241,7 @@ static void cors_headers(const char *list, const struct md_request *req, struct 
     bool single = !strchr(list, ',') && strcmp(list, "*") != 0;
     if (single) { /* one configured origin: sent whatever the request says (as before) */
         MD_IGNORE(md_response_header(res, NULL, "Access-Control-Allow-Origin", list));
-    } else if (origin_listed(list, origin, &any)) {
+    } else if (md__origin_listed(list, origin, &any)) {
         if (any) {
             MD_IGNORE(md_response_header(res, NULL, "Access-Control-Allow-Origin", "*"));
         } else {

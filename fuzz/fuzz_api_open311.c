@@ -1,6 +1,7 @@
-/* fuzz_api_open311.c - libFuzzer target: Open311 GeoReport v2: form-encoded POST bodies (requests, api_key), and the GET query strings of requests/services/tokens in .json and .xml.
- * Input: the request text of fuzz_api.h; requests outside this family are
- * skipped. Seeds and regressions: tests/fuzz/api_open311/.
+/* fuzz_api_open311.c - libFuzzer target: Open311 GeoReport v2: form-encoded and multipart/form-data
+ * POST bodies (requests, api_key, the photo `media`), and the GET query strings of
+ * requests/services/tokens in .json and .xml. Input: the request text of fuzz_api.h; requests
+ * outside this family are skipped. Seeds and regressions: tests/fuzz/api_open311/.
  */
 #include "fuzz_api.h"
 

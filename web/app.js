@@ -41,7 +41,7 @@ const T = {
     corrections: '地图纠错', missingTitle: '地图上缺少的设施', facilityName: '设施名称',
     hoursOptional: '营业时间（可选）', nameRequired: '请填写设施名称',
     meToo: '我也遇到', supported: '已支持', supporters: '支持人数', bySupporters: '按支持人数排序',
-    photo: '照片（可选）', photoSent: '照片已上传，审核通过后公开', photoFailed: '照片上传失败',
+    photo: '照片（可选）', photoSent: '照片已上传，审核通过后公开',
   },
   en: {
     title: 'City map', layers: 'Layers', report: 'Report a problem', nearby: 'Near me', live: 'Live',
@@ -61,7 +61,7 @@ const T = {
     categoriesFailed: 'Could not load the categories', meters: 'm', km: 'km', at: 'At',
     corrections: 'Map corrections', missingTitle: 'The facility missing from the map', facilityName: 'Name',
     meToo: 'Me too', supported: 'Supported', supporters: 'Supporters', bySupporters: 'Most supported first',
-    photo: 'Photo (optional)', photoSent: 'Photo uploaded; shown once the centre accepts the report', photoFailed: 'Photo upload failed',
+    photo: 'Photo (optional)', photoSent: 'Photo uploaded; shown once the centre accepts the report',
     hoursOptional: 'Opening hours (optional)', nameRequired: 'Give the facility a name',
   },
 };
@@ -117,8 +117,10 @@ function setChildren(el, ...kids) {
 async function api(path, { method = 'GET', body, auth = false } = {}) {
   const headers = { Accept: 'application/json' };
   if (auth && state.token) headers.Authorization = `Bearer ${state.token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  // A FormData body is sent as multipart/form-data (the browser sets the boundary).
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined || form ? body : JSON.stringify(body) });
   let json = null;
   try { json = await res.json(); } catch { /* not JSON */ }
   if (!res.ok) {
@@ -519,8 +521,7 @@ $('#report-form').addEventListener('submit', async (e) => {
   btn.disabled = true;
   btn.textContent = t('submitting');
   try {
-    const r = await api('/api/v1/reports', { method: 'POST', body });
-    const photoSent = uploadPhoto(r); // alongside: the map refresh does not wait for it
+    const r = await api('/api/v1/reports', { method: 'POST', body: withPhoto(body) });
     const dups = r.duplicates || [];
     showResult([
       h('div', { 'data-report-id': r.id }, h('strong', {}, `${t('submitted')} #${r.id}`)),
@@ -534,10 +535,12 @@ $('#report-form').addEventListener('submit', async (e) => {
     $('#report-description').value = '';
     $('#report-fac-name').value = '';
     $('#report-fac-hours').value = '';
+    if (r.photos?.length) {
+      $('#report-result').append(h('div', { class: 'photo-note', 'data-photo-id': r.photos[0].id }, t('photoSent')));
+      clearPhoto();
+    }
     flash([body.lon, body.lat], 5000);
     await refreshTiles();
-    const note = await photoSent;
-    if (note) $('#report-result').append(note);
   } catch (err) {
     showResult(err.message, true);
   } finally {
@@ -546,26 +549,37 @@ $('#report-form').addEventListener('submit', async (e) => {
   }
 });
 
-// The photo chosen in the form (or taken with the phone's camera), sent
-// right after the create with the report's follow-up token; the server
-// strips its metadata and shows it once the centre accepts the report.
-async function uploadPhoto(report) {
-  const input = $('#report-photo');
-  const file = input.files && input.files[0];
-  if (!file || !report.token) return null;
+// The photo chosen in the form (or taken with the phone's camera) goes with
+// the create in one multipart request (a part "report" with the JSON, a
+// part "photo"): the report and its photo are stored together or not at
+// all. The server strips its metadata and shows it once the centre accepts
+// the report.
+function withPhoto(body) {
+  const file = $('#report-photo').files?.[0];
+  if (!file) return body;
   const form = new FormData();
-  form.append('token', report.token);
+  form.append('report', JSON.stringify(body));
   form.append('photo', file, file.name || 'photo.jpg');
-  try {
-    const res = await fetch(`/api/v1/reports/${report.id}/photos`, { method: 'POST', body: form });
-    const json = await res.json().catch(() => null);
-    if (!res.ok) throw new Error(json?.error?.message || `${res.status}`);
-    input.value = '';
-    return h('div', { class: 'photo-note', 'data-photo-id': json.photos[0].id }, t('photoSent'));
-  } catch (err) {
-    return h('div', { class: 'photo-note error' }, `${t('photoFailed')}: ${err.message}`);
-  }
+  return form;
 }
+
+let photoPreviewUrl = null;
+function clearPhoto() {
+  $('#report-photo').value = '';
+  showPhotoPreview();
+}
+
+// A small preview of the chosen photo under the file input.
+function showPhotoPreview() {
+  const file = $('#report-photo').files?.[0];
+  const img = $('#report-photo-preview');
+  if (photoPreviewUrl) URL.revokeObjectURL(photoPreviewUrl);
+  photoPreviewUrl = file ? URL.createObjectURL(file) : null;
+  img.hidden = !file;
+  if (file) img.src = photoPreviewUrl;
+  else img.removeAttribute('src');
+}
+$('#report-photo').addEventListener('change', showPhotoPreview);
 
 // ---- what's near me -----------------------------------------------------------------
 

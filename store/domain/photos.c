@@ -37,8 +37,7 @@ static md_err kept_count(struct md_store *s, int64_t id, int64_t *n, char status
 }
 
 static md_err insert_one(struct md_store *s, int64_t id, const struct md_photo_new *p,
-                         const struct md_principal *who, int64_t now, int64_t *photo_id,
-                         struct md_ctx *ctx)
+                         const char *role, int64_t now, int64_t *photo_id, struct md_ctx *ctx)
 {
     static const char sql[] =
         "INSERT INTO report_photos(report_id, width, height, upload_bytes, display, display_etag,"
@@ -58,7 +57,7 @@ static md_err insert_one(struct md_store *s, int64_t id, const struct md_photo_n
     sqlite3_bind_text(st, 6, de, -1, SQLITE_STATIC);
     sqlite3_bind_blob64(st, 7, p->thumb, p->thumb_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, te, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, md_role_name(who->role), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, role, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, now);
     int src = sqlite3_step(st);
     sqlite3_reset(st);
@@ -66,6 +65,22 @@ static md_err insert_one(struct md_store *s, int64_t id, const struct md_photo_n
         return md_store_fail(s, src, "saving the photo", ctx);
     *photo_id = sqlite3_last_insert_rowid(md_store_db(s));
     return MD_OK;
+}
+
+md_err md__photos_insert(struct md_store *s, int64_t id, const char *status,
+                         const struct md_photo_new *photos, size_t n, const char *role,
+                         const char *actor, int64_t now, int64_t *ids, struct md_ctx *ctx)
+{
+    md_err rc = MD_OK;
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = insert_one(s, id, &photos[i], role, now, &ids[i], ctx);
+        char note[48];
+        snprintf(note, sizeof(note), "photo %lld", (long long)ids[i]);
+        if (!rc)
+            rc =
+                md__report_history_add(s, id, "photo", status, status, role, actor, note, now, ctx);
+    }
+    return rc;
 }
 
 static md_err add_in_txn(struct md_store *s, int64_t id, const struct md_photo_new *photos,
@@ -78,14 +93,9 @@ static md_err add_in_txn(struct md_store *s, int64_t id, const struct md_photo_n
     if (!rc && have + (int64_t)n > MD_PHOTOS_PER_REPORT)
         rc = md_fail(ctx, MD_EUNPROC, "a report has at most %d photos; report %lld has %lld",
                      MD_PHOTOS_PER_REPORT, (long long)id, (long long)have);
-    for (size_t i = 0; !rc && i < n; i++) {
-        rc = insert_one(s, id, &photos[i], who, now, &ids[i], ctx);
-        char note[48];
-        snprintf(note, sizeof(note), "photo %lld", (long long)ids[i]);
-        if (!rc)
-            rc = md__report_history_add(s, id, "photo", status, status, md_role_name(who->role),
-                                        who->actor, note, now, ctx);
-    }
+    if (!rc)
+        rc = md__photos_insert(s, id, status, photos, n, md_role_name(who->role), who->actor, now,
+                               ids, ctx);
     if (!rc)
         rc = md__report_touch(s, id, now, ctx);
     return rc;

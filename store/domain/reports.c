@@ -359,6 +359,14 @@ md_err md_report_insert(struct md_store *s, const struct md_report_input *in, in
     if (!rc)
         rc = insert_history(s, out->id, "report", NULL, "reported", md_role_name(in->actor_role),
                             in->actor_id ? in->actor_id : "anonymous", "", now, ctx);
+    if (!rc && in->nphotos > MD_PHOTOS_PER_REPORT)
+        rc = md_fail(ctx, MD_EUNPROC, "a report has at most %d photos", MD_PHOTOS_PER_REPORT);
+    if (!rc && in->nphotos)
+        rc = md__photos_insert(s, out->id, "reported", in->photos, in->nphotos,
+                               md_role_name(in->actor_role),
+                               in->actor_id ? in->actor_id : "anonymous", now, out->photo_ids, ctx);
+    if (!rc)
+        out->nphotos = in->nphotos;
     json_t *report = NULL;
     if (!rc)
         rc = load_public(s, out->id, now, offset_min, &report, ctx);

@@ -14,6 +14,7 @@
 
 #include "areas.h"
 #include "calendar.h"
+#include "photos.h"
 #include "tokens.h"
 #include <jansson.h>
 
@@ -45,6 +46,10 @@ struct md_report_input {
     const char *client_addr; /* private, kept with the contact; may be NULL */
     enum md_role actor_role;
     const char *actor_id;
+    /* Photos stored with the report, in the same transaction (made by
+     * api/photo_image.c); borrowed, 0..MD_PHOTOS_PER_REPORT. */
+    const struct md_photo_new *photos;
+    size_t nphotos;
 };
 
 struct md_report_created {
@@ -52,10 +57,13 @@ struct md_report_created {
     int64_t created_at;
     int64_t event_id;
     char token[MD_REPORT_TOKEN_MAX]; /* public follow-up token (Open311 tokens/{token}) */
+    int64_t photo_ids[MD_PHOTOS_PER_REPORT]; /* of in->photos[0..nphotos), in order */
+    size_t nphotos;
 };
 
-/* Insert one report with its contact, first history row and "report.created"
- * event. Must run inside a transaction the caller commits; on failure the
+/* Insert one report with its contact, first history row, its photos (a
+ * "photo" history row each; MD_EUNPROC over MD_PHOTOS_PER_REPORT) and
+ * "report.created" event. Must run inside a transaction the caller commits; on failure the
  * caller rolls back (or to a savepoint). `offset_min` is the city's UTC offset
  * for times in the event payload. */
 md_err md_report_insert(struct md_store *s, const struct md_report_input *in, int64_t now,

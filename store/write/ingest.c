@@ -40,8 +40,10 @@ struct md_ingest_ticket {
     struct md_ingest_ticket *next;
     enum ticket_state state;
     bool abandoned;
-    struct md_report_input in; /* strings point into blob */
+    struct md_report_input in; /* strings point into blob, photos into photos */
     char *blob;
+    struct md_photo_new photos[MD_PHOTOS_PER_REPORT]; /* bytes in photo_blob */
+    unsigned char *photo_blob;
     md_wake_fn wake;
     void *wake_arg;
     md_err err;
@@ -73,6 +75,35 @@ struct md_ingest {
     struct md_store *ckpt_store;
     int wal_frames, ckpt_asked_at; /* WAL frames now, at the last request */
 };
+
+/* Copy the photos' bytes of `in` into one allocation owned by the ticket
+ * (a report with more than MD_PHOTOS_PER_REPORT is refused by
+ * md_report_insert; only as many are copied). */
+static md_err copy_photos(struct md_ingest_ticket *t, const struct md_report_input *in)
+{
+    size_t n = in->nphotos < MD_PHOTOS_PER_REPORT ? in->nphotos : MD_PHOTOS_PER_REPORT;
+    size_t total = 0;
+    t->in.photos = NULL;
+    if (!n)
+        return MD_OK;
+    for (size_t i = 0; i < n; i++)
+        total += in->photos[i].display_len + in->photos[i].thumb_len;
+    t->photo_blob = malloc(total ? total : 1);
+    if (!t->photo_blob)
+        return MD_ENOMEM;
+    unsigned char *p = t->photo_blob;
+    for (size_t i = 0; i < n; i++) {
+        t->photos[i] = in->photos[i];
+        memcpy(p, in->photos[i].display, in->photos[i].display_len);
+        t->photos[i].display = p;
+        p += in->photos[i].display_len;
+        memcpy(p, in->photos[i].thumb, in->photos[i].thumb_len);
+        t->photos[i].thumb = p;
+        p += in->photos[i].thumb_len;
+    }
+    t->in.photos = t->photos;
+    return MD_OK;
+}
 
 /* Copy the strings of `in` into one allocation owned by the ticket. */
 static md_err copy_input(struct md_ingest_ticket *t, const struct md_report_input *in)
@@ -114,7 +145,7 @@ static md_err copy_input(struct md_ingest_ticket *t, const struct md_report_inpu
     t->in.contact.device_id = dst[11];
     t->in.client_addr = dst[12];
     t->in.actor_id = dst[13];
-    return MD_OK;
+    return copy_photos(t, in);
 }
 
 static void ticket_destroy(struct md_ingest_ticket *t)
@@ -122,6 +153,7 @@ static void ticket_destroy(struct md_ingest_ticket *t)
     if (!t)
         return;
     free(t->blob);
+    free(t->photo_blob);
     free(t);
 }
 

@@ -29,7 +29,8 @@ md_err md_ingest_start(const char *db_path, int offset_min, size_t max_queue,
 /* Finish every queued report, stop the thread, close; accepts NULL. */
 void md_ingest_stop(struct md_ingest *g);
 
-/* Queue a copy of `in` (nothing of `in` is kept). The ticket belongs to the
+/* Queue a copy of `in` (its strings and its photos' bytes; nothing of `in` is
+ * kept), written with its photos in one savepoint. The ticket belongs to the
  * caller, who frees it with md_ingest_ticket_free() at any time (a ticket
  * freed before it is done is still written; its result is dropped). */
 md_err md_ingest_submit(struct md_ingest *g, const struct md_report_input *in,

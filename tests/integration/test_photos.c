@@ -6,7 +6,11 @@
  * invisible until the centre accepts the report, then served with ETag,
  * 304 and a year's Cache-Control; at most 5 per report (422); over 8 MiB
  * 413; the centre removes one (204, then 404); only the reporter's token or
- * staff may upload (401/403).
+ * staff may upload (401/403). Photos in the create request itself
+ * (multipart POST /api/v1/reports, Open311's media): report and photo in
+ * one transaction, so a refused photo (415, 413, 422) or report part (400)
+ * leaves no report (counted in the database before and after); Open311's
+ * media_url is the photo once accepted; its errors in Open311's form.
  */
 #include "harness.h"
 
@@ -22,7 +26,7 @@
 #include <cmocka.h>
 
 static struct md_harness H;
-static char centre_token[128], officer_token[128];
+static char centre_token[128], officer_token[128], app_token[128];
 
 static int setup(void **state)
 {
@@ -33,6 +37,9 @@ static int setup(void **state)
     const char *bin = getenv("MAPD_BIN");
     snprintf(cmd, sizeof(cmd), "'%s' token add --db '%s' --role centre", bin, H.db);
     if (!md_sh_first_line(cmd, centre_token, sizeof(centre_token)))
+        return -1;
+    snprintf(cmd, sizeof(cmd), "'%s' token add --db '%s' --role app --label open311", bin, H.db);
+    if (!md_sh_first_line(cmd, app_token, sizeof(app_token)))
         return -1;
     snprintf(cmd, sizeof(cmd), "'%s' unit add --db '%s' --code DC-HW --name 环卫 >/dev/null", bin,
              H.db);
@@ -69,15 +76,17 @@ struct form {
     size_t len, cap;
 };
 
-static void form_add(struct form *f, const char *name, const char *filename, const void *bytes,
-                     size_t n)
+/* A part; `ctype` NULL: none. */
+static void form_part(struct form *f, const char *name, const char *filename, const char *ctype,
+                      const void *bytes, size_t n)
 {
     char head[512];
     int h = snprintf(head, sizeof(head),
                      "--mapdTestBoundary\r\nContent-Disposition: form-data; name=\"%s\"%s%s%s\r\n"
-                     "%s\r\n",
+                     "%s%s%s\r\n",
                      name, filename ? "; filename=\"" : "", filename ? filename : "",
-                     filename ? "\"" : "", filename ? "Content-Type: image/jpeg\r\n" : "");
+                     filename ? "\"" : "", ctype ? "Content-Type: " : "", ctype ? ctype : "",
+                     ctype ? "\r\n" : "");
     size_t need = f->len + (size_t)h + n + 64;
     if (need > f->cap) {
         f->cap = need * 2;
@@ -92,6 +101,13 @@ static void form_add(struct form *f, const char *name, const char *filename, con
     f->len += 2;
 }
 
+/* A field, or a file (sent as image/jpeg) when filename is given. */
+static void form_add(struct form *f, const char *name, const char *filename, const void *bytes,
+                     size_t n)
+{
+    form_part(f, name, filename, filename ? "image/jpeg" : NULL, bytes, n);
+}
+
 static void form_end(struct form *f)
 {
     static const char close[] = "--mapdTestBoundary--\r\n";
@@ -104,14 +120,20 @@ static void form_end(struct form *f)
     f->len += sizeof(close) - 1;
 }
 
-/* POST the form; returns the status, the body JSON into *out (may be NULL). */
-static long upload(int64_t id, struct form *f, const char *bearer, json_t **out)
+/* POST the form to path; returns the status, the body JSON into *out (may
+ * be NULL; Open311's error form is a JSON array). */
+static long post_form_with(const char *path, struct form *f, const char *bearer, const char *header,
+                           json_t **out)
 {
-    char path[96], auth[200];
-    snprintf(path, sizeof(path), "/api/v1/reports/%lld/photos", (long long)id);
+    char auth[200];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer ? bearer : "");
-    const char *const hdrs[] = {"Content-Type: multipart/form-data; boundary=mapdTestBoundary",
-                                bearer ? auth : NULL, NULL};
+    const char *hdrs[4] = {"Content-Type: multipart/form-data; boundary=mapdTestBoundary", NULL,
+                           NULL, NULL};
+    int k = 1;
+    if (bearer)
+        hdrs[k++] = auth;
+    if (header)
+        hdrs[k++] = header;
     form_end(f);
     struct md_http_res r;
     assert_int_equal(md_http(&H, "POST", path, hdrs, f->data, f->len, &r), 0);
@@ -124,6 +146,18 @@ static long upload(int64_t id, struct form *f, const char *bearer, json_t **out)
     free(f->data);
     memset(f, 0, sizeof(*f));
     return st;
+}
+
+static long post_form(const char *path, struct form *f, const char *bearer, json_t **out)
+{
+    return post_form_with(path, f, bearer, NULL, out);
+}
+
+static long upload(int64_t id, struct form *f, const char *bearer, json_t **out)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld/photos", (long long)id);
+    return post_form(path, f, bearer, out);
 }
 
 static json_t *call(const char *method, const char *path, const char *body, const char *bearer,
@@ -392,6 +426,293 @@ static void limits_and_who_may_upload(void **state)
     assert_int_equal(upload(id, &f, NULL, NULL), 400);
 }
 
+/* ---- photos in the create request itself ------------------------------ */
+
+static const char report_json[] =
+    "{\"category\":\"200102\",\"lon\":116.4005,\"lat\":39.9205,\"description\":\"with a photo\"}";
+
+static long reports_count(void)
+{
+    char cmd[600], got[64] = "";
+    snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'SELECT count(*) FROM reports'", H.db);
+    assert_true(md_sh_first_line(cmd, got, sizeof(got)));
+    return atol(got);
+}
+
+/* A JPEG as phones write it (GPS, make and model, XMP creator, a comment). */
+static char *gps_jpeg(const char *name, size_t *n)
+{
+    char src[400];
+    snprintf(src, sizeof(src), "%s/%s", H.dir, name);
+    assert_int_equal(md_sh("vips black '%s' 640 480 --bands 3 && exiftool -q -overwrite_original"
+                           " -GPSLatitude=39.9205 -GPSLatitudeRef=N -GPSLongitude=116.4005"
+                           " -GPSLongitudeRef=E -Make=TestPhone -Model=X1 -Comment=secret"
+                           " -XMP-dc:Creator=someone '%s'",
+                           src, src),
+                     0);
+    return slurp(src, n);
+}
+
+static const char *error_message(json_t *j)
+{
+    const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+    return m ? m : "";
+}
+
+static void create_with_a_photo_stores_both_without_metadata(void **state)
+{
+    (void)state;
+    size_t n;
+    char *jpg = gps_jpeg("create.jpg", &n);
+    struct form f = {0};
+    form_part(&f, "report", NULL, "application/json", report_json, strlen(report_json));
+    form_add(&f, "photo", "create.jpg", jpg, n);
+    free(jpg);
+    json_t *j = NULL;
+    long before = reports_count();
+    assert_int_equal(post_form("/api/v1/reports", &f, NULL, &j), 201);
+    assert_int_equal(reports_count(), before + 1);
+    /* The JSON create's answer, plus photos as the photo upload gives them. */
+    int64_t id = json_integer_value(json_object_get(j, "id"));
+    assert_true(id > 0);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "reported");
+    assert_non_null(json_string_value(json_object_get(j, "token")));
+    assert_true(json_is_array(json_object_get(j, "duplicates")));
+    json_t *photos = json_object_get(j, "photos");
+    assert_int_equal(json_array_size(photos), 1);
+    json_t *p0 = json_array_get(photos, 0);
+    assert_int_equal(json_integer_value(json_object_get(p0, "width")), 640);
+    char url[96], out[400], cmd[1200], got[512] = "", path[64];
+    snprintf(url, sizeof(url), "%s", json_string_value(json_object_get(p0, "url")));
+    json_decref(j);
+    /* Moderated as any photo: hidden until accepted. */
+    assert_int_equal(get_photo(url, NULL, NULL, NULL, NULL, NULL), 404);
+    assert_int_equal(get_photo(url, centre_token, NULL, NULL, NULL, NULL), 200);
+    long st;
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld/history", (long long)id);
+    j = call("GET", path, NULL, NULL, &st);
+    json_t *h = json_object_get(j, "history");
+    assert_int_equal(json_array_size(h), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 1), "action")),
+                        "photo");
+    json_decref(j);
+    step(id, "{\"action\":\"accept\"}");
+    snprintf(out, sizeof(out), "%s/create-served.jpg", H.dir);
+    assert_int_equal(get_photo(url, NULL, NULL, out, NULL, NULL), 200);
+    snprintf(cmd, sizeof(cmd),
+             "exiftool -s -s -s -EXIF:all -GPS:all -XMP:all -IPTC:all -ICC_Profile:all"
+             " -MakerNotes:all -Comment -Make -Model '%s' | wc -c",
+             out);
+    assert_true(md_sh_first_line(cmd, got, sizeof(got)));
+    if (atoi(got) != 0)
+        md_sh("exiftool -a -G1 '%s' >&2", out);
+    assert_int_equal(atoi(got), 0);
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld", (long long)id);
+    j = call("GET", path, NULL, NULL, &st);
+    assert_int_equal(json_array_size(json_object_get(j, "photos")), 1);
+    json_decref(j);
+}
+
+static void create_with_a_bad_photo_stores_nothing(void **state)
+{
+    (void)state;
+    char src[400];
+    snprintf(src, sizeof(src), "%s/tiny.png", H.dir);
+    assert_int_equal(md_sh("vips black '%s' 40 30", src), 0);
+    size_t n;
+    char *png = slurp(src, &n);
+    static const char text[] = "this is not a photo, only its name ends in .jpg\n";
+    long before = reports_count();
+    /* A good photo, then a text file named .jpg (the report part untyped). */
+    struct form f = {0};
+    form_part(&f, "report", NULL, NULL, report_json, strlen(report_json));
+    form_add(&f, "photo", "ok.png", png, n);
+    form_add(&f, "photo", "holiday.jpg", text, sizeof(text) - 1);
+    json_t *j = NULL;
+    assert_int_equal(post_form("/api/v1/reports", &f, NULL, &j), 415);
+    assert_non_null(strstr(error_message(j), "JPEG, PNG or WebP"));
+    json_decref(j);
+    assert_int_equal(reports_count(), before);
+    /* Six photos: 422, nothing stored. */
+    form_part(&f, "report", NULL, NULL, report_json, strlen(report_json));
+    for (int i = 0; i < 6; i++)
+        form_add(&f, "photo", "ok.png", png, n);
+    assert_int_equal(post_form("/api/v1/reports", &f, NULL, &j), 422);
+    assert_non_null(strstr(error_message(j), "at most 5 photos"));
+    json_decref(j);
+    assert_int_equal(reports_count(), before);
+    /* Over 8 MiB in one photo: 413, nothing stored. */
+    size_t big = (9u << 20);
+    char *huge = calloc(1, big);
+    assert_non_null(huge);
+    memcpy(huge, "\xff\xd8\xff\xe0", 4);
+    form_part(&f, "report", NULL, NULL, report_json, strlen(report_json));
+    form_add(&f, "photo", "big.jpg", huge, big);
+    assert_int_equal(post_form("/api/v1/reports", &f, NULL, NULL), 413);
+    free(huge);
+    assert_int_equal(reports_count(), before);
+    free(png);
+}
+
+static void create_with_a_bad_report_part_is_400(void **state)
+{
+    (void)state;
+    char src[400];
+    snprintf(src, sizeof(src), "%s/tiny2.png", H.dir);
+    assert_int_equal(md_sh("vips black '%s' 40 30", src), 0);
+    size_t n;
+    char *png = slurp(src, &n);
+    long before = reports_count();
+    static const struct {
+        const char *json, *ctype, *filename, *message;
+    } cases[] = {
+        {"{\"category\":", "application/json", NULL, "the part \"report\" is not valid JSON"},
+        {"[1,2]", NULL, NULL, "the part \"report\" must be a JSON object"},
+        {"{\"category\":\"200102\",\"lon\":116.4,\"lat\":39.92,\"colour\":1}", NULL, NULL,
+         "unknown field 'colour'"},
+        {"{\"category\":\"200102\",\"lon\":116.4}", NULL, NULL, "lat is required"},
+        {report_json, "text/plain", NULL, "must be JSON text"},
+        {report_json, "application/json", "report.json", "not a file"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct form f = {0};
+        form_part(&f, "report", cases[i].filename, cases[i].ctype, cases[i].json,
+                  strlen(cases[i].json));
+        form_add(&f, "photo", "ok.png", png, n);
+        json_t *j = NULL;
+        assert_int_equal(post_form("/api/v1/reports", &f, NULL, &j), 400);
+        if (!strstr(error_message(j), cases[i].message))
+            fail_msg("case %zu: '%s' lacks '%s'", i, error_message(j), cases[i].message);
+        json_decref(j);
+    }
+    /* No report part; no photo part. */
+    struct form f = {0};
+    form_add(&f, "photo", "ok.png", png, n);
+    json_t *j = NULL;
+    assert_int_equal(post_form("/api/v1/reports", &f, NULL, &j), 400);
+    assert_non_null(strstr(error_message(j), "needs a part \"report\""));
+    json_decref(j);
+    form_part(&f, "report", NULL, NULL, report_json, strlen(report_json));
+    assert_int_equal(post_form("/api/v1/reports", &f, NULL, &j), 400);
+    assert_non_null(strstr(error_message(j), "no part named \"photo\""));
+    json_decref(j);
+    assert_int_equal(reports_count(), before);
+    free(png);
+}
+
+/* A form any site could make a browser send: taken only from this site's pages. */
+static void create_from_another_site_is_403(void **state)
+{
+    (void)state;
+    char src[400], origin[128];
+    snprintf(src, sizeof(src), "%s/tiny3.png", H.dir);
+    assert_int_equal(md_sh("vips black '%s' 40 30", src), 0);
+    size_t n;
+    char *png = slurp(src, &n);
+    long before = reports_count();
+    struct form f = {0};
+    form_part(&f, "report", NULL, NULL, report_json, strlen(report_json));
+    form_add(&f, "photo", "ok.png", png, n);
+    json_t *j = NULL;
+    assert_int_equal(
+        post_form_with("/api/v1/reports", &f, NULL, "Origin: https://elsewhere.example", &j), 403);
+    assert_non_null(strstr(error_message(j), "only from this site"));
+    json_decref(j);
+    assert_int_equal(reports_count(), before);
+    snprintf(origin, sizeof(origin), "Origin: %s", H.base); /* this site's page */
+    form_part(&f, "report", NULL, NULL, report_json, strlen(report_json));
+    form_add(&f, "photo", "ok.png", png, n);
+    assert_int_equal(post_form_with("/api/v1/reports", &f, NULL, origin, NULL), 201);
+    assert_int_equal(reports_count(), before + 1);
+    free(png);
+}
+
+/* Open311 fields as multipart parts, the media file last. */
+static void o311_fields(struct form *f, const char *service_code)
+{
+    const char *const fields[][2] = {{"api_key", app_token},
+                                     {"service_code", service_code},
+                                     {"lat", "39.9205"},
+                                     {"long", "116.4005"},
+                                     {"description", "垃圾 with a photo"}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        form_add(f, fields[i][0], NULL, fields[i][1], strlen(fields[i][1]));
+}
+
+static void open311_media_upload(void **state)
+{
+    (void)state;
+    size_t n;
+    char *jpg = gps_jpeg("o311.jpg", &n);
+    struct form f = {0};
+    o311_fields(&f, "200102");
+    form_add(&f, "media", "o311.jpg", jpg, n);
+    free(jpg);
+    json_t *j = NULL;
+    assert_int_equal(post_form("/open311/v2/requests.json", &f, NULL, &j), 201);
+    const char *sid =
+        json_string_value(json_object_get(json_array_get(j, 0), "service_request_id"));
+    assert_non_null(sid);
+    char path[96], want[160];
+    int64_t id = strtoll(sid, NULL, 10);
+    json_decref(j);
+    /* media_url: empty until the centre accepts, then the photo on this server. */
+    long st;
+    snprintf(path, sizeof(path), "/open311/v2/requests/%lld.json", (long long)id);
+    j = call("GET", path, NULL, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "media_url")), "");
+    json_decref(j);
+    step(id, "{\"action\":\"accept\"}");
+    j = call("GET", path, NULL, NULL, &st);
+    const char *media = json_string_value(json_object_get(json_array_get(j, 0), "media_url"));
+    assert_non_null(media);
+    snprintf(want, sizeof(want), "%s/api/v1/photos/", H.base);
+    if (strncmp(media, want, strlen(want)) != 0 || !strstr(media, ".jpg"))
+        fail_msg("media_url %s is not a photo of %s", media, H.base);
+    assert_int_equal(get_photo(media + strlen(H.base), NULL, NULL, NULL, NULL, NULL), 200);
+    json_decref(j);
+    /* XML too. */
+    f = (struct form){0};
+    o311_fields(&f, "200102");
+    jpg = gps_jpeg("o311b.jpg", &n);
+    form_add(&f, "media", "o311b.jpg", jpg, n);
+    free(jpg);
+    assert_int_equal(post_form("/open311/v2/requests.xml", &f, NULL, NULL), 201);
+}
+
+static void open311_bad_media_in_open311_form(void **state)
+{
+    (void)state;
+    long before = reports_count();
+    static const char text[] = "not a photo at all\n";
+    struct form f = {0};
+    o311_fields(&f, "200102");
+    form_add(&f, "media", "fake.jpg", text, sizeof(text) - 1);
+    json_t *j = NULL;
+    assert_int_equal(post_form("/open311/v2/requests.json", &f, NULL, &j), 400);
+    json_t *e = json_array_get(j, 0);
+    assert_int_equal(json_integer_value(json_object_get(e, "code")), 400);
+    assert_non_null(
+        strstr(json_string_value(json_object_get(e, "description")), "JPEG, PNG or WebP"));
+    json_decref(j);
+    /* In Chinese with the form's locale. */
+    o311_fields(&f, "200102");
+    form_add(&f, "locale", NULL, "zh", 2);
+    form_add(&f, "media", "fake.jpg", text, sizeof(text) - 1);
+    assert_int_equal(post_form("/open311/v2/requests.json", &f, NULL, &j), 400);
+    e = json_array_get(j, 0);
+    assert_non_null(strstr(json_string_value(json_object_get(e, "description")), "照片必须是"));
+    json_decref(j);
+    /* A bad field of a multipart POST: Open311's form too. */
+    o311_fields(&f, "20010x");
+    assert_int_equal(post_form("/open311/v2/requests.json", &f, NULL, &j), 400);
+    e = json_array_get(j, 0);
+    assert_non_null(strstr(json_string_value(json_object_get(e, "description")), "6-digit"));
+    json_decref(j);
+    assert_int_equal(reports_count(), before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +720,12 @@ int main(void)
         cmocka_unit_test(not_an_image_is_415),
         cmocka_unit_test(decompression_bomb_is_refused_from_its_header),
         cmocka_unit_test(limits_and_who_may_upload),
+        cmocka_unit_test(create_with_a_photo_stores_both_without_metadata),
+        cmocka_unit_test(create_with_a_bad_photo_stores_nothing),
+        cmocka_unit_test(create_with_a_bad_report_part_is_400),
+        cmocka_unit_test(create_from_another_site_is_403),
+        cmocka_unit_test(open311_media_upload),
+        cmocka_unit_test(open311_bad_media_in_open311_form),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -184,7 +184,10 @@ static void json_endpoints_take_json_only(void **state)
         struct md_http_res r;
         assert_int_equal(md_http(&H, "POST", "/api/v1/reports", hdr, report_body,
                                  strlen(report_body), &r), 0);
-        expect_error(&r, 415, "unsupported_media_type", "application/json");
+        if (strstr(*t, "multipart")) /* a report with photos: parsed as such, and malformed */
+            expect_error(&r, 400, "invalid_argument", "no opening boundary");
+        else
+            expect_error(&r, 415, "unsupported_media_type", "application/json");
         md_http_res_free(&r);
         assert_int_equal(md_http(&H, "POST", "/api/v1/within", hdr, polygon, strlen(polygon), &r),
                          0);

@@ -1,10 +1,12 @@
 // The citizen's "Report a problem" flow and the command centre's live view in
 // headless Chromium: the centre page (/?view=centre with a centre token)
 // listens to /api/v1/events; a citizen places the pin with the browser's
-// location, picks a category and submits through the JSON API; the report is
-// on the citizen's map within 2 s without a reload, arrives in the centre's
-// live list and flashes on its map; the centre accepts it. No request leaves
-// the test server; no console errors.
+// location, picks a category, chooses a photo through the file input (the
+// phone's camera) and submits report and photo in one multipart request to
+// the JSON API; the report is on the citizen's map within 2 s without a
+// reload, arrives in the centre's live list and flashes on its map; the
+// centre accepts it, and the photo shows in the report's popup. No request
+// leaves the test server; no console errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -76,21 +78,43 @@ test('a report from the form is on the map at once and in the centre live list',
   // A photo through the form's file input (the phone's camera), with GPS in its EXIF.
   const photoDir = mkdtempSync(join(tmpdir(), 'mapd-photo-'));
   const photoPath = join(photoDir, 'camera.jpg');
-  execFileSync('vips', ['black', photoPath, '640', '480', '--bands', '3']);
+  // A colourful test picture (so the screenshots show it), then a phone's EXIF.
+  execFileSync('vips', ['sines', join(photoDir, 'sines.v'), '640', '480', '--hfreq', '2', '--vfreq', '1']);
+  execFileSync('vips', ['linear', join(photoDir, 'sines.v'), join(photoDir, 'grey.v'), '127', '128', '--uchar']);
+  execFileSync('vips', ['falsecolour', join(photoDir, 'grey.v'), photoPath]);
   execFileSync('exiftool', ['-q', '-overwrite_original', '-GPSLatitude=39.9142', '-GPSLatitudeRef=N',
     '-GPSLongitude=116.4108', '-GPSLongitudeRef=E', '-Make=TestPhone', photoPath]);
   await page.locator('#report-photo').setInputFiles(photoPath);
-  const [created, uploaded] = await Promise.all([
+  // The chosen photo is previewed in the form.
+  await page.waitForFunction(() => {
+    const img = document.querySelector('#report-photo-preview');
+    return img && !img.hidden && img.complete && img.naturalWidth === 640;
+  }, null, { timeout: 5000 });
+  assert.equal(await page.locator('#report-photo').getAttribute('capture'), 'environment', 'the phone offers its camera');
+  await page.locator('#report-photo-preview').scrollIntoViewIfNeeded();
+  const formShot = join(outDir(), 'report-photo-form.png');
+  await page.screenshot({ path: formShot });
+  // One request: the report and its photo together (multipart), no upload after it.
+  const photoUploads = [];
+  page.on('request', (r) => { if (/\/api\/v1\/reports\/\d+\/photos$/.test(r.url())) photoUploads.push(r.url()); });
+  const [created] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith('/api/v1/reports') && r.request().method() === 'POST'),
-    page.waitForResponse((r) => /\/api\/v1\/reports\/\d+\/photos$/.test(r.url())),
     page.locator('#report-submit').tap(),
   ]);
-  assert.equal(created.status(), 201);
-  assert.equal(uploaded.status(), 201, await uploaded.text());
-  const photo = (await uploaded.json()).photos[0];
+  assert.equal(created.status(), 201, await created.text());
+  assert.match(created.request().headers()['content-type'], /^multipart\/form-data; boundary=/);
+  const sentParts = created.request().postDataBuffer().toString('latin1');
+  assert.match(sentParts, /name="report"\r\n\r\n\{"category":"200102"/);
+  assert.match(sentParts, /name="photo"; filename="camera\.jpg"/);
+  const createdJson = await created.json();
+  assert.equal(createdJson.photos?.length, 1, 'the photo arrived with the create');
+  const photo = createdJson.photos[0];
+  assert.equal(photo.width, 640);
+  await page.locator(`#report-result .photo-note[data-photo-id="${photo.id}"]`).waitFor({ timeout: 5000 });
+  assert.equal(await page.locator('#report-photo').evaluate((i) => i.files.length), 0, 'the form forgets the sent photo');
   assert.equal((await fetch(srv.base + photo.url)).status, 404, 'not public before the centre accepts');
   const sentAt = Date.now();
-  const report = await created.json();
+  const report = createdJson;
   const id = report.id;
   assert.ok(Number.isInteger(id));
   assert.equal(report.lon.toFixed(6), HERE.longitude.toFixed(6));
@@ -171,6 +195,19 @@ test('a report from the form is on the map at once and in the centre live list',
   assert.match(text, rid === id ? /Filed/ : /Reported/);
   if (rid === id) await popup.locator(`.photos img[src="${photo.thumb_url}"]`).waitFor({ timeout: 5000 });
   await page.screenshot({ path: join(outDir(), 'phone-report-popup.png') });
+  // The accepted report with its photo, for docs/report-photo.png (the form
+  // with the photo chosen beside it).
+  await page.evaluate(([rid, lng, lat]) => {
+    document.querySelectorAll('.maplibregl-popup').forEach((p) => p.remove());
+    window.map.easeTo({ center: [lng, lat], offset: [0, -260], duration: 0 });
+    window.mapdApp.showReport(rid, { category: '200102' }, [lng, lat]);
+  }, [id, report.lon, report.lat]);
+  await page.waitForFunction((u) => [...document.querySelectorAll('.maplibregl-popup .photos img')]
+    .some((img) => img.getAttribute('src') === u && img.complete && img.naturalWidth > 0), photo.thumb_url, { timeout: 5000 });
+  await page.waitForFunction(() => document.querySelectorAll('.maplibregl-popup ol li').length >= 3, null, { timeout: 5000 });
+  const acceptedShot = join(outDir(), 'report-photo-accepted.png');
+  await page.screenshot({ path: acceptedShot });
+  execFileSync('vips', ['arrayjoin', `${formShot} ${acceptedShot}`, join(outDir(), 'report-photo.png'), '--shim', '16', '--background', '255']);
 
   for (const p of [centre, citizen]) {
     assert.deepEqual(p.log.blocked, [], 'no request left the test server');

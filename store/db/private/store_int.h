@@ -83,5 +83,12 @@ md_err md__report_history_add(struct md_store *s, int64_t id, const char *action
                               const char *from, const char *to, const char *role,
                               const char *actor, const char *note, int64_t now,
                               struct md_ctx *ctx) MD_WUR;
+/* photos.c: store photos[0..n) of report `id` (now in `status`), each with
+ * a "photo" history row by role/actor, inside the caller's transaction; no
+ * count check (the caller's). ids[i] gets each photo's id. */
+struct md_photo_new;
+md_err md__photos_insert(struct md_store *s, int64_t id, const char *status,
+                         const struct md_photo_new *photos, size_t n, const char *role,
+                         const char *actor, int64_t now, int64_t *ids, struct md_ctx *ctx) MD_WUR;
 
 #endif

@@ -1,7 +1,8 @@
 /* store/reports + calendar import: the 2026 holiday calendar shipped in
  * sample-data drives dispatch deadlines across weekends, public holidays and
  * make-up workdays; a report's insert/step/history round trip at the store
- * level, with its events in the same transactions. */
+ * level, with its events in the same transactions; photos inserted with
+ * the report. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,6 +143,64 @@ static void insert_step_history(void **state)
     assert_int_equal(events, 3);
 }
 
+/* Photos inserted with the report (the multipart create): ids in order, a
+ * history row each, bytes served to staff only until accepted; a sixth
+ * photo fails the insert. */
+static void insert_with_photos(void **state)
+{
+    (void)state;
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    static const unsigned char display[] = "display-bytes", thumb[] = "thumb";
+    struct md_photo_new p[MD_PHOTOS_PER_REPORT + 1];
+    for (size_t i = 0; i < MD_PHOTOS_PER_REPORT + 1; i++)
+        p[i] = (struct md_photo_new){.display = display,
+                                     .display_len = sizeof(display),
+                                     .thumb = thumb,
+                                     .thumb_len = sizeof(thumb),
+                                     .width = 64,
+                                     .height = 48,
+                                     .upload_bytes = 99};
+    struct md_report_input in = {.kind = "problem",
+                                 .service_code = "200102",
+                                 .lon = 116.397,
+                                 .lat = 39.909,
+                                 .district = "110101",
+                                 .channel = "web",
+                                 .actor_role = MD_ROLE_PUBLIC,
+                                 .actor_id = "anonymous",
+                                 .photos = p,
+                                 .nphotos = 2};
+    struct md_report_created cr;
+    int64_t t0 = at("2026-09-30T16:00:00+08:00");
+    assert_int_equal(md_store_begin(S, &ctx), MD_OK);
+    assert_int_equal(md_report_insert(S, &in, t0, 480, &cr, &ctx), MD_OK);
+    assert_int_equal(md_store_commit(S, &ctx), MD_OK);
+    assert_int_equal(cr.nphotos, 2);
+    assert_true(cr.photo_ids[0] > 0 && cr.photo_ids[1] == cr.photo_ids[0] + 1);
+    json_t *h = NULL;
+    assert_int_equal(md_report_history(S, cr.id, 480, &h, &ctx), MD_OK);
+    assert_int_equal(json_array_size(h), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 1), "action")),
+                        "photo");
+    json_decref(h);
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    char etag[MD_SHA256_HEX_LEN + 2];
+    assert_int_equal(md_photo_bytes(S, cr.photo_ids[1], false, false, &bytes, &len, etag, &ctx),
+                     MD_ENOTFOUND); /* not accepted yet */
+    md_ctx_init(&ctx);
+    assert_int_equal(md_photo_bytes(S, cr.photo_ids[1], true, true, &bytes, &len, etag, &ctx),
+                     MD_OK);
+    assert_int_equal(len, sizeof(thumb));
+    free(bytes);
+    in.nphotos = MD_PHOTOS_PER_REPORT + 1;
+    assert_int_equal(md_store_begin(S, &ctx), MD_OK);
+    assert_int_equal(md_report_insert(S, &in, t0, 480, &cr, &ctx), MD_EUNPROC);
+    md_store_rollback(S);
+    assert_non_null(strstr(ctx.msg, "at most 5 photos"));
+}
+
 /* 挂账 stops the clock: a case parked on Monday 2 March 2026 10:00 and
  * resumed a week later (no holiday between) gets its deadline moved by the
  * five working days it stood; working minutes count only 09:00-17:00 on
@@ -187,8 +246,8 @@ static void parking_stops_the_clock(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(holidays_weekends_and_makeup_days),
-                                       cmocka_unit_test(insert_step_history),
-                                       cmocka_unit_test(parking_stops_the_clock)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(holidays_weekends_and_makeup_days), cmocka_unit_test(insert_step_history),
+        cmocka_unit_test(insert_with_photos), cmocka_unit_test(parking_stops_the_clock)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
