@@ -940,7 +940,10 @@ md_err md_server_start(const struct md_server_opts *o, const struct md_config *c
     size_t head_bytes = (o->max_header_bytes ? o->max_header_bytes : 32 * 1024) +
                         (o->max_url_bytes ? o->max_url_bytes : 8 * 1024);
     size_t conn_memory = 2 * head_bytes + 32 * 1024;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+    /* TURBO: read, write and accept before asking epoll whether the socket
+     * is ready (non-blocking sockets: at worst EAGAIN), saving a syscall per
+     * step of a keep-alive request. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ITC |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     srv->daemon = MHD_start_daemon(
