@@ -371,7 +371,10 @@ static md_err handle_catalog(struct md_call *c)
                               "\"tiles\":\"%s/tiles/%s/{z}/{x}/{y}.mvt\"}",
                            i ? "," : "", sets[i], base, sets[i], base, sets[i]);
     if (!rc)
-        rc = md_buf_printf(b, "],\"styles\":[\"%s/styles/mapd.json\"]}\n", base);
+        rc = md_buf_printf(b,
+                           "],\"styles\":[\"%s/styles/mapd.json\",\"%s/styles/mapd.json?crs=gcj02\"],"
+                           "\"crs\":[\"wgs84\",\"gcj02\"]}\n",
+                           base, base);
     return rc;
 }
 

@@ -438,6 +438,8 @@ static void tilejson_and_catalog(void **state)
     assert_int_equal(md_http(&H, "GET", "/tiles", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "/tiles/reports.json"));
+    assert_non_null(strstr(r.body, "/styles/mapd.json?crs=gcj02\""));
+    assert_non_null(strstr(r.body, "\"crs\":[\"wgs84\",\"gcj02\"]"));
     md_http_res_free(&r);
 }
 
