@@ -78,6 +78,55 @@ test('a GCJ-02 tile at z16 puts each point where gcoord says, within one pixel',
   assert.equal(checked, 40);
 });
 
+// Lon/lat of a tile-space position (inverse of tilePos).
+function lonLat({ z, x, y }, px, py) {
+  const n = 2 ** z;
+  const lon = ((x + px / EXTENT) / n) * 360 - 180;
+  const lat = (Math.atan(Math.sinh(Math.PI * (1 - (2 * (y + py / EXTENT)) / n))) * 180) / Math.PI;
+  return [lon, lat];
+}
+
+function segDist(p, a, b) {
+  const dx = b.x - a.x, dy = b.y - a.y;
+  const len2 = dx * dx + dy * dy;
+  const u = len2 ? Math.max(0, Math.min(1, ((p.x - a.x) * dx + (p.y - a.y) * dy) / len2)) : 0;
+  return Math.hypot(p.x - (a.x + u * dx), p.y - (a.y + u * dy));
+}
+
+// Every vertex of a GCJ-02 feature, taken back to WGS84 by gcoord, lies on
+// the WGS84 tile's same feature (within 3 units: both are snapped to the
+// grid and simplified with a 1-unit tolerance). Vertices near the tile's
+// edge are skipped (clipping differs between the two tiles).
+test('GCJ-02 tiles move every vertex of districts, grids and the base map as gcoord does', async () => {
+  for (const z of [10, 12]) {
+    const t = tileAt(z, 116.40, 39.91);
+    const w = await fetchTile('basemap,districts,grids', t);
+    const g = await fetchTile('basemap,districts,grids', t, 'gcj02');
+    let compared = 0, moved = 0;
+    for (const name of ['basemap', 'districts', 'grids']) {
+      const byId = new Map(features(w.tile, name).map((f) => [f.id, f]));
+      for (const gf of features(g.tile, name)) {
+        const wf = byId.get(gf.id);
+        if (!wf || gf.type === 1) continue;
+        const parts = wf.loadGeometry();
+        for (const part of gf.loadGeometry()) for (const v of part) {
+          if (v.x < 350 || v.y < 350 || v.x > EXTENT - 350 || v.y > EXTENT - 350) continue;
+          const [glon, glat] = lonLat(t, v.x, v.y);
+          const [lon, lat] = gcoord.transform([glon, glat], gcoord.GCJ02, gcoord.WGS84);
+          const p = tilePos(t, lon, lat);
+          let best = Infinity;
+          for (const q of parts) for (let i = 0; i + 1 < q.length; i++) best = Math.min(best, segDist(p, q[i], q[i + 1]));
+          assert.ok(best <= 3, `${name} ${gf.id} at z${z}: vertex (${v.x},${v.y}) is ${best.toFixed(1)} units off the WGS84 feature`);
+          moved = Math.max(moved, Math.hypot(p.x - v.x, p.y - v.y));
+          compared++;
+        }
+      }
+    }
+    assert.ok(compared >= 200, `vertices compared at z${z}: ${compared}`);
+    assert.ok(moved > (z === 10 ? 50 : 200), `the GCJ-02 vertices are shifted (${moved.toFixed(0)} units)`);
+  }
+});
+
 // Sum of point_count over the clusters placed in each tile's extent, per
 // tile of zoom z over the city, against the points whose position (WGS84 or
 // gcoord's GCJ-02) falls in that tile.
