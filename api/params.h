@@ -38,6 +38,12 @@ md_err md__params_only(struct md_call *c, const char *const *allowed) MD_WUR;
 md_err md__param_time_end(struct md_call *c, const char *name, int64_t *out, bool *present) MD_WUR;
 /* crs=wgs84|gcj02|bd09 (default wgs84): the CRS of points in and out. */
 md_err md__param_crs(struct md_call *c, enum md_crs *out) MD_WUR;
+/* The crs of a tile, TileJSON or style request: wgs84 (also absent, "",
+ * EPSG:3857, 3857, and what md_crs_parse reads as WGS84) or gcj02
+ * (tiles/tile_crs.h). Anything else is MD_EINVAL, never ignored - a client
+ * on a base map in another CRS would draw every point 300-600 m off; bd09's
+ * message says what Baidu users do instead. */
+md_err md__param_tile_crs(struct md_call *c, enum md_crs *out) MD_WUR;
 /* Parse an application/x-www-form-urlencoded body into key/value pairs
  * allocated from the request pool ('+' is a space, %XX decoded). Fails with
  * MD_EINVAL naming the field for a bad escape, invalid UTF-8 or an embedded

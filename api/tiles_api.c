@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define STYLE_MAX_BYTES (1 << 20)
 
@@ -378,50 +377,10 @@ static md_err handle_catalog(struct md_call *c)
     return rc;
 }
 
-static bool printable(const char *s, size_t max)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        if (n >= max || s[n] < 0x20 || s[n] > 0x7e)
-            return false;
-    }
-    return true;
-}
-
-/* The request's `crs`: wgs84 (also absent, "", EPSG:3857, 3857, and what
- * md_crs_parse reads as WGS84) or gcj02. Anything else is refused, never
- * ignored: a client on a base map in another CRS would draw every point
- * 300-600 m off. */
-static md_err tile_crs(struct md_call *c, enum md_crs *out)
-{
-    const char *name = md__param(c, "crs");
-    *out = MD_CRS_WGS84;
-    if (!name || !*name || strcasecmp(name, "EPSG:3857") == 0 || strcmp(name, "3857") == 0)
-        return MD_OK;
-    struct md_ctx ignore;
-    md_ctx_init(&ignore);
-    enum md_crs crs;
-    bool known = md_crs_parse(name, &crs, &ignore) == MD_OK;
-    if (known && md_tile_crs_served(crs)) {
-        *out = crs;
-        return MD_OK;
-    }
-    if (known && crs == MD_CRS_BD09)
-        return md_fail(c->ctx, MD_EINVAL,
-                       "crs=bd09: Baidu base maps use their own tiling, which mapd does not serve;"
-                       " convert coordinates on the client, or draw the crs=gcj02 tiles through a"
-                       " GCJ-02 to BD-09 converter");
-    return md_fail(c->ctx, MD_EINVAL,
-                   "unknown crs%s%s%s: tiles, TileJSON and styles are served in wgs84 (EPSG:3857,"
-                   " the default) or gcj02 (for Amap and Tencent base maps)",
-                   printable(name, 20) ? " '" : "", printable(name, 20) ? name : "",
-                   printable(name, 20) ? "'" : "");
-}
-
 static md_err handle_tiles(struct md_call *c)
 {
     enum md_crs crs;
-    md_err crs_rc = tile_crs(c, &crs);
+    md_err crs_rc = md__param_tile_crs(c, &crs);
     if (crs_rc)
         return crs_rc;
     const char *tail = c->tail;
@@ -513,10 +472,8 @@ static md_err compose_basemap(struct md_call *c)
     return rc ? md_fail(c->ctx, rc, "composing the base map into the style") : MD_OK;
 }
 
-/* A GCJ-02 style: every source URL of this server's tiles (a TileJSON
- * "url" or a "tiles" template under {base}/tiles/) gets crs=gcj02, so the
- * map loads the GCJ-02 TileJSON and tiles. Other sources (an external base
- * map) are left as they are. */
+/* `value` + "?crs=gcj02" (or "&crs=gcj02") when it is a string starting
+ * with prefix; anything else is left alone. */
 static md_err append_crs(json_t *value, const char *prefix)
 {
     const char *url = json_string_value(value);
@@ -532,16 +489,20 @@ static md_err append_crs(json_t *value, const char *prefix)
     return rc;
 }
 
+/* A GCJ-02 style: every source URL of this server's tiles (a TileJSON
+ * "url" or a "tiles" template under {base}/tiles/) gets crs=gcj02, so the
+ * map loads the GCJ-02 TileJSON and tiles. Other sources (an external base
+ * map) and everything else in the style are left as they are. */
 static md_err style_sources_crs(struct md_call *c)
 {
     struct md_buf *b = &c->res->body;
     json_error_t err;
     json_t *style = json_loadb(b->data ? b->data : "", b->len, 0, &err);
-    json_t *sources = json_object_get(style, "sources");
-    if (!json_is_object(sources)) {
+    if (!json_is_object(style)) {
         json_decref(style);
-        return md_fail(c->ctx, MD_EINTERNAL, "the style has no sources");
+        return md_fail(c->ctx, MD_EINTERNAL, "the style is not a JSON object: %s", err.text);
     }
+    json_t *sources = json_object_get(style, "sources");
     char prefix[1024];
     snprintf(prefix, sizeof(prefix), "%s/tiles/", md__base_url(c));
     md_err rc = MD_OK;
@@ -572,7 +533,7 @@ static md_err style_sources_crs(struct md_call *c)
 static md_err handle_style(struct md_call *c)
 {
     enum md_crs crs;
-    md_err crs_rc = tile_crs(c, &crs);
+    md_err crs_rc = md__param_tile_crs(c, &crs);
     if (crs_rc)
         return crs_rc;
     const char *tail = c->tail;

@@ -280,3 +280,37 @@ test('the style with crs=gcj02 validates and its sources carry crs=gcj02', async
   const bin = require.resolve('@maplibre/maplibre-gl-style-spec/dist/gl-style-validate.mjs');
   execFileSync(process.execPath, [bin, file], { stdio: 'inherit' });
 });
+
+test('the consultations tileset too: GCJ-02 tiles, TileJSON and style, bad crs refused', async () => {
+  const tok = execFileSync(process.env.MAPD_BIN, ['token', 'add', '--db', srv.db, '--role', 'centre', '--label', 'gcj test'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const lon = 116.4185, lat = 39.9402;
+  const res = await fetch(`${srv.base}/api/v1/consultations`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tok}` },
+    body: JSON.stringify({ title: '便民菜站', body: '拟设便民菜站。', place: '交道口', lon, lat,
+      closes_at: new Date(Date.now() + 7 * 86400e3).toISOString() }),
+  });
+  const made = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(made));
+  const [glon, glat] = toGcj(lon, lat);
+  const t = tileAt(16, glon, glat);
+  const { status, tile } = await fetchTile('consultations', t, 'gcj02');
+  assert.equal(status, 200);
+  const f = features(tile, 'consultations').find((g) => g.id === made.id);
+  assert.ok(f, 'the consultation in its GCJ-02 tile');
+  const [[p]] = f.loadGeometry();
+  const want = tilePos(t, glon, glat);
+  assert.ok(Math.abs(p.x - want.x) <= 1 && Math.abs(p.y - want.y) <= 1, `(${p.x},${p.y}) vs (${want.x},${want.y})`);
+  const tj = await (await fetch(`${srv.base}/tiles/consultations.json?crs=gcj02`)).json();
+  assert.match(tj.tiles[0], /\/tiles\/consultations\/\{z\}\/\{x\}\/\{y\}\.mvt\?crs=gcj02$/);
+  const style = await (await fetch(`${srv.base}/styles/consultations.json?crs=gcj02`)).json();
+  assert.equal(style.sources.consultations.url, `${srv.base}/tiles/consultations.json?crs=gcj02`);
+  for (const path of [`/tiles/consultations/${t.z}/${t.x}/${t.y}.mvt`, '/tiles/consultations.json', '/styles/consultations.json']) {
+    for (const crs of ['bd09', 'junk']) {
+      const r = await fetch(`${srv.base}${path}?crs=${crs}`);
+      assert.equal(r.status, 400, `${path}?crs=${crs}`);
+      assert.equal((await r.json()).error.code, 'invalid_argument');
+    }
+  }
+});
