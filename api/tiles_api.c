@@ -371,7 +371,8 @@ static md_err handle_catalog(struct md_call *c)
                            i ? "," : "", sets[i], base, sets[i], base, sets[i]);
     if (!rc)
         rc = md_buf_printf(b,
-                           "],\"styles\":[\"%s/styles/mapd.json\",\"%s/styles/mapd.json?crs=gcj02\"],"
+                           "],\"styles\":[\"%s/styles/mapd.json\","
+                           "\"%s/styles/mapd.json?crs=gcj02\"],"
                            "\"crs\":[\"wgs84\",\"gcj02\"]}\n",
                            base, base);
     return rc;

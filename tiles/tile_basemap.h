@@ -17,8 +17,9 @@
 #include "tile_math.h"
 
 /* Append layer "basemap" of tile t, drawn in `crs` (tile_crs.h), to `mvt`
- * (borrowed; the layer is started here). *features grows by the features written. The caller holds the read
- * transaction. Errors: MD_EDB, MD_EGEOS, MD_ENOMEM. */
+ * (borrowed; the layer is started here). *features grows by the features
+ * written. The caller holds the read transaction. Errors: MD_EDB,
+ * MD_EGEOS, MD_ENOMEM. */
 md_err md_tile_basemap_render(struct md_store *s, struct md_geos *g, struct md_pool *pool,
                               struct md_mvt *mvt, struct md_tile_id t, enum md_crs crs,
                               size_t *features, struct md_ctx *ctx) MD_WUR;
