@@ -16,6 +16,7 @@ struct md_api {
     struct md_tile_cache *tile_cache; /* NULL when disabled */
     struct md_feature_cache *features; /* NULL when disabled */
     struct md_cluster_index *clusters; /* the point layers' clusters, shared by the workers */
+    struct md_cluster_index *clusters_gcj02; /* the same for GCJ-02 tiles (built on first use) */
     struct md_reports_state *reports; /* reports_api.c: ingest, events hub, rate limit */
     struct md_expensive_pool *expensive; /* expensive requests' threads (expensive.c) */
 };

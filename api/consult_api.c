@@ -13,6 +13,7 @@
  *   GET  /tiles/consultations/{z}/{x}/{y}.mvt      the proposals as a vector tile layer
  *   GET  /tiles/consultations.json                 its TileJSON
  *   GET  /styles/consultations.json                a MapLibre style for the layer
+ *   (the three take ?crs=gcj02 as every tileset does, see tiles_api.c)
  *
  * A vote or comment is once per device token (as "me too"): only the
  * token's SHA-256 is stored; votes and comments share the per-address rate
@@ -27,6 +28,7 @@
 #include "mvt_encode.h"
 #include "params.h"
 #include "reports_int.h"
+#include "tile_crs.h"
 #include "tile_math.h"
 
 #include <ctype.h>
@@ -440,14 +442,18 @@ static md_err get_sub(struct md_call *c)
 struct tile_job {
     struct md_mvt *mvt;
     struct md_tile_id t;
+    enum md_crs crs; /* ?crs=gcj02: drawn at GCJ-02 positions (tiles/tile_crs.h) */
     size_t n;
 };
 
 static md_err tile_point(const struct md_consultation_point *p, void *userdata)
 {
     struct tile_job *j = userdata;
-    double x, y;
-    md_tile_project(j->t, EXTENT, p->lon, p->lat, &x, &y);
+    double x, y, lon, lat;
+    md_tile_crs_point(j->crs, p->lon, p->lat, &lon, &lat);
+    md_tile_project(j->t, EXTENT, lon, lat, &x, &y);
+    if (x < -BUFFER || y < -BUFFER || x > EXTENT + BUFFER || y > EXTENT + BUFFER)
+        return MD_OK; /* the GCJ-02 query box is a bound, a little wider */
     md_err rc = md_mvt_feature(j->mvt, (uint64_t)p->id, MD_MVT_POINT);
     if (!rc)
         rc = md_mvt_point(j->mvt, (int32_t)x, (int32_t)y);
@@ -471,18 +477,22 @@ static md_err tile(struct md_call *c)
 {
     unsigned z, x, y;
     int used = 0;
+    enum md_crs crs;
+    md_err crs_rc = md__param_tile_crs(c, &crs);
+    if (crs_rc)
+        return crs_rc;
     if (sscanf(c->tail, "%u/%u/%u.mvt%n", &z, &x, &y, &used) != 3 || c->tail[used] != '\0' ||
         !isdigit((unsigned char)c->tail[0]))
         return md_fail(c->ctx, MD_EINVAL,
                        "consultation tiles are /tiles/consultations/{z}/{x}/{y}.mvt");
     if (z > 22 || x >= (1u << z) || y >= (1u << z))
         return md_fail(c->ctx, MD_EINVAL, "tile %u/%u/%u is out of range (z 0-22)", z, x, y);
-    struct tile_job j = {.mvt = md_mvt_new(c->req->pool), .t = {z, x, y}};
+    struct tile_job j = {.mvt = md_mvt_new(c->req->pool), .t = {z, x, y}, .crs = crs};
     if (!j.mvt)
         return md_fail(c->ctx, MD_ENOMEM, "tile");
     md_mvt_set_ctx(j.mvt, c->ctx);
     struct md_bbox box;
-    md_tile_query_bbox(j.t, EXTENT, BUFFER, &box);
+    md_tile_crs_query_bbox(j.t, crs, EXTENT, BUFFER, &box);
     md_err rc = md_mvt_layer(j.mvt, "consultations", EXTENT);
     if (!rc)
         rc = md_consultation_points(c->w->store, box.minx, box.miny, box.maxx, box.maxy,
@@ -496,11 +506,21 @@ static md_err tile(struct md_call *c)
     return md_response_header(c->res, NULL, "Cache-Control", "public, max-age=5");
 }
 
+/* "?crs=gcj02" for a GCJ-02 request, "" for WGS84. */
+static const char *crs_query(enum md_crs crs)
+{
+    return crs == MD_CRS_GCJ02 ? "?crs=gcj02" : "";
+}
+
 static md_err tilejson(struct md_call *c)
 {
+    enum md_crs crs;
+    md_err crs_rc = md__param_tile_crs(c, &crs);
+    if (crs_rc)
+        return crs_rc;
     const char *base = md__base_url(c);
     char url[700];
-    snprintf(url, sizeof(url), "%s/tiles/consultations/{z}/{x}/{y}.mvt", base);
+    snprintf(url, sizeof(url), "%s/tiles/consultations/{z}/{x}/{y}.mvt%s", base, crs_query(crs));
     return md__send_json(
         c, 200,
         json_pack("{s:s s:s s:s s:[s] s:i s:i s:[{s:s s:s s:i s:i s:{s:s s:s s:s s:s s:s}}]}",
@@ -514,9 +534,13 @@ static md_err tilejson(struct md_call *c)
 
 static md_err style(struct md_call *c)
 {
+    enum md_crs crs;
+    md_err crs_rc = md__param_tile_crs(c, &crs);
+    if (crs_rc)
+        return crs_rc;
     const char *base = md__base_url(c);
     char tj[700], glyphs[700];
-    snprintf(tj, sizeof(tj), "%s/tiles/consultations.json", base);
+    snprintf(tj, sizeof(tj), "%s/tiles/consultations.json%s", base, crs_query(crs));
     snprintf(glyphs, sizeof(glyphs), "%s/fonts/{fontstack}/{range}.pbf", base);
     json_t *j = json_pack(
         "{s:i s:s s:s s:{s:{s:s s:s}} s:[{s:s s:s s:{s:s}}, {s:s s:s s:s s:s s:{s:[s s s s s] s:i "

@@ -3,11 +3,13 @@
 #include "md_multipart.h"
 #include "md_text.h"
 #include "md_time.h"
+#include "tile_crs.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *md__param(struct md_call *c, const char *name)
 {
@@ -132,6 +134,42 @@ md_err md__param_crs(struct md_call *c, enum md_crs *out)
 {
     *out = MD_CRS_WGS84;
     return md_crs_parse(md__param(c, "crs"), out, c->ctx);
+}
+
+static bool printable(const char *s, size_t max)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        if (n >= max || s[n] < 0x20 || s[n] > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+md_err md__param_tile_crs(struct md_call *c, enum md_crs *out)
+{
+    const char *name = md__param(c, "crs");
+    *out = MD_CRS_WGS84;
+    if (!name || !*name || strcasecmp(name, "EPSG:3857") == 0 || strcmp(name, "3857") == 0)
+        return MD_OK;
+    struct md_ctx ignore;
+    md_ctx_init(&ignore);
+    enum md_crs crs;
+    bool known = md_crs_parse(name, &crs, &ignore) == MD_OK;
+    if (known && md_tile_crs_served(crs)) {
+        *out = crs;
+        return MD_OK;
+    }
+    if (known && crs == MD_CRS_BD09)
+        return md_fail(c->ctx, MD_EINVAL,
+                       "crs=bd09: Baidu base maps use their own tiling, which mapd does not serve;"
+                       " convert coordinates on the client, or draw the crs=gcj02 tiles through a"
+                       " GCJ-02 to BD-09 converter");
+    return md_fail(c->ctx, MD_EINVAL,
+                   "unknown crs%s%s%s: tiles, TileJSON and styles are served in wgs84 (EPSG:3857,"
+                   " the default) or gcj02 (for Amap and Tencent base maps)",
+                   printable(name, 20) ? " '" : "", printable(name, 20) ? name : "",
+                   printable(name, 20) ? "'" : "");
 }
 
 const char *md__base_url(struct md_call *c)

@@ -44,6 +44,13 @@ md_err md__param_crs(struct md_call *c, enum md_crs *out) MD_WUR;
 struct md_multipart;
 md_err md__form_from_parts(struct md_call *c, const struct md_multipart *m, struct md_kv **out,
                            size_t *n) MD_WUR;
+
+/* The crs of a tile, TileJSON or style request: wgs84 (also absent, "",
+ * EPSG:3857, 3857, and what md_crs_parse reads as WGS84) or gcj02
+ * (tiles/tile_crs.h). Anything else is MD_EINVAL, never ignored - a client
+ * on a base map in another CRS would draw every point 300-600 m off; bd09's
+ * message says what Baidu users do instead. */
+md_err md__param_tile_crs(struct md_call *c, enum md_crs *out) MD_WUR;
 /* Parse an application/x-www-form-urlencoded body into key/value pairs
  * allocated from the request pool ('+' is a space, %XX decoded). Fails with
  * MD_EINVAL naming the field for a bad escape, invalid UTF-8 or an embedded

@@ -332,7 +332,8 @@ md_err md_api_new(const struct md_config *cfg, struct md_api **out, struct md_ct
         md_api_free(api);
         return md_fail(ctx, MD_ENOMEM, "feature cache");
     }
-    if (!(api->clusters = md_cluster_index_new())) {
+    if (!(api->clusters = md_cluster_index_new()) ||
+        !(api->clusters_gcj02 = md_cluster_index_new_crs(MD_CRS_GCJ02))) {
         md_api_free(api);
         return md_fail(ctx, MD_ENOMEM, "cluster index");
     }
@@ -357,6 +358,7 @@ void md_api_free(struct md_api *api)
     md_tile_cache_free(api->tile_cache);
     md_feature_cache_free(api->features);
     md_cluster_index_free(api->clusters);
+    md_cluster_index_free(api->clusters_gcj02);
     free(api);
 }
 

@@ -5,6 +5,12 @@
  *   GET /tiles/{layers}/{z}/{x}/{y}.mvt         Mapbox Vector Tile (also .pbf)
  *   GET /styles/{name}.json                     MapLibre style, URLs pointing here
  *
+ * Each takes ?crs=: wgs84 (the default; EPSG:3857 also names it) or gcj02,
+ * the same tiles drawn in GCJ-02 Web Mercator for Amap/Tencent base maps
+ * (tiles/tile_crs.h). A GCJ-02 TileJSON's tile URL and a GCJ-02 style's
+ * sources carry crs=gcj02; GCJ-02 tiles have their own cache keys, ETags
+ * and cluster index. Any other crs (bd09: Baidu tiles its own way) is a 400.
+ *
  * A tile request syncs the cache with the change log first, so a change any
  * writer committed before the request is in the answer. ETags are strong
  * (hash of the bytes, "-gz" for the gzip'd representation); If-None-Match
@@ -18,6 +24,7 @@
 #include "negotiate.h"
 #include "params.h"
 #include "reports.h"
+#include "tile_crs.h"
 #include "tile_gzip.h"
 #include "tile_render.h"
 
@@ -95,7 +102,13 @@ static int cache_seconds(struct md_call *c, const struct md_tile_layers *layers)
     return secs;
 }
 
-/* Render a tile that missed the cache; fills body (gzip'd when asked) and etag. */
+/* The cluster index of tiles drawn in crs (the GCJ-02 one is built on the
+ * first GCJ-02 tile that needs it). */
+static struct md_cluster_index *clusters_for(struct md_call *c, enum md_crs crs)
+{
+    return crs == MD_CRS_GCJ02 ? c->api->clusters_gcj02 : c->api->clusters;
+}
+
 /* A composite tile from its layers' own cache entries: an MVT tile is the
  * concatenation of its layer messages, so each layer is rendered (or found)
  * alone and cached under its own key, and a change to one layer re-renders
@@ -105,7 +118,8 @@ static int cache_seconds(struct md_call *c, const struct md_tile_layers *layers)
  * the concatenation outgrows MD_TILE_MAX_BYTES: the whole tile is then
  * rendered at once, thinned as one. */
 static md_err compose_tile(struct md_call *c, const struct md_tile_layers *layers,
-                           struct md_tile_id t, struct md_buf *raw, int64_t *seq, bool *done)
+                           struct md_tile_id t, enum md_crs crs, struct md_buf *raw, int64_t *seq,
+                           bool *done)
 {
     struct md_tile_cache *cache = c->api->tile_cache;
     struct md_tile_cache_stats cs;
@@ -115,20 +129,20 @@ static md_err compose_tile(struct md_call *c, const struct md_tile_layers *layer
     md_err rc = MD_OK;
     for (size_t i = 0; !rc && i < layers->n; i++) {
         struct md_tile_layers one = {.layer = {layers->layer[i]}, .n = 1};
-        struct md_tile_key key = md_tile_key_make(t, &one);
+        struct md_tile_key key = md_tile_key_make_crs(t, &one, crs);
         char etag[32];
         size_t at = raw->len;
         if (md_tile_cache_get(cache, &key, false, raw, etag))
             continue;
         struct md_tile_stats stats;
-        rc = md_tile_render(c->w->store, c->w->geos, c->api->clusters, c->req->pool, t, &one,
-                            md_time_now(), raw, &stats, c->ctx);
+        rc = md_tile_render_crs(c->w->store, c->w->geos, clusters_for(c, crs), c->req->pool, t,
+                                crs, &one, md_time_now(), raw, &stats, c->ctx);
         if (rc)
             break;
         /* Parts are stored raw: they are concatenated, and compressed only
          * when a client asks for one as a tile of its own. */
         size_t n = raw->len - at;
-        md_tile_etag(n ? raw->data + at : NULL, n, etag);
+        md_tile_etag_crs(n ? raw->data + at : NULL, n, crs, etag);
         md_tile_cache_put(cache, &key, raw->data + at, n, NULL, 0, etag, stats.change_seq);
         *seq = stats.change_seq < *seq ? stats.change_seq : *seq;
     }
@@ -144,10 +158,12 @@ static md_err compose_tile(struct md_call *c, const struct md_tile_layers *layer
  * (bench/mixed GZIP=1: level 6 took most of the CPU under writes). */
 #define TILE_GZIP_LEVEL 1
 
+/* Render a tile that missed the cache; fills body (gzip'd when asked) and etag. */
 static md_err render_tile(struct md_call *c, const struct md_tile_layers *layers,
                           struct md_tile_id t, const struct md_tile_key *key, bool gzip,
                           char etag[24])
 {
+    enum md_crs crs = key->crs;
     struct md_buf raw, gz;
     struct md_tile_stats stats = {0};
     md_buf_init(&raw, (size_t)MD_TILE_MAX_BYTES * 2);
@@ -162,16 +178,16 @@ static md_err render_tile(struct md_call *c, const struct md_tile_layers *layers
     }
     md_err rc = MD_OK;
     if (!have_raw && cache && layers->n > 1)
-        rc = compose_tile(c, layers, t, &raw, &stats.change_seq, &have_raw);
+        rc = compose_tile(c, layers, t, crs, &raw, &stats.change_seq, &have_raw);
     if (!rc && !have_raw)
-        rc = md_tile_render(c->w->store, c->w->geos, c->api->clusters, c->req->pool, t, layers,
-                            md_time_now(), &raw, &stats, c->ctx);
+        rc = md_tile_render_crs(c->w->store, c->w->geos, clusters_for(c, crs), c->req->pool, t,
+                                crs, layers, md_time_now(), &raw, &stats, c->ctx);
     /* gzip only for a client that asked: the cache keeps the raw tile and
      * adds the gzip'd form the first time one is asked for (above). */
     if (!rc && raw.len && gzip && md_gzip(raw.data, raw.len, TILE_GZIP_LEVEL, &gz))
         rc = md_fail(c->ctx, MD_EINTERNAL, "gzip failed");
     if (!rc) {
-        md_tile_etag(raw.data, raw.len, etag);
+        md_tile_etag_crs(raw.data, raw.len, crs, etag);
         if (cache)
             md_tile_cache_put(cache, key, raw.data, raw.len, gz.data, gz.len, etag,
                               stats.change_seq);
@@ -185,11 +201,11 @@ static md_err render_tile(struct md_call *c, const struct md_tile_layers *layers
 }
 
 static md_err serve_tile(struct md_call *c, const struct md_tile_layers *layers,
-                         struct md_tile_id t)
+                         struct md_tile_id t, enum md_crs crs)
 {
     bool gzip = accepts_gzip(c);
     char etag[32] = "";
-    struct md_tile_key key = md_tile_key_make(t, layers);
+    struct md_tile_key key = md_tile_key_make_crs(t, layers, crs);
     struct md_tile_cache *cache = c->api->tile_cache;
     bool hit = false;
     md_err rc = MD_OK;
@@ -268,7 +284,7 @@ static md_err data_bounds(struct md_call *c, struct md_bbox *b)
     return rc;
 }
 
-static md_err tilejson(struct md_call *c, const char *names, size_t len)
+static md_err tilejson(struct md_call *c, const char *names, size_t len, enum md_crs crs)
 {
     struct md_tile_layers layers;
     md_err rc = md_tile_layers_parse(names, len, &layers, c->ctx);
@@ -298,6 +314,9 @@ static md_err tilejson(struct md_call *c, const char *names, size_t len)
     bool any = false;
     char basemap_attr[256] = "", attr[512];
     rc = md_store_data_center(c->w->store, &clon, &clat, &any, c->ctx);
+    /* A GCJ-02 tileset's bounds and centre are where its tiles draw them. */
+    md_tile_crs_point(crs, clon, clat, &clon, &clat);
+    md_tile_crs_bbox_from_wgs84(crs, &bb, &bb);
     if (!rc && md_tile_layers_mask(&layers) & (1u << MD_LAYER_BASEMAP))
         rc = md_store_basemap_attribution(c->w->store, basemap_attr, sizeof(basemap_attr), c->ctx);
     if (rc)
@@ -312,11 +331,12 @@ static md_err tilejson(struct md_call *c, const char *names, size_t len)
         rc = md_buf_json_str(b, attr);
     if (!rc)
         rc = md_buf_printf(b,
-                           ",\"tiles\":[\"%s/tiles/%.*s/{z}/{x}/{y}.mvt?v=%s\"],"
+                           ",\"tiles\":[\"%s/tiles/%.*s/{z}/{x}/{y}.mvt?v=%s%s\"],"
                            "\"minzoom\":%d,\"maxzoom\":%d,\"bounds\":[%.6f,%.6f,%.6f,%.6f],"
                            "\"center\":[%.6f,%.6f,10],\"vector_layers\":[",
-                           base, (int)len, names, version, minz, maxz, bb.minx, bb.miny, bb.maxx,
-                           bb.maxy, clon, clat);
+                           base, (int)len, names, version,
+                           crs == MD_CRS_GCJ02 ? "&crs=gcj02" : "", minz, maxz, bb.minx, bb.miny,
+                           bb.maxx, bb.maxy, clon, clat);
     for (size_t i = 0; !rc && i < layers.n; i++) {
         struct md_layer_info info;
         rc = md_store_layer_info(c->w->store, layers.layer[i], &info, c->ctx);
@@ -350,27 +370,18 @@ static md_err handle_catalog(struct md_call *c)
                               "\"tiles\":\"%s/tiles/%s/{z}/{x}/{y}.mvt\"}",
                            i ? "," : "", sets[i], base, sets[i], base, sets[i]);
     if (!rc)
-        rc = md_buf_printf(b, "],\"styles\":[\"%s/styles/mapd.json\"]}\n", base);
+        rc = md_buf_printf(b,
+                           "],\"styles\":[\"%s/styles/mapd.json\","
+                           "\"%s/styles/mapd.json?crs=gcj02\"],"
+                           "\"crs\":[\"wgs84\",\"gcj02\"]}\n",
+                           base, base);
     return rc;
-}
-
-/* Tiles, TileJSON and styles are WGS84 Web Mercator: a `crs` asking for
- * another is refused, never ignored (a client on a GCJ-02 base map would
- * draw every point 300-600 m off). */
-static md_err check_crs(struct md_call *c)
-{
-    const char *crs = md__param(c, "crs");
-    if (!crs || strcmp(crs, "wgs84") == 0 || strcmp(crs, "EPSG:3857") == 0)
-        return MD_OK;
-    return md_fail(c->ctx, MD_EINVAL,
-                   "crs=%.20s: tiles, TileJSON and styles are served in WGS84 Web Mercator"
-                   " (EPSG:3857) only; omit crs or send crs=wgs84",
-                   crs);
 }
 
 static md_err handle_tiles(struct md_call *c)
 {
-    md_err crs_rc = check_crs(c);
+    enum md_crs crs;
+    md_err crs_rc = md__param_tile_crs(c, &crs);
     if (crs_rc)
         return crs_rc;
     const char *tail = c->tail;
@@ -378,7 +389,7 @@ static md_err handle_tiles(struct md_call *c)
     size_t len = strlen(tail);
     if (!slash) {
         if (len > 5 && strcmp(tail + len - 5, ".json") == 0)
-            return tilejson(c, tail, len - 5);
+            return tilejson(c, tail, len - 5, crs);
         return md_fail(c->ctx, MD_ENOTFOUND,
                        "no such tile resource: use /tiles/{layers}.json or "
                        "/tiles/{layers}/{z}/{x}/{y}.mvt");
@@ -389,7 +400,7 @@ static md_err handle_tiles(struct md_call *c)
     if (!rc)
         rc = parse_zxy(slash + 1, &t, c->ctx);
     if (!rc)
-        rc = serve_tile(c, &layers, t);
+        rc = serve_tile(c, &layers, t, crs);
     return rc;
 }
 
@@ -462,9 +473,68 @@ static md_err compose_basemap(struct md_call *c)
     return rc ? md_fail(c->ctx, rc, "composing the base map into the style") : MD_OK;
 }
 
+/* `value` + "?crs=gcj02" (or "&crs=gcj02") when it is a string starting
+ * with prefix; anything else is left alone. */
+static md_err append_crs(json_t *value, const char *prefix)
+{
+    const char *url = json_string_value(value);
+    if (!url || strncmp(url, prefix, strlen(prefix)) != 0)
+        return MD_OK;
+    size_t n = strlen(url) + sizeof("&crs=gcj02");
+    char *with = malloc(n);
+    if (!with)
+        return MD_ENOMEM;
+    snprintf(with, n, "%s%scrs=gcj02", url, strchr(url, '?') ? "&" : "?");
+    md_err rc = json_string_set(value, with) ? MD_ENOMEM : MD_OK;
+    free(with);
+    return rc;
+}
+
+/* A GCJ-02 style: every source URL of this server's tiles (a TileJSON
+ * "url" or a "tiles" template under {base}/tiles/) gets crs=gcj02, so the
+ * map loads the GCJ-02 TileJSON and tiles. Other sources (an external base
+ * map) and everything else in the style are left as they are. */
+static md_err style_sources_crs(struct md_call *c)
+{
+    struct md_buf *b = &c->res->body;
+    json_error_t err;
+    json_t *style = json_loadb(b->data ? b->data : "", b->len, 0, &err);
+    if (!json_is_object(style)) {
+        json_decref(style);
+        return md_fail(c->ctx, MD_EINTERNAL, "the style is not a JSON object: %s", err.text);
+    }
+    json_t *sources = json_object_get(style, "sources");
+    char prefix[1024];
+    snprintf(prefix, sizeof(prefix), "%s/tiles/", md__base_url(c));
+    md_err rc = MD_OK;
+    const char *name;
+    json_t *src;
+    json_object_foreach(sources, name, src)
+    {
+        json_t *tiles = json_object_get(src, "tiles");
+        size_t i;
+        json_t *tile;
+        if (!rc)
+            rc = append_crs(json_object_get(src, "url"), prefix);
+        json_array_foreach(tiles, i, tile)
+        {
+            if (!rc)
+                rc = append_crs(tile, prefix);
+        }
+    }
+    char *text = rc ? NULL : json_dumps(style, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(style);
+    md_buf_reset(b);
+    if (!rc && (!text || md_buf_puts(b, text)))
+        rc = MD_ENOMEM;
+    free(text);
+    return rc ? md_fail(c->ctx, rc, "pointing the style at GCJ-02 tiles") : MD_OK;
+}
+
 static md_err handle_style(struct md_call *c)
 {
-    md_err crs_rc = check_crs(c);
+    enum md_crs crs;
+    md_err crs_rc = md__param_tile_crs(c, &crs);
     if (crs_rc)
         return crs_rc;
     const char *tail = c->tail;
@@ -514,6 +584,8 @@ static md_err handle_style(struct md_call *c)
     md_buf_free(&text);
     if (!rc && c->api->cfg->basemap_tiles)
         rc = compose_basemap(c);
+    if (!rc && crs == MD_CRS_GCJ02)
+        rc = style_sources_crs(c);
     if (!rc)
         rc = add_header(c, "Cache-Control", "no-cache");
     return rc ? md_fail(c->ctx, rc, "style %s could not be served", tail) : MD_OK;

@@ -26,6 +26,7 @@
  * (MD_CLUSTER_REACH_UNITS = one extent) and no others.
  */
 #include "cluster_index.h"
+#include "tile_crs.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -113,6 +114,7 @@ struct layer_index {
 
 struct md_cluster_index {
     pthread_rwlock_t lock;
+    enum md_crs crs; /* where points are placed: WGS84 or their GCJ-02 position */
     struct layer_index layers[NPOINT_LAYERS];
 };
 
@@ -393,13 +395,20 @@ static bool points_grow(struct layer_index *L)
     return true;
 }
 
+struct adding {
+    struct layer_index *L;
+    enum md_crs crs;
+};
+
 static md_err add_point(const struct md_point *mp, void *userdata)
 {
-    struct layer_index *L = userdata;
+    const struct adding *a = userdata;
+    struct layer_index *L = a->L;
     if (mp->id == 0 || !points_grow(L))
         return mp->id == 0 ? MD_OK : MD_ENOMEM;
-    double mx, my;
-    md_merc_from_lonlat(mp->lon, mp->lat, &mx, &my);
+    double mx, my, lon, lat;
+    md_tile_crs_point(a->crs, mp->lon, mp->lat, &lon, &lat);
+    md_merc_from_lonlat(lon, lat, &mx, &my);
     struct point p = {.id = mp->id,
                       .fx = (mx + MD_MERC_HALF) / (2 * MD_MERC_HALF),
                       .fy = (MD_MERC_HALF - my) / (2 * MD_MERC_HALF),
@@ -526,9 +535,10 @@ static bool compact(struct grid *g)
     return slots_grow(&g->cell_map, g->ncells, g->ncells, g->cells, cell_key_of);
 }
 
-static md_err build(struct layer_index *L, struct md_store *s, enum md_layer layer, int64_t seq,
-                    struct md_ctx *ctx)
+static md_err build(struct layer_index *L, enum md_crs crs, struct md_store *s, enum md_layer layer,
+                    int64_t seq, struct md_ctx *ctx)
 {
+    struct adding adding = {.L = L, .crs = crs};
     struct md_layer_info info;
     layer_clear(L);
     md_err rc = md_store_layer_info(s, layer, &info, ctx);
@@ -538,7 +548,7 @@ static md_err build(struct layer_index *L, struct md_store *s, enum md_layer lay
                : info.cluster_below_zoom > MD_TILE_MAX_ZOOM ? MD_TILE_MAX_ZOOM
                                                             : info.cluster_below_zoom;
     L->building = true;
-    rc = md_store_points_each(s, layer, add_point, L, ctx);
+    rc = md_store_points_each(s, layer, add_point, &adding, ctx);
     L->building = false;
     for (int z = L->zooms - 2; !rc && z >= 0; z--)
         rc = aggregate(&L->grids[z], &L->grids[z + 1]) ? MD_OK : MD_ENOMEM;
@@ -583,13 +593,14 @@ static int cmp_id(const void *a, const void *b)
 
 /* Apply the changes (L->seq, seq]: each changed point leaves its old cells
  * and joins the cells of its row as the snapshot holds it. */
-static md_err replay(struct layer_index *L, struct md_store *s, enum md_layer layer, int64_t seq,
-                     struct md_ctx *ctx)
+static md_err replay(struct layer_index *L, enum md_crs crs, struct md_store *s,
+                     enum md_layer layer, int64_t seq, struct md_ctx *ctx)
 {
+    struct adding adding = {.L = L, .crs = crs};
     struct changed ch = {.layer = layer};
     md_err rc = md_store_changes_between(s, L->seq, seq, note_change, &ch, ctx);
     if (!rc && ch.bulk)
-        rc = build(L, s, layer, seq, ctx);
+        rc = build(L, crs, s, layer, seq, ctx);
     if (!rc && !ch.bulk) {
         if (ch.n)
             qsort(ch.ids, ch.n, sizeof(*ch.ids), cmp_id);
@@ -598,7 +609,7 @@ static md_err replay(struct layer_index *L, struct md_store *s, enum md_layer la
                 continue;
             rc = remove_point(L, ch.ids[i]) ? MD_OK : MD_ENOMEM;
             if (!rc)
-                rc = md_store_point_get(s, layer, ch.ids[i], add_point, L, ctx);
+                rc = md_store_point_get(s, layer, ch.ids[i], add_point, &adding, ctx);
         }
         if (!rc)
             L->seq = seq;
@@ -611,11 +622,20 @@ static md_err replay(struct layer_index *L, struct md_store *s, enum md_layer la
 
 struct md_cluster_index *md_cluster_index_new(void)
 {
+    return md_cluster_index_new_crs(MD_CRS_WGS84);
+}
+
+struct md_cluster_index *md_cluster_index_new_crs(enum md_crs crs)
+{
+    if (!md_tile_crs_served(crs))
+        return NULL;
     struct md_cluster_index *ci = calloc(1, sizeof(*ci));
     if (ci && pthread_rwlock_init(&ci->lock, NULL) != 0) {
         free(ci);
         return NULL;
     }
+    if (ci)
+        ci->crs = crs;
     return ci;
 }
 
@@ -643,9 +663,9 @@ md_err md_cluster_index_sync(struct md_cluster_index *ci, struct md_store *s, en
     md_err rc = MD_OK;
     pthread_rwlock_wrlock(&ci->lock);
     if (!L->built)
-        rc = build(L, s, layer, snapshot_seq, ctx);
+        rc = build(L, ci->crs, s, layer, snapshot_seq, ctx);
     else if (L->seq < snapshot_seq)
-        rc = replay(L, s, layer, snapshot_seq, ctx);
+        rc = replay(L, ci->crs, s, layer, snapshot_seq, ctx);
     if (rc)
         layer_clear(L); /* half-applied: build again next time */
     pthread_rwlock_unlock(&ci->lock);

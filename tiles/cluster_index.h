@@ -20,6 +20,7 @@
 #ifndef MD_CLUSTER_INDEX_H
 #define MD_CLUSTER_INDEX_H
 
+#include "coords.h"
 #include "md_err.h"
 #include "md_pool.h"
 #include "store.h"
@@ -56,8 +57,14 @@ struct md_cluster {
 
 typedef md_err (*md_cluster_fn)(const struct md_cluster *c, void *userdata);
 
-/* New empty index. Caller frees. NULL when out of memory. */
+/* New empty index (WGS84). Caller frees. NULL when out of memory. */
 struct md_cluster_index *md_cluster_index_new(void);
+/* New empty index whose points sit where tiles in `crs` draw them
+ * (tile_crs.h: a GCJ-02 index places each point at its GCJ-02 position, so
+ * the clusters of a GCJ-02 tile hold exactly the points drawn in it). Built
+ * on first sync, like any index. NULL when out of memory or for a crs tiles
+ * are not drawn in. Caller frees. */
+struct md_cluster_index *md_cluster_index_new_crs(enum md_crs crs);
 void md_cluster_index_free(struct md_cluster_index *ci);
 
 /* Bring `layer` up to the snapshot `s` has open (snapshot_seq = its newest

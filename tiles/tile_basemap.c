@@ -1,6 +1,7 @@
 /* tile_basemap.c - base map rows to the MVT layer "basemap" (tile_basemap.h). */
 #include "tile_basemap.h"
 #include "basemap.h"
+#include "tile_crs.h"
 #include "tile_geom.h"
 
 struct basemap_render {
@@ -8,6 +9,7 @@ struct basemap_render {
     GEOSWKBReader *reader;
     struct md_mvt *mvt;
     struct md_tile_id t;
+    enum md_crs crs;
     size_t *features;
     struct md_ctx *ctx;
 };
@@ -34,8 +36,13 @@ static md_err emit_row(const struct md_basemap_row *row, void *userdata)
     GEOSGeometry *geom = GEOSWKBReader_read_r(h, r->reader, row->wkb, row->wkb_len);
     if (!geom)
         return md_geos_fail(r->g, r->ctx, "cannot read base map WKB");
-    GEOSGeometry *tg = NULL;
-    md_err rc = md_tile_geom_prepare(h, geom, r->t, MD_TILE_EXTENT, MD_TILE_BUFFER, &tg, r->ctx);
+    GEOSGeometry *tg = NULL, *shifted = NULL;
+    md_err rc = md_tile_crs_geom(h, geom, r->crs, &shifted, r->ctx);
+    if (!rc)
+        rc = md_tile_geom_prepare(h, shifted ? shifted : geom, r->t, MD_TILE_EXTENT, MD_TILE_BUFFER,
+                                  &tg, r->ctx);
+    if (shifted)
+        GEOSGeom_destroy_r(h, shifted);
     GEOSGeom_destroy_r(h, geom);
     if (rc || !tg)
         return rc;
@@ -59,12 +66,13 @@ static md_err emit_row(const struct md_basemap_row *row, void *userdata)
 }
 
 md_err md_tile_basemap_render(struct md_store *s, struct md_geos *g, struct md_pool *pool,
-                              struct md_mvt *mvt, struct md_tile_id t, size_t *features,
-                              struct md_ctx *ctx)
+                              struct md_mvt *mvt, struct md_tile_id t, enum md_crs crs,
+                              size_t *features, struct md_ctx *ctx)
 {
     (void)pool;
     GEOSContextHandle_t h = md_geos_handle(g);
-    struct basemap_render r = {.g = g, .mvt = mvt, .t = t, .features = features, .ctx = ctx};
+    struct basemap_render r = {
+        .g = g, .mvt = mvt, .t = t, .crs = crs, .features = features, .ctx = ctx};
     md_err rc = md_mvt_layer(mvt, md_layer_name(MD_LAYER_BASEMAP), MD_TILE_EXTENT);
     if (rc)
         return rc;
@@ -72,7 +80,7 @@ md_err md_tile_basemap_render(struct md_store *s, struct md_geos *g, struct md_p
     if (!r.reader)
         return md_geos_fail(g, ctx, "WKB reader");
     struct md_bbox q;
-    md_tile_query_bbox(t, MD_TILE_EXTENT, MD_TILE_BUFFER, &q);
+    md_tile_crs_query_bbox(t, crs, MD_TILE_EXTENT, MD_TILE_BUFFER, &q);
     rc = md_store_basemap_rows(s, &q, (int)t.z, emit_row, &r, ctx);
     GEOSWKBReader_destroy_r(h, r.reader);
     return rc;

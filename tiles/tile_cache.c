@@ -30,7 +30,7 @@ struct entry {
 struct change {
     int64_t seq;
     enum md_layer layer;
-    struct md_bbox bbox;
+    struct md_bbox bbox[MD_TILE_CRS_COUNT]; /* the changed box as each CRS draws it */
 };
 
 struct md_tile_cache {
@@ -39,6 +39,7 @@ struct md_tile_cache {
     struct entry **buckets;
     struct md_lru lru;
     size_t bytes, budget, entries;
+    size_t entries_crs[MD_TILE_CRS_COUNT]; /* a CRS with none is skipped on invalidation */
     int64_t seq;
     int cluster_below[MD_LAYER__COUNT];
     struct change ring[RING];
@@ -48,10 +49,21 @@ struct md_tile_cache {
 
 struct md_tile_key md_tile_key_make(struct md_tile_id t, const struct md_tile_layers *layers)
 {
-    struct md_tile_key k = {.t = t, .layers_code = 0};
+    return md_tile_key_make_crs(t, layers, MD_CRS_WGS84);
+}
+
+struct md_tile_key md_tile_key_make_crs(struct md_tile_id t, const struct md_tile_layers *layers,
+                                        enum md_crs crs)
+{
+    struct md_tile_key k = {.t = t, .layers_code = 0, .crs = crs};
     for (size_t i = 0; i < layers->n; i++)
         k.layers_code = k.layers_code * 8 + (uint32_t)layers->layer[i] + 1;
     return k;
+}
+
+static size_t crs_index(enum md_crs crs)
+{
+    return crs == MD_CRS_GCJ02 ? 1 : 0;
 }
 
 static unsigned key_mask(uint32_t code)
@@ -72,7 +84,7 @@ static size_t bucket_of(struct md_tile_id t)
 static bool same_key(const struct md_tile_key *a, const struct md_tile_key *b)
 {
     return a->t.z == b->t.z && a->t.x == b->t.x && a->t.y == b->t.y &&
-           a->layers_code == b->layers_code;
+           a->layers_code == b->layers_code && a->crs == b->crs;
 }
 
 struct md_tile_cache *md_tile_cache_new(size_t budget)
@@ -120,6 +132,7 @@ static void drop_entry(struct md_tile_cache *c, struct entry **link, struct entr
     md_lru_unlink(&c->lru, &e->lru);
     c->bytes -= entry_size(e);
     c->entries--;
+    c->entries_crs[crs_index(e->key.crs)]--;
     free(e->bytes);
     free(e);
 }
@@ -136,16 +149,17 @@ static void drop_key(struct md_tile_cache *c, const struct md_tile_key *k)
     }
 }
 
-/* Tiles of zoom z a change touches: its bbox plus the buffer, plus the
- * cluster index's reach at cluster zooms (the changed point's tile and its
- * neighbours, whose buffers show that tile's clusters). */
-static void change_range(const struct md_tile_cache *c, const struct change *ch, uint32_t z,
-                         uint32_t *x0, uint32_t *y0, uint32_t *x1, uint32_t *y1)
+/* Tiles of zoom z in `crs` a change touches: its bbox as that CRS draws it
+ * plus the buffer, plus the cluster index's reach at cluster zooms (the
+ * changed point's tile and its neighbours, whose buffers show that tile's
+ * clusters). */
+static void change_range(const struct md_tile_cache *c, const struct change *ch, enum md_crs crs,
+                         uint32_t z, uint32_t *x0, uint32_t *y0, uint32_t *x1, uint32_t *y1)
 {
     uint32_t grow = MD_TILE_BUFFER;
     if ((int)z < c->cluster_below[ch->layer])
         grow += MD_CLUSTER_REACH_UNITS;
-    md_tile_range_covering(z, &ch->bbox, MD_TILE_EXTENT, grow, x0, y0, x1, y1);
+    md_tile_range_covering(z, &ch->bbox[crs_index(crs)], MD_TILE_EXTENT, grow, x0, y0, x1, y1);
 }
 
 static bool change_touches(const struct md_tile_cache *c, const struct change *ch,
@@ -154,16 +168,17 @@ static bool change_touches(const struct md_tile_cache *c, const struct change *c
     if (!(mask & (1u << ch->layer)))
         return false;
     uint32_t x0, y0, x1, y1;
-    change_range(c, ch, k->t.z, &x0, &y0, &x1, &y1);
+    change_range(c, ch, k->crs, k->t.z, &x0, &y0, &x1, &y1);
     return k->t.x >= x0 && k->t.x <= x1 && k->t.y >= y0 && k->t.y <= y1;
 }
 
-static void invalidate_tile(struct md_tile_cache *c, struct md_tile_id t, enum md_layer layer)
+static void invalidate_tile(struct md_tile_cache *c, struct md_tile_id t, enum md_crs crs,
+                            enum md_layer layer)
 {
     struct entry **link = &c->buckets[bucket_of(t)];
     while (*link) {
         struct entry *e = *link;
-        if (e->key.t.z == t.z && e->key.t.x == t.x && e->key.t.y == t.y &&
+        if (e->key.t.z == t.z && e->key.t.x == t.x && e->key.t.y == t.y && e->key.crs == crs &&
             (e->mask & (1u << layer))) {
             drop_entry(c, link, e);
             c->stats.invalidations++;
@@ -173,25 +188,34 @@ static void invalidate_tile(struct md_tile_cache *c, struct md_tile_id t, enum m
     }
 }
 
-static void invalidate(struct md_tile_cache *c, const struct change *ch)
+static void invalidate_crs(struct md_tile_cache *c, const struct change *ch, enum md_crs crs)
 {
     for (uint32_t z = 0; z <= MD_TILE_MAX_ZOOM; z++) {
         uint32_t x0, y0, x1, y1;
-        change_range(c, ch, z, &x0, &y0, &x1, &y1);
+        change_range(c, ch, crs, z, &x0, &y0, &x1, &y1);
         uint64_t area = (uint64_t)(x1 - x0 + 1) * (y1 - y0 + 1);
         if (area <= c->entries + 16) {
             for (uint32_t x = x0; x <= x1; x++)
                 for (uint32_t y = y0; y <= y1; y++)
-                    invalidate_tile(c, (struct md_tile_id){z, x, y}, ch->layer);
+                    invalidate_tile(c, (struct md_tile_id){z, x, y}, crs, ch->layer);
             continue;
         }
         /* A large area (a bulk import): walk the entries instead. */
         for (struct md_lru_link *k = c->lru.head, *next; k; k = next) {
             next = k->next;
             struct entry *e = md_lru_entry(k, struct entry, lru);
-            if (e->key.t.z == z && change_touches(c, ch, &e->key, e->mask))
+            if (e->key.t.z == z && e->key.crs == crs && change_touches(c, ch, &e->key, e->mask))
                 drop_key(c, &e->key), c->stats.invalidations++;
         }
+    }
+}
+
+static void invalidate(struct md_tile_cache *c, const struct change *ch)
+{
+    static const enum md_crs served[MD_TILE_CRS_COUNT] = {MD_CRS_WGS84, MD_CRS_GCJ02};
+    for (size_t i = 0; i < MD_TILE_CRS_COUNT; i++) {
+        if (c->entries_crs[i])
+            invalidate_crs(c, ch, served[i]);
     }
     c->ring[c->ring_next] = *ch;
     c->ring_next = (c->ring_next + 1) % RING;
@@ -202,7 +226,8 @@ static void invalidate(struct md_tile_cache *c, const struct change *ch)
 static md_err apply_change(const struct md_change *mc, void *userdata)
 {
     struct md_tile_cache *c = userdata;
-    struct change ch = {.seq = mc->seq, .layer = mc->layer, .bbox = mc->bbox};
+    struct change ch = {.seq = mc->seq, .layer = mc->layer, .bbox = {mc->bbox}};
+    md_tile_crs_bbox_from_wgs84(MD_CRS_GCJ02, &mc->bbox, &ch.bbox[crs_index(MD_CRS_GCJ02)]);
     pthread_mutex_lock(&c->lock);
     invalidate(c, &ch);
     pthread_mutex_unlock(&c->lock);
@@ -325,6 +350,7 @@ void md_tile_cache_put(struct md_tile_cache *c, const struct md_tile_key *k, con
     md_lru_push_front(&c->lru, &e->lru);
     c->bytes += entry_size(e);
     c->entries++;
+    c->entries_crs[crs_index(k->crs)]++;
     c->stats.puts++;
     while (c->bytes > c->budget && c->lru.tail) {
         struct entry *victim = md_lru_entry(c->lru.tail, struct entry, lru);
@@ -353,9 +379,18 @@ static uint64_t mix64(uint64_t z)
 
 void md_tile_etag(const void *bytes, size_t n, char out[24])
 {
-    /* Eight bytes per step: an ETag over a 500 KB tile costs microseconds. */
+    md_tile_etag_crs(bytes, n, MD_CRS_WGS84, out);
+}
+
+void md_tile_etag_crs(const void *bytes, size_t n, enum md_crs crs, char out[24])
+{
+    /* Eight bytes per step: an ETag over a 500 KB tile costs microseconds.
+     * The seed differs per CRS (WGS84's is the historical one). */
     const unsigned char *p = bytes;
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    if (crs != MD_CRS_WGS84)
+        seed = mix64(seed ^ (uint64_t)crs);
+    uint64_t h = seed ^ n;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uint64_t w;

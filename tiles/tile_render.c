@@ -14,6 +14,7 @@
 #include "cluster_index.h"
 #include "mvt_encode.h"
 #include "tile_basemap.h"
+#include "tile_crs.h"
 #include "tile_geom.h"
 #include "tile_read.h"
 #include "workflow.h"
@@ -40,6 +41,7 @@ struct render {
     struct md_ctx *ctx;
     struct md_tile_stats *stats;
     struct md_cluster_index *clusters;
+    enum md_crs crs; /* what the tile is drawn in (tile_crs.h) */
     size_t point_budget;
     int64_t now;
 };
@@ -164,8 +166,9 @@ static md_err collect_point(const struct md_tile_point *p, void *userdata)
 {
     struct point_collect *c = userdata;
     struct render *r = c->r;
-    double tx, ty;
-    md_tile_project(r->t, MD_TILE_EXTENT, p->lon, p->lat, &tx, &ty);
+    double tx, ty, lon, lat;
+    md_tile_crs_point(r->crs, p->lon, p->lat, &lon, &lat);
+    md_tile_project(r->t, MD_TILE_EXTENT, lon, lat, &tx, &ty);
     if (!in_buffer(tx, ty))
         return MD_OK;
     struct point_row row = {.id = p->id,
@@ -191,7 +194,7 @@ static md_err load_points(struct render *r, enum md_layer layer, struct point_se
 {
     struct point_collect c = {.r = r, .reports = layer == MD_LAYER_REPORTS, .ps = ps};
     struct md_bbox q;
-    md_tile_query_bbox(r->t, MD_TILE_EXTENT, MD_TILE_BUFFER, &q);
+    md_tile_crs_query_bbox(r->t, r->crs, MD_TILE_EXTENT, MD_TILE_BUFFER, &q);
     struct md_store_tile_span span;
     md_tile_range_covering(MD_STORE_TILE_KEY_ZOOM, &q, MD_TILE_EXTENT, 0, &span.x0, &span.y0,
                            &span.x1, &span.y1);
@@ -323,8 +326,13 @@ static md_err emit_polygon(const struct md_tile_polygon *p, void *userdata)
     GEOSGeometry *geom = GEOSWKBReader_read_r(h, o->reader, p->wkb, p->wkb_len);
     if (!geom)
         return md_geos_fail(r->g, r->ctx, "cannot read polygon WKB");
-    GEOSGeometry *tg = NULL;
-    md_err rc = md_tile_geom_prepare(h, geom, r->t, MD_TILE_EXTENT, MD_TILE_BUFFER, &tg, r->ctx);
+    GEOSGeometry *tg = NULL, *shifted = NULL;
+    md_err rc = md_tile_crs_geom(h, geom, r->crs, &shifted, r->ctx);
+    if (!rc)
+        rc = md_tile_geom_prepare(h, shifted ? shifted : geom, r->t, MD_TILE_EXTENT,
+                                  MD_TILE_BUFFER, &tg, r->ctx);
+    if (shifted)
+        GEOSGeom_destroy_r(h, shifted);
     GEOSGeom_destroy_r(h, geom);
     if (rc || !tg)
         return rc;
@@ -356,7 +364,7 @@ static md_err render_polygons(struct render *r, enum md_layer layer)
     if (!o.reader)
         return md_geos_fail(r->g, r->ctx, "WKB reader");
     struct md_bbox q;
-    md_tile_query_bbox(r->t, MD_TILE_EXTENT, MD_TILE_BUFFER, &q);
+    md_tile_crs_query_bbox(r->t, r->crs, MD_TILE_EXTENT, MD_TILE_BUFFER, &q);
     md_err rc = md_store_tile_polygons(r->s, layer, &q, emit_polygon, &o, r->ctx);
     GEOSWKBReader_destroy_r(h, o.reader);
     return rc;
@@ -372,8 +380,9 @@ static md_err render_polygons(struct render *r, enum md_layer layer)
 static md_err emit_label(const struct md_tile_label *l, void *userdata)
 {
     struct render *r = userdata;
-    double tx, ty;
-    md_tile_project(r->t, MD_TILE_EXTENT, l->lon, l->lat, &tx, &ty);
+    double tx, ty, lon, lat;
+    md_tile_crs_point(r->crs, l->lon, l->lat, &lon, &lat);
+    md_tile_project(r->t, MD_TILE_EXTENT, lon, lat, &tx, &ty);
     int32_t x = (int32_t)floor(tx), y = (int32_t)floor(ty);
     if (x < 0 || y < 0 || x >= (int32_t)MD_TILE_EXTENT || y >= (int32_t)MD_TILE_EXTENT)
         return MD_OK; /* on the edge: it belongs to the neighbour */
@@ -399,7 +408,7 @@ static md_err render_district_labels(struct render *r)
     if (rc)
         return rc;
     struct md_bbox q;
-    md_tile_query_bbox(r->t, MD_TILE_EXTENT, 0, &q);
+    md_tile_crs_query_bbox(r->t, r->crs, MD_TILE_EXTENT, 0, &q);
     return md_store_tile_labels(r->s, &q, emit_label, r, r->ctx);
 }
 
@@ -421,8 +430,8 @@ static md_err render_layers(struct render *r, const struct md_tile_layers *layer
             rc = (int)r->t.z < info.cluster_below_zoom ? render_clusters(r, layer)
                                                        : render_points(r, layer);
         else if (layer == MD_LAYER_BASEMAP)
-            rc = md_tile_basemap_render(r->s, r->g, r->pool, r->mvt, r->t, &r->stats->features,
-                                        r->ctx);
+            rc = md_tile_basemap_render(r->s, r->g, r->pool, r->mvt, r->t, r->crs,
+                                        &r->stats->features, r->ctx);
         else
             rc = render_polygons(r, layer);
         if (!rc && layer == MD_LAYER_DISTRICTS)
@@ -436,6 +445,18 @@ md_err md_tile_render(struct md_store *s, struct md_geos *g, struct md_cluster_i
                       const struct md_tile_layers *layers, int64_t now, struct md_buf *out,
                       struct md_tile_stats *stats, struct md_ctx *ctx)
 {
+    return md_tile_render_crs(s, g, clusters, pool, t, MD_CRS_WGS84, layers, now, out, stats,
+                              ctx);
+}
+
+md_err md_tile_render_crs(struct md_store *s, struct md_geos *g,
+                          struct md_cluster_index *clusters, struct md_pool *pool,
+                          struct md_tile_id t, enum md_crs crs,
+                          const struct md_tile_layers *layers, int64_t now, struct md_buf *out,
+                          struct md_tile_stats *stats, struct md_ctx *ctx)
+{
+    if (!md_tile_crs_served(crs))
+        return md_fail(ctx, MD_EINVAL, "tiles are not drawn in crs %s", md_crs_name(crs));
     if (!md_tile_valid(t))
         return md_fail(ctx, MD_EINVAL, "tile %u/%u/%u is outside the tile pyramid", t.z, t.x, t.y);
     size_t start = out->len;
@@ -446,6 +467,7 @@ md_err md_tile_render(struct md_store *s, struct md_geos *g, struct md_cluster_i
                        .ctx = ctx,
                        .stats = stats,
                        .clusters = clusters,
+                       .crs = crs,
                        .point_budget = MD_TILE_POINT_BUDGET,
                        .now = now};
     for (int attempt = 0; attempt < 6; attempt++) {

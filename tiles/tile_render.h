@@ -11,6 +11,7 @@
 #ifndef MD_TILE_RENDER_H
 #define MD_TILE_RENDER_H
 
+#include "coords.h"
 #include "geos_ctx.h"
 #include "md_buf.h"
 #include "md_pool.h"
@@ -52,6 +53,14 @@ md_err md_tile_render(struct md_store *s, struct md_geos *g, struct md_cluster_i
                       struct md_pool *pool, struct md_tile_id t,
                       const struct md_tile_layers *layers, int64_t now, struct md_buf *out,
                       struct md_tile_stats *stats, struct md_ctx *ctx) MD_WUR;
+/* The same, drawn in `crs` (tile_crs.h: WGS84 or GCJ-02; md_tile_render is
+ * this with MD_CRS_WGS84). `clusters` must be an index built in the same
+ * crs (md_cluster_index_new_crs). MD_EINVAL for a crs tiles are not drawn in. */
+md_err md_tile_render_crs(struct md_store *s, struct md_geos *g,
+                          struct md_cluster_index *clusters, struct md_pool *pool,
+                          struct md_tile_id t, enum md_crs crs,
+                          const struct md_tile_layers *layers, int64_t now, struct md_buf *out,
+                          struct md_tile_stats *stats, struct md_ctx *ctx) MD_WUR;
 
 /* Parse "facilities,reports": known names (basemap too), no repeats, at most 5.
  * MD_EINVAL with a message naming the bad part. */

@@ -355,14 +355,21 @@ static void keyset_pages_walk_the_list(void **state)
     expect_400("/api/v1/reports?sort=supporters&after=s1.2", "after must be the `next` cursor");
 }
 
-/* A crs other than WGS84 on a tile, TileJSON or style is a 400, not ignored. */
+/* Tiles, TileJSON and styles are WGS84 or GCJ-02; any other crs is a 400,
+ * not ignored. */
 static void tiles_refuse_another_crs(void **state)
 {
     (void)state;
-    expect_400("/tiles/facilities/14/13489/6208.mvt?crs=gcj02", "WGS84 Web Mercator");
-    expect_400("/tiles/facilities.json?crs=bd09", "WGS84 Web Mercator");
-    expect_400("/styles/mapd.json?crs=gcj02", "WGS84 Web Mercator");
+    expect_400("/tiles/facilities/14/13489/6208.mvt?crs=bd09",
+               "Baidu base maps use their own tiling");
+    expect_400("/tiles/facilities.json?crs=bd09", "Baidu base maps use their own tiling");
+    expect_400("/styles/mapd.json?crs=bd09", "Baidu base maps use their own tiling");
+    expect_400("/tiles/facilities.json?crs=junk", "unknown crs 'junk'");
+    expect_400("/styles/mapd.json?crs=EPSG:4490",
+               "served in wgs84 (EPSG:3857, the default) or gcj02");
     expect_200("/tiles/facilities.json?crs=wgs84");
+    expect_200("/tiles/facilities.json?crs=gcj02");
+    expect_200("/styles/mapd.json?crs=gcj02");
     expect_200("/styles/mapd.json");
 }
 

@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "store.h"
 #include "store_int.h"
+#include "tile_crs.h"
 #include "tile_math.h"
 
 static struct md_harness H;
@@ -338,6 +339,75 @@ static void new_report_is_in_the_next_tile_at_every_zoom(void **state)
     md_http_res_free(&r);
 }
 
+static long fetch_gcj02(const char *layers, struct md_tile_id t, struct md_http_res *r)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/tiles/%s/%u/%u/%u.mvt?crs=gcj02", layers, t.z, t.x, t.y);
+    assert_int_equal(md_http(&H, "GET", path, NULL, NULL, 0, r), 0);
+    return r->status;
+}
+
+/* A point written by another process is in the next GCJ-02 tile at its
+ * GCJ-02 position at every zoom (one more in the cluster counts below the
+ * cluster zoom, one more feature above), while the GCJ-02 tile at its WGS84
+ * position - several tiles west at z18 - stays cached. */
+static void new_report_is_in_the_next_gcj02_tile_at_every_zoom(void **state)
+{
+    (void)state;
+    const double lon = 116.3712, lat = 39.9271;
+    double glon, glat;
+    md_gcj02_from_wgs84(lon, lat, &glon, &glat);
+    enum { NZ = 19 };
+    struct decoded d0[NZ];
+    char before[NZ][64], tmp[64], wgs_spot[64];
+    struct md_http_res r;
+    for (uint32_t z = 0; z < NZ; z++) {
+        struct md_tile_id t = tile_at(z, glon, glat);
+        if (fetch_gcj02("reports", t, &r) == 200)
+            gdal_decode(&r, t, &d0[z]);
+        else
+            memset(&d0[z], 0, sizeof(d0[z]));
+        etag(&r, before[z]);
+        md_http_res_free(&r);
+    }
+    struct md_tile_id at_wgs = tile_at(18, lon, lat);
+    assert_true(at_wgs.x + 2 < tile_at(18, glon, glat).x);
+    fetch_gcj02("reports", at_wgs, &r);
+    etag(&r, wgs_spot);
+    md_http_res_free(&r);
+    struct md_store *s = open_db();
+    char *err = NULL;
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO reports(kind, service_code, district_code, status, channel, created_at,"
+             " updated_at, lon, lat, geom) VALUES ('problem', '200102', '110102', 'reported',"
+             " 'app', 0, 0, %f, %f, MakePoint(%f, %f, 4326))",
+             lon, lat, lon, lat);
+    assert_int_equal(sqlite3_exec(md_store_db(s), sql, NULL, NULL, &err), SQLITE_OK);
+    md_store_close(s);
+    for (uint32_t z = 0; z < NZ; z++) {
+        struct md_tile_id t = tile_at(z, glon, glat);
+        assert_int_equal(fetch_gcj02("reports", t, &r), 200);
+        struct decoded d;
+        gdal_decode(&r, t, &d);
+        if (z < 14)
+            assert_int_equal(d.point_count_sum, d0[z].point_count_sum + 1);
+        else
+            assert_int_equal(d.features[1], d0[z].features[1] + 1);
+        etag(&r, tmp);
+        assert_string_not_equal(tmp, before[z]);
+        cache_state(&r, tmp);
+        assert_string_equal(tmp, "miss");
+        md_http_res_free(&r);
+    }
+    fetch_gcj02("reports", at_wgs, &r);
+    etag(&r, tmp);
+    assert_string_equal(tmp, wgs_spot);
+    cache_state(&r, tmp);
+    assert_string_equal(tmp, "hit");
+    md_http_res_free(&r);
+}
+
 static void conditional_and_compressed(void **state)
 {
     (void)state;
@@ -438,6 +508,8 @@ static void tilejson_and_catalog(void **state)
     assert_int_equal(md_http(&H, "GET", "/tiles", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "/tiles/reports.json"));
+    assert_non_null(strstr(r.body, "/styles/mapd.json?crs=gcj02\""));
+    assert_non_null(strstr(r.body, "\"crs\":[\"wgs84\",\"gcj02\"]"));
     md_http_res_free(&r);
 }
 
@@ -449,6 +521,7 @@ int main(void)
         cmocka_unit_test(polygons_are_valid_and_clipped),
         cmocka_unit_test(no_private_data_in_tiles),
         cmocka_unit_test(new_report_is_in_the_next_tile_at_every_zoom),
+        cmocka_unit_test(new_report_is_in_the_next_gcj02_tile_at_every_zoom),
         cmocka_unit_test(conditional_and_compressed),
         cmocka_unit_test(empty_tile_is_204),
         cmocka_unit_test(bad_tile_requests),

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cluster_index.h"
+#include "tile_crs.h"
 #include "unit_store.h"
 #include "store_int.h"
 
@@ -118,13 +119,18 @@ static bool inside(const struct md_cluster *c)
     return c->x >= 0 && c->y >= 0 && c->x < MD_TILE_EXTENT && c->y < MD_TILE_EXTENT;
 }
 
-/* Points of t by brute force: those md_tile_project puts in its extent. */
+/* The CRS the index under test draws in (set by the GCJ-02 test). */
+static enum md_crs index_crs = MD_CRS_WGS84;
+
+/* Points of t by brute force: those md_tile_project puts in its extent,
+ * at their position in index_crs. */
 static int64_t points_in(struct md_tile_id t)
 {
     int64_t n = 0;
     for (int i = 0; i < npts; i++) {
-        double x, y;
-        md_tile_project(t, MD_TILE_EXTENT, pts[i].lon, pts[i].lat, &x, &y);
+        double x, y, lon, lat;
+        md_tile_crs_point(index_crs, pts[i].lon, pts[i].lat, &lon, &lat);
+        md_tile_project(t, MD_TILE_EXTENT, lon, lat, &x, &y);
         n += pts[i].live && x >= 0 && y >= 0 && x < MD_TILE_EXTENT && y < MD_TILE_EXTENT;
     }
     return n;
@@ -260,6 +266,52 @@ static void counts_are_exact_and_tiles_agree(void **state)
     unit_store_drop(s);
 }
 
+/* A GCJ-02 index: the clusters of each GCJ-02 tile hold exactly the points
+ * whose GCJ-02 position is in it, after a build and after a replay; a
+ * replayed index equals a fresh one. */
+static void gcj02_counts_are_exact(void **state)
+{
+    (void)state;
+    assert_null(md_cluster_index_new_crs(MD_CRS_BD09));
+    struct md_store *s = unit_store_fresh("clusters_gcj");
+    npts = 0;
+    populate(s, 2000);
+    index_crs = MD_CRS_GCJ02;
+    struct md_cluster_index *ci = md_cluster_index_new_crs(MD_CRS_GCJ02);
+    struct md_cluster_index *wgs = md_cluster_index_new();
+    sync_index(ci, s);
+    sync_index(wgs, s);
+    check_tiles(ci);
+    /* Not the WGS84 clusters: at z13 the shift (~500 m) moves them. */
+    static struct got g, w;
+    tile(ci, tile_of(13, 116.40, 39.91), &g);
+    tile(wgs, tile_of(13, 116.40, 39.91), &w);
+    bool differ = g.n != w.n;
+    for (size_t i = 0; !differ && i < g.n; i++)
+        differ = g.c[i].x != w.c[i].x || g.c[i].n != w.c[i].n;
+    assert_true(differ);
+    char sql[256];
+    for (int i = 0; i < 200; i += 2) {
+        pts[i].lon -= 0.01;
+        snprintf(
+            sql, sizeof(sql),
+            "UPDATE reports SET lon = %.9f, geom = MakePoint(%.9f, %.9f, 4326) WHERE id = %lld",
+            pts[i].lon, pts[i].lon, pts[i].lat, (long long)pts[i].id);
+        unit_exec(s, sql);
+    }
+    populate(s, 100);
+    sync_index(ci, s);
+    check_tiles(ci);
+    struct md_cluster_index *fresh = md_cluster_index_new_crs(MD_CRS_GCJ02);
+    sync_index(fresh, s);
+    same_tiles(ci, fresh);
+    index_crs = MD_CRS_WGS84;
+    md_cluster_index_free(fresh);
+    md_cluster_index_free(wgs);
+    md_cluster_index_free(ci);
+    unit_store_drop(s);
+}
+
 static void abbreviations_are_superclusters(void **state)
 {
     (void)state;
@@ -284,6 +336,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(counts_are_exact_and_tiles_agree),
+        cmocka_unit_test(gcj02_counts_are_exact),
         cmocka_unit_test(abbreviations_are_superclusters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

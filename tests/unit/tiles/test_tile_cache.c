@@ -187,6 +187,77 @@ static void lru_keeps_the_budget(void **state)
     unit_store_drop(s);
 }
 
+static struct md_tile_key key_crs(uint32_t z, struct md_tile_id t, enum md_crs crs)
+{
+    struct md_tile_layers layers = {.layer = {MD_LAYER_REPORTS}, .n = 1};
+    return md_tile_key_make_crs((struct md_tile_id){z, t.x, t.y}, &layers, crs);
+}
+
+/* WGS84 and GCJ-02 tiles are cached apart, and a change drops the GCJ-02
+ * tiles where GCJ-02 draws it (~500 m east of its WGS84 tile in Beijing,
+ * several z18 tiles), not the GCJ-02 tiles at its WGS84 position. */
+static void gcj02_tiles_are_invalidated_where_gcj02_draws_the_change(void **state)
+{
+    (void)state;
+    struct md_store *s = unit_store_fresh("tcache");
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_tile_cache *c = md_tile_cache_new(1 << 20);
+    assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
+    const double lon = 116.3912, lat = 39.9071;
+    double glon, glat;
+    md_gcj02_from_wgs84(lon, lat, &glon, &glat);
+    struct md_tile_id tw = tile_at(18, lon, lat), tg = tile_at(18, glon, glat);
+    assert_true(tg.x > tw.x + 2); /* far apart, beyond each other's buffer */
+    struct md_tile_key wgs_at_w = key_crs(18, tw, MD_CRS_WGS84);
+    struct md_tile_key wgs_at_g = key_crs(18, tg, MD_CRS_WGS84);
+    struct md_tile_key gcj_at_w = key_crs(18, tw, MD_CRS_GCJ02);
+    struct md_tile_key gcj_at_g = key_crs(18, tg, MD_CRS_GCJ02);
+    md_tile_cache_put(c, &wgs_at_w, "wgs", 3, "gz", 2, "\"w\"", seq(s));
+    md_tile_cache_put(c, &gcj_at_w, "gcj02", 5, "gz", 2, "\"g\"", seq(s));
+    put(c, wgs_at_g, seq(s));
+    put(c, gcj_at_g, seq(s));
+    /* One tile, two entries: each CRS gets its own bytes and ETag. */
+    struct md_buf out;
+    md_buf_init(&out, 1 << 20);
+    char etag[24];
+    assert_true(md_tile_cache_get(c, &gcj_at_w, false, &out, etag));
+    assert_int_equal(out.len, 5);
+    assert_string_equal(etag, "\"g\"");
+    md_buf_free(&out);
+    int64_t before = seq(s);
+    unit_insert_report(s, lon, lat);
+    assert_int_equal(md_tile_cache_sync(c, s, &ctx), MD_OK);
+    assert_false(cached(c, wgs_at_w));
+    assert_false(cached(c, gcj_at_g));
+    assert_true(cached(c, wgs_at_g));
+    assert_true(cached(c, gcj_at_w));
+    /* The race rule holds per CRS too: a GCJ-02 render from before the
+     * change is not stored where the change shows, but is elsewhere. */
+    put(c, gcj_at_g, before);
+    assert_false(cached(c, gcj_at_g));
+    struct md_tile_key far = key_crs(18, (struct md_tile_id){18, tw.x - 20, tw.y}, MD_CRS_GCJ02);
+    put(c, far, before);
+    assert_true(cached(c, far));
+    md_tile_cache_free(c);
+    unit_store_drop(s);
+}
+
+static void etags_differ_per_crs(void **state)
+{
+    (void)state;
+    char w[24], g[24], plain[24];
+    md_tile_etag_crs(NULL, 0, MD_CRS_WGS84, w);
+    md_tile_etag_crs(NULL, 0, MD_CRS_GCJ02, g);
+    md_tile_etag(NULL, 0, plain);
+    assert_string_equal(w, plain);
+    assert_string_not_equal(w, g);
+    md_tile_etag_crs("same bytes", 10, MD_CRS_WGS84, w);
+    md_tile_etag_crs("same bytes", 10, MD_CRS_GCJ02, g);
+    assert_string_not_equal(w, g);
+    assert_int_equal(strlen(g), 18); /* a quoted 64-bit hex hash */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +266,8 @@ int main(void)
         cmocka_unit_test(stale_render_is_not_stored),
         cmocka_unit_test(lru_keeps_the_budget),
         cmocka_unit_test(raw_only_entries_miss_for_gzip),
+        cmocka_unit_test(gcj02_tiles_are_invalidated_where_gcj02_draws_the_change),
+        cmocka_unit_test(etags_differ_per_crs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@ mapd_unit_test(tiles mvt_encode mapd_tiles)
 mapd_unit_test(tiles tile_geom mapd_tiles)
 mapd_unit_test(tiles tile_gzip mapd_tiles)
 mapd_unit_test(tiles tile_cache mapd_tiles)
+mapd_unit_test(tiles tile_crs mapd_tiles)
 mapd_unit_test(tiles glyphs mapd_tiles)
 
 add_executable(mvt_from_json ${CMAKE_CURRENT_SOURCE_DIR}/tools/mvt_from_json.c)
