@@ -43,8 +43,8 @@ points() {
 }
 points | awk '{ printf "/api/v1/nearest?layer=facilities&k=10&lon=%s&lat=%s\n", $1, $2 }' >"$OUT/q-nearest-fac.txt"
 points | awk '{ printf "/api/v1/nearest?layer=reports&k=10&lon=%s&lat=%s\n", $1, $2 }' >"$OUT/q-nearest-rep.txt"
-points | awk '{ printf "/api/v1/within?layer=facilities&radius=500&limit=100&lon=%s&lat=%s\n", $1, $2 }' >"$OUT/q-radius-fac.txt"
-points | awk '{ printf "/api/v1/within?layer=reports&radius=500&limit=100&lon=%s&lat=%s\n", $1, $2 }' >"$OUT/q-radius-rep.txt"
+points | awk '{ printf "/api/v1/within?layer=facilities&radius=500&limit=100&offset=0&lon=%s&lat=%s\n", $1, $2 }' >"$OUT/q-radius-fac.txt"
+points | awk '{ printf "/api/v1/within?layer=reports&radius=500&limit=100&offset=0&lon=%s&lat=%s\n", $1, $2 }' >"$OUT/q-radius-rep.txt"
 
 pg_script() { # NAME SQL: a pgbench script over the same points
   cat >"$OUT/q-$1.sql" <<EOF
