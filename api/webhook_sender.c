@@ -188,9 +188,12 @@ static md_err job_add(const struct md_webhook_due *d, void *userdata)
 {
     struct jobs *js = userdata;
     struct job *j = &js->items[js->n];
-    *j = (struct job){.delivery_id = d->delivery_id, .event_id = d->event_id,
-                      .attempts = d->attempts, .type = strdup(d->event_type),
-                      .url = strdup(d->url), .secret = strdup(d->secret),
+    *j = (struct job){.delivery_id = d->delivery_id,
+                      .event_id = d->event_id,
+                      .attempts = d->attempts,
+                      .type = strdup(d->event_type),
+                      .url = strdup(d->url),
+                      .secret = strdup(d->secret),
                       .payload = strdup(d->payload)};
     if (!j->type || !j->url || !j->secret || !j->payload) {
         job_free(j);
@@ -260,8 +263,8 @@ static md_err post(struct md_webhook_sender *t, const struct job *j, const char 
     snprintf(h_delivery, sizeof(h_delivery), "X-Mapd-Delivery: %lld", (long long)j->delivery_id);
     snprintf(h_time, sizeof(h_time), "X-Mapd-Timestamp: %lld", (long long)ts);
     snprintf(h_sig, sizeof(h_sig), "X-Mapd-Signature: %s", sig);
-    const char *const lines[] = {"Content-Type: application/json", h_event, h_delivery, h_time,
-                                 h_sig, "Expect:"};
+    const char *const lines[] = {
+        "Content-Type: application/json", h_event, h_delivery, h_time, h_sig, "Expect:"};
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         if (!(more = curl_slist_append(headers, lines[i]))) {
             rc = MD_ENOMEM;
@@ -316,12 +319,11 @@ static void deliver(struct md_webhook_sender *t, const struct job *j)
         snprintf(error, sizeof(error), "mapd could not send it: %s", md_strerror(rc));
     int attempt = j->attempts + 1;
     int64_t now = now_ms();
-    const char *status = !error[0] ? "delivered"
+    const char *status = !error[0]                            ? "delivered"
                          : attempt >= MD_WEBHOOK_MAX_ATTEMPTS ? "failed"
                                                               : "pending";
-    int64_t next = strcmp(status, "pending") == 0
-                       ? now + md__webhook_backoff_ms(t->base_ms, attempt)
-                       : now;
+    int64_t next =
+        strcmp(status, "pending") == 0 ? now + md__webhook_backoff_ms(t->base_ms, attempt) : now;
     if (md_webhook_attempted(t->store, j->delivery_id, status, (int)http_status,
                              error[0] ? error : NULL, next, now / 1000, &ctx))
         fprintf(stderr, "mapd: webhooks: %s\n", md_ctx_message(&ctx));

@@ -124,8 +124,7 @@ static md_err parse_filter(struct md_call *c, json_t *body, struct md_webhook_in
         json_decref(r);
         if (rc == MD_ENOTFOUND) {
             md_ctx_clear(c->ctx);
-            rc = md_fail(c->ctx, MD_EINVAL, "report %lld does not exist",
-                         (long long)in->report_id);
+            rc = md_fail(c->ctx, MD_EINVAL, "report %lld does not exist", (long long)in->report_id);
         }
     }
     return rc;
@@ -228,8 +227,8 @@ static md_err get(struct md_call *c)
     }
     rc = md_webhook_deliveries(c->w->store, id, owner, (int)limit, offset(c), &out, c->ctx);
     return rc ? rc
-              : md__send_json(c, 200, json_pack("{sI s:o}", "webhook", (json_int_t)id,
-                                                "deliveries", out));
+              : md__send_json(c, 200,
+                              json_pack("{sI s:o}", "webhook", (json_int_t)id, "deliveries", out));
 }
 
 static md_err delete_hook(struct md_call *c)

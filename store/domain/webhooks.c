@@ -19,15 +19,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#define HOOK_COLS                                                                                 \
-    "w.id, w.url, w.report_id, w.district_code, w.categories, w.statuses, w.created_at,"         \
-    " w.active,"                                                                                  \
-    " (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id"                       \
-    "  AND d.status = 'pending'),"                                                                \
-    " (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id"                       \
-    "  AND d.status = 'delivered'),"                                                              \
-    " (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id"                       \
-    "  AND d.status = 'failed')"                                                                  \
+#define HOOK_COLS                                                                                  \
+    "w.id, w.url, w.report_id, w.district_code, w.categories, w.statuses, w.created_at,"           \
+    " w.active,"                                                                                   \
+    " (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id"                        \
+    "  AND d.status = 'pending'),"                                                                 \
+    " (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id"                        \
+    "  AND d.status = 'delivered'),"                                                               \
+    " (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id"                        \
+    "  AND d.status = 'failed')"                                                                   \
     " FROM webhooks w"
 
 static json_t *text_or_null(sqlite3_stmt *st, int col)
@@ -53,8 +53,7 @@ static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_null(st, i);
 }
 
-static md_err step_done(struct md_store *s, sqlite3_stmt *st, const char *what,
-                        struct md_ctx *ctx)
+static md_err step_done(struct md_store *s, sqlite3_stmt *st, const char *what, struct md_ctx *ctx)
 {
     int src = sqlite3_step(st);
     sqlite3_reset(st);
@@ -67,9 +66,9 @@ static json_t *hook_json(sqlite3_stmt *st, int offset_min)
                          ? json_null()
                          : json_integer((json_int_t)sqlite3_column_int64(st, 2));
     return json_pack("{sI s:o s:o s:o s:o s:o s:o s:b s:{sI sI sI}}", "id",
-                     (json_int_t)sqlite3_column_int64(st, 0), "url", text_or_null(st, 1),
-                     "report", report, "district", text_or_null(st, 3), "category",
-                     text_or_null(st, 4), "status", text_or_null(st, 5), "created_at",
+                     (json_int_t)sqlite3_column_int64(st, 0), "url", text_or_null(st, 1), "report",
+                     report, "district", text_or_null(st, 3), "category", text_or_null(st, 4),
+                     "status", text_or_null(st, 5), "created_at",
                      time_or_null(sqlite3_column_int64(st, 6), true, offset_min), "active",
                      sqlite3_column_int(st, 7) != 0, "deliveries", "pending",
                      (json_int_t)sqlite3_column_int64(st, 8), "delivered",

@@ -59,8 +59,7 @@ md_err md_webhook_get(struct md_store *s, int64_t id, int64_t owner, int offset_
 md_err md_webhook_list(struct md_store *s, int64_t owner, int offset_min, json_t **out,
                        struct md_ctx *ctx) MD_WUR;
 /* Delete a webhook and its deliveries (owner as md_webhook_get). */
-md_err md_webhook_delete(struct md_store *s, int64_t id, int64_t owner,
-                         struct md_ctx *ctx) MD_WUR;
+md_err md_webhook_delete(struct md_store *s, int64_t id, int64_t owner, struct md_ctx *ctx) MD_WUR;
 /* The delivery log of a webhook (owner as md_webhook_get), newest first, at
  * most `limit`: [{id, event_id, event, status, attempts, last_http_status,
  * last_error, next_attempt_at, created_at, updated_at}]. */

@@ -30,11 +30,14 @@ static void signature(void **state)
     (void)state;
     char sig[MD_WEBHOOK_SIGNATURE_MAX];
     sign(SECRET, 1700000000, BODY, strlen(BODY), sig);
-    assert_string_equal(sig, "sha256=675135709d6dec0d29e725b8d2a0eeab98a13401ec4080af50b379b6e969ba10");
+    assert_string_equal(sig,
+                        "sha256=675135709d6dec0d29e725b8d2a0eeab98a13401ec4080af50b379b6e969ba10");
     sign(SECRET, 1700000001, BODY, strlen(BODY), sig);
-    assert_string_equal(sig, "sha256=5b5e63b50f52fe14c1f8eaaeca38dc25116d6309c05a31c55cfe0835b28bfc80");
+    assert_string_equal(sig,
+                        "sha256=5b5e63b50f52fe14c1f8eaaeca38dc25116d6309c05a31c55cfe0835b28bfc80");
     sign("whsec_x", 0, "", 0, sig);
-    assert_string_equal(sig, "sha256=4e8c2621ad6b7e8ee9325e803d12429025d82e5abc79b476cf0efabfaf9a6e57");
+    assert_string_equal(sig,
+                        "sha256=4e8c2621ad6b7e8ee9325e803d12429025d82e5abc79b476cf0efabfaf9a6e57");
     char with_nul[MD_WEBHOOK_SIGNATURE_MAX];
     sign(SECRET, 1700000000, "ab\0cd", 5, with_nul);
     sign(SECRET, 1700000000, "ab", 2, sig);
