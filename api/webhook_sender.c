@@ -41,6 +41,7 @@
 #include <time.h>
 
 #define POLL_MS 250
+#define MIN_WAIT_MS 5
 #define EVENTS_PER_ROUND 500
 #define DUE_PER_ROUND 32
 #define CONNECT_TIMEOUT_MS 5000L
@@ -349,7 +350,7 @@ static int64_t wait_ms(struct md_webhook_sender *t)
     int64_t next = 0, now = now_ms();
     if (md_webhook_next_due(t->store, &next, &ctx) || next == 0 || next - now >= POLL_MS)
         return POLL_MS;
-    return next > now ? next - now : 1;
+    return next - now > MIN_WAIT_MS ? next - now : MIN_WAIT_MS;
 }
 
 static void *sender_main(void *arg)

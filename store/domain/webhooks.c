@@ -275,14 +275,26 @@ md_err md_webhook_filters(struct md_store *s, md_webhook_filter_fn fn, void *use
 
 md_err md_webhook_cursor(struct md_store *s, int64_t *out, struct md_ctx *ctx)
 {
+    static const char sql[] = "SELECT last_event FROM webhook_cursor WHERE id = 1";
     static const char init_sql[] = "INSERT OR IGNORE INTO webhook_cursor(id, last_event)"
                                    " SELECT 1, coalesce(max(id), 0) FROM events";
-    static const char sql[] = "SELECT last_event FROM webhook_cursor WHERE id = 1";
     sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, init_sql, &st, ctx);
-    if (!rc)
-        rc = step_done(s, st, "starting the webhook cursor", ctx);
-    return rc ? rc : md_store_scalar(s, sql, out, ctx);
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    if (rc)
+        return rc;
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (src == SQLITE_ROW)
+        return MD_OK;
+    if (src != SQLITE_DONE)
+        return md_store_fail(s, src, "reading the webhook cursor", ctx);
+    /* The first time only: a write, so not on every look. */
+    if ((rc = md_store_stmt(s, init_sql, &st, ctx)) ||
+        (rc = step_done(s, st, "starting the webhook cursor", ctx)))
+        return rc;
+    return md_store_scalar(s, sql, out, ctx);
 }
 
 md_err md_webhook_enqueue(struct md_store *s, const struct md_webhook_match *m, size_t n,
@@ -354,8 +366,9 @@ md_err md_webhook_due_list(struct md_store *s, int64_t now_ms, int limit, md_web
 
 md_err md_webhook_next_due(struct md_store *s, int64_t *out_ms, struct md_ctx *ctx)
 {
-    static const char sql[] = "SELECT coalesce(min(next_attempt_ms), 0) FROM webhook_deliveries"
-                              " WHERE status = 'pending'";
+    static const char sql[] = "SELECT coalesce(min(d.next_attempt_ms), 0) FROM webhook_deliveries d"
+                              " JOIN webhooks w ON w.id = d.webhook_id AND w.active = 1"
+                              " JOIN events e ON e.id = d.event_id WHERE d.status = 'pending'";
     return md_store_scalar(s, sql, out_ms, ctx);
 }
 
