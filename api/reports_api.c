@@ -724,7 +724,8 @@ md_err md__reports_init(struct md_api *api, struct md_ctx *ctx)
     if (!rc)
         rc = md__overdue_start(cfg->db_path, &st->overdue, ctx);
     if (!rc)
-        rc = md__webhooks_start(cfg->db_path, cfg->webhook_retry_base_ms, &st->webhooks, ctx);
+        rc = md__webhooks_start(cfg->db_path, cfg->webhook_retry_base_ms,
+                                cfg->webhook_max_attempts, &st->webhooks, ctx);
     return rc;
 }
 

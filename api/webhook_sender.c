@@ -12,7 +12,7 @@
  *      another with libcurl (connect timeout 5 s, whole transfer 10 s, no
  *      redirects, http/https only); 2xx is delivered, anything else is
  *      retried with exponential backoff (md__webhook_backoff_ms) until
- *      MD_WEBHOOK_MAX_ATTEMPTS, then failed.
+ *      max_attempts, then failed.
  *
  * The body is the event's public payload (what GET /api/v1/events sends:
  * store/ builds it from public fields only, never the reporter's contact)
@@ -64,6 +64,7 @@ struct md_webhook_sender {
     atomic_bool stop;
     struct md_store *store;
     unsigned base_ms;
+    int max_attempts;
     /* step 1's working set, rebuilt each round */
     struct hook *hooks;
     size_t nhooks, caphooks;
@@ -320,9 +321,9 @@ static void deliver(struct md_webhook_sender *t, const struct job *j)
         snprintf(error, sizeof(error), "mapd could not send it: %s", md_strerror(rc));
     int attempt = j->attempts + 1;
     int64_t now = now_ms();
-    const char *status = !error[0]                            ? "delivered"
-                         : attempt >= MD_WEBHOOK_MAX_ATTEMPTS ? "failed"
-                                                              : "pending";
+    const char *status = !error[0]                    ? "delivered"
+                         : attempt >= t->max_attempts ? "failed"
+                                                      : "pending";
     int64_t next =
         strcmp(status, "pending") == 0 ? now + md__webhook_backoff_ms(t->base_ms, attempt) : now;
     if (md_webhook_attempted(t->store, j->delivery_id, status, (int)http_status,
@@ -390,8 +391,8 @@ static void sender_free(struct md_webhook_sender *t)
     curl_global_cleanup();
 }
 
-md_err md__webhooks_start(const char *db_path, unsigned base_ms, struct md_webhook_sender **out,
-                          struct md_ctx *ctx)
+md_err md__webhooks_start(const char *db_path, unsigned base_ms, unsigned max_attempts,
+                          struct md_webhook_sender **out, struct md_ctx *ctx)
 {
     *out = NULL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -404,6 +405,7 @@ md_err md__webhooks_start(const char *db_path, unsigned base_ms, struct md_webho
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->wake, NULL);
     t->base_ms = base_ms ? base_ms : 1000;
+    t->max_attempts = max_attempts ? (int)max_attempts : MD_WEBHOOK_MAX_ATTEMPTS;
     int64_t cursor = 0;
     md_err rc = md_store_open(db_path, MD_STORE_READWRITE, &t->store, ctx);
     if (!rc)

@@ -3,7 +3,8 @@
 // never the reporter's contact; a receiver that fails twice with 500 gets the
 // delivery on the third attempt and the delivery log shows it; pending
 // deliveries survive a restart; bad subscriptions are 400 naming the field,
-// and only app/centre/admin tokens with webhook:manage may subscribe.
+// and only app/centre/admin tokens with webhook:manage may subscribe; a
+// delivery that keeps failing is given up after --webhook-max-attempts.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -221,6 +222,42 @@ test('webhooks: signed, filtered, retried, logged, private; bad input and roles'
   } finally {
     const st = await srv.stop();
     assert.equal(st.code, 0);
+    await rx.close();
+    db.remove();
+  }
+});
+
+test('webhooks: given up after --webhook-max-attempts, refused connections logged', async () => {
+  const db = freshDb();
+  const app = token(db.db, 'app');
+  const rx = await receiver(() => 500);
+  const closed = await receiver();
+  await closed.close(); // nothing listens on its port any more
+  const srv = await serve(db.db, ['--rate-limit', '0', '--webhook-retry-base-ms', '50', '--webhook-max-attempts', '3']);
+  try {
+    const mk = async (url) => {
+      const r = await http(srv.base, 'POST', '/api/v1/webhooks', { json: { url, category: '200102' }, tok: app });
+      assert.equal(r.status, 201, r.text);
+      return r.json.id;
+    };
+    const failing = await mk(`${rx.url}/fail`);
+    const refused = await mk(`${closed.url}/gone`);
+    const r = await http(srv.base, 'POST', '/api/v1/reports', { json: report() });
+    assert.equal(r.status, 201, r.text);
+    const logOf = async (id) => (await http(srv.base, 'GET', `/api/v1/webhooks/${id}/deliveries`, { tok: app })).json.deliveries;
+    const [f, g] = await until('both failed', async () => {
+      const a = await logOf(failing), b = await logOf(refused);
+      return a[0]?.status === 'failed' && b[0]?.status === 'failed' ? [a[0], b[0]] : null;
+    });
+    await new Promise((res) => setTimeout(res, 500));
+    assert.equal(rx.got.length, 3, 'three attempts, then no more');
+    assert.deepEqual([f.attempts, f.last_http_status, f.last_error, f.next_attempt_at], [3, 500, 'HTTP 500', null]);
+    assert.deepEqual([g.attempts, g.last_http_status, g.next_attempt_at], [3, null, null]);
+    assert.match(g.last_error, /connect|refused/i);
+    const hook = (await http(srv.base, 'GET', `/api/v1/webhooks/${failing}`, { tok: app })).json;
+    assert.deepEqual(hook.deliveries, { pending: 0, delivered: 0, failed: 1 });
+  } finally {
+    assert.equal((await srv.stop()).code, 0);
     await rx.close();
     db.remove();
   }
