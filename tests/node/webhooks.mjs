@@ -262,3 +262,27 @@ test('webhooks: given up after --webhook-max-attempts, refused connections logge
     db.remove();
   }
 });
+
+test('webhooks: SIGTERM during a delivery to a receiver that never answers exits 0 at once', async () => {
+  const db = freshDb();
+  const app = token(db.db, 'app');
+  const seen = [];
+  const hang = createServer((req) => { seen.push(req.url); }); // never answers
+  await new Promise((r) => hang.listen(0, '127.0.0.1', r));
+  const srv = await serve(db.db, ['--rate-limit', '0']);
+  try {
+    const w = await http(srv.base, 'POST', '/api/v1/webhooks',
+      { json: { url: `http://127.0.0.1:${hang.address().port}/slow` }, tok: app });
+    assert.equal(w.status, 201, w.text);
+    assert.equal((await http(srv.base, 'POST', '/api/v1/reports', { json: report() })).status, 201);
+    await until('the delivery under way', () => seen.length >= 1);
+    const t0 = Date.now();
+    const st = await srv.stop();
+    assert.equal(st.code, 0);
+    assert.ok(Date.now() - t0 < 3000, `stop took ${Date.now() - t0} ms (the transfer's limit is 10 s)`);
+  } finally {
+    hang.closeAllConnections?.();
+    await new Promise((r) => hang.close(r));
+    db.remove();
+  }
+});
