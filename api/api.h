@@ -65,6 +65,12 @@ struct md_config {
      * runs under its own, longer budget: 422 query_too_expensive past it,
      * naming --export-budget-ms; 0 = none. */
     unsigned export_budget_ms;
+    /* Webhook deliveries (api/webhook_sender.c): a failed attempt k is
+     * retried after webhook_retry_base_ms * 2^(k-1), capped at an hour;
+     * 0 = 1000. After webhook_max_attempts attempts (0 = 16) a delivery
+     * is failed. */
+    unsigned webhook_retry_base_ms;
+    unsigned webhook_max_attempts;
 };
 
 /* Per-worker-thread resources, owned by mapd (one per thread, never shared). */

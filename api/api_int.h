@@ -79,6 +79,8 @@ extern const struct md_route md__photos_routes[];
 extern const size_t md__photos_routes_count;
 extern const struct md_route md__consult_routes[];
 extern const size_t md__consult_routes_count;
+extern const struct md_route md__webhooks_routes[];
+extern const size_t md__webhooks_routes_count;
 extern const struct md_route md__staff_routes[];
 extern const size_t md__staff_routes_count;
 

@@ -5,13 +5,15 @@
  * subscriber whose last id is below the floor has missed frames: its stream
  * ends and the client, reconnecting with Last-Event-ID, gets them from the
  * database. Heartbeats are SSE comments (": ping") every heartbeat_s.
- * A stream may filter (report, district, category, status): each event's
- * report fields are read once when it enters the ring or a backlog, and a
- * stream skips what does not match (its last id still advances).
+ * A stream may filter (report, district, category, status; event_filter.h,
+ * the webhooks' rule too): each event's report fields are read once when it
+ * enters the ring or a backlog, and a stream skips what does not match (its
+ * last id still advances).
  * Locking: hub->lock guards the ring, the subscriber list and every
  * subscriber's fields; wake callbacks are called with it held.
  */
 #include "events.h"
+#include "event_filter.h"
 #include "queries.h"
 #include "md_text.h"
 #include "params.h"
@@ -28,26 +30,11 @@
 #define BACKLOG_MAX 1000     /* rows sent from the database on (re)connect */
 #define SEND_MAX (256 << 10) /* bytes per next() */
 
-/* What a subscriber may filter on, read from an event's report once when
- * the event enters the ring (or the backlog), never per subscriber. */
-struct about {
-    int64_t report;
-    char district[16], category[8], status[16];
-};
-
 struct frame {
     int64_t id;
     char *text;
     size_t len;
-    struct about about;
-};
-
-/* A stream's filter (GET /api/v1/events?report=&district=&category=&status=):
- * empty members match everything; category and status are comma lists. */
-struct filter {
-    int64_t report;
-    char district[16];
-    char categories[256], statuses[160];
+    struct md_event_about about;
 };
 
 struct sub {
@@ -58,7 +45,7 @@ struct sub {
     md_wake_cb wake;
     void *wake_arg;
     struct md_buf backlog; /* frames read from the database at connect */
-    struct filter filter;
+    struct md_event_filter filter;
 };
 
 struct md_events_hub {
@@ -80,44 +67,6 @@ static md_err frame_text(struct md_buf *b, int64_t id, const char *type, const c
 {
     /* payload is compact JSON from store/: no newlines, so one data: line. */
     return md_buf_printf(b, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)id, type, payload);
-}
-
-static void about_of(const char *payload, struct about *a)
-{
-    memset(a, 0, sizeof(*a));
-    json_t *j = json_loads(payload, 0, NULL);
-    json_t *r = json_object_get(j, "report");
-    const char *v;
-    a->report = json_integer_value(json_object_get(r, "id"));
-    if ((v = json_string_value(json_object_get(r, "district"))))
-        snprintf(a->district, sizeof(a->district), "%s", v);
-    if ((v = json_string_value(json_object_get(r, "category"))))
-        snprintf(a->category, sizeof(a->category), "%s", v);
-    if ((v = json_string_value(json_object_get(r, "status"))))
-        snprintf(a->status, sizeof(a->status), "%s", v);
-    json_decref(j);
-}
-
-/* True when `v` is one item of the comma list `list` (empty: any). */
-static bool listed(const char *list, const char *v)
-{
-    if (!list[0])
-        return true;
-    size_t n = strlen(v);
-    for (const char *p = list; *p;) {
-        size_t len = strcspn(p, ",");
-        if (len == n && strncmp(p, v, n) == 0)
-            return true;
-        p += len + (p[len] == ',');
-    }
-    return false;
-}
-
-static bool matches(const struct filter *f, const struct about *a)
-{
-    return (!f->report || f->report == a->report) &&
-           (!f->district[0] || strcmp(f->district, a->district) == 0) &&
-           listed(f->categories, a->category) && listed(f->statuses, a->status);
 }
 
 static md_err ring_add(int64_t id, const char *type, const char *payload, void *userdata)
@@ -142,7 +91,7 @@ static md_err ring_add(int64_t id, const char *type, const char *payload, void *
     f->id = id;
     f->len = b.len;
     f->text = md_buf_steal(&b, NULL);
-    about_of(payload, &f->about);
+    md__event_about(payload, &f->about);
     hub->count++;
     hub->last_read = id;
     pthread_mutex_unlock(&hub->lock);
@@ -272,7 +221,7 @@ static md_err sub_next(void *userdata, struct md_buf *out)
         const struct frame *f = &hub->ring[(hub->head + i) % RING_SIZE];
         if (f->id <= s->last_id)
             continue;
-        if (matches(&s->filter, &f->about))
+        if (md__event_matches(&s->filter, &f->about))
             rc = md_buf_append(out, f->text, f->len);
         if (!rc)
             s->last_id = f->id;
@@ -317,15 +266,15 @@ static void sub_free(void *userdata)
 static md_err backlog_add(int64_t id, const char *type, const char *payload, void *userdata)
 {
     struct sub *s = userdata;
-    struct about a;
+    struct md_event_about a;
     s->last_id = id;
-    about_of(payload, &a);
-    return matches(&s->filter, &a) ? frame_text(&s->backlog, id, type, payload) : MD_OK;
+    md__event_about(payload, &a);
+    return md__event_matches(&s->filter, &a) ? frame_text(&s->backlog, id, type, payload) : MD_OK;
 }
 
 /* The stream's filter from its parameters, checked as every /api/v1 filter
  * is (queries.h): statuses of the workflow, known categories and district. */
-static md_err parse_filter(struct md_call *call, struct filter *f)
+static md_err parse_filter(struct md_call *call, struct md_event_filter *f)
 {
     const char *report = NULL, *district = NULL, *category = NULL, *status = NULL;
     memset(f, 0, sizeof(*f));

@@ -786,6 +786,9 @@ md_err md__reports_init(struct md_api *api, struct md_ctx *ctx)
                              &st->ingest, ctx);
     if (!rc)
         rc = md__overdue_start(cfg->db_path, &st->overdue, ctx);
+    if (!rc)
+        rc = md__webhooks_start(cfg->db_path, cfg->webhook_retry_base_ms,
+                                cfg->webhook_max_attempts, &st->webhooks, ctx);
     return rc;
 }
 
@@ -794,6 +797,7 @@ void md__reports_free(struct md_api *api)
     struct md_reports_state *st = api->reports;
     if (!st)
         return;
+    md__webhooks_stop(st->webhooks);
     md__overdue_stop(st->overdue);
     md_ingest_stop(st->ingest);
     md__events_hub_free(st->hub);

@@ -13,6 +13,7 @@
 #include "photo_image.h"
 #include "ratelimit.h"
 #include "overdue.h"
+#include "webhook_sender.h"
 #include "reports.h"
 
 /* The reports family's shared state (api->reports). */
@@ -23,6 +24,7 @@ struct md_reports_state {
     struct md_calendar cal;
     int offset_min;
     struct md_overdue_timer *overdue; /* deadlines passing invalidate caches (overdue.c) */
+    struct md_webhook_sender *webhooks; /* delivers events to webhooks (webhook_sender.c) */
 };
 
 /* How a created report is answered. */

@@ -43,6 +43,7 @@ static const struct route_table tables[] = {
     {md__staff_routes, &md__staff_routes_count, NULL},
     {md__admin_routes, &md__admin_routes_count, NULL},
     {md__photos_routes, &md__photos_routes_count, NULL},
+    {md__webhooks_routes, &md__webhooks_routes_count, NULL},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

@@ -58,6 +58,9 @@ static void serve_help(void)
         "                         (http(s), with {z}, {x} and {y}, e.g. Tianditu's with its key)\n"
         "                         that the served styles draw beneath mapd's layers (default: none)\n"
         "  --basemap-attribution T  its attribution, shown by the map\n"
+        "  --webhook-retry-base-ms N  first retry delay of a failed webhook delivery; each\n"
+        "                         further one doubles, up to an hour (default 1000)\n"
+        "  --webhook-max-attempts N  attempts before a delivery is failed (default 16)\n"
         "  --quiet                no per-request log lines\n");
 }
 
@@ -182,6 +185,8 @@ int md_cli_serve(int argc, char **argv)
                                          {"export-budget-ms", required_argument, NULL, 1005},
                                          {"basemap-tiles", required_argument, NULL, 1006},
                                          {"basemap-attribution", required_argument, NULL, 1007},
+                                         {"webhook-retry-base-ms", required_argument, NULL, 1008},
+                                         {"webhook-max-attempts", required_argument, NULL, 1009},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char cors_list[2048] = "";
@@ -196,6 +201,8 @@ int md_cli_serve(int argc, char **argv)
         .rate_limit_per_min = 30,
         .query_budget_ms = 5000,
         .export_budget_ms = 120000,
+        .webhook_retry_base_ms = 1000,
+        .webhook_max_attempts = 16,
     };
     struct md_server_opts so = {.bind = "127.0.0.1",
                                 .port = 8080,
@@ -328,6 +335,14 @@ int md_cli_serve(int argc, char **argv)
                 bad = 1;
             }
             cfg.basemap_attribution = optarg;
+            break;
+        case 1008:
+            bad = num("--webhook-retry-base-ms", optarg, 1, 3600 * 1000, &v);
+            cfg.webhook_retry_base_ms = (unsigned)v;
+            break;
+        case 1009:
+            bad = num("--webhook-max-attempts", optarg, 1, 100, &v);
+            cfg.webhook_max_attempts = (unsigned)v;
             break;
         case 'h':
             serve_help();

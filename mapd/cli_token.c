@@ -28,7 +28,7 @@ static void token_help(void)
            "          --unit/--name: a new officer of unit CODE (see mapd unit) behind the token;\n"
            "          --officer: an existing officer; --scopes: limit the token to these of\n"
            "          report:create, report:transition, consultation:manage, admin:edit,\n"
-           "          staff:read; --quota: requests per UTC day (429 beyond);\n"
+           "          staff:read, webhook:manage; --quota: requests per UTC day (429 beyond);\n"
            "          --expires: a date/time or a number of days from now (401 after)\n"
            "  list    show tokens: id, role, hash prefix, created, revoked, label, unit,\n"
            "          officer, scopes, quota (used today), expires\n"

@@ -9,6 +9,7 @@ pkgs=(cmake make gcc pkg-config libgdal-dev gdal-bin libproj-dev proj-bin libgeo
       libspatialite-dev libsqlite3-mod-spatialite libsqlite3-dev sqlite3 libmicrohttpd-dev
       libprotobuf-c-dev protobuf-c-compiler libjansson-dev libcmocka-dev zlib1g-dev
       libcurl4-openssl-dev curl libpq-dev
+      libssl-dev    # webhooks: HMAC-SHA256 signatures (OpenSSL libcrypto)
       libvips-dev   # photos: decoded, stripped of metadata and resized by libvips
       libfreetype-dev fonts-wqy-microhei nodejs npm)  # web map: glyphs from the font, MapLibre via npm
 if [ "$mode" = test ] || [ "$mode" = bench ]; then

@@ -192,6 +192,28 @@ static const char schema_citizen_sql[] =
     "  actor_role TEXT NOT NULL, created_at INTEGER NOT NULL, removed_at INTEGER);\n"
     "CREATE INDEX IF NOT EXISTS report_photos_report ON report_photos(report_id, id);\n";
 
+/* Block "webhooks" (webhooks.h): subscriptions of apps and the 12345
+ * hotline system to report events, their deliveries (pending -> delivered |
+ * failed, retried with backoff; next_attempt_ms in epoch milliseconds) and
+ * the cursor: the last event the delivery thread has matched. */
+static const char schema_webhooks_sql[] =
+    "CREATE TABLE IF NOT EXISTS webhooks (id INTEGER PRIMARY KEY, url TEXT NOT NULL,\n"
+    "  secret TEXT NOT NULL, report_id INTEGER, district_code TEXT, categories TEXT,\n"
+    "  statuses TEXT, owner_token_id INTEGER NOT NULL, after_event INTEGER NOT NULL,\n"
+    "  created_at INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1);\n"
+    "CREATE INDEX IF NOT EXISTS webhooks_owner ON webhooks(owner_token_id, id);\n"
+    "CREATE TABLE IF NOT EXISTS webhook_deliveries (id INTEGER PRIMARY KEY,\n"
+    "  webhook_id INTEGER NOT NULL, event_id INTEGER NOT NULL, event_type TEXT NOT NULL,\n"
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL,\n"
+    "  status TEXT NOT NULL DEFAULT 'pending'\n"
+    "    CHECK (status = 'pending' OR status = 'delivered' OR status = 'failed'),\n"
+    "  last_http_status INTEGER, last_error TEXT, created_at INTEGER NOT NULL,\n"
+    "  updated_at INTEGER NOT NULL, UNIQUE (webhook_id, event_id));\n"
+    "CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(next_attempt_ms)\n"
+    "  WHERE status = 'pending';\n"
+    "CREATE TABLE IF NOT EXISTS webhook_cursor (id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+    "  last_event INTEGER NOT NULL);\n";
+
 /* Geometry columns and their R*Tree indexes (SpatiaLite). */
 static const char schema_geometry_sql[] =
     "SELECT AddGeometryColumn('districts', 'geom', 4326, 'MULTIPOLYGON', 'XY', 1);\n"

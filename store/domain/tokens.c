@@ -39,7 +39,7 @@ md_err md_scopes_parse(const char *text, unsigned *out, struct md_ctx *ctx)
         if (found < 0)
             return md_fail(ctx, MD_EINVAL,
                            "unknown scope '%.*s' (report:create, report:transition,"
-                           " consultation:manage, admin:edit, staff:read)",
+                           " consultation:manage, admin:edit, staff:read, webhook:manage)",
                            (int)(n > 40 ? 40 : n), p);
         *out |= 1u << found;
         p += n;

@@ -30,7 +30,8 @@ enum md_role {
     X(REPORT_TRANSITION, "report:transition", "move cases through the workflow")               \
     X(CONSULTATION, "consultation:manage", "publish, moderate and close consultations")        \
     X(ADMIN_EDIT, "admin:edit", "edit facilities, categories and units")                      \
-    X(STAFF_READ, "staff:read", "read staff data: units, officers' queues")
+    X(STAFF_READ, "staff:read", "read staff data: units, officers' queues")                 \
+    X(WEBHOOK, "webhook:manage", "subscribe webhooks to report events, read their log")
 enum md_scope {
 #define X(name, text, desc) MD_SCOPE_##name,
     MD_SCOPES(X)
