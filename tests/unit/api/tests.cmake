@@ -3,3 +3,4 @@
 mapd_unit_test(api feature_cache mapd_api)
 mapd_unit_test(api negotiate mapd_api PkgConfig::ZLIB)
 mapd_unit_test(api open311_lang mapd_api)
+mapd_unit_test(api sprite mapd_api)
