@@ -49,7 +49,7 @@ static const struct {
     const char *category;
     const char *maki;
 } maki_icons[] = {
-    {"convenience_store", "convenience"}, {"market", "grocery"},    {"vegetable_stall", "farm"},
+    {"convenience_store", "convenience"}, {"market", "grocery"},    {"vegetable_stall", "garden"},
     {"breakfast", "bakery"},              {"toilet", "toilet"},     {"kiosk", "information"},
     {"parking", "parking"},               {"pharmacy", "pharmacy"}, {"post_office", "post"},
 };

@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 #define MD_SPRITE_GLYPH_PX 18 /* drawn size of a 15 px Maki glyph at ratio 1 */
-#define MD_SPRITE_CELL_PX 32  /* cell (glyph + SDF spread) at ratio 1 */
+#define MD_SPRITE_CELL_PX 26  /* cell (glyph + SDF spread) at ratio 1 */
 #define MD_SPRITE_MAX_ICONS 256
 #define MD_SPRITE_MAX_SVG_BYTES ((size_t)64 << 10)
 #define MD_SPRITE_MAX_NAME 64
