@@ -836,6 +836,11 @@ async function loadFacilityCategories() {
 const facilityCategoriesLoaded = loadFacilityCategories().catch(() => {});
 map.on('load', async () => {
   await facilityCategoriesLoaded;
+  // Symbols are placed top layer first: citizens see a facility before a
+  // report beside it; the centre sees the report first.
+  if (state.centre && map.getLayer('reports-point') && map.getLayer('facilities-point')) {
+    map.moveLayer('reports-point', map.getLayer('districts-label') ? 'districts-label' : undefined);
+  }
   buildLegend();
   buildToggles();
   applyLabelLanguage();
