@@ -21,12 +21,14 @@ import { launch, openPage, outDir, waitIdle } from './web_browser.mjs';
 const CORE = { lon: 116.40, lat: 39.91 };
 const VIEW = { width: 1024, height: 768 };
 // The bound on point symbols (facility icons + report shapes + clusters,
-// a cluster counting as one) drawn at once. Icons are 26 px cells drawn at
-// 0.6-1.05 (16-27 px boxes with 1 px padding); collision alone would let
-// 1024x768 / 18^2 ~ 2400 of them fill the view edge to edge, which is the
-// "dot soup" of issue 15. A map stays readable when icons cover at most
-// about a quarter of it: 1024x768 / 4 / 22^2 ~ 400 (22 px: an icon with
-// its white halo at z14). Server-side clusters keep z8-z12 far below it.
+// a cluster counting as one) drawn at once. A map stays readable when its
+// icons cover at most about a quarter of it: 400 icons of ~22 px (a 26 px
+// cell at icon-size 0.85, z14, with its halo) cover 400 x 22^2 / (1024 x
+// 768) = 25 % of the view. Collision alone would allow far more (~2,400
+// boxes of 18 px tile the view: the "dot soup" of issue 15); the style's
+// icon-padding (10 px at z12 down to 2 px at z18) caps the packing near
+// 1024 x 768 / 38^2 ~ 545 at z14, and the `make demo` city (100,000
+// facilities) draws ~260 there, the most of any zoom.
 const SYMBOL_BOUND = 400;
 const FACILITY_LAYERS = ['facilities-point', 'facilities-cluster'];
 const REPORT_LAYERS = ['reports-point', 'reports-point-closed', 'reports-cluster'];
