@@ -21,7 +21,8 @@
 #include <string.h>
 #include <vips/vips.h>
 
-#define SVG_HEAD "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"15\" height=\"15\" viewBox=\"0 0 15 15\">"
+#define SVG_HEAD                                                                                   \
+    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"15\" height=\"15\" viewBox=\"0 0 15 15\">"
 #define STROKE(d) "<path d=\"" d "\" fill=\"none\" stroke=\"#000\" stroke-width=\"3.2\"/>"
 
 /* Report status shapes: solid and simple, so each stays distinct at 14 px
@@ -34,8 +35,7 @@ static const struct {
     {"square", SVG_HEAD "<rect x=\"2\" y=\"2\" width=\"11\" height=\"11\"/></svg>"},
     {"triangle", SVG_HEAD "<path d=\"M7.5 0.8 L14.3 13.5 L0.7 13.5 Z\"/></svg>"},
     {"diamond", SVG_HEAD "<path d=\"M7.5 0.3 L14.7 7.5 L7.5 14.7 L0.3 7.5 Z\"/></svg>"},
-    {"pentagon",
-     SVG_HEAD "<path d=\"M7.5 0.8 L14.4 5.8 L11.8 13.9 L3.2 13.9 L0.6 5.8 Z\"/></svg>"},
+    {"pentagon", SVG_HEAD "<path d=\"M7.5 0.8 L14.4 5.8 L11.8 13.9 L3.2 13.9 L0.6 5.8 Z\"/></svg>"},
     {"pause", SVG_HEAD "<rect x=\"2\" y=\"1.5\" width=\"4.2\" height=\"12\"/>"
                        "<rect x=\"8.8\" y=\"1.5\" width=\"4.2\" height=\"12\"/></svg>"},
     {"check", SVG_HEAD STROKE("M1.2 7.6 L5.6 12 L13.8 3") "</svg>"},
@@ -49,9 +49,15 @@ static const struct {
     const char *category;
     const char *maki;
 } maki_icons[] = {
-    {"convenience_store", "convenience"}, {"market", "grocery"},    {"vegetable_stall", "garden"},
-    {"breakfast", "bakery"},              {"toilet", "toilet"},     {"kiosk", "information"},
-    {"parking", "parking"},               {"pharmacy", "pharmacy"}, {"post_office", "post"},
+    {"convenience_store", "convenience"},
+    {"market", "grocery"},
+    {"vegetable_stall", "garden"},
+    {"breakfast", "bakery"},
+    {"toilet", "toilet"},
+    {"kiosk", "information"},
+    {"parking", "parking"},
+    {"pharmacy", "pharmacy"},
+    {"post_office", "post"},
 };
 
 const char *md_sprite_shape_svg(const char *shape)
@@ -70,16 +76,15 @@ const char *md_sprite_maki_for(const char *category)
     return "marker";
 }
 
-void md_sprite_layout(size_t n, int cell, struct md_sprite_rect *rects, int *sheet_w,
-                      int *sheet_h)
+void md_sprite_layout(size_t n, int cell, struct md_sprite_rect *rects, int *sheet_w, int *sheet_h)
 {
     size_t cols = (size_t)ceil(sqrt((double)n));
     if (cols == 0)
         cols = 1;
     size_t rows = (n + cols - 1) / cols;
     for (size_t i = 0; i < n; i++)
-        rects[i] = (struct md_sprite_rect){(int)(i % cols) * cell, (int)(i / cols) * cell, cell,
-                                           cell};
+        rects[i] =
+            (struct md_sprite_rect){(int)(i % cols) * cell, (int)(i / cols) * cell, cell, cell};
     *sheet_w = (int)cols * cell;
     *sheet_h = (int)(rows ? rows : 1) * cell;
 }
@@ -121,7 +126,8 @@ static md_err icon_sdf(const struct md_sprite_icon *icon, int ratio, int cell, u
     double scale = (double)(MD_SPRITE_GLYPH_PX * ratio) / 15.0;
     if (vips_svgload_buffer((void *)icon->svg, icon->svg_len, &img, "scale", scale, NULL)) {
         vips_reason(why, sizeof(why));
-        rc = md_fail(ctx, MD_EINTERNAL, "sprite icon %s could not be rendered: %s", icon->name, why);
+        rc =
+            md_fail(ctx, MD_EINTERNAL, "sprite icon %s could not be rendered: %s", icon->name, why);
         goto out;
     }
     int w = vips_image_get_width(img), h = vips_image_get_height(img);
@@ -212,7 +218,8 @@ md_err md_sprite_build(const struct md_sprite_icon *icons, size_t n, int pixel_r
         if ((rc = icon_sdf(&icons[i], pixel_ratio, cell, sdf, ctx)))
             goto out;
         for (int y = 0; y < cell; y++) {
-            uint8_t *row = sheet + ((size_t)(rects[i].y + y) * (size_t)sheet_w + (size_t)rects[i].x) * 4;
+            uint8_t *row =
+                sheet + ((size_t)(rects[i].y + y) * (size_t)sheet_w + (size_t)rects[i].x) * 4;
             for (int x = 0; x < cell; x++) {
                 row[x * 4] = row[x * 4 + 1] = row[x * 4 + 2] = 255;
                 row[x * 4 + 3] = sdf[(size_t)y * (size_t)cell + (size_t)x];

@@ -38,8 +38,7 @@ struct md_sprite_rect {
 
 /* Lay n icons out in a near-square grid of cell x cell px cells: fills
  * rects[0..n) (caller's array) and the sheet's width and height. n >= 1. */
-void md_sprite_layout(size_t n, int cell, struct md_sprite_rect *rects, int *sheet_w,
-                      int *sheet_h);
+void md_sprite_layout(size_t n, int cell, struct md_sprite_rect *rects, int *sheet_w, int *sheet_h);
 
 /* Render `icons` at pixel_ratio 1 or 2 into a PNG sheet (appended to png)
  * and its MapLibre index (appended to json: {"name": {"x","y","width",

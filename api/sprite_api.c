@@ -31,8 +31,8 @@
 #define SPRITE_KEY_MAX 4096
 #define SPRITE_MAX_BYTES ((size_t)8 << 20)
 
-static const char *const shape_names[] = {"circle",   "square", "triangle", "diamond", "pentagon",
-                                          "pause",    "check",  "cross",    "cluster"};
+static const char *const shape_names[] = {"circle", "square", "triangle", "diamond", "pentagon",
+                                          "pause",  "check",  "cross",    "cluster"};
 
 struct sheet {
     struct md_buf png, json;
@@ -82,8 +82,8 @@ static md_err build_sheets(struct md_call *c, json_t *cats, const char *key)
     /* facility-default first, then one per category, then the shapes. */
     size_t ncat = json_array_size(cats);
     for (i = 0; i <= ncat && n < MD_SPRITE_MAX_ICONS - 9; i++) {
-        const char *code = i ? json_string_value(json_object_get(json_array_get(cats, i - 1), "code"))
-                             : "default";
+        const char *code =
+            i ? json_string_value(json_object_get(json_array_get(cats, i - 1), "code")) : "default";
         if (i && !code_ok(code))
             continue;
         snprintf(names[n], sizeof(names[n]), "facility-%s", code);

@@ -90,11 +90,11 @@ static void builds_sheet_and_index(void **state)
         for (int i = 0; i < 3; i++) {
             json_t *e = json_object_get(idx, icons[i].name);
             assert_non_null(e);
-            rects[i] = (struct md_sprite_rect){
-                (int)json_integer_value(json_object_get(e, "x")),
-                (int)json_integer_value(json_object_get(e, "y")),
-                (int)json_integer_value(json_object_get(e, "width")),
-                (int)json_integer_value(json_object_get(e, "height"))};
+            rects[i] =
+                (struct md_sprite_rect){(int)json_integer_value(json_object_get(e, "x")),
+                                        (int)json_integer_value(json_object_get(e, "y")),
+                                        (int)json_integer_value(json_object_get(e, "width")),
+                                        (int)json_integer_value(json_object_get(e, "height"))};
             assert_int_equal(rects[i].w, cell);
             assert_int_equal(rects[i].h, cell);
             assert_true(rects[i].x + cell <= 2 * cell && rects[i].y + cell <= 2 * cell);
@@ -113,7 +113,8 @@ static void builds_sheet_and_index(void **state)
         int w = vips_image_get_width(img);
         assert_int_equal(vips_image_get_bands(img), 4);
         for (int i = 0; i < 2; i++) {
-            size_t centre = ((size_t)(rects[i].y + cell / 2) * (size_t)w + (size_t)(rects[i].x + cell / 2)) * 4;
+            size_t centre =
+                ((size_t)(rects[i].y + cell / 2) * (size_t)w + (size_t)(rects[i].x + cell / 2)) * 4;
             size_t corner = ((size_t)rects[i].y * (size_t)w + (size_t)rects[i].x) * 4;
             assert_true(px[centre + 3] >= 191);
             assert_true(px[corner + 3] < 191);
