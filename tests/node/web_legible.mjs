@@ -33,6 +33,7 @@ const SYMBOL_BOUND = 400;
 const FACILITY_LAYERS = ['facilities-point', 'facilities-cluster'];
 const REPORT_LAYERS = ['reports-point', 'reports-point-closed', 'reports-cluster'];
 const ROAD_LAYERS = ['basemap-road-minor', 'basemap-road-major', 'basemap-road-highway'];
+const STREET_NAME_LAYERS = ['basemap-road-label', 'basemap-road-label-near'];
 
 let srv;
 let browser;
@@ -89,10 +90,10 @@ test(`at every zoom 8..18 at most ${SYMBOL_BOUND} point symbols are drawn; roads
   const seen = {};
   for (let z = 8; z <= 18; z++) {
     await jump(page, z);
-    const c = await countRendered(page, [...FACILITY_LAYERS, ...REPORT_LAYERS, ...ROAD_LAYERS, 'basemap-road-label']);
+    const c = await countRendered(page, [...FACILITY_LAYERS, ...REPORT_LAYERS, ...ROAD_LAYERS, ...STREET_NAME_LAYERS]);
     const facilities = c['facilities-point'] + c['facilities-cluster'];
     const reports = c['reports-point'] + c['reports-cluster'];
-    seen[z] = { facilities, reports, roads: ROAD_LAYERS.reduce((s, l) => s + c[l], 0), streetNames: c['basemap-road-label'] };
+    seen[z] = { facilities, reports, roads: ROAD_LAYERS.reduce((s, l) => s + c[l], 0), streetNames: STREET_NAME_LAYERS.reduce((s, l) => s + c[l], 0) };
     console.log(`# z${z}: ${facilities} facility symbols, ${reports} report symbols, ${seen[z].roads} road pieces, ${seen[z].streetNames} street names`);
     assert.ok(facilities + reports <= SYMBOL_BOUND, `z${z}: ${facilities} + ${reports} symbols > ${SYMBOL_BOUND}`);
     if (z <= 15) assert.ok(facilities > 0, `z${z}: facilities are drawn`);
