@@ -63,6 +63,8 @@ extern const struct md_route md__stats_routes[];
 extern const size_t md__stats_routes_count;
 extern const struct md_route md__export_routes[];
 extern const size_t md__export_routes_count;
+extern const struct md_route md__sprite_routes[];
+extern const size_t md__sprite_routes_count;
 extern const struct md_route md__tile_routes[];
 extern const size_t md__tile_routes_count;
 extern const struct md_route md__web_routes[];

@@ -36,6 +36,7 @@ static const struct route_table tables[] = {
     {md__ogc_routes, &md__ogc_routes_count, NULL},
     {md__stats_routes, &md__stats_routes_count, NULL},
     {md__export_routes, &md__export_routes_count, NULL},
+    {md__sprite_routes, &md__sprite_routes_count, NULL}, /* before /styles/ */
     {md__tile_routes, &md__tile_routes_count, NULL},
     {md__web_routes, &md__web_routes_count, NULL},
     {md__reports_routes, &md__reports_routes_count, NULL},

@@ -9,12 +9,12 @@ import { CENTRE_T, actionForm, centreActions } from './centre.js';
 const STYLE_URL = '/styles/mapd.json';
 const HOME = { center: [116.397, 39.909], zoom: 11 };
 const CLUSTER_LAYERS = ['facilities-cluster', 'reports-cluster'];
-const POINT_LAYERS = ['facilities-point', 'reports-point'];
+const POINT_LAYERS = ['facilities-point', 'reports-point', 'reports-point-closed'];
 const LAYER_GROUPS = {
   districts: ['districts-fill', 'districts-line', 'districts-label'],
   grids: ['grids-line'],
-  facilities: ['facilities-cluster', 'facilities-cluster-count', 'facilities-point', 'facilities-label'],
-  reports: ['reports-cluster', 'reports-cluster-count', 'reports-point'],
+  facilities: ['facilities-cluster', 'facilities-point'],
+  reports: ['reports-cluster', 'reports-point', 'reports-point-closed'],
 };
 const OPEN_STATUSES = ['reported', 'filed', 'dispatched', 'in_progress', 'handled', 'parked'];
 
@@ -194,8 +194,9 @@ window.map = map;
 map.addControl(new NavigationControl({ visualizePitch: false }), 'top-right');
 map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-right');
 
-function styleMatchPairs(layer, prop) {
-  const expr = map.getPaintProperty(layer, prop);
+// The [value, output] pairs of a style layer's `match` expression (paint or layout).
+function styleMatchPairs(layer, prop, layout = false) {
+  const expr = layout ? map.getLayoutProperty(layer, prop) : map.getPaintProperty(layer, prop);
   const pairs = [];
   if (Array.isArray(expr) && expr[0] === 'match') {
     for (let i = 2; i + 1 < expr.length; i += 2) pairs.push([expr[i], expr[i + 1]]);
@@ -203,21 +204,48 @@ function styleMatchPairs(layer, prop) {
   return pairs;
 }
 
+// One SDF icon of the map's sprite drawn as the map draws it: `color` inside
+// the edge (191/255), `halo` (a colour and a width in CSS px) around it.
+function iconCanvas(name, color, halo = null) {
+  const img = map.getImage(name);
+  const c = h('canvas', { class: 'legend-icon', 'aria-hidden': 'true' });
+  if (!img?.data) return c;
+  const { width, height, data } = img.data;
+  const ratio = img.pixelRatio || 1;
+  c.width = width;
+  c.height = height;
+  const ctx = c.getContext('2d');
+  const out = ctx.createImageData(width, height);
+  const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  const fill = rgb(color);
+  const ring = halo ? rgb(halo.color) : null;
+  const haloEdge = halo ? 191 - (255 / 8) * halo.width * ratio : 256; // the SDF falls 255/8 per sprite px
+  for (let i = 0; i < width * height; i++) {
+    const a = data[i * 4 + 3];
+    const inside = Math.min(1, Math.max(0, (a - 185) / 12));
+    const around = ring ? Math.min(1, Math.max(0, (a - haloEdge + 6) / 12)) : 0;
+    const col = inside >= 0.5 || !ring ? fill : ring;
+    out.data.set([...col, Math.round(255 * Math.max(inside, around))], i * 4);
+  }
+  ctx.putImageData(out, 0, 0);
+  return c;
+}
+
+// The legend is read from the style: each category's icon and colour, each
+// status's shape and colour, and the overdue halo, exactly as drawn.
 function buildLegend() {
   const fac = $('#legend-facilities');
-  setChildren(fac, ...styleMatchPairs('facilities-point', 'circle-color').map(([code, color]) => {
-    const sw = h('span', { class: 'swatch' });
-    sw.style.background = color;
-    return h('li', { 'data-code': code }, sw, pick(FACILITY_CATEGORIES[code]) || code);
+  setChildren(fac, ...styleMatchPairs('facilities-point', 'icon-color').map(([code, color]) => {
+    const icon = map.hasImage(`facility-${code}`) ? `facility-${code}` : 'facility-default';
+    return h('li', { 'data-code': code, 'data-icon': icon }, iconCanvas(icon, color, { color: '#ffffff', width: 1 }),
+      pick(FACILITY_CATEGORIES[code]) || code);
   }));
   const rep = $('#legend-reports');
-  const items = styleMatchPairs('reports-point', 'circle-color').map(([code, color]) => {
-    const sw = h('span', { class: 'swatch' });
-    sw.style.background = color;
-    return h('li', { 'data-code': code }, sw, pick(STATUS[code]) || code);
-  });
-  const ring = h('span', { class: 'swatch ring' });
-  items.push(h('li', {}, ring, t('overdue')));
+  const colours = Object.fromEntries(styleMatchPairs('reports-point', 'icon-color'));
+  const items = styleMatchPairs('reports-point', 'icon-image', true).map(([code, icon]) =>
+    h('li', { 'data-code': code, 'data-icon': icon }, iconCanvas(icon, colours[code] || '#000000'), pick(STATUS[code]) || code));
+  items.push(h('li', { 'data-code': 'overdue', 'data-icon': 'shape-circle' },
+    iconCanvas('shape-circle', colours.reported || '#000000', { color: '#000000', width: 2.5 }), t('overdue')));
   setChildren(rep, ...items);
 }
 
@@ -822,6 +850,11 @@ async function loadFacilityCategories() {
 const facilityCategoriesLoaded = loadFacilityCategories().catch(() => {});
 map.on('load', async () => {
   await facilityCategoriesLoaded;
+  // Symbols are placed top layer first: citizens see a facility before a
+  // report beside it; the centre sees the report first.
+  if (state.centre && map.getLayer('reports-point') && map.getLayer('facilities-point')) {
+    map.moveLayer('reports-point', map.getLayer('districts-label') ? 'districts-label' : undefined);
+  }
   buildLegend();
   buildToggles();
   applyLabelLanguage();

@@ -758,7 +758,8 @@ static void feature_cache_follows_other_writers(void **state)
 }
 
 /* Facility categories are data: one added to the table is listed with its
- * names, coloured in the served style, and accepted as a filter. */
+ * names, coloured in the served style, given an icon in its sprite, and
+ * accepted as a filter. */
 static void facility_categories_are_data(void **state)
 {
     (void)state;
@@ -777,10 +778,9 @@ static void facility_categories_are_data(void **state)
     j = get("/styles/mapd.json", 200);
     json_t *layer, *match = NULL;
     size_t i;
-    json_array_foreach(
-        json_object_get(j, "layers"), i,
-        layer) if (strcmp(json_string_value(json_object_get(layer, "id")), "facilities-point") == 0)
-        match = json_object_get(json_object_get(layer, "paint"), "circle-color");
+    json_array_foreach(json_object_get(j, "layers"), i, layer)
+        if (strcmp(json_string_value(json_object_get(layer, "id")), "facilities-point") == 0)
+            match = json_object_get(json_object_get(layer, "paint"), "icon-color");
     assert_non_null(match);
     bool found = false;
     for (size_t k = 2; k + 1 < json_array_size(match); k += 2)
@@ -789,6 +789,13 @@ static void facility_categories_are_data(void **state)
                       strcmp(json_string_value(json_array_get(match, k + 1)), "#00ced1") == 0);
     assert_true(found);
     assert_int_equal(json_array_size(match) % 2, 1); /* match, input, pairs, fallback */
+    json_decref(j);
+    /* ... and gets its icon in the sprite (rebuilt when the codes change) */
+    j = get("/styles/sprite@2x.json", 200);
+    json_t *icon = json_object_get(j, "facility-water_station");
+    assert_non_null(icon);
+    assert_int_equal(json_integer_value(json_object_get(icon, "pixelRatio")), 2);
+    assert_true(json_is_true(json_object_get(icon, "sdf")));
     json_decref(j);
 
     j = get("/api/v1/nearest?lon=116.4&lat=39.9&category=water_station", 200);

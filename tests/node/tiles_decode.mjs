@@ -160,7 +160,7 @@ test('the style validates with gl-style-validate and points at this server', asy
 test('report status colours are apart from facility category colours', async () => {
   const style = await (await fetch(`${srv.base}/styles/mapd.json`)).json();
   const layer = style.layers.find((l) => l.id === 'reports-point');
-  const match = layer.paint['circle-color'];
+  const match = layer.paint['icon-color'];
   assert.equal(match[0], 'match');
   const statusColours = match.slice(2).filter((_, i) => i % 2 === 1).map((c) => c.toLowerCase());
   const cats = await (await fetch(`${srv.base}/api/v1/facility-categories`)).json();

@@ -7,7 +7,7 @@ add_test(NAME node/web_install
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/web)
 set_tests_properties(node/web_install PROPERTIES FIXTURES_SETUP web_modules)
 
-foreach(name web_map web_report web_centre web_admin)
+foreach(name web_map web_report web_centre web_admin web_legible)
   mapd_node_test(${name} ${name}.mjs sample_db web_modules)
   set_property(TEST node/${name} APPEND PROPERTY ENVIRONMENT
     "MAPD_TEST_OUT=${CMAKE_BINARY_DIR}/tests/out/web")
