@@ -30,7 +30,7 @@ demo: build web
 	$(BUILD_RELEASE)/mapd/mapd serve --db $(DEMO_DB) --port $(PORT) --bind $(BIND) --web web
 
 # The release build (what `make demo` runs) first: -O2 finds warnings the Debug build does not.
-test: deps-test build
+test: deps-test build web
 	cmake -S . -B $(BUILD_TEST) -DCMAKE_BUILD_TYPE=Debug -DMAPD_ASAN=ON -DMAPD_UBSAN=ON -DMAPD_WERROR=ON
 	cmake --build $(BUILD_TEST) -j $(JOBS)
 	cd $(BUILD_TEST) && ctest --output-on-failure -j $(JOBS)
