@@ -77,8 +77,8 @@ md_err md__param_bbox(struct md_call *c, const char *name, struct md_bbox *out, 
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         char num[64];
         if ((i < 3 && !comma) || (i == 3 && comma) || n == 0 || n >= sizeof(num))
-            return md_fail(c->ctx, MD_EINVAL,
-                           "%s must be four numbers minlon,minlat,maxlon,maxlat", name);
+            return md_fail(c->ctx, MD_EINVAL, "%s must be four numbers minlon,minlat,maxlon,maxlat",
+                           name);
         memcpy(num, p, n);
         num[n] = '\0';
         if (md_parse_double(num, name, &vals[i], c->ctx))
@@ -178,8 +178,8 @@ const char *md__base_url(struct md_call *c)
     /* The Host header is the client's to choose: links (TileJSON, styles,
      * OGC) come from it only with --trust-host, else from the address the
      * client connected to. */
-    const char *host = c->api->cfg->trust_host ? md_request_header(c->req, "Host")
-                                               : c->req->local_addr;
+    const char *host =
+        c->api->cfg->trust_host ? md_request_header(c->req, "Host") : c->req->local_addr;
     bool ok = host && *host && strlen(host) < 256;
     for (const char *p = host; ok && *p; p++)
         ok = isalnum((unsigned char)*p) || strchr(".-:[]", *p);
@@ -210,6 +210,14 @@ md_err md__send_json(struct md_call *c, int status, json_t *j)
     md_err rc = md_buf_puts(&c->res->body, text);
     free(text);
     return rc ? md_fail(c->ctx, rc, "response too large") : MD_OK;
+}
+
+md_err md__send_no_content(struct md_call *c)
+{
+    c->res->status = 204;
+    c->res->content_type = NULL;
+    md_buf_reset(&c->res->body);
+    return MD_OK;
 }
 
 static int hexval(char ch)

@@ -70,5 +70,7 @@ const char *md__base_url(struct md_call *c);
 #define MD_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
 /* Serialize `j` (stolen) as the JSON body with `status`. */
 md_err md__send_json(struct md_call *c, int status, json_t *j) MD_WUR;
+/* 204 No Content: no body, no type (a DELETE done). */
+md_err md__send_no_content(struct md_call *c);
 
 #endif

@@ -45,8 +45,7 @@ static const char *sniff(const unsigned char *d, size_t n)
     return NULL;
 }
 
-/* The first line of libvips's error buffer (cleared). */
-static void vips_reason(char *out, size_t n)
+void md_photo_vips_reason(char *out, size_t n)
 {
     const char *e = vips_error_buffer();
     size_t len = strcspn(e ? e : "", "\n");
@@ -69,7 +68,7 @@ static md_err resized(const unsigned char *data, size_t len, int px, unsigned ch
      * refused rather than shown grey. */
     if (vips_thumbnail_buffer((void *)data, len, &img, px, "height", px, "size", VIPS_SIZE_DOWN,
                               "fail_on", VIPS_FAIL_ON_ERROR, NULL)) {
-        vips_reason(why, sizeof(why));
+        md_photo_vips_reason(why, sizeof(why));
         return md_fail(ctx, MD_EMEDIA, "the photo could not be decoded: %s", why);
     }
     int rc = vips_jpegsave_buffer(img, &buf, &blen, "Q", 82, "strip", TRUE, "optimize_coding", TRUE,
@@ -78,7 +77,7 @@ static md_err resized(const unsigned char *data, size_t len, int px, unsigned ch
     *h = vips_image_get_height(img);
     g_object_unref(img);
     if (rc) {
-        vips_reason(why, sizeof(why));
+        md_photo_vips_reason(why, sizeof(why));
         return md_fail(ctx, MD_EMEDIA, "the photo could not be re-encoded: %s", why);
     }
     *out = buf;
@@ -108,7 +107,7 @@ md_err md_photo_process(const unsigned char *data, size_t len, const struct md_p
         vips_image_new_from_buffer(data, len, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     if (!head) {
         char why[200];
-        vips_reason(why, sizeof(why));
+        md_photo_vips_reason(why, sizeof(why));
         return md_fail(ctx, MD_EMEDIA, "the photo could not be decoded: %s", why);
     }
     out->src_width = vips_image_get_width(head);

@@ -32,6 +32,9 @@ struct md_photo_image {
     int src_width, src_height;
 };
 
+/* The first line of libvips's error buffer into out (n bytes), and the
+ * buffer cleared: the reason of the libvips call that just failed. */
+void md_photo_vips_reason(char *out, size_t n);
 /* Start libvips once per process (any thread; later calls are no-ops). */
 md_err md_photo_init(struct md_ctx *ctx) MD_WUR;
 /* Check and convert one upload (borrowed bytes). Caller clears *out. */

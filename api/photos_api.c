@@ -235,10 +235,7 @@ static md_err delete_photo(struct md_call *c)
         rc = md_photo_remove(c->w->store, pid, &who, md_time_now(), c->ctx);
     if (rc)
         return rc;
-    c->res->status = 204;
-    c->res->content_type = NULL;
-    md_buf_reset(&c->res->body);
-    return MD_OK;
+    return md__send_no_content(c);
 }
 
 const struct md_route md__photos_routes[] = {

@@ -101,18 +101,6 @@ static bool good_name(const char *s)
     return true;
 }
 
-/* The first line of libvips's error buffer (cleared). */
-static void vips_reason(char *out, size_t n)
-{
-    const char *e = vips_error_buffer();
-    size_t len = strcspn(e ? e : "", "\n");
-    if (len >= n)
-        len = n - 1;
-    memcpy(out, e ? e : "", len);
-    out[len] = '\0';
-    vips_error_clear();
-}
-
 /* Render one icon's SDF (cell x cell bytes) into sdf. */
 static md_err icon_sdf(const struct md_sprite_icon *icon, int ratio, int cell, uint8_t *sdf,
                        struct md_ctx *ctx)
@@ -125,7 +113,7 @@ static md_err icon_sdf(const struct md_sprite_icon *icon, int ratio, int cell, u
     int canvas = cell - 2 * MD_GLYPH_BUFFER;
     double scale = (double)(MD_SPRITE_GLYPH_PX * ratio) / 15.0;
     if (vips_svgload_buffer((void *)icon->svg, icon->svg_len, &img, "scale", scale, NULL)) {
-        vips_reason(why, sizeof(why));
+        md_photo_vips_reason(why, sizeof(why));
         rc =
             md_fail(ctx, MD_EINTERNAL, "sprite icon %s could not be rendered: %s", icon->name, why);
         goto out;
@@ -228,7 +216,7 @@ md_err md_sprite_build(const struct md_sprite_icon *icons, size_t n, int pixel_r
     }
     img = vips_image_new_from_memory(sheet, sheet_bytes, sheet_w, sheet_h, 4, VIPS_FORMAT_UCHAR);
     if (!img || vips_pngsave_buffer(img, &png_bytes, &png_len, "compression", 9, NULL)) {
-        vips_reason(why, sizeof(why));
+        md_photo_vips_reason(why, sizeof(why));
         rc = md_fail(ctx, MD_EINTERNAL, "the sprite sheet could not be encoded: %s", why);
         goto out;
     }

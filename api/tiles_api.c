@@ -37,14 +37,13 @@
 
 #define STYLE_MAX_BYTES (1 << 20)
 
-
 static bool accepts_gzip(struct md_call *c)
 {
     return md_negotiate_accepts_gzip(md_request_header(c->req, "Accept-Encoding"));
 }
 
-static md_err parse_index(const char *s, size_t n, const char *what, uint32_t max,
-                          uint32_t *out, struct md_ctx *ctx)
+static md_err parse_index(const char *s, size_t n, const char *what, uint32_t max, uint32_t *out,
+                          struct md_ctx *ctx)
 {
     char buf[16];
     int64_t v;
@@ -71,7 +70,8 @@ static md_err parse_zxy(const char *p, struct md_tile_id *t, struct md_ctx *ctx)
     if (!s1 || !s2 || !dot || strchr(s2 + 1, '/'))
         return md_fail(ctx, MD_EINVAL, "tile path must be /tiles/{layers}/{z}/{x}/{y}.mvt");
     if (strcmp(dot, ".mvt") != 0 && strcmp(dot, ".pbf") != 0)
-        return md_fail(ctx, MD_EINVAL, "unsupported tile extension '%.16s' (use .mvt or .pbf)", dot);
+        return md_fail(ctx, MD_EINVAL, "unsupported tile extension '%.16s' (use .mvt or .pbf)",
+                       dot);
     md_err rc = parse_index(p, (size_t)(s1 - p), "z", MD_TILE_MAX_ZOOM, &t->z, ctx);
     if (rc)
         return rc;
@@ -135,8 +135,8 @@ static md_err compose_tile(struct md_call *c, const struct md_tile_layers *layer
         if (md_tile_cache_get(cache, &key, false, raw, etag))
             continue;
         struct md_tile_stats stats;
-        rc = md_tile_render_crs(c->w->store, c->w->geos, clusters_for(c, crs), c->req->pool, t,
-                                crs, &one, md_time_now(), raw, &stats, c->ctx);
+        rc = md_tile_render_crs(c->w->store, c->w->geos, clusters_for(c, crs), c->req->pool, t, crs,
+                                &one, md_time_now(), raw, &stats, c->ctx);
         if (rc)
             break;
         /* Parts are stored raw: they are concatenated, and compressed only
@@ -180,8 +180,8 @@ static md_err render_tile(struct md_call *c, const struct md_tile_layers *layers
     if (!have_raw && cache && layers->n > 1)
         rc = compose_tile(c, layers, t, crs, &raw, &stats.change_seq, &have_raw);
     if (!rc && !have_raw)
-        rc = md_tile_render_crs(c->w->store, c->w->geos, clusters_for(c, crs), c->req->pool, t,
-                                crs, layers, md_time_now(), &raw, &stats, c->ctx);
+        rc = md_tile_render_crs(c->w->store, c->w->geos, clusters_for(c, crs), c->req->pool, t, crs,
+                                layers, md_time_now(), &raw, &stats, c->ctx);
     /* gzip only for a client that asked: the cache keeps the raw tile and
      * adds the gzip'd form the first time one is asked for (above). */
     if (!rc && raw.len && gzip && md_gzip(raw.data, raw.len, TILE_GZIP_LEVEL, &gz))
@@ -214,7 +214,8 @@ static md_err serve_tile(struct md_call *c, const struct md_tile_layers *layers,
         if (rc)
             return rc;
         hit = md_tile_cache_get(cache, &key, gzip, &c->res->body, etag);
-        md_metrics_count(c->api->metrics, hit ? "tile_cache_hits_total" : "tile_cache_misses_total", 1);
+        md_metrics_count(c->api->metrics, hit ? "tile_cache_hits_total" : "tile_cache_misses_total",
+                         1);
     }
     if (!hit && (rc = render_tile(c, layers, t, &key, gzip, etag)))
         return rc;
@@ -334,20 +335,21 @@ static md_err tilejson(struct md_call *c, const char *names, size_t len, enum md
                            ",\"tiles\":[\"%s/tiles/%.*s/{z}/{x}/{y}.mvt?v=%s%s\"],"
                            "\"minzoom\":%d,\"maxzoom\":%d,\"bounds\":[%.6f,%.6f,%.6f,%.6f],"
                            "\"center\":[%.6f,%.6f,10],\"vector_layers\":[",
-                           base, (int)len, names, version,
-                           crs == MD_CRS_GCJ02 ? "&crs=gcj02" : "", minz, maxz, bb.minx, bb.miny,
-                           bb.maxx, bb.maxy, clon, clat);
+                           base, (int)len, names, version, crs == MD_CRS_GCJ02 ? "&crs=gcj02" : "",
+                           minz, maxz, bb.minx, bb.miny, bb.maxx, bb.maxy, clon, clat);
     for (size_t i = 0; !rc && i < layers.n; i++) {
         struct md_layer_info info;
         rc = md_store_layer_info(c->w->store, layers.layer[i], &info, c->ctx);
         if (!rc)
-            rc = md_buf_printf(b, "%s{\"id\":\"%s\",\"minzoom\":%d,\"maxzoom\":%d,"
-                                  "\"fields\":%s}",
+            rc = md_buf_printf(b,
+                               "%s{\"id\":\"%s\",\"minzoom\":%d,\"maxzoom\":%d,"
+                               "\"fields\":%s}",
                                i ? "," : "", md_layer_name(layers.layer[i]), info.min_zoom,
                                info.max_zoom, layer_fields(layers.layer[i]));
         if (!rc && layers.layer[i] == MD_LAYER_DISTRICTS)
-            rc = md_buf_printf(b, ",{\"id\":\"" MD_DISTRICT_LABELS_LAYER "\",\"minzoom\":%d,"
-                                  "\"maxzoom\":%d,\"fields\":%s}",
+            rc = md_buf_printf(b,
+                               ",{\"id\":\"" MD_DISTRICT_LABELS_LAYER "\",\"minzoom\":%d,"
+                               "\"maxzoom\":%d,\"fields\":%s}",
                                info.min_zoom, info.max_zoom, layer_fields(MD_LAYER_DISTRICTS));
     }
     if (!rc)
@@ -366,8 +368,9 @@ static md_err handle_catalog(struct md_call *c)
                                        "reports", "districts",
                                        "grids",   "basemap,districts,grids,facilities,reports"};
     for (size_t i = 0; !rc && i < sizeof(sets) / sizeof(sets[0]); i++)
-        rc = md_buf_printf(b, "%s{\"id\":\"%s\",\"tilejson\":\"%s/tiles/%s.json\","
-                              "\"tiles\":\"%s/tiles/%s/{z}/{x}/{y}.mvt\"}",
+        rc = md_buf_printf(b,
+                           "%s{\"id\":\"%s\",\"tilejson\":\"%s/tiles/%s.json\","
+                           "\"tiles\":\"%s/tiles/%s/{z}/{x}/{y}.mvt\"}",
                            i ? "," : "", sets[i], base, sets[i], base, sets[i]);
     if (!rc)
         rc = md_buf_printf(b,
@@ -425,12 +428,27 @@ static md_err facility_colors(struct md_call *c, struct md_buf *out)
         if (!rc)
             rc = md_buf_putc(out, ',');
         if (!rc)
-            rc = md_buf_json_str(out, json_string_value(json_object_get(cat, "color")) ?: "#555555");
+            rc =
+                md_buf_json_str(out, json_string_value(json_object_get(cat, "color")) ?: "#555555");
     }
     if (!rc && json_array_size(arr) == 0)
         rc = md_buf_puts(out, "\"\",\"#555555\"");
     json_decref(arr);
     return rc;
+}
+
+/* The edited style (stolen) back into b as compact JSON, keeping key
+ * order; rc is the edit's result so far (on failure nothing is written). */
+static md_err style_write(struct md_call *c, struct md_buf *b, json_t *style, md_err rc,
+                          const char *what)
+{
+    char *text = rc ? NULL : json_dumps(style, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(style);
+    md_buf_reset(b);
+    if (!rc && (!text || md_buf_puts(b, text)))
+        rc = MD_ENOMEM;
+    free(text);
+    return rc ? md_fail(c->ctx, rc, "%s", what) : MD_OK;
 }
 
 /* With --basemap-tiles: the style gets that raster source and a layer
@@ -447,11 +465,11 @@ static md_err compose_basemap(struct md_call *c)
         json_decref(style);
         return md_fail(c->ctx, MD_EINTERNAL, "the style has no sources or layers");
     }
-    json_t *src = json_pack("{s:s s:[s] s:i s:s}", "type", "raster", "tiles", cfg->basemap_tiles,
-                            "tileSize", 256, "attribution",
-                            cfg->basemap_attribution ? cfg->basemap_attribution : "");
-    json_t *layer = json_pack("{s:s s:s s:s}", "id", "external-basemap", "type", "raster",
-                              "source", "external-basemap");
+    json_t *src =
+        json_pack("{s:s s:[s] s:i s:s}", "type", "raster", "tiles", cfg->basemap_tiles, "tileSize",
+                  256, "attribution", cfg->basemap_attribution ? cfg->basemap_attribution : "");
+    json_t *layer = json_pack("{s:s s:s s:s}", "id", "external-basemap", "type", "raster", "source",
+                              "external-basemap");
     const char *first = json_string_value(json_object_get(json_array_get(layers, 0), "type"));
     size_t at = first && strcmp(first, "background") == 0 ? 1 : 0;
     md_err rc = MD_ENOMEM;
@@ -464,13 +482,7 @@ static md_err compose_basemap(struct md_call *c)
         json_decref(src);
         json_decref(layer);
     }
-    char *text = rc ? NULL : json_dumps(style, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(style);
-    md_buf_reset(b);
-    if (!rc && (!text || md_buf_puts(b, text)))
-        rc = MD_ENOMEM;
-    free(text);
-    return rc ? md_fail(c->ctx, rc, "composing the base map into the style") : MD_OK;
+    return style_write(c, b, style, rc, "composing the base map into the style");
 }
 
 /* `value` + "?crs=gcj02" (or "&crs=gcj02") when it is a string starting
@@ -522,13 +534,7 @@ static md_err style_sources_crs(struct md_call *c)
                 rc = append_crs(tile, prefix);
         }
     }
-    char *text = rc ? NULL : json_dumps(style, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(style);
-    md_buf_reset(b);
-    if (!rc && (!text || md_buf_puts(b, text)))
-        rc = MD_ENOMEM;
-    free(text);
-    return rc ? md_fail(c->ctx, rc, "pointing the style at GCJ-02 tiles") : MD_OK;
+    return style_write(c, b, style, rc, "pointing the style at GCJ-02 tiles");
 }
 
 static md_err handle_style(struct md_call *c)

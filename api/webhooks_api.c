@@ -245,10 +245,7 @@ static md_err delete_hook(struct md_call *c)
         rc = md_webhook_delete(c->w->store, id, owner, c->ctx);
     if (rc)
         return rc;
-    c->res->status = 204;
-    c->res->content_type = NULL;
-    md_buf_reset(&c->res->body);
-    return MD_OK;
+    return md__send_no_content(c);
 }
 
 const struct md_route md__webhooks_routes[] = {
