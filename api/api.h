@@ -41,6 +41,9 @@ struct md_config {
     const char *basemap_tiles;  /* an external raster XYZ base map (URL template) the styles
                                    compose beneath mapd's layers; NULL = none */
     const char *basemap_attribution; /* its attribution (may be NULL) */
+    const char *basemap_style;  /* an external vector base map: the text of a MapLibre style
+                                   (md_basemap_style_load) the styles compose beneath mapd's
+                                   layers; NULL = none */
     bool trust_host;            /* without public_url: links from the Host header */
     size_t max_body_bytes;      /* request bodies (413 above); multipart/form-data
                                    uploads (photos) may have MD_UPLOAD_BODY_MAX */

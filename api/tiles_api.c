@@ -18,6 +18,7 @@
  */
 #include "api_int.h"
 #include "basemap.h"
+#include "basemap_style.h"
 #include "feature_read.h"
 #include "md_text.h"
 #include "md_time.h"
@@ -452,7 +453,9 @@ static md_err style_write(struct md_call *c, struct md_buf *b, json_t *style, md
 }
 
 /* With --basemap-tiles: the style gets that raster source and a layer
- * drawing it right above its background, beneath every mapd layer. */
+ * drawing it right above its background (beneath every mapd layer); with
+ * --basemap-style, that style's sources and layers there
+ * (basemap_style.h). */
 static md_err compose_basemap(struct md_call *c)
 {
     const struct md_config *cfg = c->api->cfg;
@@ -465,22 +468,27 @@ static md_err compose_basemap(struct md_call *c)
         json_decref(style);
         return md_fail(c->ctx, MD_EINTERNAL, "the style has no sources or layers");
     }
-    json_t *src =
-        json_pack("{s:s s:[s] s:i s:s}", "type", "raster", "tiles", cfg->basemap_tiles, "tileSize",
-                  256, "attribution", cfg->basemap_attribution ? cfg->basemap_attribution : "");
-    json_t *layer = json_pack("{s:s s:s s:s}", "id", "external-basemap", "type", "raster", "source",
-                              "external-basemap");
     const char *first = json_string_value(json_object_get(json_array_get(layers, 0), "type"));
     size_t at = first && strcmp(first, "background") == 0 ? 1 : 0;
-    md_err rc = MD_ENOMEM;
-    if (src && layer) { /* the set/insert calls take the references */
-        rc = json_object_set_new(sources, "external-basemap", src) ||
-                     json_array_insert_new(layers, at, layer)
-                 ? MD_ENOMEM
-                 : MD_OK;
-    } else {
-        json_decref(src);
-        json_decref(layer);
+    md_err rc = MD_OK;
+    if (cfg->basemap_style)
+        rc = md_basemap_style_compose(style, cfg->basemap_style, at, c->ctx);
+    if (!rc && cfg->basemap_tiles) {
+        json_t *src = json_pack("{s:s s:[s] s:i s:s}", "type", "raster", "tiles", cfg->basemap_tiles,
+                                "tileSize", 256, "attribution",
+                                cfg->basemap_attribution ? cfg->basemap_attribution : "");
+        json_t *layer = json_pack("{s:s s:s s:s}", "id", "external-basemap", "type", "raster",
+                                  "source", "external-basemap");
+        rc = MD_ENOMEM;
+        if (src && layer) { /* the set/insert calls take the references */
+            rc = json_object_set_new(sources, "external-basemap", src) ||
+                         json_array_insert_new(layers, at, layer)
+                     ? MD_ENOMEM
+                     : MD_OK;
+        } else {
+            json_decref(src);
+            json_decref(layer);
+        }
     }
     return style_write(c, b, style, rc, "composing the base map into the style");
 }
@@ -588,7 +596,7 @@ static md_err handle_style(struct md_call *c)
     }
     md_buf_free(&colors);
     md_buf_free(&text);
-    if (!rc && c->api->cfg->basemap_tiles)
+    if (!rc && (c->api->cfg->basemap_tiles || c->api->cfg->basemap_style))
         rc = compose_basemap(c);
     if (!rc && crs == MD_CRS_GCJ02)
         rc = style_sources_crs(c);

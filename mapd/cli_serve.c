@@ -1,4 +1,5 @@
 /* cli_serve.c - `mapd serve`: parse flags, start the server, wait for a signal. */
+#include "basemap_style.h"
 #include "cli.h"
 #include "md_text.h"
 #include "server.h"
@@ -56,8 +57,12 @@ static void serve_help(void)
         "                         (default threads - 1, at least 1)\n"
         "  --basemap-tiles URL    an external raster base map, an XYZ URL template\n"
         "                         (http(s), with {z}, {x} and {y}, e.g. Tianditu's with its key)\n"
-        "                         that the served styles draw beneath mapd's layers (default: none)\n"
+        "                         that the served styles draw beneath mapd's layers (default: "
+        "none)\n"
         "  --basemap-attribution T  its attribution, shown by the map\n"
+        "  --basemap-style FILE|URL  an external vector base map: a MapLibre style (a file or\n"
+        "                         an http(s) URL, read once at start) whose sources and layers\n"
+        "                         the served styles draw beneath mapd's (its icons left out)\n"
         "  --webhook-retry-base-ms N  first retry delay of a failed webhook delivery; each\n"
         "                         further one doubles, up to an hour (default 1000)\n"
         "  --webhook-max-attempts N  attempts before a delivery is failed (default 16)\n"
@@ -73,8 +78,10 @@ static int check_tiles_url(const char *url)
     for (const char *p = url; ok && *p; p++)
         ok = (unsigned char)*p > 0x20 && *p != '"' && *p != '\\' && *p != 0x7f;
     if (!ok)
-        fprintf(stderr, "mapd serve: --basemap-tiles '%.80s' is not an http(s) XYZ URL template"
-                        " with {z}, {x} and {y}\n", url);
+        fprintf(stderr,
+                "mapd serve: --basemap-tiles '%.80s' is not an http(s) XYZ URL template"
+                " with {z}, {x} and {y}\n",
+                url);
     return !ok;
 }
 
@@ -167,7 +174,7 @@ int md_cli_serve(int argc, char **argv)
                                          {"timeout", required_argument, NULL, 'T'},
                                          {"rate-limit", required_argument, NULL, 'r'},
                                          {"cors-origin", required_argument, NULL, 'o'},
-        {"export-dir", required_argument, NULL, 'X'},
+                                         {"export-dir", required_argument, NULL, 'X'},
                                          {"work-hours", required_argument, NULL, 'W'},
                                          {"max-event-streams", required_argument, NULL, 'E'},
                                          {"event-heartbeat", required_argument, NULL, 'H'},
@@ -187,9 +194,11 @@ int md_cli_serve(int argc, char **argv)
                                          {"basemap-attribution", required_argument, NULL, 1007},
                                          {"webhook-retry-base-ms", required_argument, NULL, 1008},
                                          {"webhook-max-attempts", required_argument, NULL, 1009},
+                                         {"basemap-style", required_argument, NULL, 1010},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char cors_list[2048] = "";
+    const char *basemap_style = NULL;
     struct md_config cfg = {
         .web_dir = MAPD_WEB_DIR,
         .styles_dir = MAPD_STYLES_DIR,
@@ -217,8 +226,9 @@ int md_cli_serve(int argc, char **argv)
     int64_t v = 0;
     int c, bad = 0;
     optind = 1;
-    while (!bad && (c = getopt_long(argc, argv, "+d:p:b:t:c:f:w:S:F:u:B:C:P:T:r:o:X:W:E:H:R:K:U:L:qh",
-                                    opts, NULL)) != -1) {
+    while (!bad &&
+           (c = getopt_long(argc, argv, "+d:p:b:t:c:f:w:S:F:u:B:C:P:T:r:o:X:W:E:H:R:K:U:L:qh", opts,
+                            NULL)) != -1) {
         switch (c) {
         case 'd':
             cfg.db_path = optarg;
@@ -344,6 +354,9 @@ int md_cli_serve(int argc, char **argv)
             bad = num("--webhook-max-attempts", optarg, 1, 100, &v);
             cfg.webhook_max_attempts = (unsigned)v;
             break;
+        case 1010:
+            basemap_style = optarg;
+            break;
         case 'h':
             serve_help();
             return 0;
@@ -359,6 +372,17 @@ int md_cli_serve(int argc, char **argv)
         return md_cli_usage_error("serve", "--db FILE is required");
     if (check_db_path(cfg.db_path))
         return 1;
+    if (basemap_style && cfg.basemap_tiles)
+        return md_cli_usage_error("serve",
+                                  "--basemap-style and --basemap-tiles exclude each other");
+    char *style_text = NULL; /* the external base map's style, read once */
+    if (basemap_style) {
+        struct md_ctx sctx;
+        md_ctx_init(&sctx);
+        if (md_basemap_style_load(basemap_style, &style_text, &sctx))
+            return md_cli_usage_error("serve", "%s", md_ctx_message(&sctx));
+        cfg.basemap_style = style_text;
+    }
     if (!cfg.expensive_slots) /* one worker always left for cheap requests */
         cfg.expensive_slots = so.threads > 1 ? so.threads - 1 : 1;
 
@@ -378,8 +402,10 @@ int md_cli_serve(int argc, char **argv)
     struct md_ctx ctx;
     md_ctx_init(&ctx);
     struct md_server *srv = NULL;
-    if (md_server_start(&so, &cfg, &srv, &ctx))
+    if (md_server_start(&so, &cfg, &srv, &ctx)) {
+        free(style_text);
         return md_cli_fail("serve", &ctx);
+    }
     printf("mapd: serving %s on http://%s:%u/\n", cfg.db_path, so.bind,
            (unsigned)md_server_port(srv));
     fflush(stdout);
@@ -387,6 +413,7 @@ int md_cli_serve(int argc, char **argv)
     sigwait(&stop, &sig);
     fprintf(stderr, "mapd: %s received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     md_server_stop(srv);
+    free(style_text);
     fprintf(stderr, "mapd: stopped cleanly\n");
     return 0;
 }

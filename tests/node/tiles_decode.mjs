@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
+import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -194,4 +195,71 @@ test('--basemap-tiles puts a raster base map beneath every mapd layer', async ()
   const plain = await (await fetch(`${srv.base}/styles/mapd.json`)).json();
   assert.equal(plain.sources['external-basemap'], undefined, 'off by default');
   await assert.rejects(startServer(['--basemap-tiles', 'ftp://x/{z}/{x}/{y}']), /exited/);
+});
+
+// Issue 15: --basemap-style composes an external vector base map (a MapLibre
+// style from a file or an http(s) URL, read once at start) beneath mapd's
+// layers: its sources and layers renamed ext-*, its icons left out, the
+// result valid; a bad style is refused at start.
+test('--basemap-style puts a vector base map beneath every mapd layer', async () => {
+  const ext = {
+    version: 8,
+    name: 'city vector base map',
+    sources: {
+      streets: { type: 'vector', tiles: ['https://tiles.example.cn/streets/{z}/{x}/{y}.pbf'],
+        attribution: '© example' },
+    },
+    layers: [
+      { id: 'land', type: 'background', paint: { 'background-color': '#f4f1ea' } },
+      { id: 'roads', type: 'line', source: 'streets', 'source-layer': 'roads', paint: { 'line-color': '#ccc' } },
+      { id: 'pois', type: 'symbol', source: 'streets', 'source-layer': 'pois',
+        layout: { 'icon-image': 'shop', 'text-field': ['get', 'name'], 'text-font': ['Noto Sans Regular'] } },
+    ],
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'mapd-extstyle-'));
+  writeFileSync(join(dir, 'ext.json'), JSON.stringify(ext));
+  // Served over HTTP too, as a city's style URL would be.
+  const httpd = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(ext));
+  });
+  await new Promise((r) => httpd.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${httpd.address().port}/style.json`;
+  try {
+    for (const where of [join(dir, 'ext.json'), url]) {
+      const srv2 = await startServer(['--basemap-style', where]);
+      try {
+        const text = await (await fetch(`${srv2.base}/styles/mapd.json`)).text();
+        const style = JSON.parse(text);
+        assert.deepEqual(style.sources['ext-streets'], ext.sources.streets, where);
+        const ids = style.layers.map((l) => l.id);
+        assert.equal(style.layers[0].type, 'background', 'mapd background first');
+        assert.deepEqual(ids.slice(1, 4), ['ext-land', 'ext-roads', 'ext-pois'], 'right above it');
+        assert.equal(style.layers[2].source, 'ext-streets');
+        assert.equal(style.layers[3].layout['icon-image'], undefined, 'their icons left out');
+        assert.deepEqual(style.layers[3].layout['text-field'], ['get', 'name']);
+        assert.ok(ids.indexOf('ext-pois') < ids.findIndex((i) => i.startsWith('facilities')),
+          'beneath the city layers');
+        writeFileSync(join(dir, 'style.json'), text);
+        const bin = require.resolve('@maplibre/maplibre-gl-style-spec/dist/gl-style-validate.mjs');
+        execFileSync(process.execPath, [bin, join(dir, 'style.json')], { stdio: 'inherit' });
+      } finally {
+        await srv2.stop();
+      }
+    }
+    const bad = [
+      { version: 7, sources: {}, layers: [] },
+      { version: 8, sources: { s: { type: 'vector', url: 'mapbox://x' } }, layers: [] },
+      { version: 8, sources: {}, layers: [{ id: 'a', type: 'line', source: 'nope' }] },
+    ];
+    for (const [i, b] of bad.entries()) {
+      writeFileSync(join(dir, `bad${i}.json`), JSON.stringify(b));
+      await assert.rejects(startServer(['--basemap-style', join(dir, `bad${i}.json`)]), /exited/);
+    }
+    await assert.rejects(startServer(['--basemap-style', join(dir, 'missing.json')]), /exited/);
+    await assert.rejects(startServer(['--basemap-style', join(dir, 'ext.json'),
+      '--basemap-tiles', 'https://t.example/{z}/{x}/{y}.png']), /exited/);
+  } finally {
+    httpd.close();
+  }
 });
