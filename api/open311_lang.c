@@ -72,7 +72,7 @@ static const struct translation translations[] = {
     {"POST requests takes application/x-www-form-urlencoded fields (or multipart/form-data with a file `media`)",
      "POST 请求须以 application/x-www-form-urlencoded 表单提交（或带文件 `media` 的 multipart/form-data）"},
     /* the photo (media) */
-    {"the photo must be a JPEG, PNG or WebP image", "照片必须是 JPEG、PNG 或 WebP 图像"},
+    {"the photo must be a JPEG, PNG, WebP or HEIC image", "照片必须是 JPEG、PNG、WebP 或 HEIC 图像"},
     {"the photo could not be decoded: *", "照片无法解码：%1"},
     {"the photo has * bytes; at most *", "照片有 %1 字节，最多 %2"},
     {"the photo is * x * = * pixels; at most *", "照片为 %1 × %2 = %3 像素，最多 %4"},

@@ -9,6 +9,7 @@
 #include "photo_image.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <vips/vips.h>
@@ -33,7 +34,18 @@ md_err md_photo_init(struct md_ctx *ctx)
     return init_failed ? md_fail(ctx, MD_EINTERNAL, "libvips did not start") : MD_OK;
 }
 
-/* The format by magic bytes: "jpeg", "png", "webp" or NULL. */
+/* HEIF brands of phone photos (HEVC-coded: heic/heix still images,
+ * hevc/hevx sequences, mif1/msf1 the generic ones iPhones list first). */
+static bool heif_brand(const unsigned char *b)
+{
+    static const char brands[][5] = {"heic", "heix", "hevc", "hevx", "mif1", "msf1"};
+    for (size_t i = 0; i < sizeof(brands) / sizeof(brands[0]); i++)
+        if (memcmp(b, brands[i], 4) == 0)
+            return true;
+    return false;
+}
+
+/* The format by magic bytes: "jpeg", "png", "webp", "heif" or NULL. */
 static const char *sniff(const unsigned char *d, size_t n)
 {
     if (n >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
@@ -42,6 +54,8 @@ static const char *sniff(const unsigned char *d, size_t n)
         return "png";
     if (n >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0)
         return "webp";
+    if (n >= 12 && memcmp(d + 4, "ftyp", 4) == 0 && heif_brand(d + 8))
+        return "heif"; /* HEIC: libvips decodes it with libheif */
     return NULL;
 }
 
@@ -101,7 +115,7 @@ md_err md_photo_process(const unsigned char *data, size_t len, const struct md_p
     /* The loader's type name, e.g. VipsForeignLoadJpegBuffer or
      * VipsForeignLoadSpngBuffer: it must be the format the bytes claim. */
     if (!kind || !loader || !strcasestr(loader, kind) || !strstr(loader, "Buffer"))
-        return md_fail(ctx, MD_EMEDIA, "the photo must be a JPEG, PNG or WebP image");
+        return md_fail(ctx, MD_EMEDIA, "the photo must be a JPEG, PNG, WebP or HEIC image");
     /* The header only: dimensions before any pixel is decoded. */
     VipsImage *head =
         vips_image_new_from_buffer(data, len, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);

@@ -1,6 +1,6 @@
 /* photo_image.h - private to api/: an uploaded photo made safe to publish.
  *
- * The bytes must be a JPEG, PNG or WebP that libvips decodes (415
+ * The bytes must be a JPEG, PNG, WebP or HEIC that libvips decodes (415
  * otherwise: the magic bytes and libvips's own loader must agree, so no
  * SVG, PDF or other loader is ever reached); within the byte (413) and
  * pixel (422) limits, checked on the header before anything is decoded, so

@@ -1,7 +1,7 @@
 /* photos_api.c - report photos (store/domain/photos.h, photo_image.h).
  *
  *   POST   /api/v1/reports/{id}/photos   multipart/form-data: parts "photo" (1-5 files,
- *                                        JPEG/PNG/WebP) and, for the reporter, "token"
+ *                                        JPEG/PNG/WebP/HEIC) and, for the reporter, "token"
  *                                        (the follow-up token); or a staff Bearer token
  *                                        (an officer's report back) -> 201 {report_id,
  *                                        photos: [{id, width, height, url, thumb_url}], public}

@@ -320,7 +320,7 @@ static void not_an_image_is_415(void **state)
     assert_int_equal(upload(id, &f, NULL, &j), 415);
     assert_non_null(
         strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")),
-               "JPEG, PNG or WebP"));
+               "JPEG, PNG, WebP or HEIC"));
     json_decref(j);
     /* A JPEG's first bytes and then garbage: libvips refuses it too. */
     static const char fake[] = "\xff\xd8\xff\xe0 garbage that is no JPEG at all";
@@ -513,6 +513,49 @@ static void create_with_a_photo_stores_both_without_metadata(void **state)
     json_decref(j);
 }
 
+/* A phone's HEIC (GPS and make in its EXIF) is decoded by libvips through
+ * libheif and served as a JPEG without any metadata. */
+static void heic_is_taken_and_stripped(void **state)
+{
+    (void)state;
+    size_t n;
+    char *jpg = gps_jpeg("heic-src.jpg", &n);
+    free(jpg);
+    char src[400], heic[400], out[400], cmd[1200], got[512] = "";
+    snprintf(src, sizeof(src), "%s/heic-src.jpg", H.dir);
+    snprintf(heic, sizeof(heic), "%s/phone.heic", H.dir);
+    assert_int_equal(md_sh("vips copy '%s' '%s'", src, heic), 0);
+    snprintf(cmd, sizeof(cmd), "exiftool -s -s -s -FileType -Make '%s' | tr '\\n' ' '", heic);
+    assert_true(md_sh_first_line(cmd, got, sizeof(got)));
+    assert_non_null(strstr(got, "HEIC"));
+    assert_non_null(strstr(got, "TestPhone")); /* the source does carry metadata */
+    char *bytes = slurp(heic, &n);
+    struct form f = {0};
+    form_part(&f, "report", NULL, "application/json", report_json, strlen(report_json));
+    form_add(&f, "photo", "phone.heic", bytes, n);
+    free(bytes);
+    json_t *j = NULL;
+    assert_int_equal(post_form("/api/v1/reports", &f, NULL, &j), 201);
+    int64_t id = json_integer_value(json_object_get(j, "id"));
+    json_t *p0 = json_array_get(json_object_get(j, "photos"), 0);
+    assert_int_equal(json_integer_value(json_object_get(p0, "width")), 640);
+    char url[96];
+    snprintf(url, sizeof(url), "%s", json_string_value(json_object_get(p0, "url")));
+    json_decref(j);
+    step(id, "{\"action\":\"accept\"}");
+    snprintf(out, sizeof(out), "%s/heic-served.jpg", H.dir);
+    assert_int_equal(get_photo(url, NULL, NULL, out, NULL, NULL), 200);
+    snprintf(cmd, sizeof(cmd),
+             "exiftool -s -s -s -EXIF:all -GPS:all -XMP:all -IPTC:all -ICC_Profile:all"
+             " -MakerNotes:all -Comment -Make -Model '%s' | wc -c",
+             out);
+    assert_true(md_sh_first_line(cmd, got, sizeof(got)));
+    assert_int_equal(atoi(got), 0);
+    snprintf(cmd, sizeof(cmd), "exiftool -s -s -s -FileType '%s'", out);
+    assert_true(md_sh_first_line(cmd, got, sizeof(got)));
+    assert_non_null(strstr(got, "JPEG"));
+}
+
 static void create_with_a_bad_photo_stores_nothing(void **state)
 {
     (void)state;
@@ -530,7 +573,7 @@ static void create_with_a_bad_photo_stores_nothing(void **state)
     form_add(&f, "photo", "holiday.jpg", text, sizeof(text) - 1);
     json_t *j = NULL;
     assert_int_equal(post_form("/api/v1/reports", &f, NULL, &j), 415);
-    assert_non_null(strstr(error_message(j), "JPEG, PNG or WebP"));
+    assert_non_null(strstr(error_message(j), "JPEG, PNG, WebP or HEIC"));
     json_decref(j);
     assert_int_equal(reports_count(), before);
     /* Six photos: 422, nothing stored. */
@@ -694,7 +737,7 @@ static void open311_bad_media_in_open311_form(void **state)
     json_t *e = json_array_get(j, 0);
     assert_int_equal(json_integer_value(json_object_get(e, "code")), 400);
     assert_non_null(
-        strstr(json_string_value(json_object_get(e, "description")), "JPEG, PNG or WebP"));
+        strstr(json_string_value(json_object_get(e, "description")), "JPEG, PNG, WebP or HEIC"));
     json_decref(j);
     /* In Chinese with the form's locale. */
     o311_fields(&f, "200102");
@@ -721,6 +764,7 @@ int main(void)
         cmocka_unit_test(decompression_bomb_is_refused_from_its_header),
         cmocka_unit_test(limits_and_who_may_upload),
         cmocka_unit_test(create_with_a_photo_stores_both_without_metadata),
+        cmocka_unit_test(heic_is_taken_and_stripped),
         cmocka_unit_test(create_with_a_bad_photo_stores_nothing),
         cmocka_unit_test(create_with_a_bad_report_part_is_400),
         cmocka_unit_test(create_from_another_site_is_403),
