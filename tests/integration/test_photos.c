@@ -225,6 +225,22 @@ static long get_photo(const char *url, const char *bearer, const char *inm, cons
     return st;
 }
 
+/* exiftool (an independent reader) finds no metadata group at all in the
+ * file: no EXIF, GPS, XMP, IPTC, ICC profile, maker notes, comment, make or
+ * model. */
+static void assert_no_metadata(const char *file)
+{
+    char cmd[1200], got[64] = "";
+    snprintf(cmd, sizeof(cmd),
+             "exiftool -s -s -s -EXIF:all -GPS:all -XMP:all -IPTC:all -ICC_Profile:all"
+             " -MakerNotes:all -Comment -Make -Model '%s' | wc -c",
+             file);
+    assert_true(md_sh_first_line(cmd, got, sizeof(got)));
+    if (atoi(got) != 0)
+        md_sh("exiftool -a -G1 '%s' >&2", file);
+    assert_int_equal(atoi(got), 0);
+}
+
 static void metadata_is_stripped_and_hidden_until_accepted(void **state)
 {
     (void)state;
@@ -282,14 +298,7 @@ static void metadata_is_stripped_and_hidden_until_accepted(void **state)
     json_decref(j);
 
     /* exiftool finds no metadata group at all in what is served. */
-    snprintf(cmd, sizeof(cmd),
-             "exiftool -s -s -s -EXIF:all -GPS:all -XMP:all -IPTC:all -ICC_Profile:all"
-             " -MakerNotes:all -Comment -Make -Model '%s' | wc -c",
-             out);
-    assert_true(md_sh_first_line(cmd, got, sizeof(got)));
-    if (atoi(got) != 0)
-        md_sh("exiftool -a -G1 '%s' >&2", out);
-    assert_int_equal(atoi(got), 0);
+    assert_no_metadata(out);
     snprintf(cmd, sizeof(cmd), "exiftool -s -s -s -FileType -ImageWidth '%s' | tr '\\n' ' '", out);
     assert_true(md_sh_first_line(cmd, got, sizeof(got)));
     assert_string_equal(got, "JPEG 800 ");
@@ -482,7 +491,7 @@ static void create_with_a_photo_stores_both_without_metadata(void **state)
     assert_int_equal(json_array_size(photos), 1);
     json_t *p0 = json_array_get(photos, 0);
     assert_int_equal(json_integer_value(json_object_get(p0, "width")), 640);
-    char url[96], out[400], cmd[1200], got[512] = "", path[64];
+    char url[96], out[400], path[64];
     snprintf(url, sizeof(url), "%s", json_string_value(json_object_get(p0, "url")));
     json_decref(j);
     /* Moderated as any photo: hidden until accepted. */
@@ -499,14 +508,7 @@ static void create_with_a_photo_stores_both_without_metadata(void **state)
     step(id, "{\"action\":\"accept\"}");
     snprintf(out, sizeof(out), "%s/create-served.jpg", H.dir);
     assert_int_equal(get_photo(url, NULL, NULL, out, NULL, NULL), 200);
-    snprintf(cmd, sizeof(cmd),
-             "exiftool -s -s -s -EXIF:all -GPS:all -XMP:all -IPTC:all -ICC_Profile:all"
-             " -MakerNotes:all -Comment -Make -Model '%s' | wc -c",
-             out);
-    assert_true(md_sh_first_line(cmd, got, sizeof(got)));
-    if (atoi(got) != 0)
-        md_sh("exiftool -a -G1 '%s' >&2", out);
-    assert_int_equal(atoi(got), 0);
+    assert_no_metadata(out);
     snprintf(path, sizeof(path), "/api/v1/reports/%lld", (long long)id);
     j = call("GET", path, NULL, NULL, &st);
     assert_int_equal(json_array_size(json_object_get(j, "photos")), 1);
@@ -545,12 +547,7 @@ static void heic_is_taken_and_stripped(void **state)
     step(id, "{\"action\":\"accept\"}");
     snprintf(out, sizeof(out), "%s/heic-served.jpg", H.dir);
     assert_int_equal(get_photo(url, NULL, NULL, out, NULL, NULL), 200);
-    snprintf(cmd, sizeof(cmd),
-             "exiftool -s -s -s -EXIF:all -GPS:all -XMP:all -IPTC:all -ICC_Profile:all"
-             " -MakerNotes:all -Comment -Make -Model '%s' | wc -c",
-             out);
-    assert_true(md_sh_first_line(cmd, got, sizeof(got)));
-    assert_int_equal(atoi(got), 0);
+    assert_no_metadata(out);
     snprintf(cmd, sizeof(cmd), "exiftool -s -s -s -FileType '%s'", out);
     assert_true(md_sh_first_line(cmd, got, sizeof(got)));
     assert_non_null(strstr(got, "JPEG"));
