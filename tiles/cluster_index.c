@@ -59,6 +59,8 @@ struct memo_cluster {
     int64_t n, supporters;
     uint32_t cats, ncats; /* range of memo.cats (code ids, ascending by code) */
     uint32_t top;         /* code id of the most frequent category */
+    uint32_t text;        /* offset in memo_text: categories text, NUL, abbreviation, NUL */
+    uint32_t text_len;    /* length of the categories text */
 };
 
 struct tile_cells {
@@ -71,6 +73,7 @@ struct tile_cells {
     struct memo_cluster *clusters;
     size_t nclusters;
     struct cat_count *memo_cats;
+    char *memo_text; /* the clusters' texts (memo_cluster.text) */
 };
 
 /* An open-addressing map uint64 key -> index (+1; 0 = empty). */
@@ -454,6 +457,7 @@ static void layer_clear(struct layer_index *L)
             free(g->tiles[i].cells);
             free(g->tiles[i].clusters);
             free(g->tiles[i].memo_cats);
+            free(g->tiles[i].memo_text);
         }
         free(g->cells);
         free(g->tiles);
@@ -687,6 +691,59 @@ static int cmp_rank_desc(const void *a, const void *b)
 
 /* The greedy pass over one tile's cells (see the rule at the top) into the
  * tile's memo. `z` is the grid's zoom. */
+static size_t put_count(char *out, uint64_t v)
+{
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(out, digits + sizeof(digits) - n, n);
+    return n;
+}
+
+/* The texts of tc's clusters (categories and abbreviated count), made here
+ * once so that a tile request only copies them. */
+static bool memo_texts(const struct layer_index *L, struct tile_cells *tc)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < tc->nclusters; i++) {
+        const struct memo_cluster *m = &tc->clusters[i];
+        for (uint32_t k = 0; k < m->ncats; k++)
+            len += strlen(L->codes[tc->memo_cats[m->cats + k].cat]) + 22;
+        len += 2 + 32;
+    }
+    free(tc->memo_text);
+    tc->memo_text = malloc(len ? len : 1);
+    if (!tc->memo_text || len > UINT32_MAX)
+        return false;
+    char *p = tc->memo_text;
+    for (size_t i = 0; i < tc->nclusters; i++) {
+        struct memo_cluster *m = &tc->clusters[i];
+        m->text = (uint32_t)(p - tc->memo_text);
+        for (uint32_t k = 0; k < m->ncats; k++) {
+            const struct cat_count *cc = &tc->memo_cats[m->cats + k];
+            const char *code = L->codes[cc->cat];
+            size_t n = strlen(code);
+            if (k)
+                *p++ = ',';
+            memcpy(p, code, n);
+            p += n;
+            *p++ = ':';
+            p += put_count(p, (uint64_t)cc->n);
+        }
+        m->text_len = (uint32_t)(p - tc->memo_text) - m->text;
+        *p++ = '\0';
+        char abbr[32];
+        md_cluster_abbreviate(m->n, abbr);
+        size_t n = strlen(abbr) + 1;
+        memcpy(p, abbr, n);
+        p += n;
+    }
+    return true;
+}
+
 static bool memo_compute(struct layer_index *L, struct grid *g, struct tile_cells *tc, int z)
 {
     const struct cell *order[CELLS * CELLS];
@@ -781,6 +838,8 @@ static bool memo_compute(struct layer_index *L, struct grid *g, struct tile_cell
         tc->clusters[tc->nclusters++] = m;
     }
     free(by_rank);
+    if (!memo_texts(L, tc))
+        return false;
     tc->memo_valid = true;
     return true;
 }
@@ -823,7 +882,10 @@ static md_err emit_memo(const struct layer_index *L, const struct tile_cells *tc
                                .supporters = m->supporters,
                                .cats = cats,
                                .ncats = m->ncats,
-                               .top_category = L->codes[m->top]};
+                               .top_category = L->codes[m->top],
+                               .categories = tc->memo_text + m->text,
+                               .categories_len = m->text_len,
+                               .abbreviated = tc->memo_text + m->text + m->text_len + 1};
         rc = fn(&c, userdata);
     }
     return rc;

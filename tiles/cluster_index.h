@@ -53,6 +53,12 @@ struct md_cluster {
     const struct md_cluster_cat *cats; /* by code, ascending; ncats >= 1 */
     size_t ncats;
     const char *top_category; /* the most frequent (the first code on a tie) */
+    /* The same counts as text, made once per memoised tile (not per
+     * request): "code:n,code:n" in the order of cats, and n abbreviated as
+     * md_cluster_abbreviate does. Borrowed like cats. */
+    const char *categories;
+    size_t categories_len;
+    const char *abbreviated;
 };
 
 typedef md_err (*md_cluster_fn)(const struct md_cluster *c, void *userdata);

@@ -864,8 +864,16 @@ md_err md_mvt_prop_str(struct md_mvt *t, const char *key, const char *val)
         return MD_EINVAL;
     if (!val)
         return fail(t, MD_EINVAL, "property \"%s\": NULL string", key ? key : "");
+    return md_mvt_prop_strn(t, key, val, strlen(val));
+}
+
+md_err md_mvt_prop_strn(struct md_mvt *t, const char *key, const char *val, size_t n)
+{
+    if (!t)
+        return MD_EINVAL;
+    if (!val)
+        return fail(t, MD_EINVAL, "property \"%s\": NULL string", key ? key : "");
     uint8_t head[1 + VARINT_MAX];
-    size_t n = strlen(val);
     head[0] = KEY_VALUE_STRING;
     size_t head_len = (size_t)(put_varint(head + 1, n) - head);
     return prop_add(t, key, head, head_len, val, n);

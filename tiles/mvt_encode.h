@@ -78,6 +78,9 @@ md_err md_mvt_geom_geos(struct md_mvt *t, GEOSContextHandle_t h, const GEOSGeome
  * Errors: MD_EINVAL (no feature, NULL/empty key, NULL string value,
  * repeated key), MD_ENOMEM. Strings must be UTF-8. */
 md_err md_mvt_prop_str(struct md_mvt *t, const char *key, const char *val) MD_WUR;
+/* The same for a string of n bytes whose length the caller knows (it need
+ * not be NUL-terminated). */
+md_err md_mvt_prop_strn(struct md_mvt *t, const char *key, const char *val, size_t n) MD_WUR;
 /* Written as uint_value when v >= 0, sint_value (zigzag) when negative. */
 md_err md_mvt_prop_int(struct md_mvt *t, const char *key, int64_t v) MD_WUR;
 /* Written as uint_value (for counts and ids above INT64_MAX). */

@@ -55,45 +55,16 @@ static bool in_buffer(double x, double y)
 
 /* ---- clusters ---------------------------------------------------------- */
 
-/* Append the decimal digits of v (no printf on the per-cluster path). */
-static md_err put_u64(struct md_buf *b, uint64_t v)
-{
-    char digits[24];
-    size_t n = 0;
-    do {
-        digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return md_buf_append(b, digits + sizeof(digits) - n, n);
-}
-
 struct cluster_out {
     struct render *r;
-    struct md_buf cats; /* "200102:3,200105:1" */
-    bool supporters;    /* the layer's points carry supporters (reports) */
+    bool supporters; /* the layer's points carry supporters (reports) */
 };
 
 static md_err emit_cluster(const struct md_cluster *c, void *userdata)
 {
     struct cluster_out *o = userdata;
     struct render *r = o->r;
-    char abbr[32];
-    md_cluster_abbreviate(c->n, abbr);
-    md_buf_reset(&o->cats);
-    md_err rc = MD_OK;
-    for (size_t i = 0; !rc && i < c->ncats; i++) {
-        if (i)
-            rc = md_buf_putc(&o->cats, ',');
-        if (!rc)
-            rc = md_buf_puts(&o->cats, c->cats[i].code);
-        if (!rc)
-            rc = md_buf_putc(&o->cats, ':');
-        if (!rc)
-            rc = put_u64(&o->cats, (uint64_t)c->cats[i].n);
-    }
-    if (rc)
-        return md_fail(r->ctx, rc, "cluster categories");
-    rc = md_mvt_feature(r->mvt, c->id, MD_MVT_POINT);
+    md_err rc = md_mvt_feature(r->mvt, c->id, MD_MVT_POINT);
     if (!rc)
         rc = md_mvt_point(r->mvt, c->x, c->y);
     if (!rc)
@@ -101,11 +72,11 @@ static md_err emit_cluster(const struct md_cluster *c, void *userdata)
     if (!rc)
         rc = md_mvt_prop_int(r->mvt, "point_count", c->n);
     if (!rc)
-        rc = md_mvt_prop_str(r->mvt, "point_count_abbreviated", abbr);
+        rc = md_mvt_prop_str(r->mvt, "point_count_abbreviated", c->abbreviated);
     if (!rc)
         rc = md_mvt_prop_str(r->mvt, "category", c->top_category);
     if (!rc)
-        rc = md_mvt_prop_str(r->mvt, "categories", o->cats.data ? o->cats.data : "");
+        rc = md_mvt_prop_strn(r->mvt, "categories", c->categories, c->categories_len);
     /* The sum over the cluster's points: "me too" shows at every zoom. */
     if (!rc && o->supporters)
         rc = md_mvt_prop_int(r->mvt, "supporters", c->supporters);
@@ -122,11 +93,9 @@ static md_err emit_cluster(const struct md_cluster *c, void *userdata)
 static md_err render_clusters(struct render *r, enum md_layer layer)
 {
     struct cluster_out o = {.r = r, .supporters = layer == MD_LAYER_REPORTS};
-    md_buf_init(&o.cats, (size_t)1 << 20);
     md_err rc = md_cluster_index_sync(r->clusters, r->s, layer, r->stats->change_seq, r->ctx);
     if (!rc)
         rc = md_cluster_index_tile(r->clusters, layer, r->t, r->pool, emit_cluster, &o, r->ctx);
-    md_buf_free(&o.cats);
     return rc;
 }
 
