@@ -8,6 +8,7 @@
 #include "calendar.h"
 #include "coords.h"
 #include "events.h"
+#include "idem_key.h"
 #include "ingest.h"
 #include "md_multipart.h"
 #include "photo_image.h"
@@ -25,6 +26,7 @@ struct md_reports_state {
     int offset_min;
     struct md_overdue_timer *overdue; /* deadlines passing invalidate caches (overdue.c) */
     struct md_webhook_sender *webhooks; /* delivers events to webhooks (webhook_sender.c) */
+    struct md_idem_inflight *inflight;  /* Idempotency-Keys of creates in flight (idem_key.c) */
 };
 
 /* How a created report is answered. */
