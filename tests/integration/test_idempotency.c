@@ -204,6 +204,52 @@ static void bad_key_is_400(void **state)
     md_http_res_free(&ok);
 }
 
+/* The multipart create (report JSON + a photo): the replay carries the
+ * same photos, and the photo is stored once. */
+static void multipart_with_photo_replays(void **state)
+{
+    (void)state;
+    char jpg[400];
+    snprintf(jpg, sizeof(jpg), "%s/idem.jpg", H.dir);
+    assert_int_equal(md_sh("vips black '%s' 64 48 --bands 3", jpg), 0);
+    FILE *f = fopen(jpg, "rb");
+    assert_non_null(f);
+    static char img[1 << 16];
+    size_t n = fread(img, 1, sizeof(img), f);
+    fclose(f);
+    assert_true(n > 0 && n < sizeof(img));
+    static const char head[] =
+        "--idemB\r\nContent-Disposition: form-data; name=\"report\"\r\n"
+        "Content-Type: application/json\r\n\r\n"
+        "{\"category\":\"200102\",\"lon\":116.4012,\"lat\":39.9123,"
+        "\"description\":\"idem multipart\"}\r\n"
+        "--idemB\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\n"
+        "Content-Type: image/jpeg\r\n\r\n";
+    static const char tail[] = "\r\n--idemB--\r\n";
+    size_t len = sizeof(head) - 1 + n + sizeof(tail) - 1;
+    char *body = malloc(len + 1);
+    assert_non_null(body);
+    memcpy(body, head, sizeof(head) - 1);
+    memcpy(body + sizeof(head) - 1, img, n);
+    memcpy(body + sizeof(head) - 1 + n, tail, sizeof(tail));
+    const char *hdrs[] = {"Content-Type: multipart/form-data; boundary=idemB",
+                          "Idempotency-Key: k-multipart-1", NULL};
+    struct md_http_res a, b;
+    assert_int_equal(md_http(&H, "POST", "/api/v1/reports", hdrs, body, len, &a), 0);
+    assert_int_equal(a.status, 201);
+    assert_int_equal(md_http(&H, "POST", "/api/v1/reports", hdrs, body, len, &b), 0);
+    assert_int_equal(b.status, 201);
+    assert_string_equal(a.body, b.body);
+    assert_non_null(strstr(b.body, "\"photos\":[{"));
+    assert_int_equal(reports_described("idem multipart"), 1);
+    char id[32];
+    snprintf(id, sizeof(id), "%lld", (long long)id_of(&a));
+    assert_int_equal(db_count("SELECT count(*) FROM report_photos WHERE report_id = ?", id), 1);
+    free(body);
+    md_http_res_free(&a);
+    md_http_res_free(&b);
+}
+
 static void key_is_per_caller(void **state)
 {
     (void)state;
@@ -387,6 +433,7 @@ int main(void)
         cmocka_unit_test(same_key_twice_is_one_report),
         cmocka_unit_test(other_body_is_422),
         cmocka_unit_test(bad_key_is_400),
+        cmocka_unit_test(multipart_with_photo_replays),
         cmocka_unit_test(key_is_per_caller),
         cmocka_unit_test(open311_replays),
         cmocka_unit_test(key_survives_kill),
