@@ -9,6 +9,12 @@
  * the group-commit writer; the 201 is rendered by the deferred poll once
  * the writer's COMMIT has returned. Nothing is written for a request that
  * fails.
+ *
+ * Idempotency-Key (docs/reports.md): before any other work a keyed create
+ * replays the stored answer of its key (Idempotent-Replayed: true), is
+ * refused (422 another request under the key, 409 the key in flight) or
+ * claims the key in this process; the writer then renders the 201 and
+ * records it with the report in one savepoint (md_ingest_submit_keyed).
  */
 #include "idem_key.h"
 #include "locate.h"

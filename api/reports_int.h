@@ -88,7 +88,9 @@ json_t *md__photo_json(int64_t pid, int width, int height);
  * (res->deferred) in `form` once the report is on disk (the JSON form
  * with `photos` when there are any); errors after the queue in
  * error_form (NULL: mapd's JSON error). in->district/grid,
- * in->attributes are filled here. */
+ * in->attributes are filled here. With an Idempotency-Key header, first:
+ * 400 for a bad key, a replay of the key's stored answer, 422 or 409
+ * (report_intake.c). */
 md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *attributes,
                          const struct md_photo_parts *photos, enum md_created_form form,
                          md_error_form_fn error_form) MD_WUR;
