@@ -9,7 +9,14 @@
  * the group-commit writer; the 201 is rendered by the deferred poll once
  * the writer's COMMIT has returned. Nothing is written for a request that
  * fails.
+ *
+ * Idempotency-Key (docs/reports.md): before any other work a keyed create
+ * replays the stored answer of its key (Idempotent-Replayed: true), is
+ * refused (422 another request under the key, 409 the key in flight) or
+ * claims the key in this process; the writer then renders the 201 and
+ * records it with the report in one savepoint (md_ingest_submit_keyed).
  */
+#include "idem_key.h"
 #include "locate.h"
 #include "md_text.h"
 #include "md_time.h"
@@ -213,12 +220,13 @@ void md__report_to_crs(json_t *report, enum md_crs crs)
 
 /* ---- create: validate, queue, answer after the commit --------------- */
 
-struct pending_create {
-    struct md_ingest_ticket *ticket;
+/* What the 201 of a create says besides what the writer decides (id,
+ * token, time, photo ids). Self-contained: with an Idempotency-Key it is
+ * handed to the writer, which renders the answer in the report's
+ * transaction (md_ingest_submit_keyed). */
+struct created_spec {
     enum md_created_form form;
-    md_error_form_fn error_form; /* NULL: mapd's JSON error */
-    struct md_pool *pool;
-    json_t *duplicates;
+    json_t *duplicates; /* owned; touched by one thread at a time */
     char category[8];
     char district[MD_DISTRICT_CODE_MAX];
     char grid[MD_GRID_CODE_MAX];
@@ -228,11 +236,33 @@ struct pending_create {
     int photo_w[MD_PHOTOS_PER_REPORT], photo_h[MD_PHOTOS_PER_REPORT];
 };
 
+struct pending_create {
+    struct md_ingest_ticket *ticket;
+    enum md_created_form form;
+    md_error_form_fn error_form; /* NULL: mapd's JSON error */
+    struct md_pool *pool;
+    struct created_spec *spec;   /* NULL when the writer renders (a keyed create) */
+    struct md_idem_inflight *inflight; /* non-NULL: release (scope, key) when done */
+    char scope[MD_IDEM_SCOPE_MAX];
+    char key[MD_IDEM_KEY_MAX];
+};
+
+static void spec_free(void *arg)
+{
+    struct created_spec *spec = arg;
+    if (!spec)
+        return;
+    json_decref(spec->duplicates);
+    free(spec);
+}
+
 static void pending_free(void *userdata)
 {
     struct pending_create *p = userdata;
     md_ingest_ticket_free(p->ticket);
-    json_decref(p->duplicates);
+    if (p->inflight)
+        md_idem_inflight_release(p->inflight, p->scope, p->key);
+    spec_free(p->spec);
     free(p);
 }
 
@@ -256,49 +286,38 @@ static void set_body(struct md_response *res, int status, const char *type, char
     free(text);
 }
 
-static bool pending_poll(void *userdata, struct md_response *res)
+/* The 201 of report cr in the spec's form (any thread). */
+static md_err render_created(const void *arg, const struct md_report_created *cr,
+                             struct md_idem_answer *out)
 {
-    struct pending_create *p = userdata;
-    struct md_ctx ctx;
-    struct md_report_created cr;
-    md_err err = MD_OK;
-    md_ctx_init(&ctx);
-    if (!md_ingest_ticket_done(p->ticket, &err, &cr, &ctx))
-        return false;
-    if (err) {
-        if (!p->error_form)
-            md_response_error(res, &ctx);
-        else
-            p->error_form(res, md_err_http_status(err), md_ctx_message(&ctx),
-                          p->form == MD_CREATED_O311_XML);
-        return true;
-    }
-    char when[MD_TIME_STR_MAX], id[32], location[64];
-    md_time_format(cr.created_at, p->offset_min, when);
-    snprintf(id, sizeof(id), "%lld", (long long)cr.id);
-    snprintf(location, sizeof(location), "/api/v1/reports/%lld", (long long)cr.id);
-    MD_IGNORE(md_response_header(res, p->pool, "Location", location));
+    const struct created_spec *p = arg;
+    char when[MD_TIME_STR_MAX], id[32];
+    const char *type = "application/json";
+    char *text = NULL;
+    md_time_format(cr->created_at, p->offset_min, when);
+    snprintf(id, sizeof(id), "%lld", (long long)cr->id);
     if (p->form == MD_CREATED_JSON) {
         json_t *j =
-            json_pack("{sI s:s s:s s:s s:s s:o s:f s:f s:s s:O}", "id", (json_int_t)cr.id, "token",
-                      cr.token, "status", "reported", "category", p->category, "district",
-                      p->district, "grid", p->grid[0] ? json_string(p->grid) : json_null(), "lon",
-                      p->lon, "lat", p->lat, "created_at", when, "duplicates", p->duplicates);
+            json_pack("{sI s:s s:s s:s s:s s:o s:f s:f s:s s:O}", "id", (json_int_t)cr->id,
+                      "token", cr->token, "status", "reported", "category", p->category,
+                      "district", p->district, "grid",
+                      p->grid[0] ? json_string(p->grid) : json_null(), "lon", p->lon, "lat",
+                      p->lat, "created_at", when, "duplicates", p->duplicates);
         json_t *photos = j && p->with_photos ? json_array() : NULL;
-        for (size_t i = 0; photos && i < cr.nphotos; i++)
+        for (size_t i = 0; photos && i < cr->nphotos; i++)
             json_array_append_new(photos,
-                                  md__photo_json(cr.photo_ids[i], p->photo_w[i], p->photo_h[i]));
+                                  md__photo_json(cr->photo_ids[i], p->photo_w[i], p->photo_h[i]));
         if (photos)
             json_object_set_new(j, "photos", photos);
-        set_body(res, 201, "application/json", j ? json_dumps(j, MD_JSON_FLAGS) : NULL);
+        text = j ? json_dumps(j, MD_JSON_FLAGS) : NULL;
         json_decref(j);
     } else if (p->form == MD_CREATED_O311_JSON) {
         /* Stored at once: the id, never also the token (GeoReport v2: each
          * "should not be returned if" the other is). */
         json_t *j = json_pack("[{s:s s:s s:n}]", "service_request_id", id, "service_notice", "",
                               "account_id");
-        set_body(res, 201, "application/json; charset=utf-8",
-                 j ? json_dumps(j, MD_JSON_FLAGS) : NULL);
+        type = "application/json; charset=utf-8";
+        text = j ? json_dumps(j, MD_JSON_FLAGS) : NULL;
         json_decref(j);
     } else {
         struct md_buf b;
@@ -309,9 +328,129 @@ static bool pending_poll(void *userdata, struct md_response *res)
                                 "<service_notice></service_notice>"
                                 "<account_id></account_id></request></service_requests>\n",
                                 id));
-        set_body(res, 201, "text/xml; charset=utf-8", md_buf_steal(&b, NULL));
+        type = "text/xml; charset=utf-8";
+        text = md_buf_steal(&b, NULL);
     }
+    out->status = 201;
+    snprintf(out->content_type, sizeof(out->content_type), "%s", type);
+    out->body = text;
+    return text ? MD_OK : MD_ENOMEM;
+}
+
+static void set_location(struct md_response *res, struct md_pool *pool, int64_t id)
+{
+    char location[64];
+    snprintf(location, sizeof(location), "/api/v1/reports/%lld", (long long)id);
+    MD_IGNORE(md_response_header(res, pool, "Location", location));
+}
+
+/* An answer recorded with an Idempotency-Key, sent (takes a->body). */
+static void send_answer(struct md_response *res, struct md_pool *pool,
+                        struct md_idem_answer *a)
+{
+    const char *type = md_pool_strdup(pool, a->content_type);
+    set_body(res, a->status, type ? type : "application/json", a->body);
+    a->body = NULL;
+}
+
+static bool pending_poll(void *userdata, struct md_response *res)
+{
+    struct pending_create *p = userdata;
+    struct md_ctx ctx;
+    struct md_report_created cr;
+    struct md_idem_answer a = {0};
+    md_err err = MD_OK;
+    md_ctx_init(&ctx);
+    if (!md_ingest_ticket_done(p->ticket, &err, &cr, &ctx))
+        return false;
+    if (!err && !md_ingest_ticket_answer(p->ticket, &a) &&
+        (!p->spec || render_created(p->spec, &cr, &a)))
+        err = md_fail(&ctx, MD_ENOMEM, "building the response");
+    if (err) {
+        free(a.body);
+        if (!p->error_form)
+            md_response_error(res, &ctx);
+        else
+            p->error_form(res, md_err_http_status(err), md_ctx_message(&ctx),
+                          p->form == MD_CREATED_O311_XML);
+        return true;
+    }
+    set_location(res, p->pool, cr.id);
+    send_answer(res, p->pool, &a);
     return true;
+}
+
+/* ---- Idempotency-Key ------------------------------------------------- */
+
+/* The request's key (idem_key.h) scoped to this endpoint and caller.
+ * *keyed false without the header. */
+static md_err idem_key_of(struct md_call *c, const struct md_report_input *in,
+                          struct md_idem_new *k, bool *keyed)
+{
+    *keyed = false;
+    const char *h = md_request_header(c->req, "Idempotency-Key");
+    if (!h)
+        return MD_OK;
+    md_err rc = md_idem_key_parse(h, k->key, c->ctx);
+    if (rc)
+        return rc;
+    snprintf(k->scope, sizeof(k->scope), "%s %s %s", c->req->method, c->req->path,
+             in->actor_id && *in->actor_id ? in->actor_id : "anonymous");
+    md_idem_fingerprint(c->req, k->fingerprint);
+    *keyed = true;
+    return MD_OK;
+}
+
+/* The stored answer of k, replayed into c->res (MD_OK), 422 for another
+ * request under the key, MD_ENOTFOUND when none is stored. */
+static md_err idem_replay(struct md_call *c, const struct md_idem_new *k)
+{
+    struct md_idem_row row;
+    md_err rc = md_idem_get(c->w->store, k->scope, k->key, md_time_now(), &row, c->ctx);
+    if (rc == MD_ENOTFOUND)
+        md_ctx_clear(c->ctx);
+    if (rc)
+        return rc;
+    if (strcmp(row.fingerprint, k->fingerprint) != 0) {
+        rc = md_fail(c->ctx, MD_EUNPROC,
+                     "Idempotency-Key '%.40s' was already used for a different request (method,"
+                     " path, query, Content-Type or body differ); use a new key for a new report",
+                     k->key);
+    } else {
+        set_location(c->res, c->req->pool, row.report_id);
+        MD_IGNORE(md_response_header(c->res, c->req->pool, "Idempotent-Replayed", "true"));
+        send_answer(c->res, c->req->pool, &row.answer);
+    }
+    md_idem_row_clear(&row);
+    return rc;
+}
+
+/* Before any work: with a key, replay a stored answer (*done), refuse a
+ * key in flight (409) or claim it (*claimed; the caller releases it). */
+static md_err idem_begin(struct md_call *c, struct md_idem_new *k, bool *done, bool *claimed)
+{
+    struct md_idem_inflight *f = c->api->reports->inflight;
+    *done = *claimed = false;
+    md_err rc = idem_replay(c, k);
+    if (rc != MD_ENOTFOUND) {
+        *done = !rc;
+        return rc;
+    }
+    bool got = md_idem_inflight_claim(f, k->scope, k->key);
+    rc = idem_replay(c, k); /* the first may have committed meanwhile */
+    if (rc != MD_ENOTFOUND) {
+        if (got)
+            md_idem_inflight_release(f, k->scope, k->key);
+        *done = !rc;
+        return rc;
+    }
+    if (!got)
+        return md_fail(c->ctx, MD_ECONFLICT,
+                       "a request with Idempotency-Key '%.40s' is still being processed; retry"
+                       " once it has been answered",
+                       k->key);
+    *claimed = true;
+    return MD_OK;
 }
 
 md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *attributes,
@@ -321,20 +460,29 @@ md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *
     struct md_photo_set set = {0};
     struct md_reports_state *st = c->api->reports;
     struct md_category cat = {0};
+    struct md_idem_new key = {0};
+    bool keyed = false, claimed = false, replayed = false;
     char *attrs_text = NULL;
     json_t *dups = NULL;
     struct pending_create *p = NULL;
+    struct created_spec *spec = NULL;
     md_err rc = MD_OK;
     int retry = 1;
     if (!st || !st->ingest)
         return md_fail(c->ctx, MD_EBUSY, "this server cannot accept reports (no database writer)");
+    rc = idem_key_of(c, in, &key, &keyed);
+    if (!rc && keyed)
+        rc = idem_begin(c, &key, &replayed, &claimed);
+    if (rc || replayed)
+        return rc;
     if (!md_ratelimit_take(st->rl, c->req->client_addr, md_time_mono_us(), &retry)) {
         char v[16];
         snprintf(v, sizeof(v), "%d", retry);
         MD_IGNORE(md_response_header(c->res, c->req->pool, "Retry-After", v));
-        return md_fail(c->ctx, MD_ERATE,
-                       "too many reports from %s; at most %d a minute, retry in %d s",
-                       c->req->client_addr, c->api->cfg->rate_limit_per_min, retry);
+        rc = md_fail(c->ctx, MD_ERATE,
+                     "too many reports from %s; at most %d a minute, retry in %d s",
+                     c->req->client_addr, c->api->cfg->rate_limit_per_min, retry);
+        goto out;
     }
     rc = md_category_get(c->w->store, in->service_code, &cat, c->ctx);
     if (rc == MD_ENOTFOUND) {
@@ -373,7 +521,8 @@ md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *
     if (rc)
         goto out;
     p = calloc(1, sizeof(*p));
-    if (!p) {
+    spec = calloc(1, sizeof(*spec));
+    if (!p || !spec) {
         rc = md_fail(c->ctx, MD_ENOMEM, "queueing the report");
         goto out;
     }
@@ -383,13 +532,39 @@ md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *
             goto out;
         in->photos = set.rows;
         in->nphotos = set.n;
-        p->with_photos = form == MD_CREATED_JSON;
+        spec->with_photos = form == MD_CREATED_JSON;
         for (size_t i = 0; i < set.n; i++) {
-            p->photo_w[i] = set.rows[i].width;
-            p->photo_h[i] = set.rows[i].height;
+            spec->photo_w[i] = set.rows[i].width;
+            spec->photo_h[i] = set.rows[i].height;
         }
     }
-    rc = md_ingest_submit(st->ingest, in, &p->ticket, c->ctx); /* copies the photos */
+    spec->form = form;
+    spec->offset_min = st->offset_min;
+    snprintf(spec->category, sizeof(spec->category), "%s", cat.code);
+    snprintf(spec->district, sizeof(spec->district), "%s", in->district);
+    snprintf(spec->grid, sizeof(spec->grid), "%s", in->grid);
+    /* The answer in the request's crs, as every answer (the input was
+     * converted to WGS84 on the way in; the caller checked crs). */
+    enum md_crs out_crs = MD_CRS_WGS84;
+    if (md__param_crs(c, &out_crs))
+        out_crs = MD_CRS_WGS84;
+    md_crs_from_wgs84(out_crs, in->lon, in->lat, &spec->lon, &spec->lat);
+    size_t di;
+    json_t *dup;
+    json_array_foreach(dups, di, dup) md__report_to_crs(dup, out_crs);
+    spec->duplicates = dups;
+    dups = NULL;
+    if (keyed) { /* the writer renders and records the answer; it owns spec now */
+        key.render = render_created;
+        key.render_arg = spec;
+        key.render_free = spec_free;
+        spec = NULL;
+        rc = md_ingest_submit_keyed(st->ingest, in, &key, &p->ticket, c->ctx);
+    } else {
+        rc = md_ingest_submit(st->ingest, in, &p->ticket, c->ctx); /* copies the photos */
+        p->spec = spec;
+        spec = NULL;
+    }
     in->photos = NULL;
     in->nphotos = 0;
     if (rc)
@@ -397,27 +572,21 @@ md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *
     p->form = form;
     p->error_form = error_form;
     p->pool = c->req->pool;
-    p->duplicates = dups;
-    dups = NULL;
-    p->offset_min = st->offset_min;
-    snprintf(p->category, sizeof(p->category), "%s", cat.code);
-    snprintf(p->district, sizeof(p->district), "%s", in->district);
-    snprintf(p->grid, sizeof(p->grid), "%s", in->grid);
-    /* The answer in the request's crs, as every answer (the input was
-     * converted to WGS84 on the way in; the caller checked crs). */
-    enum md_crs out_crs = MD_CRS_WGS84;
-    if (md__param_crs(c, &out_crs))
-        out_crs = MD_CRS_WGS84;
-    md_crs_from_wgs84(out_crs, in->lon, in->lat, &p->lon, &p->lat);
-    size_t di;
-    json_t *dup;
-    json_array_foreach(p->duplicates, di, dup) md__report_to_crs(dup, out_crs);
+    if (claimed) { /* released when the answer is gone (pending_free) */
+        p->inflight = st->inflight;
+        snprintf(p->scope, sizeof(p->scope), "%s", key.scope);
+        snprintf(p->key, sizeof(p->key), "%s", key.key);
+        claimed = false;
+    }
     c->res->deferred = (struct md_deferred){
         .poll = pending_poll, .set_waker = pending_set_waker, .free = pending_free, .userdata = p};
     p = NULL;
 out:
+    if (claimed)
+        md_idem_inflight_release(st->inflight, key.scope, key.key);
     if (p)
         pending_free(p);
+    spec_free(spec);
     md__photo_set_clear(&set);
     json_decref(dups);
     free(attrs_text);

@@ -762,6 +762,9 @@ md_err md__reports_init(struct md_api *api, struct md_ctx *ctx)
     st->rl = md_ratelimit_new(cfg->rate_limit_per_min);
     if (!st->rl)
         return md_fail(ctx, MD_ENOMEM, "rate limiter");
+    st->inflight = md_idem_inflight_new();
+    if (!st->inflight)
+        return md_fail(ctx, MD_ENOMEM, "idempotency keys in flight");
     if (!cfg->db_path)
         return MD_OK;
     struct md_store *s = NULL;
@@ -802,6 +805,7 @@ void md__reports_free(struct md_api *api)
     md_ingest_stop(st->ingest);
     md__events_hub_free(st->hub);
     md_ratelimit_free(st->rl);
+    md_idem_inflight_free(st->inflight);
     md_calendar_free(&st->cal);
     free(st);
     api->reports = NULL;

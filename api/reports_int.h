@@ -8,6 +8,7 @@
 #include "calendar.h"
 #include "coords.h"
 #include "events.h"
+#include "idem_key.h"
 #include "ingest.h"
 #include "md_multipart.h"
 #include "photo_image.h"
@@ -25,6 +26,7 @@ struct md_reports_state {
     int offset_min;
     struct md_overdue_timer *overdue; /* deadlines passing invalidate caches (overdue.c) */
     struct md_webhook_sender *webhooks; /* delivers events to webhooks (webhook_sender.c) */
+    struct md_idem_inflight *inflight;  /* Idempotency-Keys of creates in flight (idem_key.c) */
 };
 
 /* How a created report is answered. */
@@ -86,7 +88,9 @@ json_t *md__photo_json(int64_t pid, int width, int height);
  * (res->deferred) in `form` once the report is on disk (the JSON form
  * with `photos` when there are any); errors after the queue in
  * error_form (NULL: mapd's JSON error). in->district/grid,
- * in->attributes are filled here. */
+ * in->attributes are filled here. With an Idempotency-Key header, first:
+ * 400 for a bad key, a replay of the key's stored answer, 422 or 409
+ * (report_intake.c). */
 md_err md__report_submit(struct md_call *c, struct md_report_input *in, json_t *attributes,
                          const struct md_photo_parts *photos, enum md_created_form form,
                          md_error_form_fn error_form) MD_WUR;

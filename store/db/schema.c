@@ -373,6 +373,11 @@ md_err md__store_webhooks_ddl(struct md_store *s, struct md_ctx *ctx)
     return md__store_exec(s, schema_webhooks_sql, ctx);
 }
 
+md_err md__store_idempotency_ddl(struct md_store *s, struct md_ctx *ctx)
+{
+    return md__store_exec(s, schema_idempotency_sql, ctx);
+}
+
 static md_err create_schema(struct md_store *s, struct md_ctx *ctx)
 {
     md_err rc = md__store_exec(s, "SELECT InitSpatialMetaData(0, 'WGS84')", ctx);
@@ -388,6 +393,8 @@ static md_err create_schema(struct md_store *s, struct md_ctx *ctx)
         rc = md__store_exec(s, schema_citizen_sql, ctx);
     if (!rc)
         rc = md__store_webhooks_ddl(s, ctx);
+    if (!rc)
+        rc = md__store_idempotency_ddl(s, ctx);
     if (!rc)
         rc = md__store_exec(s, schema_geometry_sql, ctx);
     if (!rc)
@@ -478,6 +485,8 @@ md_err md_store_init(struct md_store *s, const char *categories_path, struct md_
         rc = md__store_exec(s, schema_citizen_sql, ctx);
     if (!rc && version != 0)
         rc = md__store_webhooks_ddl(s, ctx);
+    if (!rc && version != 0)
+        rc = md__store_idempotency_ddl(s, ctx);
     if (!rc && version != 0)
         rc = add_supporters(s, ctx);
     if (!rc && categories_path)

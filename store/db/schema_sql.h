@@ -214,6 +214,17 @@ static const char schema_webhooks_sql[] =
     "CREATE TABLE IF NOT EXISTS webhook_cursor (id INTEGER PRIMARY KEY CHECK (id = 1),\n"
     "  last_event INTEGER NOT NULL);\n";
 
+/* Block "idempotency" (idempotency.h): the answer of each create made with
+ * an Idempotency-Key, written in the report's own transaction; (scope, key)
+ * is unique, so of two requests with one key only one commits. Kept 24 h
+ * (created_at, pruned by the report writer). */
+static const char schema_idempotency_sql[] =
+    "CREATE TABLE IF NOT EXISTS idempotency_keys (scope TEXT NOT NULL, key TEXT NOT NULL,\n"
+    "  fingerprint TEXT NOT NULL, report_id INTEGER NOT NULL, status INTEGER NOT NULL,\n"
+    "  content_type TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (scope, key));\n"
+    "CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_at);\n";
+
 /* Geometry columns and their R*Tree indexes (SpatiaLite). */
 static const char schema_geometry_sql[] =
     "SELECT AddGeometryColumn('districts', 'geom', 4326, 'MULTIPOLYGON', 'XY', 1);\n"

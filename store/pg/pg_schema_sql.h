@@ -141,6 +141,13 @@ static const char pg_schema_sql[] =
     "CREATE TRIGGER districts_track AFTER INSERT OR UPDATE OR DELETE ON districts\n"
     "  FOR EACH ROW EXECUTE FUNCTION md_track_polygon(2);\n"
     "CREATE TRIGGER grids_track AFTER INSERT OR UPDATE OR DELETE ON grids\n"
-    "  FOR EACH ROW EXECUTE FUNCTION md_track_polygon(3);\n";
+    "  FOR EACH ROW EXECUTE FUNCTION md_track_polygon(3);\n"
+    /* Idempotency-Key records (idempotency.h), as on SQLite: written in the
+     * report's transaction; the primary key decides between nodes. */
+    "CREATE TABLE idempotency_keys (scope text NOT NULL, key text NOT NULL,\n"
+    "  fingerprint text NOT NULL, report_id bigint NOT NULL, status integer NOT NULL,\n"
+    "  content_type text NOT NULL, body text NOT NULL, created_at bigint NOT NULL,\n"
+    "  PRIMARY KEY (scope, key));\n"
+    "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);\n";
 
 #endif

@@ -32,6 +32,7 @@
 #define MAX_BATCH 1024
 #define CKPT_STEP_FRAMES 2000 /* a background pass per this many new frames */
 #define CKPT_HARD_FRAMES 8000 /* the writer finishes the checkpoint and rewinds */
+#define PRUNE_EVERY_S 3600    /* expired Idempotency-Keys deleted at most this often */
 
 enum ticket_state { QUEUED, RUNNING, DONE };
 
@@ -49,6 +50,9 @@ struct md_ingest_ticket {
     md_err err;
     char msg[MD_CTX_MSG_MAX];
     struct md_report_created created;
+    bool keyed;                /* key holds an Idempotency-Key to record */
+    struct md_idem_new key;    /* render_arg owned by the ticket */
+    struct md_idem_answer answer; /* what was recorded (body owned until taken) */
 };
 
 struct md_ingest {
@@ -74,6 +78,7 @@ struct md_ingest {
     pthread_t ckpt_thread;
     struct md_store *ckpt_store;
     int wal_frames, ckpt_asked_at; /* WAL frames now, at the last request */
+    int64_t pruned_at; /* writer only: when expired keys were last deleted */
 };
 
 /* Copy the photos' bytes of `in` into one allocation owned by the ticket
@@ -154,6 +159,9 @@ static void ticket_destroy(struct md_ingest_ticket *t)
         return;
     free(t->blob);
     free(t->photo_blob);
+    if (t->keyed && t->key.render_free)
+        t->key.render_free(t->key.render_arg);
+    free(t->answer.body);
     free(t);
 }
 
@@ -214,6 +222,32 @@ static void checkpoint_if_full(struct md_ingest *g)
     g->ckpt_asked_at = 0;
 }
 
+/* The Idempotency-Key of ticket t: its 201 rendered and recorded in the
+ * report's savepoint. */
+static md_err record_key(struct md_ingest *g, struct md_ingest_ticket *t, int64_t now,
+                         struct md_ctx *ctx)
+{
+    free(t->answer.body);
+    memset(&t->answer, 0, sizeof(t->answer));
+    md_err rc = t->key.render(t->key.render_arg, &t->created, &t->answer);
+    if (rc)
+        return md_fail(ctx, rc, "rendering the answer to record with the Idempotency-Key");
+    return md_idem_put(g->store, &t->key, t->created.id, &t->answer, now, ctx);
+}
+
+/* Expired keys deleted inside the batch's transaction, once an hour; a
+ * failure only delays it (the read side ignores expired keys). */
+static void prune_keys(struct md_ingest *g, int64_t now)
+{
+    if (now - g->pruned_at < PRUNE_EVERY_S)
+        return;
+    g->pruned_at = now;
+    MD_IGNORE(md__store_exec(g->store, "SAVEPOINT prune", NULL));
+    if (md_idem_prune(g->store, now, NULL, NULL))
+        MD_IGNORE(md__store_exec(g->store, "ROLLBACK TO prune", NULL));
+    MD_IGNORE(md__store_exec(g->store, "RELEASE prune", NULL));
+}
+
 /* Write one batch in one transaction; fills each ticket's result. */
 static void write_batch(struct md_ingest *g, struct md_ingest_ticket **batch, size_t n)
 {
@@ -221,6 +255,8 @@ static void write_batch(struct md_ingest *g, struct md_ingest_ticket **batch, si
     md_ctx_init(&ctx);
     int64_t now = md_time_now();
     md_err rc = md_store_begin(g->store, &ctx);
+    if (!rc)
+        prune_keys(g, now);
     for (size_t i = 0; i < n; i++) {
         struct md_ingest_ticket *t = batch[i];
         if (rc) {
@@ -233,6 +269,8 @@ static void write_batch(struct md_ingest *g, struct md_ingest_ticket **batch, si
         t->err = md__store_exec(g->store, "SAVEPOINT report", &one);
         if (!t->err)
             t->err = md_report_insert(g->store, &t->in, now, g->offset_min, &t->created, &one);
+        if (!t->err && t->keyed)
+            t->err = record_key(g, t, now, &one);
         if (t->err) {
             MD_IGNORE(md__store_exec(g->store, "ROLLBACK TO report; RELEASE report", NULL));
             snprintf(t->msg, sizeof(t->msg), "%s", md_ctx_message(&one));
@@ -335,6 +373,8 @@ md_err md_ingest_start(const char *db_path, int offset_min, size_t max_queue,
      * file opened and unlinked per report. Durability is the WAL's job. */
     if (!rc)
         rc = md__store_exec(g->store, "PRAGMA temp_store = MEMORY", ctx);
+    if (!rc) /* a database made before Idempotency-Key gets its table */
+        rc = md_idem_ensure_table(g->store, ctx);
     if (!rc) {
         rc = md_store_open(db_path, MD_STORE_READWRITE, &g->ckpt_store, ctx);
         if (!rc)
@@ -389,7 +429,20 @@ void md_ingest_stop(struct md_ingest *g)
 md_err md_ingest_submit(struct md_ingest *g, const struct md_report_input *in,
                         struct md_ingest_ticket **out, struct md_ctx *ctx)
 {
+    return md_ingest_submit_keyed(g, in, NULL, out, ctx);
+}
+
+md_err md_ingest_submit_keyed(struct md_ingest *g, const struct md_report_input *in,
+                              const struct md_idem_new *key, struct md_ingest_ticket **out,
+                              struct md_ctx *ctx)
+{
     struct md_ingest_ticket *t = calloc(1, sizeof(*t));
+    if (t && key) {
+        t->keyed = true;
+        t->key = *key;
+    } else if (key && key->render_free) {
+        key->render_free(key->render_arg);
+    }
     if (!t || copy_input(t, in)) {
         ticket_destroy(t);
         return md_fail(ctx, MD_ENOMEM, "queueing the report");
@@ -441,6 +494,19 @@ bool md_ingest_ticket_done(struct md_ingest_ticket *t, md_err *err, struct md_re
     }
     pthread_mutex_unlock(&g->lock);
     return done;
+}
+
+bool md_ingest_ticket_answer(struct md_ingest_ticket *t, struct md_idem_answer *out)
+{
+    struct md_ingest *g = t->owner;
+    pthread_mutex_lock(&g->lock);
+    bool have = t->state == DONE && !t->err && t->keyed && t->answer.body;
+    if (have) {
+        *out = t->answer;
+        t->answer.body = NULL;
+    }
+    pthread_mutex_unlock(&g->lock);
+    return have;
 }
 
 void md_ingest_ticket_free(struct md_ingest_ticket *t)

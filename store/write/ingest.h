@@ -12,6 +12,7 @@
 #ifndef MD_INGEST_H
 #define MD_INGEST_H
 
+#include "idempotency.h"
 #include "reports.h"
 
 struct md_ingest;
@@ -35,6 +36,20 @@ void md_ingest_stop(struct md_ingest *g);
  * freed before it is done is still written; its result is dropped). */
 md_err md_ingest_submit(struct md_ingest *g, const struct md_report_input *in,
                         struct md_ingest_ticket **out, struct md_ctx *ctx) MD_WUR;
+/* The same with an Idempotency-Key: inside the report's savepoint the
+ * writer calls key->render for the 201 and records it with the key
+ * (md_idem_put); a live record of the key fails the ticket with
+ * MD_ECONFLICT and nothing of it is written. key->render_arg is the
+ * ingest's from this call on, whatever it returns (freed with
+ * key->render_free once the ticket is gone). The writer also deletes
+ * expired keys, at most once an hour, in a batch's transaction. */
+md_err md_ingest_submit_keyed(struct md_ingest *g, const struct md_report_input *in,
+                              const struct md_idem_new *key, struct md_ingest_ticket **out,
+                              struct md_ctx *ctx) MD_WUR;
+/* Once a keyed ticket is done with MD_OK: move the answer the writer
+ * recorded into *out (caller frees out->body) and return true; false
+ * otherwise (no key, not done, failed, or already taken). */
+bool md_ingest_ticket_answer(struct md_ingest_ticket *t, struct md_idem_answer *out);
 /* Call wake(arg) from the writer thread once the ticket is done (at once if
  * it already is). wake must not call back into the ingest. */
 void md_ingest_ticket_set_waker(struct md_ingest_ticket *t, md_wake_fn wake, void *arg);

@@ -79,6 +79,11 @@ static void creates_version_1(void **state)
     assert_int_equal(md_pg_scalar(conn, "SELECT count(*) FROM meta WHERE key = 'backend'"
                                         " AND value = 'postgis'"),
                      1);
+    /* Idempotency-Key records, keyed (scope, key) as on SQLite. */
+    assert_int_equal(md_pg_scalar(conn, "SELECT count(*) FROM information_schema.key_column_usage"
+                                        " WHERE table_name = 'idempotency_keys'"
+                                        " AND constraint_name = 'idempotency_keys_pkey'"),
+                     2);
     long long tables =
         md_pg_scalar(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
 

@@ -59,6 +59,8 @@ const char *md__report_select_sql(void);
 const char *const *md__tile_read_sql(size_t *n);
 /* The webhook tables (schema_sql.h's block "webhooks"), IF NOT EXISTS. */
 md_err md__store_webhooks_ddl(struct md_store *s, struct md_ctx *ctx) MD_WUR;
+/* The Idempotency-Key table (schema_sql.h's block "idempotency"), IF NOT EXISTS. */
+md_err md__store_idempotency_ddl(struct md_store *s, struct md_ctx *ctx) MD_WUR;
 /* Create the change-tracking triggers of one layer. */
 md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct md_ctx *ctx) MD_WUR;
 
