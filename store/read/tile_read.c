@@ -6,9 +6,9 @@
  * spans; a box taller than TKEY_MAX_ROWS z18 rows, or one without a span,
  * reads the R*Tree idx_<layer>_geom instead. Polygons and labels: the R*Tree
  * and districts' label columns, in rowid order (the id order tile_read.h
- * promises). A PostgreSQL store goes to pg/pg_tile_read.c instead. Each statement is a constant cached with
- * md_store_stmt; a step error ends the read as md_store_fail, never as "no
- * more rows". No allocation per row: text and blobs are SQLite's, valid until
+ * promises). A PostgreSQL store goes to pg/pg_tile_read.c instead. Each
+ * statement is a constant cached with md_store_stmt; a step error ends the
+ * read as md_store_fail, never as "no more rows". No allocation per row: text and blobs are SQLite's, valid until
  * the next step, so borrowed by the callback.
  */
 #include "tile_read.h"
