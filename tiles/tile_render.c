@@ -8,7 +8,9 @@
  * are bucketed on a square grid in tile space, with the smallest cell size
  * (binary search) whose number of occupied cells fits; the lowest id in each
  * cell is kept. The result is even density over the tile, not a prefix of
- * some order.
+ * some order. Points are written in id order, polygons and labels in the
+ * id order their reads return (tile_read.h), so both backends draw the
+ * same bytes.
  */
 #include "tile_render.h"
 #include "cluster_index.h"
@@ -197,8 +199,9 @@ static size_t grid_keep(const struct point_set *ps, int32_t cellsz, uint64_t *sl
     return kept;
 }
 
-/* Keep the lowest id per grid cell, with the smallest cell (binary search
- * over whole tile units) whose kept count fits the budget. */
+/* Keep the lowest id per grid cell (rows sorted by id), with the smallest
+ * cell (binary search over whole tile units) whose kept count fits the
+ * budget. */
 static md_err thin(struct render *r, struct point_set *ps, bool *keep, size_t *kept)
 {
     size_t nslots = 1;
@@ -207,7 +210,6 @@ static md_err thin(struct render *r, struct point_set *ps, bool *keep, size_t *k
     uint64_t *slots = md_pool_alloc(r->pool, nslots * sizeof(*slots));
     if (!slots)
         return md_fail(r->ctx, MD_ENOMEM, "thinning");
-    qsort(ps->rows, ps->n, sizeof(*ps->rows), cmp_id);
     int32_t lo = 1, hi = MD_TILE_EXTENT + 2 * MD_TILE_BUFFER; /* hi: one cell, always fits */
     while (lo < hi) {
         int32_t mid = lo + (hi - lo) / 2;
@@ -261,6 +263,9 @@ static md_err render_points(struct render *r, enum md_layer layer)
     md_err rc = load_points(r, layer, &ps);
     if (rc || ps.n == 0)
         return rc;
+    /* Points are written in id order: the tile's bytes do not depend on the
+     * order a backend's index hands the rows out in (tile_read.h). */
+    qsort(ps.rows, ps.n, sizeof(*ps.rows), cmp_id);
     bool *keep = NULL;
     size_t kept = ps.n;
     if (ps.n > r->point_budget) {

@@ -5,8 +5,15 @@
  * on disk when it returns, and waits up to busy_timeout for other writers.
  * Statements are cached by the address of their SQL text: callers pass
  * string constants, so a pointer compare is an exact key.
+ *
+ * A `postgresql://` or `postgres://` path opens a PostgreSQL store
+ * (pg/pg_store.h): open, close, path, read snapshots, txn state, layer
+ * info and the change seq dispatch on the backend tag here; every
+ * SQLite-only path is refused by the guard in md_store_stmt, exec_sql and
+ * md_store_fail (store_int.h).
  */
 #include "store_int.h"
+#include "pg_store.h"
 
 #include <spatialite.h>
 #include <stdio.h>
@@ -46,8 +53,20 @@ md_err md_layer_parse_tile(const char *name, enum md_layer *out)
     return parse_layer(name, MD_LAYER__COUNT, out);
 }
 
+md_err md__store_not_on_pg(const char *what, struct md_ctx *ctx)
+{
+    return md_fail(ctx, MD_EINVAL, "%s: not yet on PostgreSQL", what);
+}
+
+static bool on_pg(const struct md_store *s)
+{
+    return s && s->backend == MD_BACKEND_PG;
+}
+
 md_err md_store_fail(struct md_store *s, int sqlite_rc, const char *what, struct md_ctx *ctx)
 {
+    if (on_pg(s)) /* a SQLite call on the placeholder connection */
+        return md__store_not_on_pg(what, ctx);
     md_err err;
     switch (sqlite_rc & 0xff) {
     case SQLITE_FULL: err = MD_ENOSPACE; break;
@@ -66,6 +85,8 @@ md_err md_store_fail(struct md_store *s, int sqlite_rc, const char *what, struct
 
 static md_err exec_sql(struct md_store *s, const char *sql, struct md_ctx *ctx)
 {
+    if (on_pg(s))
+        return md_fail(ctx, MD_EINVAL, "%.40s: not yet on PostgreSQL", sql);
     char *errmsg = NULL;
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, &errmsg);
     if (rc != SQLITE_OK) {
@@ -128,6 +149,31 @@ static md_err apply_pragmas(struct md_store *s, int flags, struct md_ctx *ctx)
                     ctx);
 }
 
+/* A PostgreSQL store: the libpq connection, and an empty in-memory SQLite
+ * connection as `db` that the guards keep every statement off. */
+static md_err open_pg(const char *uri, int flags, struct md_store **out, struct md_ctx *ctx)
+{
+    if (flags & (MD_STORE_CREATE | MD_STORE_BULK))
+        return md__store_not_on_pg("creating or bulk-loading a database", ctx);
+    struct md_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return md_fail(ctx, MD_ENOMEM, "out of memory opening a postgresql store");
+    s->backend = MD_BACKEND_PG;
+    s->path = strdup(uri);
+    md_err rc = s->path ? MD_OK : md_fail(ctx, MD_ENOMEM, "out of memory");
+    if (!rc && sqlite3_open_v2(":memory:", &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                               NULL) != SQLITE_OK)
+        rc = md_fail(ctx, MD_ENOMEM, "placeholder connection");
+    if (!rc)
+        rc = md__pg_open(uri, &s->pg, ctx);
+    if (rc) {
+        md_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return MD_OK;
+}
+
 md_err md_store_open(const char *path, int flags, struct md_store **out, struct md_ctx *ctx)
 {
     md_err rc = MD_OK;
@@ -135,6 +181,8 @@ md_err md_store_open(const char *path, int flags, struct md_store **out, struct 
     *out = NULL;
     if (!path || !*path)
         return md_fail(ctx, MD_EINVAL, "database path is empty");
+    if (md_pg_is_uri(path))
+        return open_pg(path, flags, out, ctx);
     rc = check_file(path, flags, ctx);
     if (rc)
         return rc;
@@ -174,6 +222,7 @@ void md_store_close(struct md_store *s)
     free(s->stmts);
     free(s->bulk_restore);
     md__rtree_cache_free(s->rtree_cache);
+    md__pg_close(s->pg);
     if (s->db)
         sqlite3_close_v2(s->db);
     if (s->splite_cache)
@@ -194,6 +243,9 @@ const char *md_store_path(const struct md_store *s)
 
 md_err md_store_stmt(struct md_store *s, const char *sql, sqlite3_stmt **out, struct md_ctx *ctx)
 {
+    *out = NULL;
+    if (on_pg(s))
+        return md_fail(ctx, MD_EINVAL, "%.40s: not yet on PostgreSQL", sql);
     for (size_t i = 0; i < s->nstmts; i++) {
         if (s->stmts[i].sql == sql) {
             sqlite3_reset(s->stmts[i].stmt);
@@ -223,6 +275,8 @@ md_err md_store_stmt(struct md_store *s, const char *sql, sqlite3_stmt **out, st
 
 md_err md_store_begin(struct md_store *s, struct md_ctx *ctx)
 {
+    if (on_pg(s))
+        return md__store_not_on_pg("writing", ctx);
     return exec_sql(s, "BEGIN IMMEDIATE", ctx);
 }
 
@@ -236,6 +290,10 @@ md_err md_store_commit(struct md_store *s, struct md_ctx *ctx)
 
 void md_store_rollback(struct md_store *s)
 {
+    if (on_pg(s)) {
+        md__pg_read_end(s->pg); /* only read-only transactions are opened there */
+        return;
+    }
     if (!sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -254,18 +312,26 @@ static md_err step_once(struct md_store *s, const char *sql, struct md_ctx *ctx)
 md_err md_store_read_begin(struct md_store *s, struct md_ctx *ctx)
 {
     static const char sql[] = "BEGIN";
+    if (on_pg(s))
+        return md__pg_read_begin(s->pg, ctx);
     return step_once(s, sql, ctx);
 }
 
 void md_store_read_end(struct md_store *s)
 {
     static const char sql[] = "COMMIT";
+    if (on_pg(s)) {
+        md__pg_read_end(s->pg);
+        return;
+    }
     if (!sqlite3_get_autocommit(s->db) && step_once(s, sql, NULL))
         md_store_rollback(s);
 }
 
 enum md_txn_state md_store_txn_state(struct md_store *s)
 {
+    if (on_pg(s))
+        return md__pg_txn_state(s->pg);
     if (sqlite3_get_autocommit(s->db))
         return MD_TXN_NONE;
     return sqlite3_txn_state(s->db, "main") == SQLITE_TXN_WRITE ? MD_TXN_WRITE : MD_TXN_READ;
@@ -276,6 +342,8 @@ md_err md_store_layer_info(struct md_store *s, enum md_layer layer, struct md_la
 {
     static const char sql[] = "SELECT version, row_count, cluster_below_zoom, min_zoom, max_zoom,"
                               " cache_seconds FROM layers WHERE id = ?";
+    if (on_pg(s))
+        return md__pg_layer_info(s->pg, layer, out, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
@@ -319,6 +387,8 @@ md_err md_store_scalar(struct md_store *s, const char *sql, int64_t *out, struct
 md_err md_store_change_seq(struct md_store *s, int64_t *out, struct md_ctx *ctx)
 {
     static const char sql[] = "SELECT seq FROM change_log ORDER BY seq DESC LIMIT 1";
+    if (on_pg(s))
+        return md__pg_change_seq(s->pg, out, ctx);
     return md_store_scalar(s, sql, out, ctx);
 }
 

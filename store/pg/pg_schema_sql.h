@@ -71,7 +71,7 @@ static const char pg_schema_sql[] =
     "  parked_from text, channel text NOT NULL\n"
     "    CHECK (channel IN ('app', 'web', 'hotline', 'patrol', 'import', 'open311')),\n"
     "  media_urls text NOT NULL DEFAULT '[]', attributes text NOT NULL DEFAULT '{}',\n"
-    "  facility_id bigint, proposed_change text,\n"
+    "  facility_id bigint, proposed_change text, supporters bigint NOT NULL DEFAULT 0,\n"
     "  merged_into bigint, token text UNIQUE, created_at bigint NOT NULL,\n"
     "  updated_at bigint NOT NULL, expected_at bigint, closed_at bigint,\n"
     "  lon float8 NOT NULL CHECK (lon BETWEEN -180 AND 180),\n"

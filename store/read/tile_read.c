@@ -5,13 +5,15 @@
  * z18 tile y * 2^18 + x), one contiguous key range per z18 tile row the box
  * spans; a box taller than TKEY_MAX_ROWS z18 rows, or one without a span,
  * reads the R*Tree idx_<layer>_geom instead. Polygons and labels: the R*Tree
- * and districts' label columns. Each statement is a constant cached with
- * md_store_stmt; a step error ends the read as md_store_fail, never as "no
- * more rows". No allocation per row: text and blobs are SQLite's, valid until
+ * and districts' label columns, in rowid order (the id order tile_read.h
+ * promises). A PostgreSQL store goes to pg/pg_tile_read.c instead. Each
+ * statement is a constant cached with md_store_stmt; a step error ends the
+ * read as md_store_fail, never as "no more rows". No allocation per row: text and blobs are SQLite's, valid until
  * the next step, so borrowed by the callback.
  */
 #include "tile_read.h"
 #include "store_int.h"
+#include "pg_tile_read.h"
 
 static const char facilities_sql[] =
     "SELECT f.id, f.lon, f.lat, f.category, f.name, f.status FROM idx_facilities_geom i"
@@ -35,15 +37,15 @@ static const char reports_tkey_sql[] =
 static const char districts_sql[] =
     "SELECT d.rowid, d.code, d.name, d.name_en, AsBinary(d.geom) FROM idx_districts_geom i"
     " JOIN districts d ON d.rowid = i.pkid"
-    " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
+    " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3 ORDER BY d.rowid";
 static const char grids_sql[] =
     "SELECT g.rowid, g.code, g.district_code, NULL, AsBinary(g.geom) FROM idx_grids_geom i"
     " JOIN grids g ON g.rowid = i.pkid"
-    " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3";
+    " WHERE i.xmin <= ?2 AND i.xmax >= ?1 AND i.ymin <= ?4 AND i.ymax >= ?3 ORDER BY g.rowid";
 
 static const char labels_sql[] =
     "SELECT rowid, code, name, name_en, label_lon, label_lat FROM districts"
-    " WHERE label_lon BETWEEN ?1 AND ?2 AND label_lat BETWEEN ?3 AND ?4";
+    " WHERE label_lon BETWEEN ?1 AND ?2 AND label_lat BETWEEN ?3 AND ?4 ORDER BY rowid";
 
 const char *const *md__tile_read_sql(size_t *n)
 {
@@ -105,6 +107,8 @@ md_err md_store_tile_points(struct md_store *s, enum md_layer layer, const struc
 {
     if (layer != MD_LAYER_FACILITIES && layer != MD_LAYER_REPORTS)
         return md_fail(ctx, MD_EINVAL, "layer %d has no points", (int)layer);
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_tile_points(s->pg, layer, box, fn, userdata, ctx);
     bool reports = layer == MD_LAYER_REPORTS;
     sqlite3_stmt *st = NULL;
     md_err rc;
@@ -135,6 +139,8 @@ md_err md_store_tile_polygons(struct md_store *s, enum md_layer layer, const str
 {
     if (layer != MD_LAYER_DISTRICTS && layer != MD_LAYER_GRIDS)
         return md_fail(ctx, MD_EINVAL, "layer %d has no polygons", (int)layer);
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_tile_polygons(s->pg, layer, box, fn, userdata, ctx);
     bool districts = layer == MD_LAYER_DISTRICTS;
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, districts ? districts_sql : grids_sql, &st, ctx);
@@ -169,6 +175,8 @@ md_err md_store_tile_polygons(struct md_store *s, enum md_layer layer, const str
 md_err md_store_tile_labels(struct md_store *s, const struct md_bbox *box, md_tile_label_fn fn,
                             void *userdata, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_tile_labels(s->pg, box, fn, userdata, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, labels_sql, &st, ctx);
     if (rc)

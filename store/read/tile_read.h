@@ -2,12 +2,16 @@
  * layer in a box, the polygons of districts and grids meeting a box, and the
  * districts' label points (tiles/tile_render.c turns them into MVT).
  *
- * Rows are fed to a callback one at a time, in the backend's index order
- * (stable for one state of the database); every pointer in a row is borrowed
+ * Rows are fed to a callback one at a time: points in the backend's index
+ * order (stable for one state of the database; the renderer sorts them by
+ * id), polygons and labels by id, so every backend hands out the same
+ * sequence of rows; every pointer in a row is borrowed
  * until the callback returns, so copy what must outlive it. A callback's
  * non-zero md_err stops the read and is returned as is. Reads run inside the
  * caller's read snapshot when one is open (md_store_read_begin). Nothing here
- * names a database engine: a backend implements these three functions.
+ * names a database engine: a backend implements these three functions
+ * (SpatiaLite: tile_read.c; PostGIS: pg/pg_tile_read.c, chosen by the
+ * store's backend).
  */
 #ifndef MD_TILE_READ_H
 #define MD_TILE_READ_H

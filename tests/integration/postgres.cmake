@@ -10,3 +10,5 @@ mapd_integration_test(pg_changefeed mapd_test_pg_harness mapd_store Threads::Thr
 set_tests_properties(integration/pg_changelog integration/pg_changefeed PROPERTIES LABELS "postgres")
 mapd_integration_test(pg_schema mapd_test_pg_harness mapd_store)
 set_tests_properties(integration/pg_schema PROPERTIES LABELS "postgres")
+mapd_integration_test(pg_tiles mapd_test_pg_harness mapd_tiles mapd_store m)
+set_tests_properties(integration/pg_tiles PROPERTIES LABELS "postgres")

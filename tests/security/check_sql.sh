@@ -54,6 +54,7 @@ CONST_ALLOW=(
   'store/domain/locate.c:^sql$'      # sql_code/load_set parameter; every caller passes an element of a static const table or a literal
   'store/write/rtree_load.c:^sql$'   # formatted from layer_defs table names only (see FORMAT_ALLOW)
   'store/read/feature_query.c:^d->box_count$' # field of the static const layer_defs table of statements
+  'store/pg/pg_copy.c:^t->select_sql$' # field of the static const tables[] of copy statements
   'store/read/feature_query.c:^b->sql\.data$' # a page statement put together from constant fragments and allow-listed column names (md_field); every value bound
 )
 

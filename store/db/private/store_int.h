@@ -19,7 +19,21 @@ struct md_row {
     sqlite3_stmt *st;
 };
 
+/* Which database a store speaks to. A PostgreSQL store (pg/pg_store.h)
+ * implements the functions that dispatch on this tag (open, close, path,
+ * read snapshots, txn state, layer info, change seq, the tile reads); its
+ * `db` is an empty in-memory SQLite connection that no statement may run
+ * on: md_store_stmt and md__store_exec refuse a PostgreSQL store and
+ * md_store_fail reports any other SQLite call on it, each as MD_EINVAL
+ * "... not yet on PostgreSQL" - one guard instead of one per function, and
+ * never a NULL connection to crash on. */
+enum md_backend { MD_BACKEND_SQLITE = 0, MD_BACKEND_PG };
+
+struct md_pg;
+
 struct md_store {
+    enum md_backend backend;
+    struct md_pg *pg; /* MD_BACKEND_PG: the connection and its statements (owned) */
     sqlite3 *db;
     void *splite_cache;
     char *path;
@@ -29,6 +43,10 @@ struct md_store {
     int64_t bulk_first_rowid; /* rows above this were inserted in bulk mode */
     struct md__rtree_cache *rtree_cache; /* query.c's decoded R*Tree nodes (owned) */
 };
+
+/* The refusal of a function that has no PostgreSQL implementation yet:
+ * MD_EINVAL, "<what>: not yet on PostgreSQL". */
+md_err md__store_not_on_pg(const char *what, struct md_ctx *ctx);
 
 /* The raw connection, borrowed (for modules of this library and tests). */
 sqlite3 *md_store_db(struct md_store *s);

@@ -1,0 +1,162 @@
+/* pg_copy.c - a SpatiaLite store's layers into PostgreSQL (pg_copy.h).
+ *
+ * Table by table in dependency order (categories before the rows that name
+ * them, districts before grids), each a SELECT on the SQLite store and one
+ * prepared INSERT with bound parameters per row, all inside one
+ * transaction on a connection of its own; closing it without COMMIT rolls
+ * everything back, which is the single error path. Columns go as text
+ * except doubles (printed with 17 significant digits: the same double
+ * arrives) and geometries (SpatiaLite's AsBinary WKB as a binary bytea
+ * parameter, ST_GeomFromWKB on the server). Identity sequences are moved
+ * past the copied ids at the end, so later inserts get fresh ones.
+ */
+#include "pg_copy.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pg_store.h"
+#include "store_int.h"
+
+#define MAX_COLS 24
+
+/* One table: the SQLite SELECT, the PostgreSQL INSERT ($i = column i-1)
+ * and each column's kind: 't' text or integer, 'd' double, 'g' WKB. */
+struct copy_table {
+    const char *name;
+    const char *select_sql;
+    const char *insert_sql;
+    const char *kinds;
+};
+
+static const struct copy_table tables[] = {
+    {"facility_categories", "SELECT code, name_zh, name_en, color, sort FROM facility_categories",
+     "INSERT INTO facility_categories(code, name_zh, name_en, color, sort)"
+     " VALUES ($1, $2, $3, $4, $5)",
+     "ttttt"},
+    {"categories",
+     "SELECT code, kind, group_code, group_zh, group_en, name_zh, name_en, description,"
+     " deadline_value, deadline_unit, unit_type, dup_radius_m, attributes, sort FROM categories",
+     "INSERT INTO categories(code, kind, group_code, group_zh, group_en, name_zh, name_en,"
+     " description, deadline_value, deadline_unit, unit_type, dup_radius_m, attributes, sort)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+     "tttttttttttdtt"},
+    {"districts",
+     "SELECT rowid, code, name, name_en, label_lon, label_lat, updated_at, AsBinary(geom)"
+     " FROM districts ORDER BY rowid",
+     "INSERT INTO districts(id, code, name, name_en, label_lon, label_lat, updated_at, geom)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, ST_Multi(ST_GeomFromWKB($8::bytea, 4326)))",
+     "ttttddtg"},
+    {"grids",
+     "SELECT rowid, code, district_code, updated_at, AsBinary(geom) FROM grids ORDER BY rowid",
+     "INSERT INTO grids(id, code, district_code, updated_at, geom)"
+     " VALUES ($1, $2, $3, $4, ST_Multi(ST_GeomFromWKB($5::bytea, 4326)))",
+     "ttttg"},
+    {"facilities",
+     "SELECT id, category, name, address, phone, opening_hours, district_code, grid_code, status,"
+     " source, updated_at, lon, lat FROM facilities ORDER BY id",
+     "INSERT INTO facilities(id, category, name, address, phone, opening_hours, district_code,"
+     " grid_code, status, source, updated_at, lon, lat)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+     "tttttttttttdd"},
+    {"reports",
+     "SELECT id, kind, service_code, description, address, district_code, grid_code, status,"
+     " parked_from, channel, media_urls, attributes, facility_id, proposed_change, supporters,"
+     " merged_into, token, created_at, updated_at, expected_at, closed_at, lon, lat"
+     " FROM reports ORDER BY id",
+     "INSERT INTO reports(id, kind, service_code, description, address, district_code, grid_code,"
+     " status, parked_from, channel, media_urls, attributes, facility_id, proposed_change,"
+     " supporters, merged_into, token, created_at, updated_at, expected_at, closed_at, lon, lat)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+     " $19, $20, $21, $22, $23)",
+     "tttttttttttttttttttttdd"},
+};
+
+/* The tables whose id is an identity column. */
+static const char *const identity_sql =
+    "SELECT setval(pg_get_serial_sequence(t, 'id'), m + 1, false) FROM (VALUES"
+    " ('districts', (SELECT coalesce(max(id), 0) FROM districts)),"
+    " ('grids', (SELECT coalesce(max(id), 0) FROM grids)),"
+    " ('facilities', (SELECT coalesce(max(id), 0) FROM facilities)),"
+    " ('reports', (SELECT coalesce(max(id), 0) FROM reports))) AS v(t, m)";
+
+static md_err exec_plain(PGconn *c, const char *sql, struct md_ctx *ctx)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    md_err rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? MD_OK
+                                                               : md__pg_fail(c, r, sql, ctx);
+    PQclear(r);
+    return rc;
+}
+
+/* Insert the current row of `st` with the prepared statement `t->name`. */
+static md_err insert_row(PGconn *c, const struct copy_table *t, sqlite3_stmt *st,
+                         struct md_ctx *ctx)
+{
+    const char *values[MAX_COLS];
+    int lengths[MAX_COLS] = {0}, formats[MAX_COLS] = {0};
+    char doubles[MAX_COLS][MD_PG_DOUBLE_CHARS];
+    int n = (int)strlen(t->kinds);
+    for (int i = 0; i < n; i++) {
+        values[i] = NULL;
+        if (sqlite3_column_type(st, i) == SQLITE_NULL)
+            continue;
+        if (t->kinds[i] == 'd') {
+            md__pg_double_param(sqlite3_column_double(st, i), doubles[i]);
+            values[i] = doubles[i];
+        } else if (t->kinds[i] == 'g') {
+            values[i] = sqlite3_column_blob(st, i);
+            lengths[i] = sqlite3_column_bytes(st, i);
+            formats[i] = 1;
+        } else {
+            values[i] = (const char *)sqlite3_column_text(st, i);
+        }
+    }
+    PGresult *r = PQexecPrepared(c, t->name, n, values, lengths, formats, 0);
+    md_err rc = PQresultStatus(r) == PGRES_COMMAND_OK ? MD_OK : md__pg_fail(c, r, t->name, ctx);
+    PQclear(r);
+    return rc;
+}
+
+static md_err copy_table(PGconn *c, struct md_store *src, const struct copy_table *t,
+                         struct md_ctx *ctx)
+{
+    PGresult *r = PQprepare(c, t->name, t->insert_sql, (int)strlen(t->kinds), NULL);
+    md_err rc = PQresultStatus(r) == PGRES_COMMAND_OK ? MD_OK : md__pg_fail(c, r, t->name, ctx);
+    PQclear(r);
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = md_store_stmt(src, t->select_sql, &st, ctx);
+    if (rc)
+        return rc;
+    int src_rc;
+    while (!rc && (src_rc = sqlite3_step(st)) == SQLITE_ROW)
+        rc = insert_row(c, t, st, ctx);
+    if (!rc && src_rc != SQLITE_DONE)
+        rc = md_store_fail(src, src_rc, t->name, ctx);
+    sqlite3_reset(st);
+    return rc;
+}
+
+md_err md_pg_copy_from_store(const char *conninfo, struct md_store *src, struct md_ctx *ctx)
+{
+    if (src->backend != MD_BACKEND_SQLITE)
+        return md_fail(ctx, MD_EINVAL, "the copy's source must be a SQLite store");
+    PGconn *c = PQconnectdb(conninfo);
+    md_err rc = PQstatus(c) == CONNECTION_OK ? MD_OK : md__pg_fail(c, NULL, "connect", ctx);
+    if (!rc)
+        rc = exec_plain(c, "BEGIN", ctx);
+    if (!rc)
+        rc = md_store_read_begin(src, ctx);
+    for (size_t i = 0; !rc && i < sizeof(tables) / sizeof(tables[0]); i++)
+        rc = copy_table(c, src, &tables[i], ctx);
+    md_store_read_end(src);
+    if (!rc)
+        rc = exec_plain(c, identity_sql, ctx);
+    if (!rc)
+        rc = exec_plain(c, "COMMIT", ctx);
+    PQfinish(c); /* without COMMIT: rolled back */
+    return rc;
+}
