@@ -170,7 +170,8 @@ test('desktop: layers render, clusters zoom in, a facility shows its name', asyn
   // Icons collide (the style's rule: no overlapping icons at any zoom), so
   // the toilet may yield to a neighbour placed before it: take it when it
   // is drawn, else the facility drawn nearest to it, which must be close.
-  const drawnId = await page.evaluate((id) => {
+  // Polled: icons of a freshly loaded tile are placed over a few frames.
+  const drawnId = await page.waitForFunction((id) => {
     const m = window.map;
     const c = m.project(m.getCenter());
     const fs = m.queryRenderedFeatures({ layers: ['facilities-point'] }).map((f) => {
@@ -180,7 +181,7 @@ test('desktop: layers render, clusters zoom in, a facility shows its name', asyn
     const own = fs.find((f) => f.id === id);
     const best = own || fs.sort((a, b) => a.d - b.d)[0];
     return best && best.d < 80 ? best.id : null;
-  }, toilet.id);
+  }, toilet.id, { timeout: 10000 }).then((h) => h.jsonValue(), () => null);
   assert.ok(drawnId !== null, `facility ${toilet.id} or a neighbour within 80 px is drawn at z17`);
   const fac = await (await fetch(`${srv.base}/ogc/collections/facilities/items/${drawnId}?f=json`)).json();
   const pt = await screenPoint(page, fac.geometry.coordinates);
