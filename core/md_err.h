@@ -49,7 +49,8 @@
     X(EPROJ, "projection_error", "coordinate transformation error", 500)               \
     X(EINTERNAL, "internal_error", "internal error", 500)                              \
     X(EBUSY, "service_unavailable", "service busy, retry later", 503)                  \
-    X(ENOSPACE, "insufficient_storage", "storage is full", 507)
+    X(ENOSPACE, "insufficient_storage", "storage is full", 507)                         \
+    X(ENOTIMPL, "not_implemented", "not implemented on this backend", 501)
 
 #define MD_ERR_ENUM(name, code, msg, status) MD_##name,
 typedef enum { MD_ERR_LIST(MD_ERR_ENUM) MD_ERR__COUNT } md_err;

@@ -14,6 +14,7 @@
 #include "md_time.h"
 #include "schema_sql.h"
 #include "store_int.h"
+#include "pg_city.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -214,6 +215,8 @@ md_err md__store_create_triggers(struct md_store *s, enum md_layer layer, struct
 
 md_err md_store_schema_version(struct md_store *s, int *out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_schema_version(s->pg, out, ctx);
     static const char probe[] = "SELECT count(*) FROM sqlite_master WHERE name = 'meta'";
     static const char sql[] = "SELECT value FROM meta WHERE key = 'schema_version'";
     sqlite3_stmt *st = NULL;

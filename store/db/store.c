@@ -14,6 +14,8 @@
  */
 #include "store_int.h"
 #include "pg_store.h"
+#include "pg_feed.h"
+#include "pg_city.h"
 
 #include <spatialite.h>
 #include <stdio.h>
@@ -55,7 +57,7 @@ md_err md_layer_parse_tile(const char *name, enum md_layer *out)
 
 md_err md__store_not_on_pg(const char *what, struct md_ctx *ctx)
 {
-    return md_fail(ctx, MD_EINVAL, "%s: not yet on PostgreSQL", what);
+    return md_fail(ctx, MD_ENOTIMPL, "%s: not yet on PostgreSQL", what);
 }
 
 static bool on_pg(const struct md_store *s)
@@ -86,7 +88,7 @@ md_err md_store_fail(struct md_store *s, int sqlite_rc, const char *what, struct
 static md_err exec_sql(struct md_store *s, const char *sql, struct md_ctx *ctx)
 {
     if (on_pg(s))
-        return md_fail(ctx, MD_EINVAL, "%.40s: not yet on PostgreSQL", sql);
+        return md_fail(ctx, MD_ENOTIMPL, "%.40s: not yet on PostgreSQL", sql);
     char *errmsg = NULL;
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, &errmsg);
     if (rc != SQLITE_OK) {
@@ -241,11 +243,16 @@ const char *md_store_path(const struct md_store *s)
     return s->path;
 }
 
+bool md_store_path_is_pg(const char *path)
+{
+    return md_pg_is_uri(path);
+}
+
 md_err md_store_stmt(struct md_store *s, const char *sql, sqlite3_stmt **out, struct md_ctx *ctx)
 {
     *out = NULL;
     if (on_pg(s))
-        return md_fail(ctx, MD_EINVAL, "%.40s: not yet on PostgreSQL", sql);
+        return md_fail(ctx, MD_ENOTIMPL, "%.40s: not yet on PostgreSQL", sql);
     for (size_t i = 0; i < s->nstmts; i++) {
         if (s->stmts[i].sql == sql) {
             sqlite3_reset(s->stmts[i].stmt);
@@ -395,6 +402,8 @@ md_err md_store_change_seq(struct md_store *s, int64_t *out, struct md_ctx *ctx)
 md_err md_store_changes_between(struct md_store *s, int64_t after, int64_t upto, md_change_fn fn,
                                 void *userdata, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_changes_between(s->pg, after, upto, fn, userdata, ctx);
     static const char sql[] = "SELECT seq, layer, minx, miny, maxx, maxy,"
                               " coalesce(feature_id, -1) FROM change_log"
                               " WHERE seq > ?1 AND seq <= ?2 ORDER BY seq";
@@ -455,6 +464,8 @@ md_err md_store_points_each(struct md_store *s, enum md_layer layer, md_point_fn
 {
     if (layer != MD_LAYER_FACILITIES && layer != MD_LAYER_REPORTS)
         return md_fail(ctx, MD_EINVAL, "layer %d has no points", (int)layer);
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_points_each(s->pg, layer, fn, userdata, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, points_sql[layer], &st, ctx);
     return rc ? rc : step_points(s, st, fn, userdata, ctx);
@@ -465,6 +476,8 @@ md_err md_store_point_get(struct md_store *s, enum md_layer layer, int64_t id, m
 {
     if (layer != MD_LAYER_FACILITIES && layer != MD_LAYER_REPORTS)
         return md_fail(ctx, MD_EINVAL, "layer %d has no points", (int)layer);
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_point_get(s->pg, layer, id, fn, userdata, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, point_sql[layer], &st, ctx);
     if (rc)
@@ -476,6 +489,8 @@ md_err md_store_point_get(struct md_store *s, enum md_layer layer, int64_t id, m
 md_err md_store_report_status_counts(struct md_store *s, struct md_status_count *out, int max,
                                      int *n, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_status_counts(s->pg, out, max, n, ctx);
     static const char sql[] = "SELECT status, n FROM report_status_counts ORDER BY status";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);

@@ -50,6 +50,9 @@ md_err md_store_open(const char *path, int flags, struct md_store **out, struct 
 /* Finalizes cached statements and closes; accepts NULL. */
 void md_store_close(struct md_store *s);
 const char *md_store_path(const struct md_store *s);
+/* Does `path` name a PostgreSQL database (postgresql:// or postgres://)
+ * rather than a SpatiaLite file? */
+bool md_store_path_is_pg(const char *path);
 
 /* Create the schema in an empty database and load categories from the JSON
  * file `categories_path` (see sample-data/categories.json). Idempotent on a

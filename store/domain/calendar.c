@@ -2,6 +2,7 @@
  * deadline of 5 days crosses at most a few weeks, so the loop is short. */
 #include "calendar.h"
 #include "store_int.h"
+#include "pg_city.h"
 #include "md_time.h"
 
 #include <jansson.h>
@@ -63,29 +64,40 @@ static md_err push_day(int64_t **v, size_t *n, int64_t day)
     return MD_OK;
 }
 
+/* One calendar_days row into c. */
+static md_err add_day(const char *day, const char *kind, void *userdata, struct md_ctx *ctx)
+{
+    struct md_calendar *c = userdata;
+    int64_t t;
+    md_err rc = md_time_parse(day, 0, &t, ctx);
+    if (rc)
+        return rc;
+    if (strcmp(kind, "holiday") == 0)
+        rc = push_day(&c->holidays, &c->nholidays, t / 86400);
+    else
+        rc = push_day(&c->workdays, &c->nworkdays, t / 86400);
+    return rc ? md_fail(ctx, rc, "calendar") : MD_OK;
+}
+
 md_err md_calendar_load(struct md_store *s, struct md_calendar *c, struct md_ctx *ctx)
 {
     static const char sql[] = "SELECT day, kind FROM calendar_days ORDER BY day";
     md_calendar_default(c);
+    md_err rc = MD_OK;
+    if (s->backend == MD_BACKEND_PG) {
+        rc = md__pg_calendar_days(s->pg, add_day, c, ctx);
+        if (rc)
+            md_calendar_free(c);
+        return rc;
+    }
     sqlite3_stmt *st = NULL;
-    md_err rc = md_store_stmt(s, sql, &st, ctx);
+    rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         return rc;
     int src = SQLITE_DONE;
-    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t t;
-        const char *day = (const char *)sqlite3_column_text(st, 0);
-        const char *kind = (const char *)sqlite3_column_text(st, 1);
-        rc = md_time_parse(day, 0, &t, ctx);
-        if (rc)
-            break;
-        if (strcmp(kind, "holiday") == 0)
-            rc = push_day(&c->holidays, &c->nholidays, t / 86400);
-        else
-            rc = push_day(&c->workdays, &c->nworkdays, t / 86400);
-        if (rc)
-            rc = md_fail(ctx, rc, "calendar");
-    }
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
+        rc = add_day((const char *)sqlite3_column_text(st, 0),
+                     (const char *)sqlite3_column_text(st, 1), c, ctx);
     sqlite3_reset(st);
     if (!rc && src != SQLITE_DONE)
         rc = md_store_fail(s, src, "reading the calendar", ctx);

@@ -14,6 +14,7 @@
 #include "geodesic.h"
 #include "md_time.h"
 #include "workflow.h"
+#include "pg_city.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -447,6 +448,8 @@ md_err md__report_touch(struct md_store *s, int64_t id, int64_t now, struct md_c
 md_err md_report_touch_overdue(struct md_store *s, int64_t since, int64_t now, int *n,
                                struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_touch_overdue(s->pg, since, now, n, ctx);
     /* The same condition as md_workflow_overdue, over the deadline window
      * (the reports_status index is (status, expected_at)). */
 #define DUE_WHERE                                                                                  \

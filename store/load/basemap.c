@@ -11,6 +11,7 @@
  */
 #include "basemap.h"
 #include "store_int.h"
+#include "pg_city.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -352,6 +353,8 @@ md_err md_store_basemap_rows(struct md_store *s, const struct md_bbox *box, int 
 
 md_err md_store_basemap_attribution(struct md_store *s, char *out, size_t n, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_basemap_attribution(s->pg, out, n, ctx);
     static const char sql[] = "SELECT value FROM meta WHERE key = 'basemap_attribution'";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
@@ -368,6 +371,8 @@ md_err md_store_basemap_attribution(struct md_store *s, char *out, size_t n, str
 md_err md_store_data_center(struct md_store *s, double *lon, double *lat, bool *any,
                             struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_data_center(s->pg, lon, lat, any, ctx);
     /* The coarsest kept cluster zoom of each point layer has a handful of
      * cells whose sums together are the sums over every point. */
     static const char sql[] =

@@ -15,13 +15,15 @@
  *     pg_changelog_sql.h (run before this); polygons get md_track_polygon,
  *     report_status_counts a trigger of its own.
  * Not here yet: cluster_cells and its triggers, the tile side tables, tokens,
- * units, consultations, the calendar, events and the base map.
+ * units, consultations, events and the base map.
  */
 #ifndef MD_PG_SCHEMA_SQL_H
 #define MD_PG_SCHEMA_SQL_H
 
 static const char pg_schema_sql[] =
     "CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);\n"
+    "CREATE TABLE calendar_days (day text PRIMARY KEY,\n"
+    "  kind text NOT NULL CHECK (kind IN ('holiday', 'workday')), note text NOT NULL DEFAULT '');\n"
     "CREATE TABLE cluster_zooms (layer integer NOT NULL REFERENCES layers(id),\n"
     "  z integer NOT NULL, PRIMARY KEY (layer, z));\n"
     "INSERT INTO cluster_zooms SELECT l.id, z FROM layers l, generate_series(0, 21) z\n"

@@ -185,6 +185,11 @@ md_err md__pg_query(struct md_pg *pg, const char *name, const char *sql, int n,
     return MD_OK;
 }
 
+PGconn *md__pg_conn(struct md_pg *pg)
+{
+    return pg->c;
+}
+
 /* Big-endian unsigned of len bytes. */
 static uint64_t be(const unsigned char *p, int len)
 {

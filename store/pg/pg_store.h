@@ -62,6 +62,9 @@ const char *md__pg_text(const PGresult *r, int row, int col);
 #define MD_PG_DOUBLE_CHARS 32
 void md__pg_double_param(double v, char out[MD_PG_DOUBLE_CHARS]);
 
+/* The connection, borrowed (for modules that run a query in single-row mode). */
+PGconn *md__pg_conn(struct md_pg *pg);
+
 /* Record the failure of `what` (r's error, else the connection's) in ctx
  * with the SQLSTATE mapping above; r may be NULL. */
 md_err md__pg_fail(PGconn *c, const PGresult *r, const char *what, struct md_ctx *ctx);

@@ -7,6 +7,7 @@
  */
 #include "feature_read.h"
 #include "store_int.h"
+#include "pg_city.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,8 @@ md_err md_store_layer_time_range(struct md_store *s, enum md_layer layer, int64_
 
 md_err md_store_city_bounds(struct md_store *s, struct md_bbox *out, bool *any, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_city_bounds(s->pg, out, any, ctx);
     static const char sql[] = "SELECT min(MbrMinX(geom)), min(MbrMinY(geom)), max(MbrMaxX(geom)),"
                               " max(MbrMaxY(geom)) FROM districts";
     *any = false;

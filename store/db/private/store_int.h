@@ -24,7 +24,7 @@ struct md_row {
  * read snapshots, txn state, layer info, change seq, the tile reads); its
  * `db` is an empty in-memory SQLite connection that no statement may run
  * on: md_store_stmt and md__store_exec refuse a PostgreSQL store and
- * md_store_fail reports any other SQLite call on it, each as MD_EINVAL
+ * md_store_fail reports any other SQLite call on it, each as MD_ENOTIMPL (501)
  * "... not yet on PostgreSQL" - one guard instead of one per function, and
  * never a NULL connection to crash on. */
 enum md_backend { MD_BACKEND_SQLITE = 0, MD_BACKEND_PG };
@@ -45,7 +45,7 @@ struct md_store {
 };
 
 /* The refusal of a function that has no PostgreSQL implementation yet:
- * MD_EINVAL, "<what>: not yet on PostgreSQL". */
+ * MD_ENOTIMPL, "<what>: not yet on PostgreSQL". */
 md_err md__store_not_on_pg(const char *what, struct md_ctx *ctx);
 
 /* The raw connection, borrowed (for modules of this library and tests). */
