@@ -12,6 +12,7 @@
 #include "basemap.h"
 #include "store_int.h"
 #include "pg_city.h"
+#include "pg_tile_read.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -321,6 +322,8 @@ md_err md_store_basemap_rows(struct md_store *s, const struct md_bbox *box, int 
         "SELECT id, kind, class, name, name_en, AsBinary(geom) FROM basemap"
         " WHERE min_zoom <= ?5 AND minx <= ?2 AND maxx >= ?1 AND miny <= ?4 AND maxy >= ?3"
         " ORDER BY id";
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_basemap_rows(s->pg, box, z, fn, userdata, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, z >= BASEMAP_RTREE_ZOOM ? rtree_sql : zoom_sql, &st, ctx);
     if (rc)

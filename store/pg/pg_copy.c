@@ -60,6 +60,13 @@ static const struct copy_table tables[] = {
      "INSERT INTO grids(id, code, district_code, updated_at, geom)"
      " VALUES ($1, $2, $3, $4, ST_Multi(ST_GeomFromWKB($5::bytea, 4326)))",
      "ttttg"},
+    {"basemap",
+     "SELECT id, src_key, kind, class, name, name_en, min_zoom, minx, miny, maxx, maxy, gen,"
+     " updated_at, AsBinary(geom) FROM basemap ORDER BY id",
+     "INSERT INTO basemap(id, src_key, kind, class, name, name_en, min_zoom, minx, miny, maxx,"
+     " maxy, gen, updated_at, geom) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+     " ST_GeomFromWKB($14::bytea, 4326))",
+     "tttttttddddttg"},
     {"facilities",
      "SELECT id, category, name, address, phone, opening_hours, district_code, grid_code, status,"
      " source, updated_at, lon, lat FROM facilities ORDER BY id",
@@ -86,13 +93,16 @@ static const struct copy_table tables[] = {
  * a failed copy leaves the triggers on. */
 static const char *const triggers_off_sql =
     "ALTER TABLE districts DISABLE TRIGGER USER; ALTER TABLE grids DISABLE TRIGGER USER;"
+    "ALTER TABLE basemap DISABLE TRIGGER USER;"
     "ALTER TABLE facilities DISABLE TRIGGER USER; ALTER TABLE reports DISABLE TRIGGER USER";
 static const char *const triggers_on_sql =
     "ALTER TABLE districts ENABLE TRIGGER USER; ALTER TABLE grids ENABLE TRIGGER USER;"
+    "ALTER TABLE basemap ENABLE TRIGGER USER;"
     "ALTER TABLE facilities ENABLE TRIGGER USER; ALTER TABLE reports ENABLE TRIGGER USER;"
     "UPDATE layers l SET row_count = CASE l.id WHEN 0 THEN (SELECT count(*) FROM facilities)"
     "  WHEN 1 THEN (SELECT count(*) FROM reports) WHEN 2 THEN (SELECT count(*) FROM districts)"
-    "  ELSE (SELECT count(*) FROM grids) END WHERE l.id IN (0, 1, 2, 3);"
+    "  WHEN 3 THEN (SELECT count(*) FROM grids) ELSE (SELECT count(*) FROM basemap) END"
+    "  WHERE l.id IN (0, 1, 2, 3, 4);"
     "UPDATE report_status_counts c SET n = (SELECT count(*) FROM reports r"
     "  WHERE r.status = c.status);"
     "SELECT md_log_change(0, NULL, min(lon), min(lat), max(lon), max(lat)) FROM facilities"
@@ -102,13 +112,16 @@ static const char *const triggers_on_sql =
     "SELECT md_log_change(2, NULL, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e))"
     "  FROM (SELECT ST_Extent(geom)::geometry e FROM districts) x WHERE e IS NOT NULL;"
     "SELECT md_log_change(3, NULL, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e))"
-    "  FROM (SELECT ST_Extent(geom)::geometry e FROM grids) x WHERE e IS NOT NULL";
+    "  FROM (SELECT ST_Extent(geom)::geometry e FROM grids) x WHERE e IS NOT NULL;"
+    "SELECT md_log_change(4, NULL, min(minx), min(miny), max(maxx), max(maxy)) FROM basemap"
+    "  HAVING count(*) > 0";
 
 /* The tables whose id is an identity column. */
 static const char *const identity_sql =
     "SELECT setval(pg_get_serial_sequence(t, 'id'), m + 1, false) FROM (VALUES"
     " ('districts', (SELECT coalesce(max(id), 0) FROM districts)),"
     " ('grids', (SELECT coalesce(max(id), 0) FROM grids)),"
+    " ('basemap', (SELECT coalesce(max(id), 0) FROM basemap)),"
     " ('facilities', (SELECT coalesce(max(id), 0) FROM facilities)),"
     " ('reports', (SELECT coalesce(max(id), 0) FROM reports))) AS v(t, m)";
 

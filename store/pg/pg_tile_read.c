@@ -14,6 +14,9 @@
 
 #include "pg_store.h"
 
+#include <stdbool.h>
+#include <stdio.h>
+
 #define BOX_WHERE_GEOM                                                                          \
     " geom && ST_MakeEnvelope($1::float8, $3::float8, $2::float8, $4::float8, 4326)"
 #define BOX_WHERE_LONLAT                                                                        \
@@ -35,6 +38,18 @@ static const char labels_sql[] =
     "SELECT id, code, name, name_en, label_lon, label_lat FROM districts"
     " WHERE label_lon BETWEEN $1::float8 AND $2::float8"
     " AND label_lat BETWEEN $3::float8 AND $4::float8 ORDER BY id";
+
+/* The base map: below z12 by its stored lon/lat box (as SQLite reads it
+ * through its (min_zoom, minx) index), from z12 by the GiST index's box (as
+ * SQLite reads its R*Tree). */
+static const char basemap_box_sql[] =
+    "SELECT id, kind, class, name, name_en, ST_AsBinary(geom, 'NDR') FROM basemap"
+    " WHERE min_zoom <= $5::integer AND minx <= $2::float8 AND maxx >= $1::float8"
+    " AND miny <= $4::float8 AND maxy >= $3::float8 ORDER BY id";
+static const char basemap_gist_sql[] =
+    "SELECT id, kind, class, name, name_en, ST_AsBinary(geom, 'NDR') FROM basemap"
+    " WHERE" BOX_WHERE_GEOM " AND min_zoom <= $5::integer ORDER BY id";
+#define BASEMAP_GIST_ZOOM 12
 
 /* Run statement `name` over `box` ($1..$4 = minx, maxx, miny, maxy). */
 static md_err query_box(struct md_pg *pg, const char *name, const char *sql,
@@ -107,6 +122,38 @@ md_err md__pg_tile_polygons(struct md_pg *pg, enum md_layer layer, const struct 
             p.district_code = md__pg_text(r, i, 2);
         }
         rc = fn(&p, userdata);
+    }
+    PQclear(r);
+    return rc;
+}
+
+md_err md__pg_basemap_rows(struct md_pg *pg, const struct md_bbox *box, int z,
+                           md_basemap_row_fn fn, void *userdata, struct md_ctx *ctx)
+{
+    char p[5][MD_PG_DOUBLE_CHARS];
+    md__pg_double_param(box->minx, p[0]);
+    md__pg_double_param(box->maxx, p[1]);
+    md__pg_double_param(box->miny, p[2]);
+    md__pg_double_param(box->maxy, p[3]);
+    snprintf(p[4], sizeof(p[4]), "%d", z);
+    const char *values[] = {p[0], p[1], p[2], p[3], p[4]};
+    bool gist = z >= BASEMAP_GIST_ZOOM;
+    PGresult *r = NULL;
+    md_err rc = md__pg_query(pg, gist ? "md_basemap_gist" : "md_basemap_box",
+                             gist ? basemap_gist_sql : basemap_box_sql, 5, values, &r, ctx);
+    for (int i = 0, n = r ? PQntuples(r) : 0; !rc && i < n; i++) {
+        if (PQgetisnull(r, i, 5))
+            continue;
+        struct md_basemap_row row = {
+            .id = md__pg_int(r, i, 0),
+            .kind = md__pg_text(r, i, 1),
+            .klass = md__pg_text(r, i, 2),
+            .name = md__pg_text(r, i, 3),
+            .name_en = md__pg_text(r, i, 4),
+            .wkb = (const unsigned char *)PQgetvalue(r, i, 5),
+            .wkb_len = (size_t)PQgetlength(r, i, 5),
+        };
+        rc = fn(&row, userdata);
     }
     PQclear(r);
     return rc;

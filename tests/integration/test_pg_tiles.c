@@ -11,6 +11,9 @@
  *     at z6..z14 including the corners of the districts' extent, and an
  *     empty tile: byte-identical MVT and the same stats from both, and the
  *     tiles are not trivial;
+ *   - same_clustered_and_basemap_tiles: cluster tiles z4..z13 (each
+ *     backend's cluster index loaded from its own points) and base-map
+ *     tiles z8..z16, byte-identical;
  *   - pg_write_shows: one report written in PostgreSQL by plain SQL changes
  *     the PostgreSQL tile (one feature more) and only that one, so the
  *     comparison cannot pass by reading one backend twice.
@@ -261,6 +264,42 @@ static size_t compare(struct md_tile_id t, const char *layers)
     return sa.features;
 }
 
+/* compare() for tiles that may hold clusters; returns the clusters. */
+static size_t compare_clustered(struct md_tile_id t, const char *layers)
+{
+    struct md_buf a, b;
+    struct md_tile_stats sa = render(lite, lite_clusters, t, layers, &a);
+    struct md_tile_stats sb = render(post, post_clusters, t, layers, &b);
+    if (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len) != 0))
+        fail_msg("%s %u/%u/%u: sqlite %zu bytes (%zu clusters), postgresql %zu bytes (%zu)",
+                 layers, t.z, t.x, t.y, a.len, sa.clusters, b.len, sb.clusters);
+    assert_int_equal(sa.features, sb.features);
+    assert_int_equal(sa.clusters, sb.clusters);
+    md_buf_free(&a);
+    md_buf_free(&b);
+    return sa.clusters + sa.features;
+}
+
+/* Cluster zooms (the cluster index loaded from each backend's points) and
+ * the base map (lines, areas and names through each backend's read). */
+static void same_clustered_and_basemap_tiles(void **state)
+{
+    (void)state;
+    assert_non_null(post);
+    const double clon = 116.40, clat = 39.91;
+    size_t clusters = 0, basemap = 0;
+    for (unsigned z = 4; z <= 13; z++)
+        for (int dx = -1; dx <= 1; dx++) {
+            struct md_tile_id t = tile_at(z, clon, clat);
+            t.x += (uint32_t)dx;
+            clusters += compare_clustered(t, "facilities,reports");
+        }
+    assert_true(clusters > 100);
+    for (unsigned z = 8; z <= 16; z++)
+        basemap += compare(tile_at(z, clon, clat), "basemap");
+    assert_true(basemap > 20);
+}
+
 struct lonlat {
     double lon, lat;
 };
@@ -361,6 +400,7 @@ int main(void)
         cmocka_unit_test(opening),
         cmocka_unit_test(same_polygons),
         cmocka_unit_test(same_tiles),
+        cmocka_unit_test(same_clustered_and_basemap_tiles),
         cmocka_unit_test(pg_write_shows),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
