@@ -19,6 +19,7 @@ struct md_pg {
     PGconn *c;
     char **names; /* prepared statements (owned) */
     size_t n, cap;
+    bool writing; /* the open transaction is md__pg_write_begin's */
 };
 
 bool md_pg_is_uri(const char *path)
@@ -125,6 +126,75 @@ void md__pg_read_end(struct md_pg *pg)
         return;
     if (exec_plain(pg, "COMMIT", NULL))
         PQclear(PQexec(pg->c, "ROLLBACK"));
+    pg->writing = false;
+}
+
+md_err md__pg_write_begin(struct md_pg *pg, struct md_ctx *ctx)
+{
+    /* READ COMMITTED: each statement sees what committed before it; the
+     * unique keys (token, Idempotency-Key) decide between writers. */
+    md_err rc = exec_plain(pg, "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", ctx);
+    pg->writing = !rc;
+    return rc;
+}
+
+md_err md__pg_commit(struct md_pg *pg, struct md_ctx *ctx)
+{
+    /* A transaction in error answers COMMIT with "ROLLBACK" and no error:
+     * only the tag COMMIT means the changes are durable. */
+    PGresult *r = PQexec(pg->c, "COMMIT");
+    md_err rc = MD_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = md__pg_fail(pg->c, r, "COMMIT", ctx);
+    else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
+        rc = md_fail(ctx, MD_EDB, "postgresql COMMIT: the transaction was rolled back"
+                                  " (a statement in it had failed)");
+    PQclear(r);
+    if (rc)
+        md__pg_rollback(pg);
+    pg->writing = false;
+    return rc;
+}
+
+void md__pg_rollback(struct md_pg *pg)
+{
+    if (PQtransactionStatus(pg->c) != PQTRANS_IDLE)
+        PQclear(PQexec(pg->c, "ROLLBACK"));
+    pg->writing = false;
+}
+
+/* The savepoint statements of store.h's callers (ingest.c): SAVEPOINT x,
+ * ROLLBACK TO x, RELEASE x, alone or joined by "; ". */
+static bool savepoint_sql(const char *sql)
+{
+    static const char *const verbs[] = {"SAVEPOINT ", "ROLLBACK TO ", "RELEASE "};
+    const char *p = sql;
+    while (*p) {
+        size_t len = 0;
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && !len; i++) {
+            if (strncmp(p, verbs[i], strlen(verbs[i])) == 0)
+                len = strlen(verbs[i]);
+        }
+        if (!len)
+            return false;
+        p += len;
+        size_t name = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+        if (!name)
+            return false;
+        p += name;
+        if (strncmp(p, "; ", 2) == 0)
+            p += 2;
+        else if (*p)
+            return false;
+    }
+    return p != sql;
+}
+
+md_err md__pg_savepoint_exec(struct md_pg *pg, const char *sql, struct md_ctx *ctx)
+{
+    if (!savepoint_sql(sql))
+        return md_fail(ctx, MD_EINVAL, "%.40s: not yet on PostgreSQL", sql);
+    return exec_plain(pg, sql, ctx);
 }
 
 enum md_txn_state md__pg_txn_state(struct md_pg *pg)
@@ -132,7 +202,7 @@ enum md_txn_state md__pg_txn_state(struct md_pg *pg)
     switch (PQtransactionStatus(pg->c)) {
     case PQTRANS_INTRANS:
     case PQTRANS_INERROR:
-    case PQTRANS_ACTIVE: return MD_TXN_READ;
+    case PQTRANS_ACTIVE: return pg->writing ? MD_TXN_WRITE : MD_TXN_READ;
     default: return MD_TXN_NONE;
     }
 }
@@ -170,11 +240,18 @@ static md_err prepare(struct md_pg *pg, const char *name, const char *sql, int n
 md_err md__pg_query(struct md_pg *pg, const char *name, const char *sql, int n,
                     const char *const *values, PGresult **out, struct md_ctx *ctx)
 {
+    return md__pg_query_bin(pg, name, sql, n, values, NULL, NULL, out, ctx);
+}
+
+md_err md__pg_query_bin(struct md_pg *pg, const char *name, const char *sql, int n,
+                        const char *const *values, const int *lengths, const int *formats,
+                        PGresult **out, struct md_ctx *ctx)
+{
     *out = NULL;
     md_err rc = prepare(pg, name, sql, n, ctx);
     if (rc)
         return rc;
-    PGresult *r = PQexecPrepared(pg->c, name, n, values, NULL, NULL, 1);
+    PGresult *r = PQexecPrepared(pg->c, name, n, values, lengths, formats, 1);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         rc = md__pg_fail(pg->c, r, name, ctx);

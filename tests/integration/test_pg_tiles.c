@@ -32,6 +32,7 @@
 #include "pg_copy.h"
 #include "pg_harness.h"
 #include "pg_schema.h"
+#include "reports.h"
 #include "store_int.h"
 #include "tile_read.h"
 #include "tile_render.h"
@@ -141,7 +142,8 @@ static void opening(void **state)
 
     /* Everything else refuses, cleanly. */
     md_ctx_init(&ctx);
-    assert_int_equal(md_store_begin(post, &ctx), MD_EINVAL);
+    json_t *history = NULL;
+    assert_int_equal(md_report_history(post, 1, 0, &history, &ctx), MD_EINVAL);
     assert_non_null(strstr(md_ctx_message(&ctx), "not yet on PostgreSQL"));
     md_ctx_init(&ctx);
     int64_t v = 0;
