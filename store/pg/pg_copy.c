@@ -71,6 +71,19 @@ static const struct copy_table tables[] = {
      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
      " $19, $20, $21, $22, $23)",
      "tttttttttttttttttttttdd"},
+    /* A report's public JSON shows its last history note (status_note). */
+    {"report_history",
+     "SELECT id, report_id, action, from_status, to_status, actor_role, actor_id, note, at"
+     " FROM report_history ORDER BY id",
+     "INSERT INTO report_history(id, report_id, action, from_status, to_status, actor_role,"
+     " actor_id, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+     "ttttttttt"},
+    {"report_contacts",
+     "SELECT report_id, name, phone, email, device_id, client_addr FROM report_contacts"
+     " ORDER BY report_id",
+     "INSERT INTO report_contacts(report_id, name, phone, email, device_id, client_addr)"
+     " VALUES ($1, $2, $3, $4, $5, $6)",
+     "tttttt"},
 };
 
 /* The tables whose id is an identity column. */
@@ -79,7 +92,8 @@ static const char *const identity_sql =
     " ('districts', (SELECT coalesce(max(id), 0) FROM districts)),"
     " ('grids', (SELECT coalesce(max(id), 0) FROM grids)),"
     " ('facilities', (SELECT coalesce(max(id), 0) FROM facilities)),"
-    " ('reports', (SELECT coalesce(max(id), 0) FROM reports))) AS v(t, m)";
+    " ('reports', (SELECT coalesce(max(id), 0) FROM reports)),"
+    " ('report_history', (SELECT coalesce(max(id), 0) FROM report_history))) AS v(t, m)";
 
 static md_err exec_plain(PGconn *c, const char *sql, struct md_ctx *ctx)
 {

@@ -13,6 +13,13 @@
  *   - nearby reports: the GiST index gives the candidates in the box
  *     around the circle (md_geod_bbox_around, as SQLite's R*Tree does) and
  *     the geodesic distance decides, in C, exactly as reports.c does.
+ *   - event ids (the event stream's cursor) come from the identity
+ *     sequence, yet in commit order across writers: every event is written
+ *     after its report's row changed in the same transaction, and that
+ *     change took the change log's counter lock (pg_changelog_sql.h), held
+ *     to COMMIT, so a second writer draws its ids only after the first has
+ *     committed. A savepoint rolled back leaves a gap, which a reader of
+ *     "id > last" does not mind.
  * Nothing here opens a transaction: like their SQLite twins these run in
  * the caller's (the report writer's, or a read snapshot).
  */

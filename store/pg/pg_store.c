@@ -19,7 +19,8 @@ struct md_pg {
     PGconn *c;
     char **names; /* prepared statements (owned) */
     size_t n, cap;
-    bool writing; /* the open transaction is md__pg_write_begin's */
+    bool in_txn;  /* a transaction of ours is open (read_begin or write_begin) */
+    bool writing; /* ... and it is md__pg_write_begin's */
 };
 
 bool md_pg_is_uri(const char *path)
@@ -115,27 +116,62 @@ void md__pg_close(struct md_pg *pg)
     free(pg);
 }
 
-md_err md__pg_read_begin(struct md_pg *pg, struct md_ctx *ctx)
-{
-    return exec_plain(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", ctx);
-}
-
 void md__pg_read_end(struct md_pg *pg)
 {
     if (PQtransactionStatus(pg->c) == PQTRANS_IDLE)
         return;
     if (exec_plain(pg, "COMMIT", NULL))
         PQclear(PQexec(pg->c, "ROLLBACK"));
-    pg->writing = false;
+    pg->in_txn = pg->writing = false;
+}
+
+/* A connection the server dropped (a restart, a failover, an idle
+ * timeout) is made again, and its prepared statements forgotten with it.
+ * Never inside a transaction of ours: its statements would go on in
+ * autocommit; only at a transaction's start or between statements outside
+ * one (the failed statement itself is not retried: it may have run). */
+static md_err reconnect(struct md_pg *pg, struct md_ctx *ctx)
+{
+    for (size_t i = 0; i < pg->n; i++)
+        free(pg->names[i]);
+    pg->n = 0;
+    pg->in_txn = pg->writing = false;
+    PQreset(pg->c);
+    if (PQstatus(pg->c) != CONNECTION_OK)
+        return md__pg_fail(pg->c, NULL, "reconnect", ctx);
+    return exec_plain(pg, "SET client_min_messages = warning", ctx);
+}
+
+/* BEGIN `sql` on a live connection: one found dropped is made again, and
+ * a BEGIN that finds it dropped is sent once more on a new one (a BEGIN
+ * that failed changed nothing). */
+static md_err begin(struct md_pg *pg, const char *sql, bool writing, struct md_ctx *ctx)
+{
+    md_err rc = PQstatus(pg->c) == CONNECTION_BAD ? reconnect(pg, ctx) : MD_OK;
+    if (!rc)
+        rc = exec_plain(pg, sql, ctx);
+    if (rc && PQstatus(pg->c) == CONNECTION_BAD) {
+        if (ctx)
+            md_ctx_clear(ctx);
+        rc = reconnect(pg, ctx);
+        if (!rc)
+            rc = exec_plain(pg, sql, ctx);
+    }
+    pg->in_txn = !rc;
+    pg->writing = !rc && writing;
+    return rc;
+}
+
+md_err md__pg_read_begin(struct md_pg *pg, struct md_ctx *ctx)
+{
+    return begin(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false, ctx);
 }
 
 md_err md__pg_write_begin(struct md_pg *pg, struct md_ctx *ctx)
 {
     /* READ COMMITTED: each statement sees what committed before it; the
      * unique keys (token, Idempotency-Key) decide between writers. */
-    md_err rc = exec_plain(pg, "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", ctx);
-    pg->writing = !rc;
-    return rc;
+    return begin(pg, "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", true, ctx);
 }
 
 md_err md__pg_commit(struct md_pg *pg, struct md_ctx *ctx)
@@ -152,7 +188,7 @@ md_err md__pg_commit(struct md_pg *pg, struct md_ctx *ctx)
     PQclear(r);
     if (rc)
         md__pg_rollback(pg);
-    pg->writing = false;
+    pg->in_txn = pg->writing = false;
     return rc;
 }
 
@@ -160,7 +196,7 @@ void md__pg_rollback(struct md_pg *pg)
 {
     if (PQtransactionStatus(pg->c) != PQTRANS_IDLE)
         PQclear(PQexec(pg->c, "ROLLBACK"));
-    pg->writing = false;
+    pg->in_txn = pg->writing = false;
 }
 
 /* The savepoint statements of store.h's callers (ingest.c): SAVEPOINT x,
@@ -248,7 +284,9 @@ md_err md__pg_query_bin(struct md_pg *pg, const char *name, const char *sql, int
                         PGresult **out, struct md_ctx *ctx)
 {
     *out = NULL;
-    md_err rc = prepare(pg, name, sql, n, ctx);
+    md_err rc = PQstatus(pg->c) == CONNECTION_BAD && !pg->in_txn ? reconnect(pg, ctx) : MD_OK;
+    if (!rc)
+        rc = prepare(pg, name, sql, n, ctx);
     if (rc)
         return rc;
     PGresult *r = PQexecPrepared(pg->c, name, n, values, lengths, formats, 1);

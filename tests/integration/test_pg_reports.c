@@ -9,6 +9,8 @@
  *     and corners, held by several cells), cell centres, district vertices
  *     and points just outside the city (the sliver rule) are the same from
  *     both backends;
+ *   - same_copied_reports: the sample's reports as copied read back as the
+ *     same public JSON, with the same open duplicates around each;
  *   - same_reports: each report's category, routing, duplicates, public
  *     JSON (md_report_get), report.created event and token lookup are the
  *     same; one change_log row per report on PostgreSQL; the second report
@@ -19,7 +21,9 @@
  *     (md_idem_get) and refuses a second create, on both;
  *   - bad_input: an unknown service code and a report the database
  *     refuses (an unknown channel) fail with the same codes on both, and
- *     the report after the refused one in the writer still commits.
+ *     the report after the refused one in the writer still commits;
+ *   - reconnects: after the server ended every session, the store and the
+ *     writer work again on new connections.
  * Fields that differ by design, removed before comparing: created_at and
  * updated_at (each writer reads the clock for its own batch: the same
  * second or the next), the token (96 random bits) and event ids (the
@@ -207,6 +211,60 @@ static void same_locate(void **state)
     assert_true(shared > 10);
 }
 
+static void assert_json_same(json_t *a, json_t *b, const char *what)
+{
+    if (!json_equal(a, b)) {
+        char *ta = json_dumps(a, JSON_SORT_KEYS), *tb = json_dumps(b, JSON_SORT_KEYS);
+        fail_msg("%s differ:\nsqlite     %s\npostgresql %s", what, ta, tb);
+    }
+}
+
+/* The sample's own reports, copied: the same public JSON (times, notes,
+ * overdue at one `now`), and the same open reports of a category within
+ * 50 km of each open report. */
+static void same_copied_reports(void **state)
+{
+    (void)state;
+    int64_t now = md_time_now();
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    for (int64_t id = 1; id <= 800; id += 7) {
+        json_t *a = NULL, *b = NULL;
+        assert_int_equal(md_report_get(lite, id, now, OFFSET_MIN, &a, &ctx), MD_OK);
+        assert_int_equal(md_report_get(post, id, now, OFFSET_MIN, &b, &ctx), MD_OK);
+        assert_json_same(a, b, "copied report");
+        json_decref(a);
+        json_decref(b);
+    }
+    /* Around each open report (few are: most of the sample is closed). */
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(md_store_db(lite),
+                                        "SELECT id, service_code, lon, lat FROM reports"
+                                        " WHERE status NOT IN ('closed', 'rejected')",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    size_t probes = 0, dups = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *code = (const char *)sqlite3_column_text(st, 1);
+        double lon = sqlite3_column_double(st, 2), lat = sqlite3_column_double(st, 3);
+        json_t *da = NULL, *db = NULL;
+        assert_int_equal(
+            md_report_nearby_open(lite, code, lon, lat, 50000, 0, 20, OFFSET_MIN, &da, &ctx),
+            MD_OK);
+        assert_int_equal(
+            md_report_nearby_open(post, code, lon, lat, 50000, 0, 20, OFFSET_MIN, &db, &ctx),
+            MD_OK);
+        assert_json_same(da, db, "nearby reports");
+        dups += json_array_size(da);
+        probes++;
+        json_decref(da);
+        json_decref(db);
+    }
+    sqlite3_finalize(st);
+    assert_true(probes > 10);
+    assert_true(dups > probes); /* each finds itself, and some others */
+}
+
 /* ---- creating reports */
 
 struct created {
@@ -269,14 +327,6 @@ static json_t *public_json(struct md_store *s, int64_t id)
     json_object_del(j, "created_at");
     json_object_del(j, "updated_at");
     return j;
-}
-
-static void assert_json_same(json_t *a, json_t *b, const char *what)
-{
-    if (!json_equal(a, b)) {
-        char *ta = json_dumps(a, JSON_SORT_KEYS), *tb = json_dumps(b, JSON_SORT_KEYS);
-        fail_msg("%s differ:\nsqlite     %s\npostgresql %s", what, ta, tb);
-    }
 }
 
 struct events {
@@ -617,12 +667,44 @@ static void bad_input(void **state)
     assert_int_equal(md_store_txn_state(post), MD_TXN_NONE);
 }
 
+static void reconnects(void **state)
+{
+    (void)state;
+    /* Every other session of the database ends (a restart, a failover). */
+    assert_true(pg_count("SELECT count(*) FROM (SELECT pg_terminate_backend(pid, 5000)"
+                         " FROM pg_stat_activity WHERE datname = 'city'"
+                         " AND pid <> pg_backend_pid()) t",
+                         NULL) >= 2);
+    /* A statement outside a transaction fails on the dropped connection
+     * (it is not retried: it may have run) and the next one reconnects. */
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    int64_t last = 0;
+    assert_int_equal(md_events_last_id(post, &last, &ctx), MD_EIO);
+    md_ctx_init(&ctx);
+    assert_int_equal(md_events_last_id(post, &last, &ctx), MD_OK);
+    assert_true(last > 0);
+    /* The writer's next batch begins on a new connection. */
+    struct md_report_input in = {.kind = "problem",
+                                 .service_code = "200102",
+                                 .lon = 116.40,
+                                 .lat = 39.91,
+                                 .channel = "app",
+                                 .actor_role = MD_ROLE_PUBLIC,
+                                 .actor_id = "anonymous"};
+    struct created b = submit(post, post_writer, &in);
+    assert_int_equal(b.rc, MD_OK);
+    json_decref(b.dups);
+    assert_int_equal(pg_count("SELECT count(*) FROM reports WHERE token = $1", b.cr.token), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(write_txn),    cmocka_unit_test(same_locate),
-        cmocka_unit_test(same_reports), cmocka_unit_test(idempotency),
-        cmocka_unit_test(bad_input),
+        cmocka_unit_test(write_txn),           cmocka_unit_test(same_locate),
+        cmocka_unit_test(same_copied_reports), cmocka_unit_test(same_reports),
+        cmocka_unit_test(idempotency),         cmocka_unit_test(bad_input),
+        cmocka_unit_test(reconnects),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
