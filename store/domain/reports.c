@@ -411,6 +411,8 @@ md_err md_report_by_token(struct md_store *s, const char *token, int64_t *id, st
 md_err md_report_history(struct md_store *s, int64_t id, int offset_min, json_t **out,
                          struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_history(s->pg, id, offset_min, out, ctx);
     static const char sql[] = "SELECT action, from_status, to_status, actor_role, actor_id, note, at"
                               " FROM report_history WHERE report_id = ? ORDER BY id";
     static const char exists_sql[] = "SELECT 1 FROM reports WHERE id = ?";
@@ -726,6 +728,8 @@ void md_category_clear(struct md_category *c)
 
 md_err md_categories_json(struct md_store *s, json_t **out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_categories_json(s->pg, out, ctx);
     static const char sql[] =
         "SELECT code, kind, group_code, group_zh, group_en, name_zh, name_en, description,"
         " deadline_value, deadline_unit, unit_type, dup_radius_m, attributes FROM categories"
@@ -755,6 +759,8 @@ md_err md_categories_json(struct md_store *s, json_t **out, struct md_ctx *ctx)
 
 md_err md_facility_categories_json(struct md_store *s, json_t **out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_facility_categories_json(s->pg, out, ctx);
     static const char sql[] =
         "SELECT code, name_zh, name_en, color FROM facility_categories ORDER BY sort, code";
     static const char *const names[] = {"code", "name_zh", "name_en", "color"};

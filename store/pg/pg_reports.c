@@ -505,3 +505,96 @@ md_err md__pg_events_last_id(struct md_pg *pg, int64_t *out, struct md_ctx *ctx)
     PQclear(r);
     return rc;
 }
+
+md_err md__pg_report_history(struct md_pg *pg, int64_t id, int offset_min, json_t **out,
+                             struct md_ctx *ctx)
+{
+    static const char exists_sql[] = "SELECT 1 FROM reports WHERE id = $1::bigint";
+    static const char sql[] = "SELECT action, from_status, to_status, actor_role, actor_id, note,"
+                              " at FROM report_history WHERE report_id = $1::bigint ORDER BY id";
+    char idp[24];
+    int_param(id, idp);
+    const char *values[] = {idp};
+    PGresult *r = NULL;
+    md_err rc = md__pg_query(pg, "md_report_exists", exists_sql, 1, values, &r, ctx);
+    if (!rc && PQntuples(r) != 1)
+        rc = md_fail(ctx, MD_ENOTFOUND, "report %lld does not exist", (long long)id);
+    PQclear(r);
+    r = NULL;
+    if (!rc)
+        rc = md__pg_query(pg, "md_report_history", sql, 1, values, &r, ctx);
+    json_t *arr = rc ? NULL : json_array();
+    for (int i = 0; arr && i < PQntuples(r); i++) {
+        json_t *h = json_object();
+        json_object_set_new(h, "action", text_json(r, i, 0));
+        json_object_set_new(h, "from", text_json(r, i, 1));
+        json_object_set_new(h, "to", text_json(r, i, 2));
+        json_object_set_new(h, "role", text_json(r, i, 3));
+        json_object_set_new(h, "actor", text_json(r, i, 4));
+        json_object_set_new(h, "note", text_json(r, i, 5));
+        json_object_set_new(h, "at", time_json(r, i, 6, offset_min));
+        json_array_append_new(arr, h);
+    }
+    PQclear(r);
+    if (!rc && !arr)
+        rc = md_fail(ctx, MD_ENOMEM, "reading the history: out of memory");
+    if (!rc)
+        *out = arr;
+    return rc;
+}
+
+md_err md__pg_categories_json(struct md_pg *pg, json_t **out, struct md_ctx *ctx)
+{
+    /* sort, then code bytewise (SQLite's BINARY) */
+    static const char sql[] =
+        "SELECT code, kind, group_code, group_zh, group_en, name_zh, name_en, description,"
+        " deadline_value, deadline_unit, unit_type, dup_radius_m, attributes FROM categories"
+        " ORDER BY sort, code COLLATE \"C\"";
+    static const char *const names[] = {
+        "code",    "kind",        "group",          "group_zh",      "group_en",  "name_zh",
+        "name_en", "description", "deadline_value", "deadline_unit", "unit_type", "dup_radius_m"};
+    PGresult *r = NULL;
+    md_err rc = md__pg_query(pg, "md_categories_json", sql, 0, NULL, &r, ctx);
+    if (rc)
+        return rc;
+    json_t *arr = json_array();
+    for (int row = 0; arr && row < PQntuples(r); row++) {
+        json_t *c = json_object();
+        for (int i = 0; i < 12; i++) {
+            json_t *v = i == 8    ? json_integer(md__pg_int(r, row, i))
+                        : i == 11 ? json_real(md__pg_double(r, row, i))
+                                  : text_json(r, row, i);
+            json_object_set_new(c, names[i], v);
+        }
+        json_object_set_new(c, "attributes", stored_json(r, row, 12, json_array()));
+        json_array_append_new(arr, c);
+    }
+    PQclear(r);
+    if (!arr)
+        return md_fail(ctx, MD_ENOMEM, "reading categories: out of memory");
+    *out = arr;
+    return MD_OK;
+}
+
+md_err md__pg_facility_categories_json(struct md_pg *pg, json_t **out, struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT code, name_zh, name_en, color FROM facility_categories"
+                              " ORDER BY sort, code COLLATE \"C\"";
+    static const char *const names[] = {"code", "name_zh", "name_en", "color"};
+    PGresult *r = NULL;
+    md_err rc = md__pg_query(pg, "md_facility_categories_json", sql, 0, NULL, &r, ctx);
+    if (rc)
+        return rc;
+    json_t *arr = json_array();
+    for (int row = 0; arr && row < PQntuples(r); row++) {
+        json_t *c = json_object();
+        for (int i = 0; i < 4; i++)
+            json_object_set_new(c, names[i], text_json(r, row, i));
+        json_array_append_new(arr, c);
+    }
+    PQclear(r);
+    if (!arr)
+        return md_fail(ctx, MD_ENOMEM, "reading facility categories: out of memory");
+    *out = arr;
+    return MD_OK;
+}

@@ -3,7 +3,8 @@
  * md_report_nearby_open, md_report_insert (with its contact, history,
  * photos and event), md_report_get / md__report_public,
  * md_report_by_token, md__report_emit, md__report_history_add,
- * md_events_since, md_events_last_id and photos.c's md__photos_insert.
+ * md_events_since, md_events_last_id, photos.c's md__photos_insert, and
+ * md_report_history, md_categories_json, md_facility_categories_json.
  * Each has the contract of its SQLite function (reports.h, store_int.h);
  * the SQLite function dispatches here at its top.
  */
@@ -38,5 +39,12 @@ md_err md__pg_photos_insert(struct md_pg *pg, int64_t id, const char *status,
 md_err md__pg_events_since(struct md_pg *pg, int64_t after, int limit, md_event_fn fn,
                            void *userdata, struct md_ctx *ctx) MD_WUR;
 md_err md__pg_events_last_id(struct md_pg *pg, int64_t *out, struct md_ctx *ctx) MD_WUR;
+
+/* The reads around a report's follow-up: md_report_history,
+ * md_categories_json, md_facility_categories_json. */
+md_err md__pg_report_history(struct md_pg *pg, int64_t id, int offset_min, json_t **out,
+                             struct md_ctx *ctx) MD_WUR;
+md_err md__pg_categories_json(struct md_pg *pg, json_t **out, struct md_ctx *ctx) MD_WUR;
+md_err md__pg_facility_categories_json(struct md_pg *pg, json_t **out, struct md_ctx *ctx) MD_WUR;
 
 #endif

@@ -10,7 +10,8 @@
  *     and points just outside the city (the sliver rule) are the same from
  *     both backends;
  *   - same_copied_reports: the sample's reports as copied read back as the
- *     same public JSON, with the same open duplicates around each;
+ *     same public JSON and history, with the same open duplicates around
+ *     each; the same categories and facility categories;
  *   - same_reports: each report's category, routing, duplicates, public
  *     JSON (md_report_get), report.created event and token lookup are the
  *     same; one change_log row per report on PostgreSQL; the second report
@@ -235,7 +236,28 @@ static void same_copied_reports(void **state)
         assert_json_same(a, b, "copied report");
         json_decref(a);
         json_decref(b);
+        assert_int_equal(md_report_history(lite, id, OFFSET_MIN, &a, &ctx), MD_OK);
+        assert_int_equal(md_report_history(post, id, OFFSET_MIN, &b, &ctx), MD_OK);
+        assert_true(json_array_size(a) >= 1);
+        assert_json_same(a, b, "copied history");
+        json_decref(a);
+        json_decref(b);
     }
+    json_t *a = NULL, *b = NULL;
+    assert_int_equal(md_report_history(post, 99999, OFFSET_MIN, &b, &ctx), MD_ENOTFOUND);
+    md_ctx_init(&ctx);
+    assert_int_equal(md_categories_json(lite, &a, &ctx), MD_OK);
+    assert_int_equal(md_categories_json(post, &b, &ctx), MD_OK);
+    assert_true(json_array_size(a) > 20);
+    assert_json_same(a, b, "categories");
+    json_decref(a);
+    json_decref(b);
+    assert_int_equal(md_facility_categories_json(lite, &a, &ctx), MD_OK);
+    assert_int_equal(md_facility_categories_json(post, &b, &ctx), MD_OK);
+    assert_true(json_array_size(a) > 3);
+    assert_json_same(a, b, "facility categories");
+    json_decref(a);
+    json_decref(b);
     /* Around each open report (few are: most of the sample is closed). */
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_prepare_v2(md_store_db(lite),
@@ -462,6 +484,18 @@ static void same_reports(void **state)
         /* The public JSON, the token lookup. */
         json_t *ja = public_json(lite, a.cr.id), *jb = public_json(post, b.cr.id);
         assert_json_same(ja, jb, "public JSON");
+        json_decref(ja);
+        json_decref(jb);
+        struct md_ctx hctx;
+        md_ctx_init(&hctx);
+        assert_int_equal(md_report_history(lite, a.cr.id, OFFSET_MIN, &ja, &hctx), MD_OK);
+        assert_int_equal(md_report_history(post, b.cr.id, OFFSET_MIN, &jb, &hctx), MD_OK);
+        assert_int_equal(json_array_size(jb), 1 + inputs[i].nphotos);
+        for (size_t h = 0; h < json_array_size(jb); h++) { /* "at" is the clock's */
+            json_object_del(json_array_get(ja, h), "at");
+            json_object_del(json_array_get(jb, h), "at");
+        }
+        assert_json_same(ja, jb, "history");
         json_decref(ja);
         json_decref(jb);
         int64_t by_token = 0;

@@ -32,7 +32,6 @@
 #include "pg_copy.h"
 #include "pg_harness.h"
 #include "pg_schema.h"
-#include "reports.h"
 #include "store_int.h"
 #include "tile_read.h"
 #include "tile_render.h"
@@ -141,10 +140,6 @@ static void opening(void **state)
     assert_int_equal(md_store_txn_state(post), MD_TXN_NONE);
 
     /* Everything else refuses, cleanly. */
-    md_ctx_init(&ctx);
-    json_t *history = NULL;
-    assert_int_equal(md_report_history(post, 1, 0, &history, &ctx), MD_EINVAL);
-    assert_non_null(strstr(md_ctx_message(&ctx), "not yet on PostgreSQL"));
     md_ctx_init(&ctx);
     int64_t v = 0;
     assert_int_equal(md_store_scalar(post, "SELECT 1", &v, &ctx), MD_EINVAL);
