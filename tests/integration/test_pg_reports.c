@@ -154,6 +154,11 @@ static void write_txn(void **state)
     assert_int_equal(md_store_commit(post, &ctx), MD_EDB);
     assert_non_null(strstr(md_ctx_message(&ctx), "rolled back"));
     assert_int_equal(md_store_txn_state(post), MD_TXN_NONE);
+    /* Durable at COMMIT: the server's default, which nothing here changes. */
+    assert_int_equal(pg_count("SELECT count(*) FROM pg_settings WHERE name = 'synchronous_commit'"
+                              " AND setting = 'on'",
+                              NULL),
+                     1);
 }
 
 struct located {
