@@ -463,8 +463,19 @@ static void same_reports(void **state)
         if (a.rc || b.rc)
             fail_msg("report %d: sqlite %d %s / postgresql %d %s", i, a.rc, a.msg, b.rc, b.msg);
         ids[i] = b.cr.id;
-        /* Durable: another connection sees it as soon as the ticket is done. */
+        /* Durable: another connection sees it as soon as the ticket is done
+         * (the test's own, and one made for this report alone). */
         assert_int_equal(pg_count("SELECT count(*) FROM reports WHERE token = $1", b.cr.token), 1);
+        PGconn *fresh = PQconnectdb(uri);
+        assert_int_equal(PQstatus(fresh), CONNECTION_OK);
+        const char *tv[] = {b.cr.token};
+        PGresult *fr = PQexecParams(fresh, "SELECT id FROM reports WHERE token = $1", 1, NULL, tv,
+                                    NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(fr), PGRES_TUPLES_OK);
+        assert_int_equal(PQntuples(fr), 1);
+        assert_int_equal(strtoll(PQgetvalue(fr, 0, 0), NULL, 10), b.cr.id);
+        PQclear(fr);
+        PQfinish(fresh);
         /* The same routing, duplicates and id (both give max(id) + 1: the
          * copy moved PostgreSQL's identity past SQLite's rowids). */
         assert_int_equal(a.rc, MD_OK);
