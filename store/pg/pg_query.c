@@ -51,6 +51,7 @@
 /* ---- SQL. $1..$7 are the filters (NULL: no condition): category, group,
  * status, district, kind, from, to; the statement's own parameters follow. */
 
+/* clang-format off */
 #define IN_LIST(p, col) "strpos(',' || " p "::text || ',', ',' || " col " || ',') > 0"
 #define FAC_FILTERS                                                                                \
     " AND ($1::text IS NULL OR " IN_LIST("$1", "t.category") ") AND $2::text IS NULL"            \
@@ -68,6 +69,7 @@
     " AND ($6::bigint IS NULL OR t.created_at >= $6::bigint)"                                     \
     " AND ($7::bigint IS NULL OR t.created_at <= $7::bigint)"
 #define NFILTERS 7
+/* clang-format on */
 
 #define ENV(a, b, c, d)                                                                            \
     "ST_MakeEnvelope($" a "::float8, $" b "::float8, $" c "::float8, $" d "::float8, 4326)"
@@ -79,34 +81,31 @@ struct stmt_sql {
     int nparams;
 };
 
+/* clang-format off */
 #define LAYER_SQL(tag, table, filters)                                                             \
     {                                                                                              \
         {"md_q_" tag "_knn",                                                                       \
          "SELECT t.id, t.lon, t.lat FROM " table " t WHERE true" filters                           \
          " ORDER BY t.geom <-> ST_SetSRID(ST_MakePoint($8::float8, $9::float8), 4326)"             \
-         " LIMIT $10::integer",                                                                    \
-         10},                                                                                      \
-            {"md_q_" tag "_box1",                                                                  \
-             "SELECT t.id, t.lon, t.lat FROM " table " t WHERE t.geom && " ENV("8", "9", "10",     \
-                                                                               "11")               \
-             " AND t.id > $12::bigint" filters " ORDER BY t.id LIMIT $13::integer",                \
-             13},                                                                                  \
-            {"md_q_" tag "_box2",                                                                  \
-             "SELECT t.id, t.lon, t.lat FROM " table " t WHERE (t.geom && " ENV(                   \
-                 "8", "9", "10", "11") " OR t.geom && " ENV("12", "13", "14", "15") ")"            \
-                                       " AND t.id > $16::bigint" filters                           \
-                                       " ORDER BY t.id LIMIT $17::integer",                        \
-             17},                                                                                  \
-            {"md_q_" tag "_count", "SELECT count(*) FROM " table " t WHERE true" filters, 7},      \
-            {"md_q_" tag "_page",                                                                  \
-             "SELECT t.id, t.lon, t.lat FROM " table " t WHERE true" filters                       \
-             " ORDER BY t.id LIMIT $8::bigint OFFSET $9::bigint",                                  \
-             9},                                                                                   \
-            {"md_q_" tag "_after",                                                                 \
-             "SELECT t.id, t.lon, t.lat FROM " table " t WHERE t.id > $8::bigint" filters          \
-             " ORDER BY t.id LIMIT $9::integer",                                                   \
-             9},                                                                                   \
+         " LIMIT $10::integer", 10},                                                               \
+        {"md_q_" tag "_box1",                                                                      \
+         "SELECT t.id, t.lon, t.lat FROM " table " t"                                              \
+         " WHERE t.geom && " ENV("8", "9", "10", "11")                                             \
+         " AND t.id > $12::bigint" filters " ORDER BY t.id LIMIT $13::integer", 13},               \
+        {"md_q_" tag "_box2",                                                                      \
+         "SELECT t.id, t.lon, t.lat FROM " table " t"                                              \
+         " WHERE (t.geom && " ENV("8", "9", "10", "11")                                            \
+         " OR t.geom && " ENV("12", "13", "14", "15") ")"                                          \
+         " AND t.id > $16::bigint" filters " ORDER BY t.id LIMIT $17::integer", 17},               \
+        {"md_q_" tag "_count", "SELECT count(*) FROM " table " t WHERE true" filters, 7},          \
+        {"md_q_" tag "_page",                                                                      \
+         "SELECT t.id, t.lon, t.lat FROM " table " t WHERE true" filters                           \
+         " ORDER BY t.id LIMIT $8::bigint OFFSET $9::bigint", 9},                                  \
+        {"md_q_" tag "_after",                                                                     \
+         "SELECT t.id, t.lon, t.lat FROM " table " t WHERE t.id > $8::bigint" filters              \
+         " ORDER BY t.id LIMIT $9::integer", 9},                                                   \
     }
+/* clang-format on */
 
 static const struct stmt_sql layer_sql[2][ST_N] = {
     LAYER_SQL("fac", "facilities", FAC_FILTERS),
@@ -154,8 +153,8 @@ static void param_int(struct params *p, int i, int64_t v)
     p->v[NFILTERS + i] = p->num[i];
 }
 
-static md_err run(struct md_pg *pg, int li, enum stmt which, const struct params *p,
-                  PGresult **out, struct md_ctx *ctx)
+static md_err run(struct md_pg *pg, int li, enum stmt which, const struct params *p, PGresult **out,
+                  struct md_ctx *ctx)
 {
     const struct stmt_sql *s = &layer_sql[li][which];
     return md__pg_query(pg, s->name, s->sql, s->nparams, p->v, out, ctx);
@@ -337,8 +336,7 @@ static md_err best_add(void *userdata, struct md_query_hit *h, bool *stop, struc
     if (b->max_m > 0 && h->distance_m > b->max_m)
         return MD_OK;
     const struct md_query_after *a = b->after;
-    if (a && !(h->distance_m > a->distance_m ||
-               (h->distance_m == a->distance_m && h->id > a->id)))
+    if (a && !(h->distance_m > a->distance_m || (h->distance_m == a->distance_m && h->id > a->id)))
         return MD_OK;
     if (b->m.n >= 2 * b->k + 4096)
         best_cut(b);

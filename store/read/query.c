@@ -1258,7 +1258,8 @@ md_err md_query_within_after(struct md_store *s, enum md_layer layer, const stru
                              struct md_query_hit *out, int *n, bool *more, struct md_ctx *ctx)
 {
     if (s->backend == MD_BACKEND_PG)
-        return md__pg_query_within_after(s->pg, layer, r, f, order, after, limit, out, n, more, ctx);
+        return md__pg_query_within_after(s->pg, layer, r, f, order, after, limit, out, n, more,
+                                         ctx);
     md_err rc = check_layer(layer, ctx);
     *n = 0;
     *more = false;

@@ -182,13 +182,13 @@ static void filters_build(void)
     f[n++] = (struct md_query_filter){.district = text[0][2]};
     f[n++] = (struct md_query_filter){.has_from = true, .from = t_mid[0]};
     f[n++] = (struct md_query_filter){.has_to = true, .to = t_mid[0]};
-    f[n++] = (struct md_query_filter){
-        .has_from = true, .from = t_lo[0], .has_to = true, .to = t_mid[0]};
-    f[n++] = (struct md_query_filter){.category = text[0][1], .status = "open",
-                                      .district = text[0][2]};
-    f[n++] = (struct md_query_filter){.group = "100"};      /* never on facilities */
-    f[n++] = (struct md_query_filter){.kind = "problem"};   /* never on facilities */
-    f[n++] = (struct md_query_filter){.category = "nope"};  /* no such category */
+    f[n++] =
+        (struct md_query_filter){.has_from = true, .from = t_lo[0], .has_to = true, .to = t_mid[0]};
+    f[n++] =
+        (struct md_query_filter){.category = text[0][1], .status = "open", .district = text[0][2]};
+    f[n++] = (struct md_query_filter){.group = "100"};     /* never on facilities */
+    f[n++] = (struct md_query_filter){.kind = "problem"};  /* never on facilities */
+    f[n++] = (struct md_query_filter){.category = "nope"}; /* no such category */
     nfilters[0] = n;
 
     f = filters[1];
@@ -204,10 +204,10 @@ static void filters_build(void)
     f[n++] = (struct md_query_filter){.kind = "incident"};
     f[n++] = (struct md_query_filter){.has_from = true, .from = t_mid[1]};
     f[n++] = (struct md_query_filter){.has_to = true, .to = t_mid[1]};
+    f[n++] =
+        (struct md_query_filter){.has_from = true, .from = t_lo[1], .has_to = true, .to = t_mid[1]};
     f[n++] = (struct md_query_filter){
-        .has_from = true, .from = t_lo[1], .has_to = true, .to = t_mid[1]};
-    f[n++] = (struct md_query_filter){.group = text[1][3], .status = text[1][5],
-                                      .district = text[1][2], .kind = "problem"};
+        .group = text[1][3], .status = text[1][5], .district = text[1][2], .kind = "problem"};
     nfilters[1] = n;
 }
 
@@ -245,8 +245,7 @@ static void polygons_build(void)
     struct lonlat v = rows[1].p[rows[1].n / 3];
     char wkt[256];
     snprintf(wkt, sizeof(wkt), "POLYGON((%.17g %.17g, %.17g %.17g, %.17g %.17g, %.17g %.17g))",
-             v.lon, v.lat, v.lon + 0.03, v.lat + 0.004, v.lon + 0.01, v.lat - 0.02, v.lon,
-             v.lat);
+             v.lon, v.lat, v.lon + 0.03, v.lat + 0.004, v.lon + 0.01, v.lat - 0.02, v.lon, v.lat);
     GEOSWKTReader *wr = GEOSWKTReader_create_r(h);
     polys[1].g = GEOSWKTReader_read_r(h, wr, wkt);
     GEOSWKTReader_destroy_r(h, wr);
@@ -273,7 +272,8 @@ static int setup(void **state)
     }
     PQfinish(c);
     if (!bad && (!bin || md_sh("'%s' sample --db '%s' --facilities 1200 --reports 2400 --seed 11"
-                               " --quiet", bin, db_path) != 0))
+                               " --quiet",
+                               bin, db_path) != 0))
         bad = 1;
     geos = md_geos_new();
     ha = malloc(CAP * sizeof(*ha));
@@ -492,9 +492,10 @@ static void within(int li, const struct md_region *r, const struct md_query_filt
     while (more) {
         bool ma_more = false, mb_more = false;
         const struct md_query_after *cur = pages ? &after : NULL;
-        ra = md_query_within_after(lite, layer, r, f, order, cur, limit, page_a, &na, &ma_more, &ca);
-        rb = md_query_within_after(post, layer, r, f, order, cur, limit, page_b, &nb, &mb_more,
-                                   &cb);
+        ra =
+            md_query_within_after(lite, layer, r, f, order, cur, limit, page_a, &na, &ma_more, &ca);
+        rb =
+            md_query_within_after(post, layer, r, f, order, cur, limit, page_b, &nb, &mb_more, &cb);
         if (ra || rb)
             fail_msg("%s page %d: sqlite %s, postgresql %s", what, pages, md_ctx_message(&ca),
                      md_ctx_message(&cb));
@@ -640,15 +641,15 @@ static struct outcome call(struct md_store *s, enum call c, enum md_layer layer,
         o.rc = md_query_within(s, layer, r, NULL, MD_ORDER_DISTANCE, off, limit, hits, &o.n,
                                &o.matched, &ctx);
     else
-        o.rc = md_query_within_after(s, layer, r, NULL, MD_ORDER_DISTANCE, NULL, limit, hits,
-                                     &o.n, &more, &ctx);
+        o.rc = md_query_within_after(s, layer, r, NULL, MD_ORDER_DISTANCE, NULL, limit, hits, &o.n,
+                                     &more, &ctx);
     snprintf(o.msg, sizeof(o.msg), "%s", o.rc ? md_ctx_message(&ctx) : "");
     return o;
 }
 
-static void same_outcome(const char *what, enum call c, enum md_layer layer, double lon,
-                         double lat, int k, double max_m, const struct md_region *r, int64_t off,
-                         int limit, md_err expect)
+static void same_outcome(const char *what, enum call c, enum md_layer layer, double lon, double lat,
+                         int k, double max_m, const struct md_region *r, int64_t off, int limit,
+                         md_err expect)
 {
     struct outcome a = call(lite, c, layer, lon, lat, k, max_m, r, off, limit);
     struct outcome b = call(post, c, layer, lon, lat, k, max_m, r, off, limit);
