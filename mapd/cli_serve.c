@@ -169,6 +169,19 @@ static int apply_durability(const char *mode, const char *db, char *uri, size_t 
     return 0;
 }
 
+/* `db` as it may be printed: a URI's password (user:password@) as ***. */
+static void printable_db(const char *db, char *out, size_t n)
+{
+    const char *scheme = strstr(db, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+    if (!md_store_path_is_pg(db) || !at || !colon || colon > at) {
+        snprintf(out, n, "%s", db);
+        return;
+    }
+    snprintf(out, n, "%.*s***%s", (int)(colon + 1 - db), db, at);
+}
+
 static int check_db_path(const char *db)
 {
     struct stat st;
@@ -476,7 +489,9 @@ int md_cli_serve(int argc, char **argv)
         free(style_text);
         return md_cli_fail("serve", &ctx);
     }
-    printf("mapd: serving %s on http://%s:%u/\n", cfg.db_path, so.bind,
+    char shown[4096];
+    printable_db(cfg.db_path, shown, sizeof(shown));
+    printf("mapd: serving %s on http://%s:%u/\n", shown, so.bind,
            (unsigned)md_server_port(srv));
     fflush(stdout);
     int sig = 0;
