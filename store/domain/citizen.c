@@ -11,6 +11,7 @@
 #include "citizen.h"
 #include "reports.h"
 #include "store_int.h"
+#include "pg_citizen.h"
 #include "workflow.h"
 
 #include <stdio.h>
@@ -24,6 +25,8 @@ static md_err report_status(struct md_store *s, int64_t id, char status[MD_STATU
                             struct md_ctx *ctx)
 {
     static const char sql[] = "SELECT status FROM reports WHERE id = ?";
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_status(s->pg, id, status, MD_STATUS_MAX, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
@@ -40,21 +43,18 @@ static md_err report_status(struct md_store *s, int64_t id, char status[MD_STATU
     return rc;
 }
 
-static md_err add_support(struct md_store *s, int64_t id, const char *device_hash, int64_t now,
-                          int offset_min, int64_t *supporters, struct md_ctx *ctx)
+/* The support row and the bumped count (MD_ECONFLICT: already supported). */
+static md_err insert_support(struct md_store *s, int64_t id, const char *device_hash, int64_t now,
+                             int64_t *supporters, struct md_ctx *ctx)
 {
     static const char insert_sql[] =
         "INSERT INTO report_supports(report_id, device_hash, at) VALUES (?, ?, ?)";
     static const char bump_sql[] = "UPDATE reports SET supporters = supporters + 1 WHERE id = ?";
     static const char count_sql[] = "SELECT supporters FROM reports WHERE id = ?";
-    char status[MD_STATUS_MAX];
-    md_err rc = report_status(s, id, status, ctx);
-    if (!rc && !md_status_is_open(status))
-        rc = md_fail(ctx, MD_ECONFLICT, "report %lld is %s; only open reports take support",
-                     (long long)id, status);
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_support_add(s->pg, id, device_hash, now, supporters, ctx);
     sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = md_store_stmt(s, insert_sql, &st, ctx);
+    md_err rc = md_store_stmt(s, insert_sql, &st, ctx);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, id);
@@ -83,8 +83,21 @@ static md_err add_support(struct md_store *s, int64_t id, const char *device_has
     if (src == SQLITE_ROW)
         *supporters = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    if (src != SQLITE_ROW)
-        return md_store_fail(s, src, "counting supporters", ctx);
+    return src == SQLITE_ROW ? MD_OK : md_store_fail(s, src, "counting supporters", ctx);
+}
+
+static md_err add_support(struct md_store *s, int64_t id, const char *device_hash, int64_t now,
+                          int offset_min, int64_t *supporters, struct md_ctx *ctx)
+{
+    char status[MD_STATUS_MAX];
+    md_err rc = report_status(s, id, status, ctx);
+    if (!rc && !md_status_is_open(status))
+        rc = md_fail(ctx, MD_ECONFLICT, "report %lld is %s; only open reports take support",
+                     (long long)id, status);
+    if (!rc)
+        rc = insert_support(s, id, device_hash, now, supporters, ctx);
+    if (rc)
+        return rc;
     json_t *extra = json_pack("{sI}", "supporters", (json_int_t)*supporters);
     json_t *report = NULL;
     rc = md__report_public(s, id, now, offset_min, &report, ctx);
@@ -181,6 +194,9 @@ md_err md_report_comment(struct md_store *s, int64_t id, const char *token, cons
     return rc;
 }
 
+static md_err insert_rating(struct md_store *s, const char *sql, int64_t id, int score,
+                            const char *comment, int64_t now, struct md_ctx *ctx);
+
 static md_err rate_in_txn(struct md_store *s, int64_t id, const char *token, int score,
                           const char *comment, int64_t now, int offset_min, json_t **report_out,
                           struct md_ctx *ctx)
@@ -194,9 +210,24 @@ static md_err rate_in_txn(struct md_store *s, int64_t id, const char *token, int
     if (!rc && strcmp(status, "closed") != 0)
         rc = md_fail(ctx, MD_ECONFLICT, "report %lld is %s; the outcome is rated once it is closed",
                      (long long)id, status);
+    if (!rc && s->backend == MD_BACKEND_PG)
+        rc = md__pg_rating_add(s->pg, id, score, comment, now, ctx);
+    else if (!rc)
+        rc = insert_rating(s, sql, id, score, comment, now, ctx);
+    if (rc)
+        return rc;
+    char note[2100];
+    snprintf(note, sizeof(note), "%d/5%s%s", score, comment && *comment ? " " : "",
+             comment ? comment : "");
+    return follow_up(s, id, "rate", status, note, "report.rated", json_pack("{si}", "score", score),
+                     now, offset_min, report_out, ctx);
+}
+
+static md_err insert_rating(struct md_store *s, const char *sql, int64_t id, int score,
+                            const char *comment, int64_t now, struct md_ctx *ctx)
+{
     sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = md_store_stmt(s, sql, &st, ctx);
+    md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, id);
@@ -207,13 +238,7 @@ static md_err rate_in_txn(struct md_store *s, int64_t id, const char *token, int
     sqlite3_reset(st);
     if ((src & 0xff) == SQLITE_CONSTRAINT)
         return md_fail(ctx, MD_ECONFLICT, "report %lld is already rated", (long long)id);
-    if (src != SQLITE_DONE)
-        return md_store_fail(s, src, "saving the rating", ctx);
-    char note[2100];
-    snprintf(note, sizeof(note), "%d/5%s%s", score, comment && *comment ? " " : "",
-             comment ? comment : "");
-    return follow_up(s, id, "rate", status, note, "report.rated", json_pack("{si}", "score", score),
-                     now, offset_min, report_out, ctx);
+    return src == SQLITE_DONE ? MD_OK : md_store_fail(s, src, "saving the rating", ctx);
 }
 
 md_err md_report_rate(struct md_store *s, int64_t id, const char *token, int score,

@@ -5,6 +5,7 @@
  * report's status is neither 'reported' (not accepted yet) nor 'rejected'.
  */
 #include "photos.h"
+#include "pg_citizen.h"
 #include "pg_reports.h"
 #include "store_int.h"
 #include "tokens.h"
@@ -19,6 +20,8 @@ static md_err kept_count(struct md_store *s, int64_t id, int64_t *n, char status
     static const char sql[] = "SELECT r.status, (SELECT count(*) FROM report_photos p"
                               " WHERE p.report_id = r.id AND p.status = 'kept')"
                               " FROM reports r WHERE r.id = ?";
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_photos_kept(s->pg, id, n, status, 16, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
@@ -118,6 +121,29 @@ md_err md_photos_add(struct md_store *s, int64_t id, const struct md_photo_new *
     return rc;
 }
 
+/* md_photo_bytes on PostgreSQL: the same rule on the row pg_citizen reads. */
+static md_err pg_photo_bytes(struct md_store *s, int64_t photo_id, bool thumb, bool staff,
+                             unsigned char **out, size_t *len, char etag[MD_SHA256_HEX_LEN + 2],
+                             struct md_ctx *ctx)
+{
+    char hex[MD_SHA256_HEX_LEN + 1] = "", status[16] = "";
+    bool found = false;
+    md_err rc = md__pg_photo_read(s->pg, photo_id, thumb, out, len, hex, sizeof(hex), status,
+                                  sizeof(status), &found, ctx);
+    if (rc)
+        return rc;
+    if (!found)
+        return md_fail(ctx, MD_ENOTFOUND, "no photo %lld", (long long)photo_id);
+    if (!staff && (strcmp(status, "reported") == 0 || strcmp(status, "rejected") == 0)) {
+        free(*out);
+        *out = NULL;
+        return md_fail(ctx, MD_ENOTFOUND, "photo %lld is not public: its report is not accepted yet",
+                       (long long)photo_id);
+    }
+    snprintf(etag, MD_SHA256_HEX_LEN + 2, "\"%.*s\"", MD_SHA256_HEX_LEN - 1, hex);
+    return MD_OK;
+}
+
 md_err md_photo_bytes(struct md_store *s, int64_t photo_id, bool thumb, bool staff,
                       unsigned char **out, size_t *len, char etag[MD_SHA256_HEX_LEN + 2],
                       struct md_ctx *ctx)
@@ -128,6 +154,8 @@ md_err md_photo_bytes(struct md_store *s, int64_t photo_id, bool thumb, bool sta
     static const char thumb_sql[] =
         "SELECT p.thumb, p.thumb_etag, r.status FROM report_photos p"
         " JOIN reports r ON r.id = p.report_id WHERE p.id = ? AND p.status = 'kept'";
+    if (s->backend == MD_BACKEND_PG)
+        return pg_photo_bytes(s, photo_id, thumb, staff, out, len, etag, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, thumb ? thumb_sql : display_sql, &st, ctx);
     if (rc)
@@ -161,6 +189,29 @@ md_err md_photo_bytes(struct md_store *s, int64_t photo_id, bool thumb, bool sta
     return rc;
 }
 
+/* remove_in_txn on PostgreSQL. */
+static md_err pg_remove(struct md_store *s, int64_t photo_id, const struct md_principal *who,
+                        int64_t now, struct md_ctx *ctx)
+{
+    int64_t report_id = 0;
+    char status[16] = "";
+    bool found = false;
+    md_err rc = md__pg_photo_find(s->pg, photo_id, &report_id, status, sizeof(status), &found, ctx);
+    if (!rc && !found)
+        rc = md_fail(ctx, MD_ENOTFOUND, "no photo %lld (or it is already removed)",
+                     (long long)photo_id);
+    if (!rc)
+        rc = md__pg_photo_drop(s->pg, photo_id, now, ctx);
+    char note[48];
+    snprintf(note, sizeof(note), "photo %lld", (long long)photo_id);
+    if (!rc)
+        rc = md__report_history_add(s, report_id, "photo_removed", status, status,
+                                    md_role_name(who->role), who->actor, note, now, ctx);
+    if (!rc)
+        rc = md__report_touch(s, report_id, now, ctx);
+    return rc;
+}
+
 static md_err remove_in_txn(struct md_store *s, int64_t photo_id, const struct md_principal *who,
                             int64_t now, struct md_ctx *ctx)
 {
@@ -169,6 +220,8 @@ static md_err remove_in_txn(struct md_store *s, int64_t photo_id, const struct m
         " WHERE p.id = ? AND p.status = 'kept'";
     static const char sql[] = "UPDATE report_photos SET status = 'removed', display = NULL,"
                               " thumb = NULL, removed_at = ? WHERE id = ?";
+    if (s->backend == MD_BACKEND_PG)
+        return pg_remove(s, photo_id, who, now, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, find_sql, &st, ctx);
     if (rc)

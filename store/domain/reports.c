@@ -16,6 +16,7 @@
 #include "pg_reports.h"
 #include "workflow.h"
 #include "pg_city.h"
+#include "pg_citizen.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -450,6 +451,8 @@ md_err md_report_history(struct md_store *s, int64_t id, int offset_min, json_t 
 md_err md__report_touch(struct md_store *s, int64_t id, int64_t now, struct md_ctx *ctx)
 {
     static const char sql[] = "UPDATE reports SET updated_at = ? WHERE id = ?";
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_touch(s->pg, id, now, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)

@@ -15,7 +15,7 @@
  *     pg_changelog_sql.h (run before this); polygons get md_track_polygon,
  *     report_status_counts a trigger of its own.
  * Not here yet: cluster_cells and its triggers, the tile side tables, tokens,
- * units, consultations and supports.
+ * units and consultations.
  */
 #ifndef MD_PG_SCHEMA_SQL_H
 #define MD_PG_SCHEMA_SQL_H
@@ -102,6 +102,8 @@ static const char pg_schema_sql[] =
     "  type text NOT NULL, report_id bigint NOT NULL, payload text NOT NULL, at bigint NOT NULL);\n"
     /* Block "citizens follow a report": the rating of a closed case and the
      * photos (display and thumbnail JPEG as bytea; NULL once removed). */
+    "CREATE TABLE report_supports (report_id bigint NOT NULL, device_hash text NOT NULL,\n"
+    "  at bigint NOT NULL, PRIMARY KEY (report_id, device_hash));\n"
     "CREATE TABLE report_ratings (report_id bigint PRIMARY KEY,\n"
     "  score integer NOT NULL CHECK (score BETWEEN 1 AND 5), comment text NOT NULL DEFAULT '',\n"
     "  at bigint NOT NULL);\n"

@@ -10,7 +10,8 @@
  * category lists, a bad request's error. Then one report created on each
  * (same input, same next id) answers the same there too, except for its
  * times and follow-up token (so the tiles under it are not compared: they
- * carry its creation time).
+ * carry its creation time); so do the citizen's follow-ups ("me too" once
+ * per device, a comment under the token, a refused rating and token).
  */
 #include "harness.h"
 #include "pg_harness.h"
@@ -205,12 +206,103 @@ static void same_create(void **state)
     md_http_res_free(&b);
 }
 
+/* POST body (JSON) to path on both; the same status and, with the times
+ * and tokens taken out, the same answer. Returns the SQLite answer. */
+static char *same_post(const char *path_lite, const char *path_post, const char *body_lite,
+                       const char *body_post, long want)
+{
+    const char *json[] = {"Content-Type: application/json", NULL};
+    struct md_http_res a, b;
+    assert_int_equal(md_http(&lite, "POST", path_lite, json, body_lite, strlen(body_lite), &a), 0);
+    assert_int_equal(md_http(&post, "POST", path_post, json, body_post, strlen(body_post), &b), 0);
+    if (a.status != want || b.status != want)
+        fail_msg("%s: sqlite %ld %.200s / postgresql %ld %.200s", path_lite, a.status, a.body,
+                 b.status, b.body);
+    char *ca = created_core(a.body), *cb = created_core(b.body);
+    assert_string_equal(ca, cb);
+    free(cb);
+    char *out = strdup(a.body);
+    free(ca);
+    md_http_res_free(&a);
+    md_http_res_free(&b);
+    return out;
+}
+
+static char *json_str(const char *body, const char *key)
+{
+    json_t *j = json_loads(body, 0, NULL);
+    const char *v = json_string_value(json_object_get(j, key));
+    char *out = v ? strdup(v) : NULL;
+    json_decref(j);
+    return out;
+}
+
+/* The citizen's follow-ups on both backends: "me too" (once per device),
+ * a comment under the follow-up token, a refused rating, a refused token;
+ * the same answers and the same history. */
+static void same_follow_ups(void **state)
+{
+    (void)state;
+    const char *body = "{\"category\":\"200101\",\"lon\":116.4012345,\"lat\":39.9123456}";
+    char *a = same_post("/api/v1/reports", "/api/v1/reports", body, body, 201);
+    json_t *j = json_loads(a, 0, NULL);
+    long long id = (long long)json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    char *tok_lite = json_str(a, "token");
+    free(a);
+    /* Each server's own follow-up token (they are random). */
+    struct md_http_res r;
+    char path[96], tb_lite[128], tb_post[128];
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld", id);
+    assert_int_equal(md_http(&post, "GET", path, NULL, NULL, 0, &r), 0);
+    md_http_res_free(&r);
+    /* The PostgreSQL token: read from its database. */
+    PGconn *c = md_pg_connect(pg.conninfo);
+    char q[96];
+    snprintf(q, sizeof(q), "SELECT token FROM reports WHERE id = %lld", id);
+    PGresult *res = PQexec(c, q);
+    assert_int_equal(PQntuples(res), 1);
+    char *tok_post = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+
+    const char *me = "{\"device\":\"0123456789abcdef0123\"}";
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld/supporters", id);
+    free(same_post(path, path, me, me, 201));
+    free(same_post(path, path, me, me, 409));
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld/comments", id);
+    snprintf(tb_lite, sizeof(tb_lite), "{\"token\":\"%s\",\"text\":\"still there\"}", tok_lite);
+    snprintf(tb_post, sizeof(tb_post), "{\"token\":\"%s\",\"text\":\"still there\"}", tok_post);
+    free(same_post(path, path, tb_lite, tb_post, 201));
+    free(same_post(path, path, "{\"token\":\"00000000000000000000000000000000\",\"text\":\"x\"}",
+                   "{\"token\":\"00000000000000000000000000000000\",\"text\":\"x\"}", 403));
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld/rating", id);
+    snprintf(tb_lite, sizeof(tb_lite), "{\"token\":\"%s\",\"score\":4}", tok_lite);
+    snprintf(tb_post, sizeof(tb_post), "{\"token\":\"%s\",\"score\":4}", tok_post);
+    free(same_post(path, path, tb_lite, tb_post, 409));
+    free(tok_lite);
+    free(tok_post);
+    /* The history (its times are each server's) and the supporters in the report. */
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld", id);
+    struct md_http_res ra, rb;
+    assert_int_equal(md_http(&lite, "GET", path, NULL, NULL, 0, &ra), 0);
+    assert_int_equal(md_http(&post, "GET", path, NULL, NULL, 0, &rb), 0);
+    char *ca = created_core(ra.body), *cb = created_core(rb.body);
+    assert_string_equal(ca, cb);
+    assert_non_null(strstr(ca, "\"supporters\": 1"));
+    free(ca);
+    free(cb);
+    md_http_res_free(&ra);
+    md_http_res_free(&rb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_tiles),
         cmocka_unit_test(same_queries),
         cmocka_unit_test(same_create),
+        cmocka_unit_test(same_follow_ups),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
