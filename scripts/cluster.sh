@@ -130,6 +130,7 @@ EOF
     proxy_set_header Host \$http_host;
     proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
     proxy_connect_timeout 2s;
+    add_header X-Mapd-Node \$upstream_addr always;   # which node answered
     # A node that refuses or does not answer is skipped (a request already
     # sent that is not idempotent, e.g. a POST, is not sent twice).
     proxy_next_upstream error timeout;
