@@ -17,8 +17,13 @@
 static void serve_help(void)
 {
     printf(
-        "usage: mapd serve --db FILE [options]\n"
-        "  --db FILE              SpatiaLite database made by mapd init/sample (required)\n"
+        "usage: mapd serve --db FILE|URI [options]\n"
+        "  --db FILE|URI          SpatiaLite database made by mapd init/sample, or a\n"
+        "                         PostgreSQL one: postgresql://user@host:port/db (libpq URI,\n"
+        "                         multi-host allowed; see docs/scaling.md) (required)\n"
+        "  --durability MODE      when a report's 201 goes out: local (default: on this\n"
+        "                         database's disk) or replicated (PostgreSQL: also on a\n"
+        "                         synchronous standby's disk)\n"
         "  --port N               TCP port (default 8080; 0 = any free port)\n"
         "  --bind ADDR            address to listen on (default 127.0.0.1)\n"
         "  --threads N            worker threads (default 4)\n"
@@ -121,6 +126,45 @@ static int work_hours(const char *arg, struct md_config *cfg)
     return 0;
 }
 
+/* --durability: on PostgreSQL every connection of this node gets
+ * synchronous_commit through the URI's options (so a reconnection keeps
+ * it): `local` = a commit (and the 201 after it) waits for the primary's
+ * disk; `replicated` = for a synchronous standby's disk as well, which the
+ * primary must be configured to have (synchronous_standby_names), checked
+ * here. On SQLite only `local` exists (the WAL on this machine's disk). */
+static int apply_durability(const char *mode, const char *db, char *uri, size_t n)
+{
+    bool replicated = strcmp(mode, "replicated") == 0;
+    if (!replicated && strcmp(mode, "local") != 0)
+        return md_cli_usage_error("serve", "--durability is local or replicated, not '%s'", mode);
+    if (!md_store_path_is_pg(db))
+        return replicated ? md_cli_usage_error("serve", "--durability replicated needs a"
+                                                        " PostgreSQL database with a standby")
+                          : 0;
+    int len = snprintf(uri, n, "%s%soptions=-c%%20synchronous_commit%%3D%s", db,
+                       strchr(db, '?') ? "&" : "?", replicated ? "on" : "local");
+    if (len < 0 || (size_t)len >= n)
+        return md_cli_usage_error("serve", "--db is too long");
+    if (!replicated)
+        return 0;
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    struct md_store *s = NULL;
+    char names[256] = "";
+    md_err rc = md_store_open(uri, MD_STORE_READONLY, &s, &ctx);
+    if (!rc)
+        rc = md_store_server_setting(s, "synchronous_standby_names", names, sizeof(names), &ctx);
+    md_store_close(s);
+    if (rc)
+        return md_cli_fail("serve", &ctx);
+    if (!names[0]) {
+        fprintf(stderr, "mapd serve: --durability replicated: the primary has no synchronous"
+                        " standby (set synchronous_standby_names, see docs/scaling.md)\n");
+        return 1;
+    }
+    return 0;
+}
+
 static int check_db_path(const char *db)
 {
     struct stat st;
@@ -195,10 +239,13 @@ int md_cli_serve(int argc, char **argv)
                                          {"webhook-retry-base-ms", required_argument, NULL, 1008},
                                          {"webhook-max-attempts", required_argument, NULL, 1009},
                                          {"basemap-style", required_argument, NULL, 1010},
+                                         {"durability", required_argument, NULL, 1011},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char cors_list[2048] = "";
     const char *basemap_style = NULL;
+    const char *durability = "local";
+    char durable_uri[4096];
     struct md_config cfg = {
         .web_dir = MAPD_WEB_DIR,
         .styles_dir = MAPD_STYLES_DIR,
@@ -357,6 +404,9 @@ int md_cli_serve(int argc, char **argv)
         case 1010:
             basemap_style = optarg;
             break;
+        case 1011:
+            durability = optarg;
+            break;
         case 'h':
             serve_help();
             return 0;
@@ -370,8 +420,12 @@ int md_cli_serve(int argc, char **argv)
         return md_cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
     if (!cfg.db_path)
         return md_cli_usage_error("serve", "--db FILE is required");
-    if (check_db_path(cfg.db_path))
+    if (!md_store_path_is_pg(cfg.db_path) && check_db_path(cfg.db_path))
         return 1;
+    if (apply_durability(durability, cfg.db_path, durable_uri, sizeof(durable_uri)))
+        return 1;
+    if (md_store_path_is_pg(cfg.db_path))
+        cfg.db_path = durable_uri;
     if (basemap_style && cfg.basemap_tiles)
         return md_cli_usage_error("serve",
                                   "--basemap-style and --basemap-tiles exclude each other");

@@ -248,6 +248,14 @@ bool md_store_path_is_pg(const char *path)
     return md_pg_is_uri(path);
 }
 
+md_err md_store_server_setting(struct md_store *s, const char *name, char *out, size_t n,
+                               struct md_ctx *ctx)
+{
+    if (!on_pg(s))
+        return md_fail(ctx, MD_ENOTIMPL, "server settings are PostgreSQL's");
+    return md__pg_setting(s->pg, name, out, n, ctx);
+}
+
 md_err md_store_stmt(struct md_store *s, const char *sql, sqlite3_stmt **out, struct md_ctx *ctx)
 {
     *out = NULL;

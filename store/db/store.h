@@ -53,6 +53,10 @@ const char *md_store_path(const struct md_store *s);
 /* Does `path` name a PostgreSQL database (postgresql:// or postgres://)
  * rather than a SpatiaLite file? */
 bool md_store_path_is_pg(const char *path);
+/* A PostgreSQL server setting (current_setting(name)) into out, at most
+ * n - 1 bytes. MD_ENOTIMPL on a SQLite store. */
+md_err md_store_server_setting(struct md_store *s, const char *name, char *out, size_t n,
+                               struct md_ctx *ctx) MD_WUR;
 
 /* Create the schema in an empty database and load categories from the JSON
  * file `categories_path` (see sample-data/categories.json). Idempotent on a

@@ -19,6 +19,8 @@ struct md_pg {
     PGconn *c;
     char **names; /* prepared statements (owned) */
     size_t n, cap;
+    bool txn_open; /* between our BEGIN and its COMMIT/ROLLBACK */
+    int64_t reconnects;
 };
 
 bool md_pg_is_uri(const char *path)
@@ -48,8 +50,8 @@ md_err md__pg_fail(PGconn *c, const PGresult *r, const char *what, struct md_ctx
     if (!msg || !*msg)
         msg = c ? PQerrorMessage(c) : "no connection";
     md_err err = r ? map_sqlstate(PQresultErrorField(r, PG_DIAG_SQLSTATE)) : MD_EDB;
-    if (c && PQstatus(c) == CONNECTION_BAD)
-        err = MD_EIO;
+    if (c && PQstatus(c) == CONNECTION_BAD) /* the server went away: retry later */
+        err = MD_EBUSY;
     size_t len = strlen(msg);
     while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
         len--;
@@ -63,6 +65,34 @@ static md_err exec_plain(struct md_pg *pg, const char *sql, struct md_ctx *ctx)
     md_err rc = PQresultStatus(r) == PGRES_COMMAND_OK ? MD_OK : md__pg_fail(pg->c, r, sql, ctx);
     PQclear(r);
     return rc;
+}
+
+/* Outside a transaction, a connection that is gone is made again
+ * (PQreset: the same conninfo, so a multi-host URI with
+ * target_session_attrs=read-write finds the new primary after a failover);
+ * its prepared statements went with it. Inside one nothing is retried: the
+ * transaction is lost, and its caller hears MD_EBUSY (503, retry). */
+static md_err ensure_connected(struct md_pg *pg, struct md_ctx *ctx)
+{
+    if (PQstatus(pg->c) == CONNECTION_OK)
+        return MD_OK;
+    if (pg->txn_open)
+        return md_fail(ctx, MD_EBUSY, "postgresql: the connection was lost inside a transaction");
+    PQreset(pg->c);
+    for (size_t i = 0; i < pg->n; i++)
+        free(pg->names[i]);
+    pg->n = 0;
+    if (PQstatus(pg->c) != CONNECTION_OK) /* MD_EBUSY: the connection is bad */
+        return md__pg_fail(pg->c, NULL, "reconnect", ctx);
+    pg->reconnects++;
+    PGresult *r = PQexec(pg->c, "SET client_min_messages = warning");
+    PQclear(r);
+    return MD_OK;
+}
+
+int64_t md__pg_reconnects(const struct md_pg *pg)
+{
+    return pg->reconnects;
 }
 
 static md_err check_version(const char *conninfo, struct md_ctx *ctx)
@@ -116,11 +146,16 @@ void md__pg_close(struct md_pg *pg)
 
 md_err md__pg_read_begin(struct md_pg *pg, struct md_ctx *ctx)
 {
-    return exec_plain(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", ctx);
+    md_err rc = ensure_connected(pg, ctx);
+    if (!rc)
+        rc = exec_plain(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", ctx);
+    pg->txn_open = rc == MD_OK;
+    return rc;
 }
 
 void md__pg_read_end(struct md_pg *pg)
 {
+    pg->txn_open = false;
     if (PQtransactionStatus(pg->c) == PQTRANS_IDLE)
         return;
     if (exec_plain(pg, "COMMIT", NULL))
@@ -171,18 +206,41 @@ md_err md__pg_query(struct md_pg *pg, const char *name, const char *sql, int n,
                     const char *const *values, PGresult **out, struct md_ctx *ctx)
 {
     *out = NULL;
-    md_err rc = prepare(pg, name, sql, n, ctx);
-    if (rc)
-        return rc;
-    PGresult *r = PQexecPrepared(pg->c, name, n, values, NULL, NULL, 1);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+    md_err rc = ensure_connected(pg, ctx);
+    for (int attempt = 0; !rc; attempt++) {
+        rc = prepare(pg, name, sql, n, ctx);
+        if (rc)
+            break;
+        PGresult *r = PQexecPrepared(pg->c, name, n, values, NULL, NULL, 1);
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            *out = r;
+            return MD_OK;
+        }
         rc = md__pg_fail(pg->c, r, name, ctx);
         PQclear(r);
-        return rc;
+        /* A statement of its own that met a dead connection runs once more
+         * on a new one (a read, or a write that did not commit). */
+        if (attempt > 0 || pg->txn_open || PQstatus(pg->c) == CONNECTION_OK)
+            break;
+        if (ctx)
+            md_ctx_init(ctx);
+        rc = ensure_connected(pg, ctx);
     }
-    *out = r;
-    return MD_OK;
+    return rc;
+}
+
+md_err md__pg_setting(struct md_pg *pg, const char *name, char *out, size_t n,
+                      struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT current_setting($1)";
+    const char *values[] = {name};
+    PGresult *r = NULL;
+    md_err rc = md__pg_query(pg, "md_setting", sql, 1, values, &r, ctx);
+    if (!rc)
+        snprintf(out, n, "%s", PQntuples(r) == 1 ? md__pg_text(r, 0, 0) : "");
+    PQclear(r);
+    return rc;
 }
 
 PGconn *md__pg_conn(struct md_pg *pg)

@@ -9,7 +9,13 @@
  * md__pg_double and md__pg_text. Errors keep the server's message in ctx
  * and map its SQLSTATE: 53100 disk full -> MD_ENOSPACE, 53200 out of memory
  * -> MD_ENOMEM, serialization failure / deadlock / lock not available ->
- * MD_EBUSY, class 08 (connection) -> MD_EIO, anything else MD_EDB.
+ * MD_EBUSY, class 08 (connection) -> MD_EIO, anything else MD_EDB; a
+ * connection that is gone -> MD_EBUSY (503: retry; a failover is under way).
+ *
+ * Reconnection: a statement outside a transaction that finds the
+ * connection gone resets it (PQreset, same conninfo: libpq's multi-host
+ * URIs with target_session_attrs=read-write follow a promoted standby) and
+ * runs once more; inside a transaction the loss is the caller's error.
  *
  * Implemented so far: open (the schema version is checked), close, read
  * snapshots (REPEATABLE READ READ ONLY), transaction state, layer info,
@@ -62,6 +68,11 @@ const char *md__pg_text(const PGresult *r, int row, int col);
 #define MD_PG_DOUBLE_CHARS 32
 void md__pg_double_param(double v, char out[MD_PG_DOUBLE_CHARS]);
 
+/* current_setting(name) into out (at most n - 1 bytes). */
+md_err md__pg_setting(struct md_pg *pg, const char *name, char *out, size_t n,
+                      struct md_ctx *ctx) MD_WUR;
+/* How many times the connection was made again (see above). */
+int64_t md__pg_reconnects(const struct md_pg *pg);
 /* The connection, borrowed (for modules that run a query in single-row mode). */
 PGconn *md__pg_conn(struct md_pg *pg);
 

@@ -106,15 +106,16 @@ static void typed_geometry_and_gist(void **state)
         PQexec(conn, "SELECT f_table_name || ' ' || type || ' ' || srid FROM geometry_columns"
                      " WHERE f_table_schema = 'public' ORDER BY 1");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    const char *want[] = {"districts MULTIPOLYGON 4326", "facilities POINT 4326",
-                          "grids MULTIPOLYGON 4326", "reports POINT 4326"};
-    assert_int_equal(PQntuples(r), 4);
-    for (int i = 0; i < 4; i++)
+    const char *want[] = {"basemap GEOMETRY 4326", "districts MULTIPOLYGON 4326",
+                          "facilities POINT 4326", "grids MULTIPOLYGON 4326",
+                          "reports POINT 4326"};
+    assert_int_equal(PQntuples(r), 5);
+    for (int i = 0; i < 5; i++)
         assert_string_equal(PQgetvalue(r, i, 0), want[i]);
     PQclear(r);
 
-    const char *tables[] = {"districts", "grids", "facilities", "reports"};
-    for (int i = 0; i < 4; i++) {
+    const char *tables[] = {"districts", "grids", "facilities", "reports", "basemap"};
+    for (int i = 0; i < 5; i++) {
         char sql[256], plan[256];
         snprintf(sql, sizeof(sql),
                  "SELECT count(*) FROM pg_indexes WHERE tablename = '%s'"
@@ -274,7 +275,7 @@ static void writes_are_tracked(void **state)
                      " ORDER BY id) FROM layers");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     assert_string_equal(PQgetvalue(r, 0, 0),
-                        "facilities 2 1; reports 4 1; districts 3 0; grids 0 0");
+                        "facilities 2 1; reports 4 1; districts 3 0; grids 0 0; basemap 0 0");
     PQclear(r);
     assert_int_equal(md_pg_scalar(conn, "SELECT count(*) FROM facilities WHERE id = 7"
                                         " AND ST_X(geom) = 116.45 AND ST_Y(geom) = 39.95"
