@@ -58,7 +58,11 @@ port_busy() {
   (exec 3<>"/dev/tcp/$BIND/$1") 2>/dev/null
 }
 
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# alive PID: the process runs (a zombie - exited, not yet reaped by its parent - does not).
+alive() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+  case $(ps -o stat= -p "$1" 2>/dev/null) in Z*|'') return 1 ;; esac
+}
 
 # wait_http URL SECONDS PID: until URL answers 200 (false when PID dies or time runs out).
 wait_http() {

@@ -23,6 +23,11 @@ cluster="$src/scripts/cluster.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 
+# alive PID: runs, and is not a zombie (exited, not yet reaped).
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  case $(ps -o stat= -p "$1" 2>/dev/null) in Z*|'') return 1 ;; esac
+}
 port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
 
 # Six consecutive free ports from a random base.
@@ -139,7 +144,7 @@ workers=$(pgrep -P "$master" || true)
 
 victim=$(cat "$CLUSTER_DIR/pids/node-$N2")
 kill -KILL "$victim"
-while kill -0 "$victim" 2>/dev/null; do sleep 0.1; done
+while alive "$victim"; do sleep 0.1; done
 for _ in $(seq 12); do
   [ "$(code "http://127.0.0.1:$NG/health")" = 200 ] || fail "/health through nginx with node $N2 dead"
 done
@@ -151,7 +156,7 @@ ok "node $N2 killed: requests through nginx still 200, status shows it dead"
 out=$(bash "$cluster" down) || fail "down failed: $out"
 echo "$out"
 for pid in $pids $workers; do
-  ! kill -0 "$pid" 2>/dev/null || fail "pid $pid still runs after down"
+  ! alive "$pid" || fail "pid $pid still runs after down"
 done
 for p in $PORTS; do port_free "$p" || fail "port $p still taken after down"; done
 [ ! -e "$CLUSTER_DIR" ] || fail "down left $CLUSTER_DIR"
