@@ -180,7 +180,11 @@ up() {
   record pg-replica "$(pg_pid "$DIR/pg/replica")"
 
   local uri="postgresql://postgres@$BIND:$PG_PORT/postgres"
-  say "loading the sample city into the primary (mapd sample${SAMPLE_ARGS:+ $SAMPLE_ARGS}; about a minute for the full city)"
+  if [ -n "$SAMPLE_ARGS" ]; then
+    say "loading the sample city into the primary (mapd sample $SAMPLE_ARGS)"
+  else
+    say "loading the sample city into the primary (mapd sample: about a minute)"
+  fi
   # shellcheck disable=SC2086
   "$MAPD" sample --db "$uri" $SAMPLE_ARGS --quiet >"$DIR/sample.log" 2>&1 ||
     { cat "$DIR/sample.log" >&2; false; }
@@ -251,10 +255,14 @@ down() {
     [ -e "$f" ] && stop_pid "$(basename "$f")" TERM 15
   done
   # The replica first, so the primary's shutdown does not leave it retrying.
-  if [ -d "$DIR/pg/replica" ]; then bash "$here/pg_cluster.sh" stop "$DIR/pg/replica" fast; fi
-  stop_pid pg-replica TERM 30
-  if [ -d "$DIR/pg/primary" ]; then bash "$here/pg_cluster.sh" stop "$DIR/pg/primary" fast; fi
-  stop_pid pg-primary TERM 30
+  local which
+  for which in replica primary; do
+    if [ -d "$DIR/pg/$which" ]; then
+      bash "$here/pg_cluster.sh" stop "$DIR/pg/$which" fast
+      say "stopped the PostgreSQL $which"
+    fi
+    stop_pid "pg-$which" TERM 30
+  done
   rm -rf "$DIR/nginx" "$DIR/pg" "$DIR"/node-* "$DIR/pids" "$DIR/sample.log" "$DIR/cluster.env"
   rmdir "$DIR" 2>/dev/null || true
   say "down ($DIR removed)"
