@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cluster/demo: scripts/cluster.sh (make cluster-demo) end to end, on free
+# integration/cluster_demo: scripts/cluster.sh (make cluster-demo) end to end, on free
 # loopback ports and a private CLUSTER_DIR with a small sample city:
 #   - `down` with nothing up is a no-op; `up` prints the web map's URL;
 #     `up` again says it is up and fails; a second cluster on the same ports
@@ -166,4 +166,4 @@ ok "down: no process, every port free, nothing outside CLUSTER_DIR touched"
 
 out=$(bash "$cluster" down) && echo "$out" | grep -q "nothing is up" || fail "down twice: $out"
 ok "down again is a no-op"
-echo "cluster/demo: all passed in $(( $(date +%s) - t0 )) s"
+echo "integration/cluster_demo: all passed in $(( $(date +%s) - t0 )) s"

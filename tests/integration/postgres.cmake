@@ -15,8 +15,8 @@ set_tests_properties(integration/pg_tiles PROPERTIES LABELS "postgres")
 mapd_integration_test(pg_cli mapd_test_pg_harness)
 set_tests_properties(integration/pg_cli PROPERTIES LABELS "postgres")
 
-# cluster/demo: scripts/cluster.sh up|status|down (make cluster-demo) end to end -
+# integration/cluster_demo: scripts/cluster.sh up|status|down (make cluster-demo) end to end -
 # PostgreSQL primary + streaming replica, three mapd nodes, a private nginx.
-add_test(NAME cluster/demo COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cluster_demo.sh)
-set_tests_properties(cluster/demo PROPERTIES LABELS "postgres" TIMEOUT 300
+add_test(NAME integration/cluster_demo COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cluster_demo.sh)
+set_tests_properties(integration/cluster_demo PROPERTIES LABELS "postgres" TIMEOUT 300
   ENVIRONMENT "MAPD_BIN=$<TARGET_FILE:mapd>;MAPD_SOURCE_DIR=${PROJECT_SOURCE_DIR};ASAN_OPTIONS=detect_leaks=0")
