@@ -33,6 +33,12 @@ struct md_kv {
 
 struct md_config {
     const char *db_path;
+    /* A streaming replica of db_path's PostgreSQL (NULL = none): tiles are
+     * read from it unless the request's Mapd-Consistency change number is
+     * newer than it has replayed after replica_wait_ms (0 = 200), then from
+     * db_path (api/tiles_api.c, docs/scaling.md). */
+    const char *read_db_path;
+    unsigned replica_wait_ms;
     const char *export_dir;     /* export files (api/export_cache.c); NULL = <db_path>.exports */
     const char *web_dir;        /* static web map files; NULL = none */
     const char *styles_dir;     /* MapLibre styles */
@@ -79,6 +85,7 @@ struct md_config {
 /* Per-worker-thread resources, owned by mapd (one per thread, never shared). */
 struct md_worker {
     struct md_store *store;
+    struct md_store *replica; /* config read_db_path's store; NULL = none */
     struct md_geos *geos;
     PJ_CONTEXT *proj;
 };

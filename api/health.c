@@ -1,6 +1,8 @@
 /* health.c - GET /health (liveness + database facts) and GET /metrics. */
 #include "api_int.h"
 #include "md_time.h"
+#include "pg_changefeed.h"
+#include "reports_int.h"
 
 #include <stdio.h>
 
@@ -49,6 +51,28 @@ md_err md__handle_metrics(struct md_call *call)
     for (int i = 0; !rc && i < n; i++)
         rc = md_buf_printf(b, "mapd_reports{status=\"%s\"} %lld\n", counts[i].status,
                            (long long)counts[i].count);
+    const struct md_reports_state *rs = call->api->reports;
+    if (!rc && rs && rs->feed) {
+        struct md_pg_changefeed_stats fs;
+        md_pg_changefeed_stats(rs->feed, &fs);
+        rc = md_buf_printf(
+            b,
+            "# HELP mapd_changefeed_connected Whether the LISTEN connection to PostgreSQL is up.\n"
+            "# TYPE mapd_changefeed_connected gauge\n"
+            "mapd_changefeed_connected %d\n"
+            "# HELP mapd_changefeed_watermark The newest change the feed has read.\n"
+            "# TYPE mapd_changefeed_watermark gauge\n"
+            "mapd_changefeed_watermark %lld\n"
+            "# HELP mapd_changefeed_notifications_total NOTIFYs received on mapd_changes.\n"
+            "# TYPE mapd_changefeed_notifications_total counter\n"
+            "mapd_changefeed_notifications_total %llu\n"
+            "# HELP mapd_changefeed_reconnects_total LISTEN connections made again.\n"
+            "# TYPE mapd_changefeed_reconnects_total counter\n"
+            "mapd_changefeed_reconnects_total %llu\n",
+            md_pg_changefeed_connected(rs->feed) ? 1 : 0,
+            (long long)md_pg_changefeed_watermark(rs->feed),
+            (unsigned long long)fs.notifications, (unsigned long long)fs.reconnects);
+    }
     if (!rc && call->api->features) {
         struct md_feature_cache_stats fs;
         md_feature_cache_stats(call->api->features, &fs);

@@ -23,6 +23,7 @@
 #include "params.h"
 #include "queries.h"
 #include "reports_int.h"
+#include "pg_changefeed.h"
 #include "units.h"
 #include "workflow.h"
 
@@ -750,6 +751,17 @@ const size_t md__reports_routes_count = sizeof(md__reports_routes) / sizeof(md__
 
 /* ---- shared state ---------------------------------------------------- */
 
+/* The change feed's callback (its thread): any change may come with
+ * events rows; the hub reads them. */
+static void feed_wakes_hub(void *arg, const struct md_pg_change *changes, size_t n)
+{
+    (void)changes;
+    (void)n;
+    md__events_hub_notify(arg);
+}
+
+#define FEED_POLL_MS 1000
+
 md_err md__reports_init(struct md_api *api, struct md_ctx *ctx)
 {
     const struct md_config *cfg = api->cfg;
@@ -784,6 +796,9 @@ md_err md__reports_init(struct md_api *api, struct md_ctx *ctx)
     }
     rc = md__events_hub_new(cfg->db_path, cfg->events_max_subscribers, cfg->events_heartbeat_s,
                             &st->hub, ctx);
+    if (!rc && md_store_path_is_pg(cfg->db_path))
+        rc = md_pg_changefeed_start(cfg->db_path, -1, FEED_POLL_MS, feed_wakes_hub, st->hub,
+                                    &st->feed, ctx);
     if (!rc)
         rc = md_ingest_start(cfg->db_path, st->offset_min, 100000, md__events_hub_notify, st->hub,
                              &st->ingest, ctx);
@@ -805,6 +820,7 @@ void md__reports_free(struct md_api *api)
     md__webhooks_stop(st->webhooks);
     md__overdue_stop(st->overdue);
     md_ingest_stop(st->ingest);
+    md_pg_changefeed_stop(st->feed); /* before the hub it wakes */
     md__events_hub_free(st->hub);
     md_ratelimit_free(st->rl);
     md_idem_inflight_free(st->inflight);

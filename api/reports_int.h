@@ -27,6 +27,10 @@ struct md_reports_state {
     struct md_overdue_timer *overdue; /* deadlines passing invalidate caches (overdue.c) */
     struct md_webhook_sender *webhooks; /* delivers events to webhooks (webhook_sender.c) */
     struct md_idem_inflight *inflight;  /* Idempotency-Keys of creates in flight (idem_key.c) */
+    /* PostgreSQL: LISTEN on the change log (store/pg/pg_changefeed.h), so a
+     * write through any node wakes this node's event hub at once; NULL on
+     * SQLite (its only writer is this process, which wakes the hub itself). */
+    struct md_pg_changefeed *feed;
 };
 
 /* How a created report is answered. */

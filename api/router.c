@@ -129,7 +129,7 @@ static md_err preflight(struct md_call *call, const char *allow)
         md_response_header(call->res, call->req->pool, "Access-Control-Allow-Methods", allow);
     if (!rc)
         rc = md_response_header(call->res, NULL, "Access-Control-Allow-Headers",
-                                "Content-Type, Authorization, Last-Event-ID");
+                                "Content-Type, Authorization, Last-Event-ID, Idempotency-Key, Mapd-Consistency");
     if (!rc)
         rc = md_response_header(call->res, NULL, "Access-Control-Max-Age", "600");
     return rc ? md_fail(call->ctx, rc, "preflight headers") : MD_OK;

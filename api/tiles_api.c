@@ -34,7 +34,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STYLE_MAX_BYTES (1 << 20)
 
@@ -382,6 +384,47 @@ static md_err handle_catalog(struct md_call *c)
     return rc;
 }
 
+/* ---- reading from a replica ------------------------------------------------ */
+
+#define REPLICA_WAIT_MS 200
+#define REPLICA_POLL_US 2000
+
+/* The store a tile is read from. Without a replica: the primary. With one:
+ * the replica, once it has replayed the change number the client sent in
+ * Mapd-Consistency (the token of its last write's 201; none = any state),
+ * polled for up to replica_wait_ms; else the primary, which has it. A
+ * replica that cannot be read falls back to the primary too. */
+static md_err tile_store(struct md_call *c, struct md_store **out, bool *replica)
+{
+    *out = c->w->store;
+    *replica = false;
+    if (!c->w->replica)
+        return MD_OK;
+    const char *h = md_request_header(c->req, "Mapd-Consistency");
+    int64_t want = 0;
+    md_err rc = h ? md_parse_int64(h, "Mapd-Consistency", 0, INT64_MAX, &want, c->ctx) : MD_OK;
+    if (rc) /* a 400 naming the header */
+        return rc;
+    unsigned wait_ms = c->api->cfg->replica_wait_ms ? c->api->cfg->replica_wait_ms
+                                                    : REPLICA_WAIT_MS;
+    int64_t deadline = md_time_mono_us() + (int64_t)wait_ms * 1000;
+    for (;;) {
+        struct md_ctx ctx;
+        md_ctx_init(&ctx);
+        int64_t have = 0;
+        if (md_store_change_seq(c->w->replica, &have, &ctx))
+            return MD_OK; /* the replica is down: the primary answers */
+        if (have >= want) {
+            *out = c->w->replica;
+            *replica = true;
+            return MD_OK;
+        }
+        if (md_time_mono_us() >= deadline)
+            return MD_OK;
+        usleep(REPLICA_POLL_US);
+    }
+}
+
 static md_err handle_tiles(struct md_call *c)
 {
     enum md_crs crs;
@@ -403,8 +446,16 @@ static md_err handle_tiles(struct md_call *c)
     md_err rc = md_tile_layers_parse(tail, (size_t)(slash - tail), &layers, c->ctx);
     if (!rc)
         rc = parse_zxy(slash + 1, &t, c->ctx);
+    struct md_worker w = *c->w; /* this request's view: the store it reads */
+    struct md_call view = *c;
+    view.w = &w;
+    bool replica = false;
     if (!rc)
-        rc = serve_tile(c, &layers, t, crs);
+        rc = tile_store(c, &w.store, &replica);
+    if (!rc && c->w->replica)
+        rc = add_header(c, "Mapd-Read-From", replica ? "replica" : "primary");
+    if (!rc)
+        rc = serve_tile(&view, &layers, t, crs);
     return rc;
 }
 

@@ -21,6 +21,10 @@ static void serve_help(void)
         "  --db FILE|URI          SpatiaLite database made by mapd init/sample, or a\n"
         "                         PostgreSQL one: postgresql://user@host:port/db (libpq URI,\n"
         "                         multi-host allowed; see docs/scaling.md) (required)\n"
+        "  --read-db URI          a streaming replica to read tiles from (PostgreSQL); a\n"
+        "                         client's Mapd-Consistency token is honoured (docs/scaling.md)\n"
+        "  --replica-wait-ms N    how long a tile waits for the replica to reach the token\n"
+        "                         before it is read from --db instead (default 200)\n"
         "  --durability MODE      when a report's 201 goes out: local (default: on this\n"
         "                         database's disk) or replicated (PostgreSQL: also on a\n"
         "                         synchronous standby's disk)\n"
@@ -240,6 +244,8 @@ int md_cli_serve(int argc, char **argv)
                                          {"webhook-max-attempts", required_argument, NULL, 1009},
                                          {"basemap-style", required_argument, NULL, 1010},
                                          {"durability", required_argument, NULL, 1011},
+                                         {"read-db", required_argument, NULL, 1012},
+                                         {"replica-wait-ms", required_argument, NULL, 1013},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char cors_list[2048] = "";
@@ -407,6 +413,13 @@ int md_cli_serve(int argc, char **argv)
         case 1011:
             durability = optarg;
             break;
+        case 1012:
+            cfg.read_db_path = optarg;
+            break;
+        case 1013:
+            bad = num("--replica-wait-ms", optarg, 1, 60000, &v);
+            cfg.replica_wait_ms = (unsigned)v;
+            break;
         case 'h':
             serve_help();
             return 0;
@@ -426,6 +439,9 @@ int md_cli_serve(int argc, char **argv)
         return 1;
     if (md_store_path_is_pg(cfg.db_path))
         cfg.db_path = durable_uri;
+    if (cfg.read_db_path && (!md_store_path_is_pg(cfg.read_db_path) ||
+                             !md_store_path_is_pg(cfg.db_path)))
+        return md_cli_usage_error("serve", "--read-db is a PostgreSQL replica of a PostgreSQL --db");
     if (basemap_style && cfg.basemap_tiles)
         return md_cli_usage_error("serve",
                                   "--basemap-style and --basemap-tiles exclude each other");

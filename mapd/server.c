@@ -161,6 +161,7 @@ static void worker_free(struct md_worker *w)
     if (!w)
         return;
     md_store_close(w->store);
+    md_store_close(w->replica);
     md_geos_free(w->geos);
     if (w->proj)
         proj_context_destroy(w->proj);
@@ -179,6 +180,8 @@ static struct md_worker *thread_worker(struct md_server *srv, struct md_ctx *ctx
         return NULL;
     }
     if (md_store_open(srv->cfg->db_path, MD_STORE_READWRITE, &w->store, ctx) ||
+        (srv->cfg->read_db_path &&
+         md_store_open(srv->cfg->read_db_path, MD_STORE_READONLY, &w->replica, ctx)) ||
         !(w->geos = md_geos_new()) || !(w->proj = proj_context_create())) {
         md_fail(ctx, MD_EINTERNAL, "cannot set up worker resources");
         worker_free(w);

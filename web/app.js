@@ -114,6 +114,16 @@ function setChildren(el, ...kids) {
   el.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
 }
 
+// The consistency token of this browser's newest write (the change number
+// in a 201's Mapd-Consistency header): sent with every tile request, so a
+// node that reads tiles from a replica waits for the replica to have the
+// write, or reads the primary (docs/scaling.md). Kept per page.
+let consistency = 0;
+function noteConsistency(res) {
+  const v = Number(res.headers.get('Mapd-Consistency'));
+  if (Number.isSafeInteger(v) && v > consistency) consistency = v;
+}
+
 async function api(path, { method = 'GET', body, auth = false } = {}) {
   const headers = { Accept: 'application/json' };
   if (auth && state.token) headers.Authorization = `Bearer ${state.token}`;
@@ -121,6 +131,7 @@ async function api(path, { method = 'GET', body, auth = false } = {}) {
   const form = body instanceof FormData;
   if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
   const res = await fetch(path, { method, headers, body: body === undefined || form ? body : JSON.stringify(body) });
+  noteConsistency(res);
   let json = null;
   try { json = await res.json(); } catch { /* not JSON */ }
   if (!res.ok) {
@@ -189,6 +200,8 @@ const map = new MapLibreMap({
   hash: 'map',
   localIdeographFontFamily: false, // CJK glyphs come from /fonts like every other glyph
   attributionControl: { compact: true },
+  transformRequest: (url, kind) => (kind === 'Tile' && consistency && url.includes('/tiles/')
+    ? { url, headers: { 'Mapd-Consistency': String(consistency) } } : { url }),
 });
 window.map = map;
 map.addControl(new NavigationControl({ visualizePitch: false }), 'top-right');
