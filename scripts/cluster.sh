@@ -19,6 +19,7 @@
 #   CLUSTER_REPLICA_PORT PostgreSQL streaming replica          55451
 #   CLUSTER_SAMPLE_ARGS  extra `mapd sample` flags, e.g. "--facilities 2000 --reports 4000"
 #   CLUSTER_NODE_ARGS    extra `mapd serve` flags of every node
+#   CLUSTER_READ_REPLICA 1: nodes read tiles from the replica (--read-db), 0: all from the primary   1
 #   MAPD_BIN             the mapd binary                       build/release/mapd/mapd
 #   CLUSTER_WEB          the web map's files                   web/
 set -euo pipefail
@@ -32,6 +33,7 @@ PG_PORT=${CLUSTER_PG_PORT:-55450}
 REPLICA_PORT=${CLUSTER_REPLICA_PORT:-55451}
 SAMPLE_ARGS=${CLUSTER_SAMPLE_ARGS:-}
 NODE_ARGS=${CLUSTER_NODE_ARGS:-}
+READ_REPLICA=${CLUSTER_READ_REPLICA:-1}
 MAPD=${MAPD_BIN:-$root/build/release/mapd/mapd}
 WEB=${CLUSTER_WEB:-$root/web}
 NGINX=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -189,12 +191,16 @@ up() {
   "$MAPD" sample --db "$uri" $SAMPLE_ARGS --quiet >"$DIR/sample.log" 2>&1 ||
     { cat "$DIR/sample.log" >&2; false; }
 
+  # Tiles from the replica, unless a client's Mapd-Consistency token (its last
+  # write's change number) is newer than the replica has replayed.
+  local read_db=()
+  [ "$READ_REPLICA" = 0 ] || read_db=(--read-db "postgresql://postgres@$BIND:$REPLICA_PORT/postgres")
   local p pid
   for p in $NODE_PORTS; do
     mkdir -p "$DIR/node-$p"
     # shellcheck disable=SC2086
     setsid "$MAPD" serve --db "$uri" --port "$p" --bind "$BIND" --web "$WEB" \
-      --public-url "http://$BIND:$NGINX_PORT" --max-per-client 0 $NODE_ARGS \
+      --public-url "http://$BIND:$NGINX_PORT" --max-per-client 0 "${read_db[@]}" $NODE_ARGS \
       </dev/null >"$DIR/node-$p/stdout.log" 2>"$DIR/node-$p/stderr.log" &
     record "node-$p" $!
   done

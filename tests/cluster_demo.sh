@@ -107,6 +107,16 @@ read -r c ct size < <(curl -s -o /dev/null --max-time 10 -w '%{http_code} %{cont
   fail "tile through nginx: $c $ct $size bytes"
 ok "a tile through nginx ($size bytes)"
 
+if [ "${CLUSTER_READ_REPLICA:-1}" != 0 ]; then
+  # No Mapd-Consistency token: the replica answers; a token past every change: the primary.
+  from=$(curl -s -D - -o /dev/null --max-time 10 "$tile" | tr -d '\r' | sed -n 's/^[Mm]apd-[Rr]ead-[Ff]rom: *//p')
+  [ "$from" = replica ] || fail "a tile without a token read from '$from', not the replica"
+  from=$(curl -s -D - -o /dev/null --max-time 10 -H "Mapd-Consistency: 999999999" "$tile" |
+         tr -d '\r' | sed -n 's/^[Mm]apd-[Rr]ead-[Ff]rom: *//p')
+  [ "$from" = primary ] || fail "a tile with a token the replica lacks read from '$from', not the primary"
+  ok "tiles read from the replica, from the primary for a newer token"
+fi
+
 tj=$(curl -s --max-time 5 "http://127.0.0.1:$NG/tiles/facilities.json")
 echo "$tj" | grep -q "http://127.0.0.1:$NG/tiles/facilities/" || fail "TileJSON links do not go through nginx: $tj"
 ok "TileJSON links through nginx"
