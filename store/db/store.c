@@ -7,8 +7,9 @@
  * string constants, so a pointer compare is an exact key.
  *
  * A `postgresql://` or `postgres://` path opens a PostgreSQL store
- * (pg/pg_store.h): open, close, path, read snapshots, txn state, layer
- * info and the change seq dispatch on the backend tag here; every
+ * (pg/pg_store.h): open, close, path, read snapshots, write transactions
+ * and their savepoints (md__store_exec), txn state, layer info and the
+ * change seq dispatch on the backend tag here; every
  * SQLite-only path is refused by the guard in md_store_stmt, exec_sql and
  * md_store_fail (store_int.h).
  */
@@ -101,6 +102,8 @@ static md_err exec_sql(struct md_store *s, const char *sql, struct md_ctx *ctx)
 
 md_err md__store_exec(struct md_store *s, const char *sql, struct md_ctx *ctx)
 {
+    if (on_pg(s))
+        return md__pg_savepoint_exec(s->pg, sql, ctx);
     return exec_sql(s, sql, ctx);
 }
 
@@ -291,12 +294,14 @@ md_err md_store_stmt(struct md_store *s, const char *sql, sqlite3_stmt **out, st
 md_err md_store_begin(struct md_store *s, struct md_ctx *ctx)
 {
     if (on_pg(s))
-        return md__store_not_on_pg("writing", ctx);
+        return md__pg_write_begin(s->pg, ctx);
     return exec_sql(s, "BEGIN IMMEDIATE", ctx);
 }
 
 md_err md_store_commit(struct md_store *s, struct md_ctx *ctx)
 {
+    if (on_pg(s))
+        return md__pg_commit(s->pg, ctx);
     md_err rc = exec_sql(s, "COMMIT", ctx);
     if (rc)
         md_store_rollback(s);
@@ -306,7 +311,7 @@ md_err md_store_commit(struct md_store *s, struct md_ctx *ctx)
 void md_store_rollback(struct md_store *s)
 {
     if (on_pg(s)) {
-        md__pg_read_end(s->pg); /* only read-only transactions are opened there */
+        md__pg_rollback(s->pg);
         return;
     }
     if (!sqlite3_get_autocommit(s->db))

@@ -5,6 +5,7 @@
  * created_at is indexed for the prune.
  */
 #include "idempotency.h"
+#include "pg_idem.h"
 #include "store_int.h"
 
 #include <stdio.h>
@@ -28,6 +29,8 @@ static const char *col_text(sqlite3_stmt *st, int i)
 md_err md_idem_get(struct md_store *s, const char *scope, const char *key, int64_t now,
                    struct md_idem_row *out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_idem_get(s->pg, scope, key, now, out, ctx);
     static const char sql[] =
         "SELECT fingerprint, report_id, status, content_type, body, created_at"
         " FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at > ?";
@@ -62,6 +65,8 @@ md_err md_idem_get(struct md_store *s, const char *scope, const char *key, int64
 md_err md_idem_put(struct md_store *s, const struct md_idem_new *k, int64_t report_id,
                    const struct md_idem_answer *a, int64_t now, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_idem_put(s->pg, k, report_id, a, now, ctx);
     static const char expired_sql[] =
         "DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at <= ?";
     static const char insert_sql[] =
@@ -102,6 +107,8 @@ md_err md_idem_put(struct md_store *s, const struct md_idem_new *k, int64_t repo
 
 md_err md_idem_prune(struct md_store *s, int64_t now, int64_t *deleted, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_idem_prune(s->pg, now, deleted, ctx);
     static const char sql[] = "DELETE FROM idempotency_keys WHERE created_at <= ?";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
@@ -119,5 +126,7 @@ md_err md_idem_prune(struct md_store *s, int64_t now, int64_t *deleted, struct m
 
 md_err md_idem_ensure_table(struct md_store *s, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG) /* pg_schema_sql.h has it */
+        return MD_OK;
     return md__store_idempotency_ddl(s, ctx);
 }

@@ -3,6 +3,7 @@
  * STR-trees in memory (md_area_index). See locate.h. */
 #include "locate.h"
 #include "geos_ctx.h"
+#include "pg_locate.h"
 #include "store_int.h"
 
 #include <stdio.h>
@@ -128,6 +129,8 @@ static md_err db_nearest(void *self, enum md_area_kind kind, double lon, double 
 
 struct md_area_source md_store_areas(struct md_store *s)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_store_areas(s->pg);
     return (struct md_area_source){db_cell_at, db_district_at, db_nearest, s};
 }
 

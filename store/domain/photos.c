@@ -5,6 +5,7 @@
  * report's status is neither 'reported' (not accepted yet) nor 'rejected'.
  */
 #include "photos.h"
+#include "pg_reports.h"
 #include "store_int.h"
 #include "tokens.h"
 
@@ -71,6 +72,8 @@ md_err md__photos_insert(struct md_store *s, int64_t id, const char *status,
                          const struct md_photo_new *photos, size_t n, const char *role,
                          const char *actor, int64_t now, int64_t *ids, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_photos_insert(s->pg, id, status, photos, n, role, actor, now, ids, ctx);
     md_err rc = MD_OK;
     for (size_t i = 0; !rc && i < n; i++) {
         rc = insert_one(s, id, &photos[i], role, now, &ids[i], ctx);

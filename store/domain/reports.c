@@ -13,6 +13,7 @@
 #include "units.h"
 #include "geodesic.h"
 #include "md_time.h"
+#include "pg_reports.h"
 #include "workflow.h"
 #include "pg_city.h"
 
@@ -222,6 +223,8 @@ static md_err load_public(struct md_store *s, int64_t id, int64_t now, int offse
 md_err md_report_get(struct md_store *s, int64_t id, int64_t now, int offset_min, json_t **out,
                      struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_public(s->pg, id, now, offset_min, out, ctx);
     return load_public(s, id, now, offset_min, out, ctx);
 }
 
@@ -286,12 +289,16 @@ static md_err emit(struct md_store *s, const char *type, int64_t id, json_t *rep
 md_err md__report_public(struct md_store *s, int64_t id, int64_t now, int offset_min,
                          json_t **out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_public(s->pg, id, now, offset_min, out, ctx);
     return load_public(s, id, now, offset_min, out, ctx);
 }
 
 md_err md__report_emit(struct md_store *s, const char *type, int64_t id, json_t *report,
                        json_t *extra, int64_t now, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_emit(s->pg, type, id, report, extra, now, NULL, ctx);
     return emit(s, type, id, report, extra, now, NULL, ctx);
 }
 
@@ -300,12 +307,17 @@ md_err md__report_history_add(struct md_store *s, int64_t id, const char *action
                               const char *actor, const char *note, int64_t now,
                               struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_history_add(s->pg, id, action, from, to, role, actor, note, now,
+                                         ctx);
     return insert_history(s, id, action, from, to, role, actor, note, now, ctx);
 }
 
 md_err md_report_insert(struct md_store *s, const struct md_report_input *in, int64_t now,
                         int offset_min, struct md_report_created *out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_insert(s->pg, in, now, offset_min, out, ctx);
     static const char sql[] =
         "INSERT INTO reports(kind, service_code, description, address, district_code, grid_code,"
         " status, channel, media_urls, attributes, facility_id, proposed_change, token,"
@@ -378,6 +390,8 @@ md_err md_report_insert(struct md_store *s, const struct md_report_input *in, in
 
 md_err md_report_by_token(struct md_store *s, const char *token, int64_t *id, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_by_token(s->pg, token, id, ctx);
     static const char sql[] = "SELECT id FROM reports WHERE token = ?";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
@@ -398,6 +412,8 @@ md_err md_report_by_token(struct md_store *s, const char *token, int64_t *id, st
 md_err md_report_history(struct md_store *s, int64_t id, int offset_min, json_t **out,
                          struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_history(s->pg, id, offset_min, out, ctx);
     static const char sql[] = "SELECT action, from_status, to_status, actor_role, actor_id, note, at"
                               " FROM report_history WHERE report_id = ? ORDER BY id";
     static const char exists_sql[] = "SELECT 1 FROM reports WHERE id = ?";
@@ -600,6 +616,9 @@ md_err md_report_nearby_open(struct md_store *s, const char *service_code, doubl
                              double radius_m, int64_t exclude_id, int limit, int offset_min,
                              json_t **out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_nearby_open(s->pg, service_code, lon, lat, radius_m, exclude_id,
+                                         limit, offset_min, out, ctx);
     static const char sql[] =
         /* CROSS JOIN: drive from the R*Tree, never from the category index. */
         "SELECT r.id, r.status, r.lon, r.lat, r.created_at, r.description, r.supporters"
@@ -668,6 +687,8 @@ md_err md_report_nearby_open(struct md_store *s, const char *service_code, doubl
 md_err md_category_get(struct md_store *s, const char *code, struct md_category *out,
                        struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_category_get(s->pg, code, out, ctx);
     static const char sql[] = "SELECT code, kind, group_code, name_zh, name_en, deadline_value,"
                               " deadline_unit, dup_radius_m, attributes FROM categories WHERE code = ?";
     memset(out, 0, sizeof(*out));
@@ -710,6 +731,8 @@ void md_category_clear(struct md_category *c)
 
 md_err md_categories_json(struct md_store *s, json_t **out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_categories_json(s->pg, out, ctx);
     static const char sql[] =
         "SELECT code, kind, group_code, group_zh, group_en, name_zh, name_en, description,"
         " deadline_value, deadline_unit, unit_type, dup_radius_m, attributes FROM categories"
@@ -739,6 +762,8 @@ md_err md_categories_json(struct md_store *s, json_t **out, struct md_ctx *ctx)
 
 md_err md_facility_categories_json(struct md_store *s, json_t **out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_facility_categories_json(s->pg, out, ctx);
     static const char sql[] =
         "SELECT code, name_zh, name_en, color FROM facility_categories ORDER BY sort, code";
     static const char *const names[] = {"code", "name_zh", "name_en", "color"};
@@ -1114,6 +1139,8 @@ md_err md_report_transition(struct md_store *s, const struct md_calendar *cal, i
 md_err md_events_since(struct md_store *s, int64_t after, int limit, md_event_fn fn,
                        void *userdata, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_events_since(s->pg, after, limit, fn, userdata, ctx);
     static const char sql[] = "SELECT id, type, payload FROM events WHERE id > ? ORDER BY id LIMIT ?";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
@@ -1133,6 +1160,8 @@ md_err md_events_since(struct md_store *s, int64_t after, int limit, md_event_fn
 
 md_err md_events_last_id(struct md_store *s, int64_t *out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_events_last_id(s->pg, out, ctx);
     static const char sql[] = "SELECT coalesce(max(id), 0) FROM events";
     return md_store_scalar(s, sql, out, ctx);
 }

@@ -2,8 +2,8 @@
  *
  * Table by table in dependency order (categories before the rows that name
  * them, districts before grids), each a SELECT on the SQLite store and one
- * prepared INSERT with bound parameters per row - or, for the two point
- * tables, one COPY FROM STDIN in text form (a million reports in seconds,
+ * prepared INSERT with bound parameters per row - or, for the point tables
+ * and the reports' history and contacts, one COPY FROM STDIN in text form (a million reports in seconds,
  * not a round trip each) -, all inside one transaction on a connection of
  * its own; closing it without COMMIT rolls everything back, which is the
  * single error path. Columns go as text
@@ -83,10 +83,21 @@ static const struct copy_table tables[] = {
      " supporters, merged_into, token, created_at, updated_at, expected_at, closed_at, lon, lat)"
      " FROM STDIN",
      "tttttttttttttttttttttdd"},
+    /* A report's public JSON shows its last history note (status_note). */
+    {"report_history",
+     "SELECT id, report_id, action, from_status, to_status, actor_role, actor_id, note, at"
+     " FROM report_history ORDER BY id",
+     "COPY report_history(id, report_id, action, from_status, to_status, actor_role,"
+     " actor_id, note, at) FROM STDIN",
+     "ttttttttt"},
+    {"report_contacts",
+     "SELECT report_id, name, phone, email, device_id, client_addr FROM report_contacts"
+     " ORDER BY report_id",
+     "COPY report_contacts(report_id, name, phone, email, device_id, client_addr) FROM STDIN",
+     "tttttt"},
 };
 
-/* The point tables' change-tracking triggers are off while they are
- * copied (one change-log row, counter update and notification per row is
+/* The layers' change-tracking triggers are off while they are copied (one change-log row, counter update and notification per row is
  * quadratic in one transaction: every update of the one counter row adds a
  * version to it); afterwards what they maintain is set once and one bulk
  * change (feature_id NULL) per layer covers the rows. DDL is transactional:
@@ -123,7 +134,8 @@ static const char *const identity_sql =
     " ('grids', (SELECT coalesce(max(id), 0) FROM grids)),"
     " ('basemap', (SELECT coalesce(max(id), 0) FROM basemap)),"
     " ('facilities', (SELECT coalesce(max(id), 0) FROM facilities)),"
-    " ('reports', (SELECT coalesce(max(id), 0) FROM reports))) AS v(t, m)";
+    " ('reports', (SELECT coalesce(max(id), 0) FROM reports)),"
+    " ('report_history', (SELECT coalesce(max(id), 0) FROM report_history))) AS v(t, m)";
 
 static md_err exec_plain(PGconn *c, const char *sql, struct md_ctx *ctx)
 {

@@ -9,8 +9,10 @@
 
 struct md_store;
 
-/* Copy facility_categories, categories, districts, grids, facilities and
- * reports (the rows the tile reads draw; ids = SQLite's ids and rowids)
+/* Copy facility_categories, categories, districts, grids, facilities,
+ * reports (the rows the tile reads draw; ids = SQLite's ids and rowids),
+ * and the reports' history and contacts (a report's public JSON shows its
+ * last history note)
  * from the SQLite store `src`, read in one snapshot, into the database at
  * `conninfo` (a libpq connection string), in one transaction: on any error
  * nothing is written. The PostGIS triggers run as for any writer (one

@@ -19,7 +19,8 @@ struct md_pg {
     PGconn *c;
     char **names; /* prepared statements (owned) */
     size_t n, cap;
-    bool txn_open; /* between our BEGIN and its COMMIT/ROLLBACK */
+    bool in_txn;  /* a transaction of ours is open (read_begin or write_begin) */
+    bool writing; /* ... and it is md__pg_write_begin's */
     int64_t reconnects;
 };
 
@@ -65,34 +66,6 @@ static md_err exec_plain(struct md_pg *pg, const char *sql, struct md_ctx *ctx)
     md_err rc = PQresultStatus(r) == PGRES_COMMAND_OK ? MD_OK : md__pg_fail(pg->c, r, sql, ctx);
     PQclear(r);
     return rc;
-}
-
-/* Outside a transaction, a connection that is gone is made again
- * (PQreset: the same conninfo, so a multi-host URI with
- * target_session_attrs=read-write finds the new primary after a failover);
- * its prepared statements went with it. Inside one nothing is retried: the
- * transaction is lost, and its caller hears MD_EBUSY (503, retry). */
-static md_err ensure_connected(struct md_pg *pg, struct md_ctx *ctx)
-{
-    if (PQstatus(pg->c) == CONNECTION_OK)
-        return MD_OK;
-    if (pg->txn_open)
-        return md_fail(ctx, MD_EBUSY, "postgresql: the connection was lost inside a transaction");
-    PQreset(pg->c);
-    for (size_t i = 0; i < pg->n; i++)
-        free(pg->names[i]);
-    pg->n = 0;
-    if (PQstatus(pg->c) != CONNECTION_OK) /* MD_EBUSY: the connection is bad */
-        return md__pg_fail(pg->c, NULL, "reconnect", ctx);
-    pg->reconnects++;
-    PGresult *r = PQexec(pg->c, "SET client_min_messages = warning");
-    PQclear(r);
-    return MD_OK;
-}
-
-int64_t md__pg_reconnects(const struct md_pg *pg)
-{
-    return pg->reconnects;
 }
 
 static md_err check_version(const char *conninfo, struct md_ctx *ctx)
@@ -144,22 +117,122 @@ void md__pg_close(struct md_pg *pg)
     free(pg);
 }
 
-md_err md__pg_read_begin(struct md_pg *pg, struct md_ctx *ctx)
-{
-    md_err rc = ensure_connected(pg, ctx);
-    if (!rc)
-        rc = exec_plain(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", ctx);
-    pg->txn_open = rc == MD_OK;
-    return rc;
-}
-
 void md__pg_read_end(struct md_pg *pg)
 {
-    pg->txn_open = false;
     if (PQtransactionStatus(pg->c) == PQTRANS_IDLE)
         return;
     if (exec_plain(pg, "COMMIT", NULL))
         PQclear(PQexec(pg->c, "ROLLBACK"));
+    pg->in_txn = pg->writing = false;
+}
+
+/* A connection the server dropped (a restart, a failover, an idle
+ * timeout) is made again, and its prepared statements forgotten with it.
+ * Never inside a transaction of ours: its statements would go on in
+ * autocommit; only at a transaction's start or between statements outside
+ * one (the failed statement itself is not retried: it may have run). */
+static md_err reconnect(struct md_pg *pg, struct md_ctx *ctx)
+{
+    for (size_t i = 0; i < pg->n; i++)
+        free(pg->names[i]);
+    pg->n = 0;
+    pg->in_txn = pg->writing = false;
+    PQreset(pg->c);
+    if (PQstatus(pg->c) != CONNECTION_OK)
+        return md__pg_fail(pg->c, NULL, "reconnect", ctx);
+    pg->reconnects++;
+    return exec_plain(pg, "SET client_min_messages = warning", ctx);
+}
+
+/* BEGIN `sql` on a live connection: one found dropped is made again, and
+ * a BEGIN that finds it dropped is sent once more on a new one (a BEGIN
+ * that failed changed nothing). */
+static md_err begin(struct md_pg *pg, const char *sql, bool writing, struct md_ctx *ctx)
+{
+    md_err rc = PQstatus(pg->c) == CONNECTION_BAD ? reconnect(pg, ctx) : MD_OK;
+    if (!rc)
+        rc = exec_plain(pg, sql, ctx);
+    if (rc && PQstatus(pg->c) == CONNECTION_BAD) {
+        if (ctx)
+            md_ctx_clear(ctx);
+        rc = reconnect(pg, ctx);
+        if (!rc)
+            rc = exec_plain(pg, sql, ctx);
+    }
+    pg->in_txn = !rc;
+    pg->writing = !rc && writing;
+    return rc;
+}
+
+md_err md__pg_read_begin(struct md_pg *pg, struct md_ctx *ctx)
+{
+    return begin(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false, ctx);
+}
+
+md_err md__pg_write_begin(struct md_pg *pg, struct md_ctx *ctx)
+{
+    /* READ COMMITTED: each statement sees what committed before it; the
+     * unique keys (token, Idempotency-Key) decide between writers. */
+    return begin(pg, "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", true, ctx);
+}
+
+md_err md__pg_commit(struct md_pg *pg, struct md_ctx *ctx)
+{
+    /* A transaction in error answers COMMIT with "ROLLBACK" and no error:
+     * only the tag COMMIT means the changes are durable. */
+    PGresult *r = PQexec(pg->c, "COMMIT");
+    md_err rc = MD_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = md__pg_fail(pg->c, r, "COMMIT", ctx);
+    else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
+        rc = md_fail(ctx, MD_EDB, "postgresql COMMIT: the transaction was rolled back"
+                                  " (a statement in it had failed)");
+    PQclear(r);
+    if (rc)
+        md__pg_rollback(pg);
+    pg->in_txn = pg->writing = false;
+    return rc;
+}
+
+void md__pg_rollback(struct md_pg *pg)
+{
+    if (PQtransactionStatus(pg->c) != PQTRANS_IDLE)
+        PQclear(PQexec(pg->c, "ROLLBACK"));
+    pg->in_txn = pg->writing = false;
+}
+
+/* The savepoint statements of store.h's callers (ingest.c): SAVEPOINT x,
+ * ROLLBACK TO x, RELEASE x, alone or joined by "; ". */
+static bool savepoint_sql(const char *sql)
+{
+    static const char *const verbs[] = {"SAVEPOINT ", "ROLLBACK TO ", "RELEASE "};
+    const char *p = sql;
+    while (*p) {
+        size_t len = 0;
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && !len; i++) {
+            if (strncmp(p, verbs[i], strlen(verbs[i])) == 0)
+                len = strlen(verbs[i]);
+        }
+        if (!len)
+            return false;
+        p += len;
+        size_t name = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+        if (!name)
+            return false;
+        p += name;
+        if (strncmp(p, "; ", 2) == 0)
+            p += 2;
+        else if (*p)
+            return false;
+    }
+    return p != sql;
+}
+
+md_err md__pg_savepoint_exec(struct md_pg *pg, const char *sql, struct md_ctx *ctx)
+{
+    if (!savepoint_sql(sql))
+        return md_fail(ctx, MD_EINVAL, "%.40s: not yet on PostgreSQL", sql);
+    return exec_plain(pg, sql, ctx);
 }
 
 enum md_txn_state md__pg_txn_state(struct md_pg *pg)
@@ -167,7 +240,7 @@ enum md_txn_state md__pg_txn_state(struct md_pg *pg)
     switch (PQtransactionStatus(pg->c)) {
     case PQTRANS_INTRANS:
     case PQTRANS_INERROR:
-    case PQTRANS_ACTIVE: return MD_TXN_READ;
+    case PQTRANS_ACTIVE: return pg->writing ? MD_TXN_WRITE : MD_TXN_READ;
     default: return MD_TXN_NONE;
     }
 }
@@ -205,47 +278,28 @@ static md_err prepare(struct md_pg *pg, const char *name, const char *sql, int n
 md_err md__pg_query(struct md_pg *pg, const char *name, const char *sql, int n,
                     const char *const *values, PGresult **out, struct md_ctx *ctx)
 {
+    return md__pg_query_bin(pg, name, sql, n, values, NULL, NULL, out, ctx);
+}
+
+md_err md__pg_query_bin(struct md_pg *pg, const char *name, const char *sql, int n,
+                        const char *const *values, const int *lengths, const int *formats,
+                        PGresult **out, struct md_ctx *ctx)
+{
     *out = NULL;
-    md_err rc = ensure_connected(pg, ctx);
-    for (int attempt = 0; !rc; attempt++) {
+    md_err rc = PQstatus(pg->c) == CONNECTION_BAD && !pg->in_txn ? reconnect(pg, ctx) : MD_OK;
+    if (!rc)
         rc = prepare(pg, name, sql, n, ctx);
-        if (rc)
-            break;
-        PGresult *r = PQexecPrepared(pg->c, name, n, values, NULL, NULL, 1);
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            *out = r;
-            return MD_OK;
-        }
+    if (rc)
+        return rc;
+    PGresult *r = PQexecPrepared(pg->c, name, n, values, lengths, formats, 1);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         rc = md__pg_fail(pg->c, r, name, ctx);
         PQclear(r);
-        /* A statement of its own that met a dead connection runs once more
-         * on a new one (a read, or a write that did not commit). */
-        if (attempt > 0 || pg->txn_open || PQstatus(pg->c) == CONNECTION_OK)
-            break;
-        if (ctx)
-            md_ctx_init(ctx);
-        rc = ensure_connected(pg, ctx);
+        return rc;
     }
-    return rc;
-}
-
-md_err md__pg_setting(struct md_pg *pg, const char *name, char *out, size_t n,
-                      struct md_ctx *ctx)
-{
-    static const char sql[] = "SELECT current_setting($1)";
-    const char *values[] = {name};
-    PGresult *r = NULL;
-    md_err rc = md__pg_query(pg, "md_setting", sql, 1, values, &r, ctx);
-    if (!rc)
-        snprintf(out, n, "%s", PQntuples(r) == 1 ? md__pg_text(r, 0, 0) : "");
-    PQclear(r);
-    return rc;
-}
-
-PGconn *md__pg_conn(struct md_pg *pg)
-{
-    return pg->c;
+    *out = r;
+    return MD_OK;
 }
 
 /* Big-endian unsigned of len bytes. */
@@ -337,4 +391,27 @@ md_err md__pg_change_seq(struct md_pg *pg, int64_t *out, struct md_ctx *ctx)
     *out = PQntuples(r) == 1 ? md__pg_int(r, 0, 0) : 0;
     PQclear(r);
     return MD_OK;
+}
+
+md_err md__pg_setting(struct md_pg *pg, const char *name, char *out, size_t n,
+                      struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT current_setting($1)";
+    const char *values[] = {name};
+    PGresult *r = NULL;
+    md_err rc = md__pg_query(pg, "md_setting", sql, 1, values, &r, ctx);
+    if (!rc)
+        snprintf(out, n, "%s", PQntuples(r) == 1 ? md__pg_text(r, 0, 0) : "");
+    PQclear(r);
+    return rc;
+}
+
+int64_t md__pg_reconnects(const struct md_pg *pg)
+{
+    return pg->reconnects;
+}
+
+PGconn *md__pg_conn(struct md_pg *pg)
+{
+    return pg->c;
 }

@@ -12,14 +12,17 @@
  * MD_EBUSY, class 08 (connection) -> MD_EIO, anything else MD_EDB; a
  * connection that is gone -> MD_EBUSY (503: retry; a failover is under way).
  *
- * Reconnection: a statement outside a transaction that finds the
- * connection gone resets it (PQreset, same conninfo: libpq's multi-host
- * URIs with target_session_attrs=read-write follow a promoted standby) and
- * runs once more; inside a transaction the loss is the caller's error.
+ * Reconnection: a BEGIN, or a statement outside a transaction, that finds
+ * the connection gone resets it (PQreset, same conninfo: libpq's
+ * multi-host URIs with target_session_attrs=read-write follow a promoted
+ * standby). The statement that met the loss is not run again (it may have
+ * run): its caller hears MD_EBUSY, and so does one inside a transaction.
  *
  * Implemented so far: open (the schema version is checked), close, read
- * snapshots (REPEATABLE READ READ ONLY), transaction state, layer info,
- * the newest change number and the tile reads (pg_tile_read.c).
+ * snapshots (REPEATABLE READ READ ONLY), write transactions (READ
+ * COMMITTED) with their savepoints, transaction state, layer info, the
+ * newest change number, the tile reads (pg_tile_read.c) and report
+ * creation with what it reads (pg_reports.c, pg_locate.c, pg_idem.c).
  */
 #ifndef MD_PG_STORE_H
 #define MD_PG_STORE_H
@@ -47,7 +50,19 @@ void md__pg_close(struct md_pg *pg);
  * fails: a failed COMMIT is followed by ROLLBACK). */
 md_err md__pg_read_begin(struct md_pg *pg, struct md_ctx *ctx) MD_WUR;
 void md__pg_read_end(struct md_pg *pg);
-/* MD_TXN_READ inside a transaction (the only kind this backend opens yet). */
+/* BEGIN a write transaction (READ COMMITTED READ WRITE); COMMIT it -
+ * MD_OK only when the server answered COMMIT (synchronous_commit: the
+ * changes are durable), else the reason in ctx and the transaction rolled
+ * back; ROLLBACK (never fails; nothing open is fine). */
+md_err md__pg_write_begin(struct md_pg *pg, struct md_ctx *ctx) MD_WUR;
+md_err md__pg_commit(struct md_pg *pg, struct md_ctx *ctx) MD_WUR;
+void md__pg_rollback(struct md_pg *pg);
+/* md__store_exec on PostgreSQL: only "SAVEPOINT x", "ROLLBACK TO x" and
+ * "RELEASE x" (lower-case names), alone or joined by "; "; anything else
+ * is refused with MD_EINVAL "... not yet on PostgreSQL". */
+md_err md__pg_savepoint_exec(struct md_pg *pg, const char *sql, struct md_ctx *ctx) MD_WUR;
+/* MD_TXN_WRITE inside md__pg_write_begin's transaction, MD_TXN_READ inside
+ * another, else MD_TXN_NONE. */
 enum md_txn_state md__pg_txn_state(struct md_pg *pg);
 
 md_err md__pg_layer_info(struct md_pg *pg, enum md_layer layer, struct md_layer_info *out,
@@ -59,6 +74,11 @@ md_err md__pg_change_seq(struct md_pg *pg, int64_t *out, struct md_ctx *ctx) MD_
  * rows, in binary form, into *out (caller PQclears). */
 md_err md__pg_query(struct md_pg *pg, const char *name, const char *sql, int n,
                     const char *const *values, PGresult **out, struct md_ctx *ctx) MD_WUR;
+/* The same with per-parameter lengths and formats (1 = binary, e.g. a
+ * bytea; NULL arrays: all text), as PQexecPrepared takes them. */
+md_err md__pg_query_bin(struct md_pg *pg, const char *name, const char *sql, int n,
+                        const char *const *values, const int *lengths, const int *formats,
+                        PGresult **out, struct md_ctx *ctx) MD_WUR;
 /* Column readers of a binary result: int2/int4/int8 (NULL reads 0),
  * float4/float8 (NULL reads 0), text ("" for NULL: never NULL). */
 int64_t md__pg_int(const PGresult *r, int row, int col);

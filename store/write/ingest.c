@@ -16,6 +16,11 @@
  * checkpoints between two batches (only the remainder the checkpointer has
  * not copied yet): its next transaction then starts the WAL from the top.
  * Durability is unchanged: every commit still syncs the WAL (FULL).
+ *
+ * On a postgresql:// database the same batches run on one libpq
+ * connection (BEGIN, a SAVEPOINT per report, COMMIT); there is no WAL of
+ * ours to checkpoint, and a ticket is done once the server's COMMIT has
+ * returned (synchronous_commit on: flushed to its WAL).
  */
 #include "ingest.h"
 #include "md_time.h"
@@ -369,13 +374,16 @@ md_err md_ingest_start(const char *db_path, int offset_min, size_t max_queue,
     g->on_commit = on_commit;
     g->on_commit_arg = arg;
     md_err rc = md_store_open(db_path, MD_STORE_READWRITE, &g->store, ctx);
+    /* On PostgreSQL the server keeps its WAL: no pragmas, no checkpointer;
+     * a batch is durable when its COMMIT returns (synchronous_commit). */
+    bool sqlite = !rc && g->store->backend == MD_BACKEND_SQLITE;
     /* Savepoints need statement journals: keep them in memory, not in a temp
      * file opened and unlinked per report. Durability is the WAL's job. */
-    if (!rc)
+    if (sqlite)
         rc = md__store_exec(g->store, "PRAGMA temp_store = MEMORY", ctx);
     if (!rc) /* a database made before Idempotency-Key gets its table */
         rc = md_idem_ensure_table(g->store, ctx);
-    if (!rc) {
+    if (!rc && sqlite) {
         rc = md_store_open(db_path, MD_STORE_READWRITE, &g->ckpt_store, ctx);
         if (!rc)
             rc = md__store_exec(g->store, "PRAGMA wal_autocheckpoint = 0", ctx);

@@ -14,6 +14,8 @@ mapd_integration_test(pg_tiles mapd_test_pg_harness mapd_tiles mapd_store m)
 set_tests_properties(integration/pg_tiles PROPERTIES LABELS "postgres")
 mapd_integration_test(pg_cli mapd_test_pg_harness)
 set_tests_properties(integration/pg_cli PROPERTIES LABELS "postgres")
+mapd_integration_test(pg_reports mapd_test_pg_harness mapd_store Threads::Threads)
+set_tests_properties(integration/pg_reports PROPERTIES LABELS "postgres")
 
 # integration/cluster_demo: scripts/cluster.sh up|status|down (make cluster-demo) end to end -
 # PostgreSQL primary + streaming replica, three mapd nodes, a private nginx.

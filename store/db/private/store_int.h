@@ -21,7 +21,9 @@ struct md_row {
 
 /* Which database a store speaks to. A PostgreSQL store (pg/pg_store.h)
  * implements the functions that dispatch on this tag (open, close, path,
- * read snapshots, txn state, layer info, change seq, the tile reads); its
+ * read snapshots, write transactions and savepoints, txn state, layer
+ * info, change seq, the tile reads, report creation and the reads around
+ * it: pg/pg_reports.h, pg_locate.h, pg_idem.h); its
  * `db` is an empty in-memory SQLite connection that no statement may run
  * on: md_store_stmt and md__store_exec refuse a PostgreSQL store and
  * md_store_fail reports any other SQLite call on it, each as MD_ENOTIMPL (501)
