@@ -64,6 +64,7 @@ finish() {
 }
 trap finish EXIT
 
+psql_at() { psql -X -A -t -q -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "$2"; }
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
 
 out=$(bash "$cluster" down) || fail "down with nothing up exits non-zero"
@@ -135,7 +136,41 @@ echo "$sse" | grep -qi "content-type: text/event-stream" && [ "$rc" = 28 ] ||
   fail "SSE through nginx (curl exit $rc): $sse"
 ok "SSE stream through nginx"
 
-psql_at() { psql -X -A -t -q -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "$2"; }
+# A report accepted by node A is in the next tile node B serves and in node
+# C's live event stream. Node B reads tiles from the replica: the 201's
+# Mapd-Consistency token, sent with the tile request, makes it wait for the
+# replica (or read the primary).
+rtile="/tiles/reports/16/53957/24832.mvt"
+hdr() { tr -d '\r' | sed -n "s/^$1: *//Ip" | head -n1; }
+curl -s -o /dev/null --max-time 10 "http://127.0.0.1:$N2$rtile"
+e1=$(curl -s -D - -o /dev/null --max-time 10 "http://127.0.0.1:$N2$rtile" | hdr etag)
+curl -s -N --max-time 15 "http://127.0.0.1:$N3/api/v1/events" >"$work/sse" 2>/dev/null &
+sse_pid=$!
+sleep 1
+created=$(curl -s -D - --max-time 10 -H "Content-Type: application/json" \
+  -d '{"category":"200104","lon":116.3967,"lat":39.9087,"description":"cluster demo"}' \
+  "http://127.0.0.1:$N1/api/v1/reports")
+echo "$created" | head -n1 | grep -q " 201" || fail "a report through node $N1: $created"
+rid=$(echo "$created" | tr -d '\r' | sed -n '$p' | grep -o '"id": *[0-9]*' | head -n1 | grep -o '[0-9]*$')
+token=$(echo "$created" | hdr mapd-consistency)
+[ -n "$rid" ] || fail "no id in the 201: $created"
+# The 201's token is the change number of the write; without one (a server
+# that does not send it yet) the primary's newest change number serves.
+[ -n "$token" ] || token=$(psql_at "$PGP" "SELECT seq FROM change_counter")
+after=$(curl -s -D - -o /dev/null --max-time 10 -H "Mapd-Consistency: $token" "http://127.0.0.1:$N2$rtile")
+echo "$after" | head -n1 | grep -q " 200" || fail "the report's tile from node $N2: $after"
+e2=$(echo "$after" | hdr etag)
+[ -n "$e1" ] && [ "$e1" != "$e2" ] || fail "node $N2's tile did not change after report $rid (etag $e1 -> $e2)"
+[ "$(code "http://127.0.0.1:$N2/api/v1/reports/$rid")" = 200 ] || fail "report $rid not readable from node $N2"
+n=0
+while ! grep -q "\"id\": *$rid\b" "$work/sse" && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+kill "$sse_pid" 2>/dev/null || true
+wait "$sse_pid" 2>/dev/null || true
+grep -q "report.created" "$work/sse" && grep -q "\"id\": *$rid\b" "$work/sse" ||
+  fail "report $rid not in node $N3's event stream: $(head -c 600 "$work/sse")"
+rm -f "$work/sse"
+ok "report $rid created on node $N1: in node $N2's next tile (token $token), readable there, in node $N3's events"
+
 rep=$(psql_at "$PGP" "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
 [ "$rep" = 1 ] || fail "pg_stat_replication on the primary: $rep streaming"
 [ "$(psql_at "$REP" "SELECT pg_is_in_recovery()")" = t ] || fail "the replica is not in recovery"
