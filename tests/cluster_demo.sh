@@ -65,6 +65,7 @@ finish() {
 trap finish EXIT
 
 psql_at() { psql -X -A -t -q -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "$2"; }
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
 
 out=$(bash "$cluster" down) || fail "down with nothing up exits non-zero"
@@ -102,7 +103,8 @@ for p in $N1 $N2 $N3; do
 done
 ok "/health 200 through nginx from each node"
 
-tile="http://127.0.0.1:$NG/tiles/facilities/14/13489/6210.mvt"
+tpath=/tiles/facilities/14/13489/6210.mvt
+tile="http://127.0.0.1:$NG$tpath"
 read -r c ct size < <(curl -s -o /dev/null --max-time 10 -w '%{http_code} %{content_type} %{size_download}\n' "$tile")
 [ "$c" = 200 ] && [ "$ct" = application/vnd.mapbox-vector-tile ] && [ "$size" -gt 100 ] ||
   fail "tile through nginx: $c $ct $size bytes"
@@ -197,6 +199,18 @@ done
 if st=$(bash "$cluster" status 2>&1); then fail "status with a dead node exits 0"; fi
 echo "$st" | grep -q "node-$N2 .*DEAD" || fail "status does not show node $N2 dead: $st"
 ok "node $N2 killed: requests through nginx still 200, status shows it dead"
+
+if [ "${CLUSTER_READ_REPLICA:-1}" != 0 ]; then
+  # The replica stopped: tiles come from the primary.
+  as_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$CLUSTER_DIR/pg/replica/data" -m immediate -w stop >/dev/null
+  for _ in 1 2 3 4; do
+    from=$(curl -s -D - -o /dev/null --max-time 10 "$tile" | tr -d '\r' |
+           sed -n 's/^[Mm]apd-[Rr]ead-[Ff]rom: *//p')
+    [ "$from" = primary ] || fail "a tile with the replica down read from '$from'"
+  done
+  [ "$(code "http://127.0.0.1:$NG$rtile")" = 200 ] || fail "a reports tile with the replica down"
+  ok "replica stopped: tiles through nginx read from the primary"
+fi
 
 out=$(bash "$cluster" down) || fail "down failed: $out"
 echo "$out"
