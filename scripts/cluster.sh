@@ -52,10 +52,13 @@ port_ok() {
   [ "$2" -ge 1 ] && [ "$2" -le 65535 ] || die "$1 '$2' is not a port number"
 }
 
-# port_busy PORT: true when something listens on PORT (any address) or answers on loopback.
+# port_busy PORT: true when a socket other than one in TIME-WAIT holds PORT
+# locally - a listener, or a client connection that took it as its ephemeral
+# port (55450 is inside Linux's default 32768-60999: a server cannot bind it
+# then) - or when something answers on loopback.
 port_busy() {
   if command -v ss >/dev/null; then
-    ss -Htln "sport = :$1" 2>/dev/null | grep -q . && return 0
+    ss -Htan "sport = :$1" 2>/dev/null | grep -qv '^TIME-WAIT' && return 0
   fi
   (exec 3<>"/dev/tcp/$BIND/$1") 2>/dev/null
 }
