@@ -33,7 +33,7 @@ port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
 # Six consecutive free ports from a random base.
 base=""
 for _ in $(seq 50); do
-  b=$(( 20000 + RANDOM % 30000 ))
+  b=$(( 20000 + RANDOM % 12000 ))   # below the ephemeral range (32768-)
   all_free=1
   for i in 0 1 2 3 4 5; do port_free $((b + i)) || { all_free=0; break; }; done
   [ "$all_free" = 1 ] && { base=$b; break; }
