@@ -376,6 +376,11 @@ static bool pending_poll(void *userdata, struct md_response *res)
         return true;
     }
     set_location(res, p->pool, cr.id);
+    if (cr.change_seq > 0) { /* the writer's token (a replay has none) */
+        char token[24];
+        snprintf(token, sizeof(token), "%lld", (long long)cr.change_seq);
+        MD_IGNORE(md_response_header(res, p->pool, "Mapd-Consistency", token));
+    }
     send_answer(res, p->pool, &a);
     return true;
 }

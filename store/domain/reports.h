@@ -59,6 +59,10 @@ struct md_report_created {
     char token[MD_REPORT_TOKEN_MAX]; /* public follow-up token (Open311 tokens/{token}) */
     int64_t photo_ids[MD_PHOTOS_PER_REPORT]; /* of in->photos[0..nphotos), in order */
     size_t nphotos;
+    /* Set by the writer (write/ingest.c) after the commit: a change number
+     * at least as new as the report's, the 201's Mapd-Consistency token
+     * (0 = none). */
+    int64_t change_seq;
 };
 
 /* Insert one report with its contact, first history row, its photos (a

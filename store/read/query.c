@@ -27,6 +27,7 @@
 #include "query.h"
 #include "feature_read.h"
 #include "geodesic.h"
+#include "pg_query.h"
 #include "store_int.h"
 
 #include <math.h>
@@ -754,6 +755,8 @@ md_err md_query_nearest(struct md_store *s, enum md_layer layer, double lon, dou
                         double max_distance_m, const struct md_query_filter *f,
                         struct md_query_hit *out, int *n, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_query_nearest(s->pg, layer, lon, lat, k, max_distance_m, f, out, n, ctx);
     md_err rc = check_layer(layer, ctx);
     *n = 0;
     if (rc)
@@ -1094,6 +1097,8 @@ md_err md_query_within(struct md_store *s, enum md_layer layer, const struct md_
                        int limit, struct md_query_hit *out, int *n, int64_t *matched,
                        struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_query_within(s->pg, layer, r, f, order, offset, limit, out, n, matched, ctx);
     md_err rc = check_layer(layer, ctx);
     struct matches m = {0};
     *n = 0;
@@ -1137,6 +1142,11 @@ md_err md_query_within(struct md_store *s, enum md_layer layer, const struct md_
         goto out;
     if (m.n > 1)
         qsort(m.v, m.n, sizeof(*m.v), order == MD_ORDER_DISTANCE ? hit_cmp_distance : hit_cmp_id);
+    size_t kept = 0; /* once each: near an edge two boxes share, both boxes' R*Tree reads find it */
+    for (size_t i = 0; i < m.n; i++)
+        if (kept == 0 || m.v[i].id != m.v[kept - 1].id)
+            m.v[kept++] = m.v[i];
+    m.n = kept;
     *matched = (int64_t)m.n;
     for (size_t i = (size_t)offset; i < m.n && *n < limit; i++)
         out[(*n)++] = m.v[i];
@@ -1235,6 +1245,7 @@ static md_err tree_ids_after(struct search *q, const struct md_bbox *boxes, int 
         if ((i & 63) == 63 && (rc = md_ctx_budget(ctx)))
             break;
         rc = lookup_row(q, q->c[i].id, q->c[i].cell, &h, &found, ctx);
+        h.distance_m = 0; /* not from q's (0, 0): only a circle has one (region_contains) */
         if (!rc && found && region_contains(r, &h))
             out[(*n)++] = h;
     }
@@ -1246,6 +1257,9 @@ md_err md_query_within_after(struct md_store *s, enum md_layer layer, const stru
                              const struct md_query_after *after, int limit,
                              struct md_query_hit *out, int *n, bool *more, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_query_within_after(s->pg, layer, r, f, order, after, limit, out, n, more,
+                                         ctx);
     md_err rc = check_layer(layer, ctx);
     *n = 0;
     *more = false;

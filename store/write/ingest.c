@@ -285,6 +285,16 @@ static void write_batch(struct md_ingest *g, struct md_ingest_ticket **batch, si
     }
     if (!rc) {
         rc = md_store_commit(g->store, &ctx);
+        /* The consistency token of the batch: a change number at least as
+         * new as each of its reports' (read after the commit; a failed read
+         * gives none, the 201 goes out without it). */
+        int64_t seq = 0;
+        struct md_ctx seq_ctx;
+        md_ctx_init(&seq_ctx);
+        if (!rc && md_store_change_seq(g->store, &seq, &seq_ctx))
+            seq = 0;
+        for (size_t i = 0; !rc && i < n; i++)
+            batch[i]->created.change_seq = seq;
         for (size_t i = 0; rc && i < n; i++) {
             if (!batch[i]->err) {
                 batch[i]->err = rc;

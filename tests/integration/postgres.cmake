@@ -16,6 +16,13 @@ mapd_integration_test(pg_cli mapd_test_pg_harness)
 set_tests_properties(integration/pg_cli PROPERTIES LABELS "postgres")
 mapd_integration_test(pg_reports mapd_test_pg_harness mapd_store Threads::Threads)
 set_tests_properties(integration/pg_reports PROPERTIES LABELS "postgres")
+mapd_integration_test(pg_queries mapd_test_pg_harness mapd_store)
+set_tests_properties(integration/pg_queries PROPERTIES LABELS "postgres")
+# Several nodes over one database, a node on a replica, failover (issue 13).
+foreach(t pg_nodes pg_replica pg_failover)
+  mapd_integration_test(${t} mapd_test_pg_harness mapd_tiles Threads::Threads m)
+  set_tests_properties(integration/${t} PROPERTIES LABELS "postgres")
+endforeach()
 
 # integration/cluster_demo: scripts/cluster.sh up|status|down (make cluster-demo) end to end -
 # PostgreSQL primary + streaming replica, three mapd nodes, a private nginx.
