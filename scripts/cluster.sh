@@ -7,6 +7,8 @@
 #   scripts/cluster.sh up       start everything, print the web map's URL
 #   scripts/cluster.sh down     stop exactly what `up` started, remove CLUSTER_DIR
 #   scripts/cluster.sh status   what runs, with pids, and the replication state
+#   scripts/cluster.sh failover kill -9 the primary, promote the replica; the nodes
+#                               reconnect to it by themselves (multi-host --db)
 #
 # Everything lives under CLUSTER_DIR (default /tmp/mapd-cluster): the two
 # PostgreSQL clusters (pg/primary, pg/replica), each node's log (node-PORT/),
@@ -20,6 +22,9 @@
 #   CLUSTER_SAMPLE_ARGS  extra `mapd sample` flags, e.g. "--facilities 2000 --reports 4000"
 #   CLUSTER_NODE_ARGS    extra `mapd serve` flags of every node
 #   CLUSTER_READ_REPLICA 1: nodes read tiles from the replica (--read-db), 0: all from the primary   1
+#   CLUSTER_DURABILITY   local, or replicated: the replica is the primary's synchronous
+#                        standby and the nodes run --durability replicated (a 201 only once
+#                        the replica has the report on disk; writes wait while it is down)   local
 #   MAPD_BIN             the mapd binary                       build/release/mapd/mapd
 #   CLUSTER_WEB          the web map's files                   web/
 set -euo pipefail
@@ -34,6 +39,7 @@ REPLICA_PORT=${CLUSTER_REPLICA_PORT:-55451}
 SAMPLE_ARGS=${CLUSTER_SAMPLE_ARGS:-}
 NODE_ARGS=${CLUSTER_NODE_ARGS:-}
 READ_REPLICA=${CLUSTER_READ_REPLICA:-1}
+DURABILITY=${CLUSTER_DURABILITY:-local}
 MAPD=${MAPD_BIN:-$root/build/release/mapd/mapd}
 WEB=${CLUSTER_WEB:-$root/web}
 NGINX=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -43,7 +49,7 @@ say() { echo "cluster: $*"; }
 die() { echo "cluster: $*" >&2; exit 1; }
 
 usage() {
-  echo "usage: scripts/cluster.sh up|down|status   (environment: see the top of this file)" >&2
+  echo "usage: scripts/cluster.sh up|down|status|failover   (environment: see the top of this file)" >&2
   exit 2
 }
 
@@ -95,6 +101,7 @@ preflight() {
   local p all="$NGINX_PORT $NODE_PORTS $PG_PORT $REPLICA_PORT"
   for p in $NODE_PORTS; do port_ok CLUSTER_NODE_PORTS "$p"; done
   [ -n "$NODE_PORTS" ] || die "CLUSTER_NODE_PORTS is empty"
+  case $DURABILITY in local|replicated) ;; *) die "CLUSTER_DURABILITY is local or replicated, not '$DURABILITY'" ;; esac
   [ "$(echo "$all" | tr ' ' '\n' | grep -c .)" = "$(echo "$all" | tr ' ' '\n' | grep . | sort -u | wc -l)" ] ||
     die "the ports must all differ: $all"
   [ -x "$MAPD" ] || die "no mapd binary at $MAPD (make build, or set MAPD_BIN)"
@@ -183,6 +190,11 @@ up() {
   say "PostgreSQL streaming replica on $BIND:$REPLICA_PORT (pg_basebackup -R)"
   bash "$here/pg_cluster.sh" standby "$PG_PORT" "$DIR/pg/replica" "$REPLICA_PORT" >/dev/null
   record pg-replica "$(pg_pid "$DIR/pg/replica")"
+  if [ "$DURABILITY" = replicated ]; then
+    say "the replica is the primary's synchronous standby (synchronous_standby_names)"
+    psql_at "$PG_PORT" "ALTER SYSTEM SET synchronous_standby_names = 'standby_$REPLICA_PORT'" >/dev/null
+    psql_at "$PG_PORT" "SELECT pg_reload_conf()" >/dev/null
+  fi
 
   local uri="postgresql://postgres@$BIND:$PG_PORT/postgres"
   if [ -n "$SAMPLE_ARGS" ]; then
@@ -194,6 +206,12 @@ up() {
   "$MAPD" sample --db "$uri" $SAMPLE_ARGS --quiet >"$DIR/sample.log" 2>&1 ||
     { cat "$DIR/sample.log" >&2; false; }
 
+  # --reuse-port: a node's port, left in TIME-WAIT by the previous cluster's
+  # node (`down; up`), can be bound again at once; preflight has made sure no
+  # one listens there.
+  # Nodes connect to whichever of the two is the primary (after a promotion
+  # too, on their next reconnection).
+  local node_uri="postgresql://postgres@$BIND:$PG_PORT,$BIND:$REPLICA_PORT/postgres?target_session_attrs=read-write"
   # Tiles from the replica, unless a client's Mapd-Consistency token (its last
   # write's change number) is newer than the replica has replayed.
   local read_db=()
@@ -202,8 +220,8 @@ up() {
   for p in $NODE_PORTS; do
     mkdir -p "$DIR/node-$p"
     # shellcheck disable=SC2086
-    setsid "$MAPD" serve --db "$uri" --port "$p" --bind "$BIND" --web "$WEB" \
-      --public-url "http://$BIND:$NGINX_PORT" --max-per-client 0 "${read_db[@]}" $NODE_ARGS \
+    setsid "$MAPD" serve --db "$node_uri" --durability "$DURABILITY" --port "$p" --bind "$BIND" --web "$WEB" \
+      --public-url "http://$BIND:$NGINX_PORT" --max-per-client 0 --reuse-port "${read_db[@]}" $NODE_ARGS \
       </dev/null >"$DIR/node-$p/stdout.log" 2>"$DIR/node-$p/stderr.log" &
     record "node-$p" $!
   done
@@ -277,6 +295,33 @@ down() {
   say "down ($DIR removed)"
 }
 
+# The primary's machine lost: its postmaster killed with SIGKILL (its backends
+# exit when they see it gone), the replica promoted. Every node's --db names
+# both servers with target_session_attrs=read-write, so each reconnects to
+# the promoted one by itself; requests in between answer 503.
+failover() {
+  [ -f "$DIR/cluster.env" ] || die "nothing is up in $DIR"
+  # shellcheck disable=SC1091
+  . "$DIR/cluster.env"
+  [ "${PROMOTED:-0}" = 0 ] || die "already failed over: the replica on $REPLICA_PORT is the primary"
+  local pid t0 n
+  pid=$(cat "$DIR/pids/pg-primary" 2>/dev/null || true)
+  alive "$pid" || die "the primary (pid ${pid:-?}) is not running"
+  say "killing the primary (SIGKILL, pid $pid, port $PG_PORT)"
+  kill -KILL "$pid"
+  n=100
+  while alive "$pid" && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+  t0=$(date +%s%N)
+  say "promoting the replica on $BIND:$REPLICA_PORT"
+  bash "$here/pg_cluster.sh" promote "$DIR/pg/replica"
+  echo "PROMOTED=1" >>"$DIR/cluster.env"
+  n=300
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$BIND:$NGINX_PORT/health")" = 200 ] ||
+        [ "$n" -le 0 ]; do sleep 0.1; n=$((n - 1)); done
+  say "the replica is the primary; nginx answers /health 200 $(( ($(date +%s%N) - t0) / 1000000 )) ms after the promotion began"
+  say "(the nodes reconnect on their next request; CLUSTER_DURABILITY=replicated: no acknowledged report lost)"
+}
+
 status() {
   if [ ! -f "$DIR/cluster.env" ]; then
     say "nothing is up in $DIR"
@@ -299,10 +344,14 @@ status() {
     esac
     printf '  %-12s pid %-8s %-8s %s:%s%s\n' "$name" "$pid" "$state" "$BIND" "$port" "$code"
   done
-  local rep
-  rep=$(psql_at "$PG_PORT" "SELECT application_name || ' ' || state || ' ' || coalesce(replay_lsn::text, '-')
+  local rep primary=$PG_PORT
+  [ "${PROMOTED:-0}" = 0 ] || primary=$REPLICA_PORT
+  rep=$(psql_at "$primary" "SELECT application_name || ' ' || state || ' ' || sync_state || ' ' || coalesce(replay_lsn::text, '-')
                              FROM pg_stat_replication" 2>/dev/null || true)
+  [ "${PROMOTED:-0}" = 0 ] || echo "  failed over: the primary on $PG_PORT was killed, the replica on $REPLICA_PORT is the primary"
   echo "  replication: ${rep:-none}"
+  rep=$(psql_at "$primary" "SELECT coalesce(nullif(current_setting('synchronous_standby_names'), ''), 'none')" 2>/dev/null || true)
+  echo "  synchronous standby: ${rep:-?}"
   echo "  web map:     http://$BIND:$NGINX_PORT/"
   return $bad
 }
@@ -312,5 +361,6 @@ case $1 in
   up) up ;;
   down) down ;;
   status) status ;;
+  failover) failover ;;
   *) usage ;;
 esac

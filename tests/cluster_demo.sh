@@ -158,7 +158,8 @@ token=$(echo "$created" | hdr mapd-consistency)
 [ -n "$rid" ] || fail "no id in the 201: $created"
 # The 201's token is the change number of the write; without one (a server
 # that does not send it yet) the primary's newest change number serves.
-[ -n "$token" ] || token=$(psql_at "$PGP" "SELECT seq FROM change_counter")
+token_from="the 201's Mapd-Consistency"
+[ -n "$token" ] || { token=$(psql_at "$PGP" "SELECT seq FROM change_counter"); token_from="the primary's change_counter"; }
 after=$(curl -s -D - -o /dev/null --max-time 10 -H "Mapd-Consistency: $token" "http://127.0.0.1:$N2$rtile")
 echo "$after" | head -n1 | grep -q " 200" || fail "the report's tile from node $N2: $after"
 e2=$(echo "$after" | hdr etag)
@@ -171,7 +172,7 @@ wait "$sse_pid" 2>/dev/null || true
 grep -q "report.created" "$work/sse" && grep -q "\"id\": *$rid\b" "$work/sse" ||
   fail "report $rid not in node $N3's event stream: $(head -c 600 "$work/sse")"
 rm -f "$work/sse"
-ok "report $rid created on node $N1: in node $N2's next tile (token $token), readable there, in node $N3's events"
+ok "report $rid created on node $N1: in node $N2's next tile (token $token from $token_from), readable there, in node $N3's events"
 
 rep=$(psql_at "$PGP" "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
 [ "$rep" = 1 ] || fail "pg_stat_replication on the primary: $rep streaming"
@@ -225,4 +226,37 @@ ok "down: no process, every port free, nothing outside CLUSTER_DIR touched"
 
 out=$(bash "$cluster" down) && echo "$out" | grep -q "nothing is up" || fail "down twice: $out"
 ok "down again is a no-op"
+
+# Failover: up again (durability replicated: the replica is the synchronous
+# standby), a report, the primary killed with SIGKILL and the replica
+# promoted (scripts/cluster.sh failover): through nginx the report is there
+# and a new one is accepted, without restarting a node.
+t1=$(date +%s)
+out=$(CLUSTER_DURABILITY=replicated CLUSTER_SAMPLE_ARGS="--facilities 500 --reports 500 --seed 7" \
+      bash "$cluster" up 2>&1) || { echo "$out"; fail "up (replicated) failed"; }
+[ "$(psql_at "$PGP" "SELECT sync_state FROM pg_stat_replication")" = sync ] || fail "the replica is not a synchronous standby"
+post() {
+  curl -s -o "$work/post" -w '%{http_code}' --max-time 10 -H "Content-Type: application/json" \
+    -d '{"category":"200104","lon":116.3967,"lat":39.9087,"description":"failover"}' \
+    "http://127.0.0.1:$NG/api/v1/reports"
+}
+[ "$(post)" = 201 ] || fail "a report before the failover: $(cat "$work/post")"
+before=$(grep -o '"id": *[0-9]*' "$work/post" | head -n1 | grep -o '[0-9]*$')
+pids=$(cat "$CLUSTER_DIR"/pids/*)
+out=$(bash "$cluster" failover 2>&1) || { echo "$out"; fail "failover failed"; }
+echo "$out"
+[ "$(psql_at "$REP" "SELECT pg_is_in_recovery()")" = f ] || fail "the replica was not promoted"
+n=0
+until [ "$(post)" = 201 ] || [ $n -ge 100 ]; do sleep 0.2; n=$((n + 1)); done
+[ -s "$work/post" ] && grep -q '"id"' "$work/post" || fail "no report accepted after the failover: $(cat "$work/post")"
+[ "$(code "http://127.0.0.1:$NG/api/v1/reports/$before")" = 200 ] || fail "report $before lost in the failover"
+[ "$(code "$tile")" = 200 ] || fail "a tile after the failover"
+ok "failover: report $before kept, a new report accepted after $((n / 5)) s of retries, tiles served"
+out=$(bash "$cluster" down) || fail "down after the failover: $out"
+for pid in $pids; do ! alive "$pid" || fail "pid $pid still runs after down"; done
+for p in $PORTS; do port_free "$p" || fail "port $p still taken after down"; done
+[ ! -e "$CLUSTER_DIR" ] || fail "down left $CLUSTER_DIR"
+rm -f "$work/post"
+[ "$(ls -A "$work")" = sentinel ] || fail "files beside CLUSTER_DIR: $(ls -A "$work")"
+ok "down after the failover leaves nothing ($(( $(date +%s) - t1 )) s)"
 echo "integration/cluster_demo: all passed in $(( $(date +%s) - t0 )) s"
