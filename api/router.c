@@ -255,7 +255,8 @@ static void cors_headers(const char *list, const struct md_request *req, struct 
     }
     MD_IGNORE(md_response_header(res, NULL, "Access-Control-Expose-Headers",
                                  "Location, ETag, Last-Modified, Content-Length, Content-Range,"
-                                 " Content-Crs, Retry-After, Link"));
+                                 " Content-Crs, Retry-After, Link, Mapd-Consistency, Mapd-Read-From,"
+                                 " Idempotent-Replayed"));
 }
 
 /* Answers that get an ETag of their bytes and 304 (api/negotiate.c): the

@@ -8,6 +8,7 @@
 #include "feature_read.h"
 #include "store_int.h"
 #include "pg_city.h"
+#include "pg_feature_read.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,9 @@ md_err md_store_feature_get(struct md_store *s, enum md_layer layer, const struc
     if (key->is_null || key->is_text != md_layer_public(layer)->text_id)
         return md_fail(ctx, MD_EINVAL, "%s are keyed by %s", md_layer_name(layer),
                        md_layer_public(layer)->text_id ? "code" : "id");
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_feature_get(s->pg, layer, key->is_text ? key->s : NULL, key->i, fn,
+                                  userdata, found, ctx);
     sqlite3_stmt *st = NULL;
     if ((rc = md_store_stmt(s, by_key_sql[layer], &st, ctx)))
         return rc;
@@ -94,7 +98,7 @@ md_err md_store_feature_get(struct md_store *s, enum md_layer layer, const struc
         sqlite3_bind_int64(st, 1, key->i);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
-        struct md_row row = {st};
+        struct md_row row = {.st = st};
         *found = true;
         rc = fn(&row, userdata);
     } else if (src != SQLITE_DONE) {
@@ -254,6 +258,8 @@ md_err md_store_code_known(struct md_store *s, enum md_code_list list, const cha
     *found = false;
     if ((int)list < 0 || (int)list > MD_CODES_DISTRICT)
         return md_fail(ctx, MD_EINVAL, "unknown code list %d", (int)list);
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_code_known(s->pg, list, code, found, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql[list], &st, ctx);
     if (rc)

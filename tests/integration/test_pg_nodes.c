@@ -11,6 +11,10 @@
  *   - 1,000 reports created through node A, each in the next tile fetched
  *     from node B (0 misses), and each readable from node B at once; each
  *     201 carries its Mapd-Consistency token;
+ *   - events: a report filed through node A reaches an SSE stream on node
+ *     B at once; a stream resumed on node A with node B's Last-Event-ID
+ *     gets what followed; with the LISTEN connections killed, the feeds
+ *     reconnect (metrics) and events still arrive;
  *   - the /health of both nodes counts the same reports.
  * The tiles are decoded with the MVT decoder (tiles/mvt_decode.h) and the
  * report is looked for by its feature id.
@@ -21,8 +25,13 @@
 #include "md_pool.h"
 #include "mvt_decode.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -236,6 +245,133 @@ static void creates_through_a_in_next_tile_from_b(void **state)
     assert_int_equal(unreadable, 0);
 }
 
+/* ---- events across nodes -------------------------------------------------- */
+
+/* An event stream opened on node h (after: Last-Event-ID, or -1). */
+static int sse_open(const struct md_harness *h, long long after)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(h->port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    char req[256];
+    int n = after >= 0 ? snprintf(req, sizeof(req),
+                                  "GET /api/v1/events HTTP/1.1\r\nHost: t\r\n"
+                                  "Last-Event-ID: %lld\r\n\r\n",
+                                  after)
+                       : snprintf(req, sizeof(req), "GET /api/v1/events HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+    return fd;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Read the stream until a report.created event of report `id` arrives
+ * (true; its event id into *event_id) or `ms` pass (false). */
+static bool sse_wait_created(int fd, long long id, int ms, long long *event_id)
+{
+    static char buf[1 << 20];
+    size_t len = 0;
+    char needle[64];
+    snprintf(needle, sizeof(needle), "\"id\":%lld,", id);
+    int64_t until = now_ms() + ms;
+    while (now_ms() < until && len < sizeof(buf) - 1) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, (int)(until - now_ms())) <= 0)
+            continue;
+        ssize_t got = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+        if (got <= 0)
+            return false;
+        len += (size_t)got;
+        buf[len] = '\0';
+        /* A frame "id: N\nevent: report.created\ndata: {...}" holding the report. */
+        for (char *f = strstr(buf, "id: "); f; f = strstr(f + 1, "\nid: ")) {
+            char *start = *f == '\n' ? f + 1 : f;
+            char *end = strstr(start, "\n\n");
+            if (!end)
+                break;
+            *end = '\0';
+            bool hit = strstr(start, "event: report.created") && strstr(start, needle);
+            if (hit && event_id)
+                *event_id = atoll(start + 4);
+            *end = '\n';
+            if (hit)
+                return true;
+        }
+    }
+    return false;
+}
+
+static long long create_on(const struct md_harness *h, double lon, double lat)
+{
+    char body[160];
+    snprintf(body, sizeof(body), "{\"category\":\"200102\",\"lon\":%.7f,\"lat\":%.7f}", lon, lat);
+    struct md_http_res r;
+    assert_int_equal(md_http(h, "POST", "/api/v1/reports", NULL, body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 201);
+    long long id = (long long)json_number(r.body, "id");
+    md_http_res_free(&r);
+    return id;
+}
+
+static long long metric(const struct md_harness *h, const char *name)
+{
+    struct md_http_res r;
+    assert_int_equal(md_http(h, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+    char key[96];
+    snprintf(key, sizeof(key), "\n%s ", name);
+    const char *p = strstr(r.body, key);
+    long long v = p ? atoll(p + strlen(key)) : -1;
+    md_http_res_free(&r);
+    return v;
+}
+
+/* A report filed through node A reaches an event stream on node B at once
+ * (node B LISTENs); a stream resumed on node A with node B's Last-Event-ID
+ * gets what followed; after the LISTEN connections are killed, the feeds
+ * reconnect and events still arrive. */
+static void events_across_nodes(void **state)
+{
+    (void)state;
+    int on_b = sse_open(&node_b, -1);
+    usleep(200000); /* the stream is registered */
+    int64_t t0 = now_ms();
+    long long id = create_on(&node_a, 116.3811, 39.9011), event_id = 0;
+    assert_true(sse_wait_created(on_b, id, 5000, &event_id));
+    int64_t latency = now_ms() - t0;
+    close(on_b);
+    long long id2 = create_on(&node_b, 116.3822, 39.9022);
+    int on_a = sse_open(&node_a, event_id);
+    assert_true(sse_wait_created(on_a, id2, 5000, NULL));
+    close(on_a);
+
+    long long killed = sql_int("SELECT count(*) FROM (SELECT pg_terminate_backend(pid)"
+                               " FROM pg_stat_activity"
+                               " WHERE application_name = 'mapd-changefeed') k");
+    assert_true(killed >= 2);
+    on_b = sse_open(&node_b, -1);
+    usleep(200000);
+    long long id3 = create_on(&node_a, 116.3833, 39.9033);
+    assert_true(sse_wait_created(on_b, id3, 5000, NULL));
+    close(on_b);
+    bool back = false;
+    for (int i = 0; i < 100 && !back; i++) {
+        back = metric(&node_b, "mapd_changefeed_reconnects_total") >= 1 &&
+               metric(&node_b, "mapd_changefeed_connected") == 1;
+        if (!back)
+            usleep(100000);
+    }
+    assert_true(back);
+    fprintf(stderr, "pg_nodes: a report filed through node A reached node B's event stream in"
+                    " %lld ms\n",
+            (long long)latency);
+}
+
 static void health_agrees(void **state)
 {
     (void)state;
@@ -266,6 +402,7 @@ int main(void)
         cmocka_unit_test(outside_write_in_next_tile_of_each_node),
         cmocka_unit_test(move_and_delete_seen_by_each_node),
         cmocka_unit_test(creates_through_a_in_next_tile_from_b),
+        cmocka_unit_test(events_across_nodes),
         cmocka_unit_test(health_agrees),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -14,9 +14,15 @@ struct store_stmt {
     sqlite3_stmt *stmt;
 };
 
-/* row.h's row over SQLite: the stepped statement it reads. */
+/* row.h's row: over SQLite the stepped statement it reads; over
+ * PostgreSQL (pg non-NULL) row `pg_row` of a binary result, with room to
+ * print a number column that is asked for as text. */
+#define MD_ROW_MAX_COLS 32
 struct md_row {
     sqlite3_stmt *st;
+    const struct pg_result *pg;
+    int pg_row;
+    char (*scratch)[32]; /* MD_ROW_MAX_COLS entries, the caller's */
 };
 
 /* Which database a store speaks to. A PostgreSQL store (pg/pg_store.h)
