@@ -24,8 +24,9 @@ foreach(t pg_nodes pg_replica pg_failover pg_http)
   set_tests_properties(integration/${t} PROPERTIES LABELS "postgres")
 endforeach()
 
-# integration/cluster_demo: scripts/cluster.sh up|status|down (make cluster-demo) end to end -
-# PostgreSQL primary + streaming replica, three mapd nodes, a private nginx.
+# integration/cluster_demo: scripts/cluster.sh up|status|failover|down (make cluster-demo) end to end -
+# PostgreSQL primary + streaming replica, three mapd nodes, a private nginx; a node
+# killed, the replica stopped, then a second cluster failed over (scripts/cluster.sh failover).
 add_test(NAME integration/cluster_demo COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cluster_demo.sh)
 set_tests_properties(integration/cluster_demo PROPERTIES LABELS "postgres" TIMEOUT 300
   ENVIRONMENT "MAPD_BIN=$<TARGET_FILE:mapd>;MAPD_SOURCE_DIR=${PROJECT_SOURCE_DIR};ASAN_OPTIONS=detect_leaks=0")
