@@ -7,7 +7,7 @@ BIND ?= 127.0.0.1
 DEMO_DB ?= sample-data/demo.sqlite
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: demo test build deps deps-test test-tsan test-valgrind bench clean web
+.PHONY: demo test build deps deps-test test-tsan test-valgrind bench clean web cluster-demo cluster-down cluster-status
 
 deps:
 	@bash scripts/deps.sh build
@@ -28,6 +28,19 @@ web: deps web/node_modules/.package-lock.json
 demo: build web
 	@[ -f $(DEMO_DB) ] || $(BUILD_RELEASE)/mapd/mapd sample --db $(DEMO_DB)
 	$(BUILD_RELEASE)/mapd/mapd serve --db $(DEMO_DB) --port $(PORT) --bind $(BIND) --web web
+
+# A cluster on loopback (docs/scaling.md): PostgreSQL primary + streaming replica,
+# the sample city, three mapd nodes and nginx in front; prints the web map's URL
+# (http://127.0.0.1:8090/). CLUSTER_DIR, CLUSTER_PORT, ...: see scripts/cluster.sh.
+cluster-demo: build web
+	@bash scripts/deps.sh cluster
+	MAPD_BIN=$(BUILD_RELEASE)/mapd/mapd bash scripts/cluster.sh up
+
+cluster-status:
+	@bash scripts/cluster.sh status
+
+cluster-down:
+	@bash scripts/cluster.sh down
 
 # The release build (what `make demo` runs) first: -O2 finds warnings the Debug build does not.
 test: deps-test build web

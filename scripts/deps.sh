@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mapd needs, only those that are missing.
-# Usage: scripts/deps.sh [build|test|bench|fuzz|pg]   (test adds node/chromium tooling
+# Usage: scripts/deps.sh [build|test|bench|fuzz|pg|cluster]   (test adds node/chromium tooling
 #   and PostgreSQL + PostGIS for the throwaway clusters of the PostgreSQL tests;
+#   cluster adds PostgreSQL + PostGIS and nginx for make cluster-demo / scripts/cluster.sh;
 #   fuzz adds clang + libFuzzer for bench/fuzz, valgrind for make test-valgrind)
 set -euo pipefail
 mode=${1:-build}
@@ -16,8 +17,13 @@ if [ "$mode" = test ] || [ "$mode" = bench ]; then
   pkgs+=(chromium libxml2-utils libvips-tools libimage-exiftool-perl)  # photo tests: vips, exiftool
 fi
 # PostgreSQL 15 + PostGIS 3 servers: scripts/pg_cluster.sh, the PostgreSQL tests.
-if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = pg ]; then
+if [ "$mode" = test ] || [ "$mode" = bench ] || [ "$mode" = pg ] || [ "$mode" = cluster ]; then
   pkgs+=(postgresql-15-postgis-3)
+fi
+# nginx in front of the mapd nodes of scripts/cluster.sh (make cluster-demo, tests/cluster_demo.sh);
+# it runs as a private instance under the cluster's directory, never as the system service.
+if [ "$mode" = test ] || [ "$mode" = cluster ]; then
+  pkgs+=(nginx-light)
 fi
 if [ "$mode" = fuzz ]; then
   pkgs+=(clang libclang-rt-14-dev valgrind)

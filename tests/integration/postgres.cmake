@@ -23,3 +23,10 @@ foreach(t pg_nodes pg_replica pg_failover pg_http)
   mapd_integration_test(${t} mapd_test_pg_harness mapd_tiles Threads::Threads m)
   set_tests_properties(integration/${t} PROPERTIES LABELS "postgres")
 endforeach()
+
+# integration/cluster_demo: scripts/cluster.sh up|status|failover|down (make cluster-demo) end to end -
+# PostgreSQL primary + streaming replica, three mapd nodes, a private nginx; a node
+# killed, the replica stopped, then a second cluster failed over (scripts/cluster.sh failover).
+add_test(NAME integration/cluster_demo COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cluster_demo.sh)
+set_tests_properties(integration/cluster_demo PROPERTIES LABELS "postgres" TIMEOUT 300
+  ENVIRONMENT "MAPD_BIN=$<TARGET_FILE:mapd>;MAPD_SOURCE_DIR=${PROJECT_SOURCE_DIR};ASAN_OPTIONS=detect_leaks=0")
