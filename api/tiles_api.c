@@ -98,7 +98,7 @@ static int cache_seconds(struct md_call *c, const struct md_tile_layers *layers)
         struct md_layer_info info;
         struct md_ctx ignore;
         md_ctx_init(&ignore);
-        if (md_store_layer_info(c->w->store, layers->layer[i], &info, &ignore) == MD_OK &&
+        if (md_store_layer_settings(c->w->store, layers->layer[i], &info, &ignore) == MD_OK &&
             info.cache_seconds < secs)
             secs = info.cache_seconds;
     }

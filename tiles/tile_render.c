@@ -394,7 +394,7 @@ static md_err render_layers(struct render *r, const struct md_tile_layers *layer
     for (size_t i = 0; !rc && i < layers->n; i++) {
         enum md_layer layer = layers->layer[i];
         struct md_layer_info info;
-        rc = md_store_layer_info(r->s, layer, &info, r->ctx);
+        rc = md_store_layer_settings(r->s, layer, &info, r->ctx);
         if (rc || (int)r->t.z < info.min_zoom || (int)r->t.z > info.max_zoom)
             continue;
         if (layer != MD_LAYER_BASEMAP &&

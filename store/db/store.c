@@ -357,6 +357,22 @@ enum md_txn_state md_store_txn_state(struct md_store *s)
     return sqlite3_txn_state(s->db, "main") == SQLITE_TXN_WRITE ? MD_TXN_WRITE : MD_TXN_READ;
 }
 
+md_err md_store_layer_settings(struct md_store *s, enum md_layer layer,
+                               struct md_layer_info *out, struct md_ctx *ctx)
+{
+    if ((int)layer < 0 || layer >= MD_LAYER__COUNT)
+        return md_fail(ctx, MD_EINVAL, "no layer %d", (int)layer);
+    for (int l = 0; !s->settings_read && l < MD_LAYER__COUNT; l++) {
+        md_err rc = md_store_layer_info(s, (enum md_layer)l, &s->settings[l], ctx);
+        if (rc)
+            return rc;
+        s->settings[l].version = s->settings[l].row_count = 0;
+        s->settings_read = l == MD_LAYER__COUNT - 1;
+    }
+    *out = s->settings[layer];
+    return MD_OK;
+}
+
 md_err md_store_layer_info(struct md_store *s, enum md_layer layer, struct md_layer_info *out,
                            struct md_ctx *ctx)
 {

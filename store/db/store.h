@@ -92,6 +92,12 @@ struct md_layer_info {
 };
 md_err md_store_layer_info(struct md_store *s, enum md_layer layer, struct md_layer_info *out,
                            struct md_ctx *ctx) MD_WUR;
+/* The fixed part of md_store_layer_info (cluster_below_zoom, min_zoom,
+ * max_zoom, cache_seconds: set by the schema, never changed by a write),
+ * read once per connection: no database round trip after the first call.
+ * version and row_count are 0 (ask md_store_layer_info). */
+md_err md_store_layer_settings(struct md_store *s, enum md_layer layer,
+                               struct md_layer_info *out, struct md_ctx *ctx) MD_WUR;
 
 /* Newest change_log sequence number (0 when empty). */
 md_err md_store_change_seq(struct md_store *s, int64_t *out, struct md_ctx *ctx) MD_WUR;

@@ -27,6 +27,7 @@
 
 static struct md_pg_cluster pg;
 static struct md_harness lite, post;
+static char dir[] = "/tmp/mapd-pghttp-XXXXXX";
 
 #define SAMPLE_OPTS "--facilities 1500 --reports 3000 --seed 21 --anchor 2026-11-01 --quiet"
 
@@ -34,7 +35,7 @@ static int setup(void **state)
 {
     (void)state;
     const char *bin = getenv("MAPD_BIN");
-    char uri[128], file[300], dir[] = "/tmp/mapd-pghttp-XXXXXX";
+    char uri[128], file[300];
     if (!bin || !mkdtemp(dir) || md_pg_cluster_start(&pg, "") != 0)
         return -1;
     snprintf(uri, sizeof(uri), "postgresql://postgres@127.0.0.1:%u/postgres", pg.port);
@@ -53,6 +54,7 @@ static int teardown(void **state)
     (void)state;
     int a = md_harness_stop(&lite), b = md_harness_stop(&post);
     md_pg_cluster_stop(&pg);
+    md_sh("rm -rf '%s'", dir);
     return a || b;
 }
 

@@ -50,6 +50,9 @@ struct md_store {
     char *bulk_restore; /* DDL to run at md_store_bulk_end (owned) */
     int64_t bulk_first_rowid; /* rows above this were inserted in bulk mode */
     struct md__rtree_cache *rtree_cache; /* query.c's decoded R*Tree nodes (owned) */
+    /* md_store_layer_settings: the layers' fixed settings, read once. */
+    struct md_layer_info settings[MD_LAYER__COUNT];
+    bool settings_read;
 };
 
 /* The refusal of a function that has no PostgreSQL implementation yet:
