@@ -8,7 +8,8 @@
  * overdue), both orders, offset pages and the `next` keyset cursor
  * followed to the end; Open311 requests.json/.xml with their filters
  * (dates, status open/closed, service_code, lat/long/radius, page,
- * service_request_id, extensions), requests/{id}, services, tokens. Then
+ * service_request_id, extensions), requests/{id}, services, tokens;
+ * /api/v1/stats (groupings, scopes, `at`) and /api/v1/hotspots. Then
  * a report created on PostgreSQL alone shows at the top of its list and
  * nowhere on SpatiaLite's (the comparison can fail), and once created on
  * SpatiaLite too, the lists agree again except for its times.
@@ -136,6 +137,16 @@ static size_t count(struct md_harness *h, const char *path, const char *key)
     return n;
 }
 
+/* PostgreSQL's status for GET path. */
+static long status_of(const char *path)
+{
+    struct md_http_res r;
+    assert_int_equal(md_http(&post, "GET", path, NULL, NULL, 0, &r), 0);
+    long st = r.status;
+    md_http_res_free(&r);
+    return st;
+}
+
 static void same_lists(void **state)
 {
     (void)state;
@@ -170,6 +181,8 @@ static void same_lists(void **state)
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         bytes += same(paths[i], NULL);
     assert_true(bytes > 100000);
+    for (size_t i = 0; i < 21; i++)
+        assert_int_equal(status_of(paths[i]), 200);
     /* The filters select: fewer rows than the whole, and some. */
     size_t all = count(&post, "/api/v1/reports?limit=5000", "reports");
     assert_true(all > 1000);
@@ -218,11 +231,40 @@ static void same_open311(void **state)
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         bytes += same(paths[i], NULL);
     assert_true(bytes > 50000);
+    for (size_t i = 0; i < 15; i++)
+        assert_int_equal(status_of(paths[i]), 200);
     size_t near = count(&post,
                         "/open311/v2/requests.json?start_date=2026-08-01T00:00:00Z&lat=39.91"
                         "&long=116.4&radius=1500",
                         NULL);
     assert_true(near > 0 && near < 1000);
+}
+
+static void same_stats(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {
+        "/api/v1/stats?at=2026-11-15",
+        "/api/v1/stats?by=category&at=2026-11-15T12:00:00Z",
+        "/api/v1/stats?by=group,status&district=110105&at=2026-11-02T08:30:00Z",
+        "/api/v1/stats?by=district,month&from=2026-03-01&to=2026-08-31T23:59:59%2B08:00&at=2026-11-02T08:30:00Z",
+        "/api/v1/stats?by=day&bbox=116.3,39.85,116.5,39.98&category=200102&at=2026-11-02T08:30:00Z",
+        "/api/v1/stats?by=week,kind,channel&at=2026-11-02T08:30:00Z",
+        "/api/v1/stats?by=category&at=2026-10-20",
+        "/api/v1/stats?by=district&status=closed,rejected&group=05&at=2026-11-02T08:30:00Z",
+        "/api/v1/stats?by=category&bbox=116.3,39.85,116.5,39.98&crs=gcj02&kind=problem&at=2026-11-02T08:30:00Z",
+        "/api/v1/stats?by=colour",
+        "/api/v1/hotspots?shape=square&cell=750&bbox=116.2,39.8,116.6,40.05&limit=100000",
+        "/api/v1/hotspots?shape=hex&cell=400&group=05&limit=60",
+        "/api/v1/hotspots?shape=hex&cell=300&status=reported,dispatched,in_progress",
+    };
+    size_t bytes = 0;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        bytes += same(paths[i], NULL);
+        if (!strstr(paths[i], "colour"))
+            assert_int_equal(status_of(paths[i]), 200);
+    }
+    assert_true(bytes > 20000);
 }
 
 /* A report filed on PostgreSQL alone: its list changes, SpatiaLite's does
@@ -277,6 +319,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_lists),
         cmocka_unit_test(same_open311),
+        cmocka_unit_test(same_stats),
         cmocka_unit_test(lists_see_writes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
