@@ -99,7 +99,6 @@ static size_t same(const char *path, const char *const *headers)
     return n;
 }
 
-
 /* GET the first page and follow its `next` cursor for at most `pages`
  * pages, comparing each; returns how many pages were compared. */
 static int same_pages(const char *first, int pages)
@@ -223,8 +222,10 @@ static void same_open311(void **state)
         "/open311/v2/requests.json?updated_after=2026-10-01T00:00:00Z&extensions=true",
         "/open311/v2/requests.json?service_request_id=1,17,2999,999999",
         "/open311/v2/requests.xml?service_request_id=5,6,7&extensions=true",
-        "/open311/v2/requests/1.json", "/open311/v2/requests/17.xml",
-        "/open311/v2/requests/999999.json", "/open311/v2/requests.json?status=maybe",
+        "/open311/v2/requests/1.json",
+        "/open311/v2/requests/17.xml",
+        "/open311/v2/requests/999999.json",
+        "/open311/v2/requests.json?status=maybe",
         "/open311/v2/tokens/nosuchtoken.json",
     };
     size_t bytes = 0;
@@ -247,12 +248,14 @@ static void same_stats(void **state)
         "/api/v1/stats?at=2026-11-15",
         "/api/v1/stats?by=category&at=2026-11-15T12:00:00Z",
         "/api/v1/stats?by=group,status&district=110105&at=2026-11-02T08:30:00Z",
-        "/api/v1/stats?by=district,month&from=2026-03-01&to=2026-08-31T23:59:59%2B08:00&at=2026-11-02T08:30:00Z",
+        "/api/v1/stats?by=district,month&from=2026-03-01&to=2026-08-31T23:59:59%2B08:00"
+        "&at=2026-11-02T08:30:00Z",
         "/api/v1/stats?by=day&bbox=116.3,39.85,116.5,39.98&category=200102&at=2026-11-02T08:30:00Z",
         "/api/v1/stats?by=week,kind,channel&at=2026-11-02T08:30:00Z",
         "/api/v1/stats?by=category&at=2026-10-20",
         "/api/v1/stats?by=district&status=closed,rejected&group=05&at=2026-11-02T08:30:00Z",
-        "/api/v1/stats?by=category&bbox=116.3,39.85,116.5,39.98&crs=gcj02&kind=problem&at=2026-11-02T08:30:00Z",
+        "/api/v1/stats?by=category&bbox=116.3,39.85,116.5,39.98&crs=gcj02&kind=problem"
+        "&at=2026-11-02T08:30:00Z",
         "/api/v1/stats?by=colour",
         "/api/v1/hotspots?shape=square&cell=750&bbox=116.2,39.8,116.6,40.05&limit=100000",
         "/api/v1/hotspots?shape=hex&cell=400&group=05&limit=60",
