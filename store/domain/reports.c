@@ -14,6 +14,7 @@
 #include "geodesic.h"
 #include "md_time.h"
 #include "pg_reports.h"
+#include "pg_report_list.h"
 #include "workflow.h"
 #include "pg_city.h"
 #include "pg_citizen.h"
@@ -511,6 +512,8 @@ md_err md_report_list_page(struct md_store *s, const struct md_report_filter *f,
                            int offset_min, json_t **out, struct md_report_key *last,
                            struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_list_page(s->pg, f, now, offset_min, out, last, ctx);
     /* One statement for every filter combination (an absent filter binds
      * NULL), in two orders: newest first by created_at (ties by id); most supported first sorts the matches (top-N). */
 #define LIST_SQL(order, keyset)                                                                   \

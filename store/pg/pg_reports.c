@@ -35,19 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REPORT_COLS                                                                                \
-    "r.id, r.kind, r.service_code, c.name_zh, c.name_en, c.group_code, r.description,"             \
-    " r.address, r.district_code, r.grid_code, r.status, r.channel, r.media_urls,"                 \
-    " r.attributes, r.facility_id, r.proposed_change, r.merged_into, r.created_at,"                \
-    " r.updated_at, r.expected_at, r.closed_at, r.lon, r.lat,"                                     \
-    " (SELECT h.note FROM report_history h WHERE h.report_id = r.id ORDER BY h.id DESC"            \
-    " LIMIT 1), c.unit_type, r.supporters,"                                                        \
-    " (SELECT t.score FROM report_ratings t WHERE t.report_id = r.id),"                            \
-    " (SELECT coalesce(json_agg(json_build_object('id', p.id, 'width', p.width, 'height',"         \
-    "  p.height) ORDER BY p.id), '[]')::text"                                                      \
-    "  FROM report_photos p WHERE p.report_id = r.id AND p.status = 'kept'"                        \
-    "  AND r.status <> 'reported' AND r.status <> 'rejected')"
-#define REPORT_FROM " FROM reports r LEFT JOIN categories c ON c.code = r.service_code"
+#define REPORT_COLS MD_PG_REPORT_COLS
+#define REPORT_FROM MD_PG_REPORT_FROM
 
 static void int_param(int64_t v, char out[24])
 {
@@ -104,7 +93,7 @@ static json_t *photos_json(const PGresult *r, int row, int col)
 }
 
 /* reports.c's row_json over a PostgreSQL row of REPORT_COLS. */
-static json_t *row_json(const PGresult *r, int row, int64_t now, int offset_min)
+json_t *md__pg_report_row_json(const PGresult *r, int row, int64_t now, int offset_min)
 {
     const char *status = md__pg_text(r, row, 10);
     bool has_expected = !PQgetisnull(r, row, 19);
@@ -158,7 +147,7 @@ md_err md__pg_report_public(struct md_pg *pg, int64_t id, int64_t now, int offse
     if (rc)
         return rc;
     if (PQntuples(r) == 1) {
-        *out = row_json(r, 0, now, offset_min);
+        *out = md__pg_report_row_json(r, 0, now, offset_min);
         if (!*out)
             rc = md_fail(ctx, MD_ENOMEM, "report JSON");
     } else {

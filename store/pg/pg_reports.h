@@ -13,7 +13,24 @@
 
 #include "reports.h"
 
+#include <libpq-fe.h>
+
 struct md_pg;
+
+/* reports.c's REPORT_COLS and REPORT_FROM, column for column, in PostgreSQL. */
+#define MD_PG_REPORT_COLS                                                                          \
+    "r.id, r.kind, r.service_code, c.name_zh, c.name_en, c.group_code, r.description,"             \
+    " r.address, r.district_code, r.grid_code, r.status, r.channel, r.media_urls,"                 \
+    " r.attributes, r.facility_id, r.proposed_change, r.merged_into, r.created_at,"                \
+    " r.updated_at, r.expected_at, r.closed_at, r.lon, r.lat,"                                     \
+    " (SELECT h.note FROM report_history h WHERE h.report_id = r.id ORDER BY h.id DESC"            \
+    " LIMIT 1), c.unit_type, r.supporters,"                                                        \
+    " (SELECT t.score FROM report_ratings t WHERE t.report_id = r.id),"                            \
+    " (SELECT coalesce(json_agg(json_build_object('id', p.id, 'width', p.width, 'height',"         \
+    "  p.height) ORDER BY p.id), '[]')::text"                                                      \
+    "  FROM report_photos p WHERE p.report_id = r.id AND p.status = 'kept'"                        \
+    "  AND r.status <> 'reported' AND r.status <> 'rejected')"
+#define MD_PG_REPORT_FROM " FROM reports r LEFT JOIN categories c ON c.code = r.service_code"
 
 md_err md__pg_category_get(struct md_pg *pg, const char *code, struct md_category *out,
                            struct md_ctx *ctx) MD_WUR;
@@ -46,5 +63,9 @@ md_err md__pg_report_history(struct md_pg *pg, int64_t id, int offset_min, json_
                              struct md_ctx *ctx) MD_WUR;
 md_err md__pg_categories_json(struct md_pg *pg, json_t **out, struct md_ctx *ctx) MD_WUR;
 md_err md__pg_facility_categories_json(struct md_pg *pg, json_t **out, struct md_ctx *ctx) MD_WUR;
+
+/* Row `row` of a result of MD_PG_REPORT_COLS as the public report JSON
+ * (reports.c's row_json); NULL on allocation failure. */
+json_t *md__pg_report_row_json(const PGresult *r, int row, int64_t now, int offset_min);
 
 #endif

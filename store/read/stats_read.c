@@ -6,6 +6,7 @@
  */
 #include "stats_read.h"
 #include "store_int.h"
+#include "pg_stats_read.h"
 
 /* The filtered reports: ?10.. as in query.c, plus ?17..?20 a bbox. */
 /* clang-format off */
@@ -73,6 +74,8 @@ md_err md_store_stats_reports(struct md_store *s, const struct md_stats_scope *s
                               unsigned columns, md_stats_row_fn fn, void *userdata,
                               struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_stats_reports(s->pg, scope, columns, fn, userdata, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, reports_sql, &st, ctx);
     if (rc)
