@@ -141,7 +141,7 @@ tps() {
     { cat "$OUT/pgbench.last" >&2; return 1; }
   awk '/^tps = / { printf "%.0f", $3 }' "$OUT/pgbench.last"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a ~ /^[0-9.]+$/) printf "%.2f", a / b; else print "-" }'; }
 
 # The seeded tile list (bench/tiles): tiles under every STEP-th report, unique, per zoom.
 STEP=$(( REP / 1000 > 1 ? REP / 1000 : 1 ))
@@ -162,7 +162,7 @@ SEL1_1=$(tps "$OUT/pg-select1.sql" 1)
 SEL1_N=$(tps "$OUT/pg-select1.sql" "$CONNS")
 log "SELECT 1: $SEL1_1 /s at 1 client, $SEL1_N /s at $CONNS"
 
-declare -A PGM PGU PGC SQU SQC QP QS QP0 QS0 NR CR
+declare -A PGM PGU PGC SQU SQC QP QS QP0 QS0 NR CR CX
 NR[direct]=""
 
 # ---- tiles -----------------------------------------------------------------
@@ -312,10 +312,17 @@ if has creates; then
     for c in $CLIENTS; do
       node_start "$db" $P1 --rate-limit 0 --max-per-client 0 "$@"
       before=$(created_count "$kind" "$db")
+      [ "$kind" = pg ] && read -r x0 f0 <<<"$(pq mapd -At -F' ' -c "SELECT xact_commit, wal_sync FROM pg_stat_database, pg_stat_wal WHERE datname = 'mapd'")"
       POINTS_FILE=$OUT/pg-points.csv "${LDG[@]}" wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${SECS}s" \
         -s "$BENCH_ROOT/ingest/post.lua" http://127.0.0.1:$P1 >"$OUT/wrk.last" 2>&1
       nodes_stop
       after=$(created_count "$kind" "$db")
+      if [ "$kind" = pg ]; then
+        read -r x1 f1 <<<"$(pq mapd -At -F' ' -c "SELECT xact_commit, wal_sync FROM pg_stat_database, pg_stat_wal WHERE datname = 'mapd'")"
+        # What PostgreSQL did for them: transactions committed and WAL flushes, per report.
+        CX[$name:$c]=$(awk -v n=$((after - before)) -v x=$((x1 - x0)) -v f=$((f1 - f0)) \
+          'BEGIN { if (n > 0) printf "%.2f / %.2f", x / n, f / n; else print "-" }')
+      fi
       bad=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$OUT/wrk.last")
       CR[$name:$c]=$(awk -v n=$((after - before)) -v s="$SECS" 'BEGIN { printf "%.0f", n / s }')
       log "  creates $name, $c clients: ${CR[$name:$c]} /s ($((after - before)) on disk, ${bad:-0} non-201)"
@@ -390,10 +397,10 @@ TABLE=$OUT/pg.md
     echo
     echo "Durable creates/s (POST /api/v1/reports, --rate-limit 0, counted on disk; one-row commit through pgbench, 1 client: $COMMIT1/s):"
     echo
-    echo "| clients | mapd-PG --durability local | mapd-PG --durability replicated | mapd-SpatiaLite |"
-    echo "|---|---|---|---|"
+    echo "| clients | mapd-PG --durability local | PG commits / WAL flushes per report | mapd-PG --durability replicated | PG commits / WAL flushes per report | mapd-SpatiaLite |"
+    echo "|---|---|---|---|---|---|"
     for c in $CLIENTS; do
-      echo "| $c | ${CR[local:$c]} | ${CR[replicated:$c]:--} | ${CR[sqlite:$c]} |"
+      echo "| $c | ${CR[local:$c]} | ${CX[local:$c]:--} | ${CR[replicated:$c]:--} | ${CX[replicated:$c]:--} | ${CR[sqlite:$c]} |"
     done
   fi
   echo
