@@ -246,8 +246,13 @@ if has queries; then
   QSAME=yes
   for q in $QUERIES; do
     for p in $(sed -n '1p;500p;999p' "$OUT/pg-q-$q.txt"); do
-      a=$(curl -s "http://127.0.0.1:$P1$p" | md5sum); b=$(curl -s "http://127.0.0.1:$P2$p" | md5sum)
-      [ "$a" = "$b" ] || { QSAME="no ($q differs)"; log "answer $p differs between the backends"; }
+      code=$(curl -s -o "$OUT/pg-q-a.json" -w '%{http_code}' "http://127.0.0.1:$P1$p")
+      curl -s -o "$OUT/pg-q-b.json" "http://127.0.0.1:$P2$p"
+      if [ "$code" != 200 ]; then
+        case $QSAME in *"HTTP $code"*) ;; *) QSAME="no: PG answers HTTP $code ($q)" ;; esac
+      elif ! cmp -s "$OUT/pg-q-a.json" "$OUT/pg-q-b.json"; then
+        QSAME="no ($q differs)"; log "answer $p differs between the backends"
+      fi
     done
   done
   nodes_stop
