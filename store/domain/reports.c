@@ -14,6 +14,7 @@
 #include "geodesic.h"
 #include "md_time.h"
 #include "pg_reports.h"
+#include "pg_workflow.h"
 #include "workflow.h"
 #include "pg_city.h"
 
@@ -830,6 +831,8 @@ md_err md__facility_history(struct md_store *s, int64_t facility_id, int64_t rep
                             json_t *before, json_t *after, const struct md_principal *who,
                             int64_t now, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_facility_history(s->pg, facility_id, report_id, before, after, who, now, ctx);
     static const char sql[] = "INSERT INTO facility_history(facility_id, report_id, change,"
                               " actor_role, actor_id, at) VALUES (?, ?, ?, ?, ?, ?)";
     json_t *record = json_pack("{s:O? s:O}", "before", before, "after", after);
@@ -1116,6 +1119,8 @@ md_err md_report_transition(struct md_store *s, const struct md_calendar *cal, i
                             int64_t now, int offset_min, json_t **report_out,
                             struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_transition(s, cal, id, step, who, now, offset_min, report_out, ctx);
     json_t *report = NULL;
     md_err rc = md_store_begin(s, ctx);
     if (rc)
