@@ -1,0 +1,269 @@
+/* test_pg_workflow.c - API tokens and the case workflow on PostgreSQL give
+ * the same answers as on SpatiaLite (issue 13's differential test, as
+ * test_pg_http.c).
+ *
+ * `mapd sample` builds the same city in a SpatiaLite file and in a
+ * throwaway PostgreSQL; on each, `mapd unit add` adds the same two units
+ * and `mapd token add` the same tokens in the same order (a centre, an
+ * officer of each unit, a centre token revoked with `mapd token revoke`),
+ * so they have the same ids on both and the history names the same actors
+ * ("token:N"); only the token texts differ (32 random bytes each). One
+ * `mapd serve` on each, then the same requests: reports created, then
+ * the same sequence of transitions - refused ones included (401 without or
+ * with a revoked token, 403 for the wrong role or unit, 409 from the wrong
+ * status, 422 merging into nothing) - and the answers compared: errors
+ * byte for byte, reports and histories without what the clock decides
+ * (created/updated/expected/closed times, history times, the follow-up
+ * token). Every expected status is asserted too, so two servers refusing
+ * alike (501 on both) cannot pass.
+ */
+#include "harness.h"
+#include "pg_harness.h"
+
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static struct md_pg_cluster pg;
+static struct md_harness lite, post;
+
+#define SAMPLE_OPTS "--facilities 300 --reports 400 --seed 21 --anchor 2026-11-01 --quiet"
+
+enum { CENTRE, OFFICER1, OFFICER2, REVOKED, NTOKENS };
+static char tok[2][NTOKENS][80]; /* [0] SpatiaLite's, [1] PostgreSQL's */
+
+/* Run `mapd token add ARGS --db DB`; the token it prints into out. */
+static int token_add(const char *bin, const char *db, const char *args, char out[80])
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "'%s' token add --db '%s' %s 2>/dev/null", bin, db, args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    out[0] = '\0';
+    char *got = fgets(out, 80, p);
+    int st = pclose(p);
+    if (!got || st != 0 || strncmp(out, "mdt_", 4) != 0)
+        return -1;
+    out[strcspn(out, "\n")] = '\0';
+    return 0;
+}
+
+static int prepare(const char *bin, const char *db, char t[NTOKENS][80])
+{
+    if (md_sh("'%s' unit add --db '%s' --code U1 --name 'Sanitation East' >/dev/null", bin, db) ||
+        md_sh("'%s' unit add --db '%s' --code U2 --name 'Roads West' >/dev/null", bin, db) ||
+        token_add(bin, db, "--role centre --label centre", t[CENTRE]) ||
+        token_add(bin, db, "--role officer --unit U1 --name Li", t[OFFICER1]) ||
+        token_add(bin, db, "--role officer --unit U2 --name Wang", t[OFFICER2]) ||
+        token_add(bin, db, "--role centre --label gone", t[REVOKED]))
+        return -1;
+    return md_sh("'%s' token revoke --db '%s' 4 >/dev/null 2>&1", bin, db);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *bin = getenv("MAPD_BIN");
+    char uri[128], file[300], dir[] = "/tmp/mapd-pgflow-XXXXXX";
+    if (!bin || !mkdtemp(dir) || md_pg_cluster_start(&pg, "") != 0)
+        return -1;
+    snprintf(uri, sizeof(uri), "postgresql://postgres@127.0.0.1:%u/postgres", pg.port);
+    snprintf(file, sizeof(file), "%s/city.sqlite", dir);
+    if (md_sh("'%s' sample --db '%s' " SAMPLE_OPTS, bin, file) ||
+        md_sh("'%s' sample --db '%s' " SAMPLE_OPTS, bin, uri) || prepare(bin, file, tok[0]) ||
+        prepare(bin, uri, tok[1]))
+        return -1;
+    const char *args[] = {"--rate-limit", "0", "--quiet", NULL};
+    md_harness_start_on(&lite, file, args);
+    md_harness_start_on(&post, uri, args);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int a = md_harness_stop(&lite), b = md_harness_stop(&post);
+    md_pg_cluster_stop(&pg);
+    return a || b;
+}
+
+/* Drop what the clock and chance decide, recursively. */
+static void untime(json_t *j)
+{
+    static const char *const drop[] = {"created_at", "updated_at", "expected_at", "closed_at",
+                                       "at", "token"};
+    if (json_is_object(j)) {
+        for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+            if (json_object_get(j, drop[i]))
+                json_object_set_new(j, drop[i],
+                                    json_is_null(json_object_get(j, drop[i])) ? json_null()
+                                                                               : json_true());
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v) untime(v);
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v) untime(v);
+    }
+}
+
+/* The body for comparing: JSON untimed with sorted keys, else as is. */
+static char *core(const struct md_http_res *r)
+{
+    json_t *j = json_loadb(r->body, r->len, 0, NULL);
+    if (!j)
+        return strndup(r->body, r->len);
+    untime(j);
+    char *s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+/* The same request to both (with each one's token `who`, or none when
+ * who < 0); both answer `status` and the same core. The SpatiaLite body
+ * into *body when asked (caller frees). status -1: any, the same on both. */
+static void same(const char *method, const char *path, int who, const char *json, long status,
+                 char **body)
+{
+    struct md_http_res a, b;
+    char ha[128], hb[128];
+    snprintf(ha, sizeof(ha), "Authorization: Bearer %s", who >= 0 ? tok[0][who] : "");
+    snprintf(hb, sizeof(hb), "Authorization: Bearer %s", who >= 0 ? tok[1][who] : "");
+    const char *h0[] = {ha, "Content-Type: application/json", NULL};
+    const char *h1[] = {hb, "Content-Type: application/json", NULL};
+    const char *hn[] = {"Content-Type: application/json", NULL};
+    size_t n = json ? strlen(json) : 0;
+    assert_int_equal(md_http(&lite, method, path, who >= 0 ? h0 : hn, json, n, &a), 0);
+    assert_int_equal(md_http(&post, method, path, who >= 0 ? h1 : hn, json, n, &b), 0);
+    char *ca = core(&a), *cb = core(&b);
+    if (a.status != b.status || strcmp(ca, cb) != 0 || (status >= 0 && a.status != status)) {
+        size_t at = 0; /* where they part */
+        while (ca[at] && ca[at] == cb[at])
+            at++;
+        at = at > 100 ? at - 100 : 0;
+        fail_msg("%s %s %s: expected %ld\n  sqlite %ld ...%.400s\n  postgresql %ld ...%.400s",
+                 method, path, json ? json : "", status, a.status, ca + at, b.status, cb + at);
+    }
+    if (body)
+        *body = strndup(a.body, a.len);
+    free(ca);
+    free(cb);
+    md_http_res_free(&a);
+    md_http_res_free(&b);
+}
+
+static int64_t create(const char *desc, double lon, double lat)
+{
+    char json[256], *body = NULL;
+    snprintf(json, sizeof(json),
+             "{\"category\":\"200102\",\"lon\":%.7f,\"lat\":%.7f,\"description\":\"%s\"}", lon,
+             lat, desc);
+    same("POST", "/api/v1/reports", -1, json, 201, &body);
+    json_t *j = json_loads(body, 0, NULL);
+    json_t *r = json_object_get(j, "report") ? json_object_get(j, "report") : j;
+    int64_t id = json_integer_value(json_object_get(r, "id"));
+    json_decref(j);
+    free(body);
+    assert_true(id > 0);
+    return id;
+}
+
+static void step(int64_t id, int who, const char *json, long status)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld/transitions", (long long)id);
+    same("POST", path, who, json, status, NULL);
+}
+
+static void check_status(int64_t id, const char *want)
+{
+    char path[64], *body = NULL;
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld", (long long)id);
+    same("GET", path, -1, NULL, 200, &body);
+    json_t *j = json_loads(body, 0, NULL);
+    json_t *r = json_object_get(j, "report") ? json_object_get(j, "report") : j;
+    assert_string_equal(json_string_value(json_object_get(r, "status")), want);
+    json_decref(j);
+    free(body);
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld/history", (long long)id);
+    same("GET", path, -1, NULL, 200, NULL);
+}
+
+static void same_workflow(void **state)
+{
+    (void)state;
+    int64_t a = create("workflow a", 116.3912345, 39.9067891);
+    int64_t b = create("workflow b", 116.3915, 39.9069);
+    int64_t c = create("workflow c", 116.41, 39.92);
+    /* refused before anything happens */
+    step(a, -1, "{\"action\":\"accept\"}", 401);
+    step(a, REVOKED, "{\"action\":\"accept\"}", 401);
+    step(a, OFFICER1, "{\"action\":\"accept\"}", 403);
+    step(a, CENTRE, "{\"action\":\"dispatch\",\"unit\":\"U1\"}", 409);
+    step(a, CENTRE, "{\"action\":\"fly\"}", 400);
+    step(999999, CENTRE, "{\"action\":\"accept\"}", 404);
+    /* accept, dispatch to an officer of U1 (a deadline from the calendar) */
+    step(a, CENTRE, "{\"action\":\"accept\",\"note\":\"filed\"}", 200);
+    step(a, CENTRE, "{\"action\":\"dispatch\",\"unit\":\"NOPE\"}", 400);
+    step(a, CENTRE, "{\"action\":\"dispatch\",\"unit\":\"U2\",\"officer\":1}", 400);
+    step(a, CENTRE, "{\"action\":\"dispatch\",\"unit\":\"U1\",\"officer\":1}", 200);
+    step(a, OFFICER2, "{\"action\":\"start\"}", 403); /* not their unit */
+    step(a, OFFICER1, "{\"action\":\"start\"}", 200);
+    step(a, CENTRE, "{\"action\":\"park\",\"note\":\"waiting\"}", 200);
+    step(a, OFFICER1, "{\"action\":\"report_back\"}", 409);
+    step(a, CENTRE, "{\"action\":\"resume\"}", 200);
+    step(a, OFFICER1, "{\"action\":\"report_back\",\"note\":\"done\"}", 200);
+    step(a, CENTRE, "{\"action\":\"rework\",\"unit\":\"U2\"}", 200);
+    step(a, OFFICER1, "{\"action\":\"start\"}", 403); /* now U2's */
+    step(a, OFFICER2, "{\"action\":\"start\"}", 200);
+    step(a, OFFICER2, "{\"action\":\"report_back\"}", 200);
+    step(a, CENTRE, "{\"action\":\"verify\"}", 200);
+    step(a, CENTRE, "{\"action\":\"park\"}", 409);
+    check_status(a, "closed");
+    /* merge b into a; merges refused */
+    step(b, CENTRE, "{\"action\":\"merge\",\"into\":999999}", 422);
+    step(b, CENTRE, "{\"action\":\"merge\"}", 400);
+    char json[96];
+    snprintf(json, sizeof(json), "{\"action\":\"merge\",\"into\":%lld}", (long long)b);
+    step(b, CENTRE, json, 409);
+    snprintf(json, sizeof(json), "{\"action\":\"merge\",\"into\":%lld}", (long long)a);
+    step(b, CENTRE, json, 200);
+    step(b, CENTRE, json, 409);
+    check_status(b, "closed");
+    /* reject c, then nothing more moves it; merging into a rejected case */
+    step(c, CENTRE, "{\"action\":\"reject\",\"note\":\"not ours\"}", 200);
+    step(c, CENTRE, "{\"action\":\"accept\"}", 409);
+    check_status(c, "rejected");
+    int64_t d = create("workflow d", 116.42, 39.93);
+    snprintf(json, sizeof(json), "{\"action\":\"merge\",\"into\":%lld}", (long long)c);
+    step(d, CENTRE, json, 409);
+    /* park before dispatch and resume: no deadline either side */
+    step(d, CENTRE, "{\"action\":\"park\"}", 200);
+    step(d, CENTRE, "{\"action\":\"resume\"}", 200);
+    check_status(d, "reported");
+    /* cases of the sample city, whatever state they are in */
+    for (int64_t id = 1; id <= 12; id++) {
+        step(id, CENTRE, "{\"action\":\"park\"}", -1);
+        step(id, CENTRE, "{\"action\":\"resume\"}", -1);
+        char path[64];
+        snprintf(path, sizeof(path), "/api/v1/reports/%lld/history", (long long)id);
+        same("GET", path, -1, NULL, 200, NULL);
+        snprintf(path, sizeof(path), "/api/v1/reports/%lld", (long long)id);
+        same("GET", path, -1, NULL, 200, NULL);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(same_workflow),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
