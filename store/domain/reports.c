@@ -1174,6 +1174,8 @@ md_err md_events_last_id(struct md_store *s, int64_t *out, struct md_ctx *ctx)
 md_err md_facility_point(struct md_store *s, int64_t id, double *lon, double *lat,
                          struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_facility_point(s->pg, id, lon, lat, ctx);
     static const char sql[] = "SELECT lon, lat FROM facilities WHERE id = ?";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
@@ -1195,6 +1197,8 @@ md_err md_facility_point(struct md_store *s, int64_t id, double *lon, double *la
 
 md_err md_facility_category_check(struct md_store *s, const char *code, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_facility_category_check(s->pg, code, ctx);
     static const char sql[] = "SELECT 1 FROM facility_categories WHERE code = ?";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);

@@ -378,3 +378,34 @@ md_err md__pg_report_transition(struct md_store *s, const struct md_calendar *ca
         *report_out = report;
     return rc;
 }
+
+md_err md__pg_facility_point(struct md_pg *pg, int64_t id, double *lon, double *lat,
+                             struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT lon, lat FROM facilities WHERE id = $1::bigint";
+    char idp[24];
+    int_param(id, idp);
+    const char *values[] = {idp};
+    PGresult *r = NULL;
+    md_err rc = md__pg_query(pg, "md_facility_point", sql, 1, values, &r, ctx);
+    if (!rc && PQntuples(r) == 1) {
+        *lon = md__pg_double(r, 0, 0);
+        *lat = md__pg_double(r, 0, 1);
+    } else if (!rc) {
+        rc = md_fail(ctx, MD_ENOTFOUND, "facility %lld does not exist", (long long)id);
+    }
+    PQclear(r);
+    return rc;
+}
+
+md_err md__pg_facility_category_check(struct md_pg *pg, const char *code, struct md_ctx *ctx)
+{
+    static const char sql[] = "SELECT 1 FROM facility_categories WHERE code = $1";
+    const char *values[] = {code};
+    PGresult *r = NULL;
+    md_err rc = md__pg_query(pg, "md_facility_category_check", sql, 1, values, &r, ctx);
+    if (!rc && PQntuples(r) != 1)
+        rc = md_fail(ctx, MD_ENOTFOUND, "'%.40s' is not a facility category", code);
+    PQclear(r);
+    return rc;
+}

@@ -159,6 +159,21 @@ static void same(const char *method, const char *path, int who, const char *json
     md_http_res_free(&b);
 }
 
+/* GET path from both: the answers differ (the comparison can fail). */
+static void differs(const char *path)
+{
+    struct md_http_res a, b;
+    assert_int_equal(md_http(&lite, "GET", path, NULL, NULL, 0, &a), 0);
+    assert_int_equal(md_http(&post, "GET", path, NULL, NULL, 0, &b), 0);
+    char *ca = core(&a), *cb = core(&b);
+    assert_int_equal(a.status, 200);
+    assert_string_not_equal(ca, cb);
+    free(ca);
+    free(cb);
+    md_http_res_free(&a);
+    md_http_res_free(&b);
+}
+
 static int64_t create(const char *desc, double lon, double lat)
 {
     char json[256], *body = NULL;
@@ -248,11 +263,59 @@ static void same_workflow(void **state)
     step(d, CENTRE, "{\"action\":\"park\"}", 200);
     step(d, CENTRE, "{\"action\":\"resume\"}", 200);
     check_status(d, "reported");
+    /* corrections: a facility moved, a missing one added, on accepting */
+    char *body = NULL;
+    same("POST", "/api/v1/facilities/5/corrections", -1,
+         "{\"category\":\"900002\",\"proposed_change\":{\"lon\":116.4012345,"
+         "\"lat\":39.9112345}}",
+         201, &body);
+    json_t *j = json_loads(body, 0, NULL);
+    json_t *r = json_object_get(j, "report") ? json_object_get(j, "report") : j;
+    int64_t e = json_integer_value(json_object_get(r, "id"));
+    json_decref(j);
+    free(body);
+    same("POST", "/api/v1/reports", -1,
+         "{\"category\":\"900004\",\"lon\":116.3987654,\"lat\":39.9087654,"
+         "\"proposed_change\":{\"name\":\"New toilet\",\"category\":\"toilet\"}}",
+         201, &body);
+    j = json_loads(body, 0, NULL);
+    r = json_object_get(j, "report") ? json_object_get(j, "report") : j;
+    int64_t f = json_integer_value(json_object_get(r, "id"));
+    json_decref(j);
+    free(body);
+    assert_true(e > 0 && f > 0);
+    step(e, CENTRE, "{\"action\":\"accept\"}", 200);
+    step(f, CENTRE, "{\"action\":\"accept\"}", 200);
+    check_status(e, "filed");
+    check_status(f, "filed");
+    same("GET", "/api/v1/nearest?lon=116.4012345&lat=39.9112345&k=3&layer=facilities", -1, NULL,
+         200, NULL);
+    same("GET", "/api/v1/nearest?lon=116.3987654&lat=39.9087654&k=3&layer=facilities", -1, NULL,
+         200, NULL);
+    char uri[128];
+    snprintf(uri, sizeof(uri), "postgresql://postgres@127.0.0.1:%u/postgres", pg.port);
+    PGconn *conn = md_pg_connect(uri);
+    assert_int_equal(md_pg_scalar(conn, "SELECT count(*) FROM facility_history"), 2);
+    assert_int_equal(md_pg_scalar(conn, "SELECT count(*) FROM facilities WHERE id = 5"
+                                        " AND lon = 116.4012345 AND lat = 39.9112345"
+                                        " AND ST_X(geom) = 116.4012345"),
+                     1);
+    assert_int_equal(md_pg_scalar(conn, "SELECT count(*) FROM facilities f JOIN reports r"
+                                        " ON r.facility_id = f.id WHERE f.name = 'New toilet'"
+                                        " AND f.source = 'correction'"),
+                     1);
+    /* a history written differently into PostgreSQL reads differently */
+    char sql[128], path[64];
+    snprintf(sql, sizeof(sql), "UPDATE report_history SET note = 'x' WHERE report_id = %lld",
+             (long long)a);
+    md_pg_exec_ok(conn, sql);
+    snprintf(path, sizeof(path), "/api/v1/reports/%lld/history", (long long)a);
+    differs(path);
+    PQfinish(conn);
     /* cases of the sample city, whatever state they are in */
     for (int64_t id = 1; id <= 12; id++) {
         step(id, CENTRE, "{\"action\":\"park\"}", -1);
         step(id, CENTRE, "{\"action\":\"resume\"}", -1);
-        char path[64];
         snprintf(path, sizeof(path), "/api/v1/reports/%lld/history", (long long)id);
         same("GET", path, -1, NULL, 200, NULL);
         snprintf(path, sizeof(path), "/api/v1/reports/%lld", (long long)id);
