@@ -5,12 +5,14 @@
  * `mapd sample` builds the same city in a SpatiaLite file and in a
  * throwaway PostgreSQL; on each, `mapd unit add` adds the same two units
  * and `mapd token add` the same tokens in the same order (a centre, an
- * officer of each unit, a centre token revoked with `mapd token revoke`),
+ * officer of each unit, a centre token revoked with `mapd token revoke`, a
+ * key with a daily quota, one without the report:transition scope),
  * so they have the same ids on both and the history names the same actors
  * ("token:N"); only the token texts differ (32 random bytes each). One
  * `mapd serve` on each, then the same requests: reports created, then
  * the same sequence of transitions - refused ones included (401 without or
- * with a revoked token, 403 for the wrong role or unit, 409 from the wrong
+ * with a revoked token, 403 for the wrong role, unit or scope, 429 past the
+ * quota, 409 from the wrong
  * status, 422 merging into nothing) - and the answers compared: errors
  * byte for byte, reports and histories without what the clock decides
  * (created/updated/expected/closed times, history times, the follow-up
@@ -34,7 +36,7 @@ static struct md_harness lite, post;
 
 #define SAMPLE_OPTS "--facilities 300 --reports 400 --seed 21 --anchor 2026-11-01 --quiet"
 
-enum { CENTRE, OFFICER1, OFFICER2, REVOKED, NTOKENS };
+enum { CENTRE, OFFICER1, OFFICER2, REVOKED, QUOTA, SCOPED, NTOKENS };
 static char tok[2][NTOKENS][80]; /* [0] SpatiaLite's, [1] PostgreSQL's */
 
 /* Run `mapd token add ARGS --db DB`; the token it prints into out. */
@@ -63,7 +65,10 @@ static int prepare(const char *bin, const char *db, char t[NTOKENS][80])
         token_add(bin, db, "--role officer --unit U2 --name Wang", t[OFFICER2]) ||
         token_add(bin, db, "--role centre --label gone", t[REVOKED]))
         return -1;
-    return md_sh("'%s' token revoke --db '%s' 4 >/dev/null 2>&1", bin, db);
+    if (md_sh("'%s' token revoke --db '%s' 4 >/dev/null 2>&1", bin, db))
+        return -1;
+    return token_add(bin, db, "--role centre --quota 2", t[QUOTA]) ||
+           token_add(bin, db, "--role centre --scopes report:create", t[SCOPED]);
 }
 
 static int setup(void **state)
@@ -224,6 +229,11 @@ static void same_workflow(void **state)
     step(a, CENTRE, "{\"action\":\"dispatch\",\"unit\":\"U1\"}", 409);
     step(a, CENTRE, "{\"action\":\"fly\"}", 400);
     step(999999, CENTRE, "{\"action\":\"accept\"}", 404);
+    step(a, SCOPED, "{\"action\":\"accept\"}", 403); /* lacks report:transition */
+    /* a key with a quota of 2 a day: counted on both, the third refused */
+    step(a, QUOTA, "{\"action\":\"dispatch\"}", 409);
+    step(a, QUOTA, "{\"action\":\"verify\"}", 409);
+    step(a, QUOTA, "{\"action\":\"accept\"}", 429);
     /* accept, dispatch to an officer of U1 (a deadline from the calendar) */
     step(a, CENTRE, "{\"action\":\"accept\",\"note\":\"filed\"}", 200);
     step(a, CENTRE, "{\"action\":\"dispatch\",\"unit\":\"NOPE\"}", 400);
@@ -304,6 +314,11 @@ static void same_workflow(void **state)
                                         " ON r.facility_id = f.id WHERE f.name = 'New toilet'"
                                         " AND f.source = 'correction'"),
                      1);
+    assert_int_equal(md_pg_scalar(conn, "SELECT n FROM token_usage WHERE token_id = 5"), 2);
+    char q[256];
+    snprintf(q, sizeof(q), "SELECT count(*) FROM report_assignments WHERE report_id = %lld"
+             " AND unit_code = 'U2' AND officer_id IS NULL AND actor_id = 'token:1'", (long long)a);
+    assert_int_equal(md_pg_scalar(conn, q), 1);
     /* a history written differently into PostgreSQL reads differently */
     char sql[128], path[64];
     snprintf(sql, sizeof(sql), "UPDATE report_history SET note = 'x' WHERE report_id = %lld",
