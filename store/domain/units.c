@@ -141,6 +141,8 @@ static json_t *text_or_null(sqlite3_stmt *st, int col)
 
 md_err md_units_json(struct md_store *s, json_t **out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_units_json(s->pg, out, ctx);
     static const char sql[] =
         "SELECT u.code, u.name, u.unit_type, u.district_code, o.id, o.name"
         " FROM units u LEFT JOIN officers o ON o.unit_code = u.code ORDER BY u.code, o.id";
@@ -290,6 +292,8 @@ md_err md__assignment_record(struct md_store *s, int64_t report_id, const struct
 md_err md_assignment_json(struct md_store *s, int64_t report_id, int offset_min, json_t **out,
                           struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_assignment_json(s->pg, report_id, offset_min, out, ctx);
     static const char sql[] =
         "SELECT a.unit_code, u.name, a.officer_id, o.name, a.assigned_at FROM report_assignments a"
         " JOIN units u ON u.code = a.unit_code LEFT JOIN officers o ON o.id = a.officer_id"
@@ -321,6 +325,8 @@ md_err md_assignment_json(struct md_store *s, int64_t report_id, int offset_min,
 md_err md_unit_cases_json(struct md_store *s, const char *unit, int64_t officer_id, int limit,
                           int64_t now, int offset_min, json_t **out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_unit_cases_json(s, s->pg, unit, officer_id, limit, now, offset_min, out, ctx);
     static const char sql[] =
         "SELECT r.id FROM report_assignments a JOIN reports r ON r.id = a.report_id"
         " WHERE a.unit_code = ?1 AND (?2 = 0 OR a.officer_id IS NULL OR a.officer_id = ?2)"

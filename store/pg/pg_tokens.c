@@ -12,7 +12,9 @@
 #include "md_sha256.h"
 #include "md_time.h"
 #include "pg_store.h"
+#include "reports.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -321,4 +323,109 @@ md_err md__pg_assignment_record(struct md_pg *pg, int64_t report_id, const char 
     int_param(now, at);
     const char *values[] = {rid, unit, officer_id ? oid : NULL, at, actor};
     return run(pg, "md_assignment_record", sql, 5, values, NULL, ctx);
+}
+
+static json_t *text_or_null(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? json_null() : json_string(PQgetvalue(r, row, col));
+}
+
+md_err md__pg_units_json(struct md_pg *pg, json_t **out, struct md_ctx *ctx)
+{
+    /* codes bytewise, as SQLite's BINARY orders them */
+    static const char sql[] =
+        "SELECT u.code, u.name, u.unit_type, u.district_code, o.id, o.name FROM units u"
+        " LEFT JOIN officers o ON o.unit_code = u.code ORDER BY u.code COLLATE \"C\", o.id";
+    PGresult *r = NULL;
+    md_err rc = md__pg_query(pg, "md_units_json", sql, 0, NULL, &r, ctx);
+    if (rc)
+        return rc;
+    json_t *arr = json_array(), *unit = NULL;
+    for (int i = 0; arr && i < PQntuples(r); i++) {
+        const char *code = md__pg_text(r, i, 0);
+        if (!unit || strcmp(json_string_value(json_object_get(unit, "code")), code) != 0) {
+            unit = json_pack("{s:s s:o s:o s:o s:[]}", "code", code, "name",
+                             text_or_null(r, i, 1), "unit_type", text_or_null(r, i, 2),
+                             "district", text_or_null(r, i, 3), "officers");
+            json_array_append_new(arr, unit);
+        }
+        if (!PQgetisnull(r, i, 4))
+            json_array_append_new(json_object_get(unit, "officers"),
+                                  json_pack("{sI s:o}", "id", (json_int_t)md__pg_int(r, i, 4),
+                                            "name", text_or_null(r, i, 5)));
+    }
+    PQclear(r);
+    if (!arr)
+        return md_fail(ctx, MD_ENOMEM, "listing units");
+    *out = arr;
+    return MD_OK;
+}
+
+md_err md__pg_assignment_json(struct md_pg *pg, int64_t report_id, int offset_min, json_t **out,
+                              struct md_ctx *ctx)
+{
+    static const char sql[] =
+        "SELECT a.unit_code, u.name, a.officer_id, o.name, a.assigned_at FROM report_assignments a"
+        " JOIN units u ON u.code = a.unit_code LEFT JOIN officers o ON o.id = a.officer_id"
+        " WHERE a.report_id = $1::bigint";
+    char rid[24];
+    int_param(report_id, rid);
+    const char *values[] = {rid};
+    PGresult *r = NULL;
+    md_err rc = md__pg_query(pg, "md_assignment_json", sql, 1, values, &r, ctx);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1) {
+        char at[MD_TIME_STR_MAX];
+        md_time_format(md__pg_int(r, 0, 4), offset_min, at);
+        *out = json_pack("{s:o s:o s:o s:o s:s}", "unit", text_or_null(r, 0, 0), "unit_name",
+                         text_or_null(r, 0, 1), "officer_id",
+                         PQgetisnull(r, 0, 2) ? json_null() : json_integer(md__pg_int(r, 0, 2)),
+                         "officer_name", text_or_null(r, 0, 3), "assigned_at", at);
+    } else {
+        *out = json_null();
+    }
+    PQclear(r);
+    return MD_OK;
+}
+
+md_err md__pg_unit_cases_json(struct md_store *s, struct md_pg *pg, const char *unit,
+                              int64_t officer_id, int limit, int64_t now, int offset_min,
+                              json_t **out, struct md_ctx *ctx)
+{
+    static const char sql[] =
+        "SELECT r.id FROM report_assignments a JOIN reports r ON r.id = a.report_id"
+        " WHERE a.unit_code = $1 AND ($2::bigint = 0 OR a.officer_id IS NULL"
+        " OR a.officer_id = $2::bigint) AND (r.status = 'dispatched' OR r.status = 'in_progress')"
+        " ORDER BY r.expected_at IS NULL, r.expected_at, r.id LIMIT $3::integer";
+    char oid[24], lim[24];
+    int_param(officer_id, oid);
+    int_param(limit, lim);
+    const char *values[] = {unit, oid, lim};
+    PGresult *r = NULL;
+    md_err rc = md__pg_query(pg, "md_unit_cases", sql, 3, values, &r, ctx);
+    if (rc)
+        return rc;
+    int n = PQntuples(r) < 500 ? PQntuples(r) : 500; /* units.c's bound */
+    json_t *arr = json_array();
+    for (int i = 0; !rc && i < n; i++) {
+        json_t *rep = NULL, *a = NULL;
+        int64_t id = md__pg_int(r, i, 0);
+        rc = md_report_get(s, id, now, offset_min, &rep, ctx);
+        if (!rc)
+            rc = md_assignment_json(s, id, offset_min, &a, ctx);
+        if (!rc) {
+            json_object_set_new(rep, "assignment", a);
+            json_array_append_new(arr, rep);
+        } else {
+            json_decref(rep);
+        }
+    }
+    PQclear(r);
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return MD_OK;
 }

@@ -2,7 +2,8 @@
  * store/): the twins of tokens.c's md_token_create, md_token_verify,
  * md_token_set_policy, md_token_use, md_token_revoke, md_token_list and of
  * units.c's md_unit_add, unit_exists, md_officer_add, md_officer_unit,
- * assignment_get and md__assignment_record. Each has the contract of its
+ * assignment_get, md__assignment_record and the reads md_units_json,
+ * md_assignment_json and md_unit_cases_json's case list. Each has the contract of its
  * SQLite function (tokens.h, units.h); the SQLite function dispatches here
  * at its top. Tokens are made and hashed as tokens.c does (32 random
  * bytes, "mdt_" + hex, SHA-256 stored, compared in constant time).
@@ -42,5 +43,14 @@ md_err md__pg_assignment_get(struct md_pg *pg, int64_t report_id, int *found,
 md_err md__pg_assignment_record(struct md_pg *pg, int64_t report_id, const char *unit,
                                 int64_t officer_id, int64_t now, const char *actor,
                                 struct md_ctx *ctx) MD_WUR;
+
+/* units.c's reads: md_units_json, md_assignment_json, md_unit_cases_json
+ * (on store s, whose connection is pg). */
+md_err md__pg_units_json(struct md_pg *pg, json_t **out, struct md_ctx *ctx) MD_WUR;
+md_err md__pg_assignment_json(struct md_pg *pg, int64_t report_id, int offset_min, json_t **out,
+                              struct md_ctx *ctx) MD_WUR;
+md_err md__pg_unit_cases_json(struct md_store *s, struct md_pg *pg, const char *unit,
+                              int64_t officer_id, int limit, int64_t now, int offset_min,
+                              json_t **out, struct md_ctx *ctx) MD_WUR;
 
 #endif

@@ -222,6 +222,10 @@ static void same_workflow(void **state)
     int64_t a = create("workflow a", 116.3912345, 39.9067891);
     int64_t b = create("workflow b", 116.3915, 39.9069);
     int64_t c = create("workflow c", 116.41, 39.92);
+    char *units = NULL;
+    same("GET", "/api/v1/units", CENTRE, NULL, 200, &units);
+    assert_non_null(strstr(units, "Wang"));
+    free(units);
     /* refused before anything happens */
     step(a, -1, "{\"action\":\"accept\"}", 401);
     step(a, REVOKED, "{\"action\":\"accept\"}", 401);
@@ -239,6 +243,14 @@ static void same_workflow(void **state)
     step(a, CENTRE, "{\"action\":\"dispatch\",\"unit\":\"NOPE\"}", 400);
     step(a, CENTRE, "{\"action\":\"dispatch\",\"unit\":\"U2\",\"officer\":1}", 400);
     step(a, CENTRE, "{\"action\":\"dispatch\",\"unit\":\"U1\",\"officer\":1}", 200);
+    char *cases = NULL;
+    same("GET", "/api/v1/officer/cases", OFFICER1, NULL, 200, &cases);
+    assert_non_null(strstr(cases, "\"workflow a\""));
+    assert_non_null(strstr(cases, "\"officer_name\":\"Li\""));
+    free(cases);
+    same("GET", "/api/v1/officer/cases", OFFICER2, NULL, 200, &cases);
+    assert_null(strstr(cases, "\"workflow a\""));
+    free(cases);
     step(a, OFFICER2, "{\"action\":\"start\"}", 403); /* not their unit */
     step(a, OFFICER1, "{\"action\":\"start\"}", 200);
     step(a, CENTRE, "{\"action\":\"park\",\"note\":\"waiting\"}", 200);
@@ -247,6 +259,7 @@ static void same_workflow(void **state)
     step(a, OFFICER1, "{\"action\":\"report_back\",\"note\":\"done\"}", 200);
     step(a, CENTRE, "{\"action\":\"rework\",\"unit\":\"U2\"}", 200);
     step(a, OFFICER1, "{\"action\":\"start\"}", 403); /* now U2's */
+    same("GET", "/api/v1/officer/cases", OFFICER2, NULL, 200, NULL);
     step(a, OFFICER2, "{\"action\":\"start\"}", 200);
     step(a, OFFICER2, "{\"action\":\"report_back\"}", 200);
     step(a, CENTRE, "{\"action\":\"verify\"}", 200);
