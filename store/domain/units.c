@@ -271,7 +271,8 @@ md_err md__assignment_record(struct md_store *s, int64_t report_id, const struct
     if (!names_target(step))
         return MD_OK;
     if (s->backend == MD_BACKEND_PG)
-        return md__pg_assignment_record(s->pg, report_id, step->unit, step->officer_id, now, who->actor, ctx);
+        return md__pg_assignment_record(s->pg, report_id, step->unit, step->officer_id, now,
+                                        who->actor, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)

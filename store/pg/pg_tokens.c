@@ -213,8 +213,8 @@ md_err md__pg_token_list(struct md_pg *pg, md_token_fn fn, void *userdata, struc
     return rc;
 }
 
-md_err md__pg_unit_add(struct md_pg *pg, const char *code, const char *name,
-                       const char *unit_type, const char *district, struct md_ctx *ctx)
+md_err md__pg_unit_add(struct md_pg *pg, const char *code, const char *name, const char *unit_type,
+                       const char *district, struct md_ctx *ctx)
 {
     static const char sql[] = "INSERT INTO units(code, name, unit_type, district_code, created_at)"
                               " VALUES ($1, $2, $3, $4, $5::bigint) ON CONFLICT (code) DO NOTHING"
@@ -286,8 +286,7 @@ md_err md__pg_officer_unit(struct md_pg *pg, int64_t officer_id, char unit[MD_UN
 }
 
 md_err md__pg_assignment_get(struct md_pg *pg, int64_t report_id, int *found,
-                             char unit[MD_UNIT_CODE_MAX], int64_t *officer_id,
-                             struct md_ctx *ctx)
+                             char unit[MD_UNIT_CODE_MAX], int64_t *officer_id, struct md_ctx *ctx)
 {
     static const char sql[] =
         "SELECT unit_code, officer_id FROM report_assignments WHERE report_id = $1::bigint";
@@ -344,9 +343,9 @@ md_err md__pg_units_json(struct md_pg *pg, json_t **out, struct md_ctx *ctx)
     for (int i = 0; arr && i < PQntuples(r); i++) {
         const char *code = md__pg_text(r, i, 0);
         if (!unit || strcmp(json_string_value(json_object_get(unit, "code")), code) != 0) {
-            unit = json_pack("{s:s s:o s:o s:o s:[]}", "code", code, "name",
-                             text_or_null(r, i, 1), "unit_type", text_or_null(r, i, 2),
-                             "district", text_or_null(r, i, 3), "officers");
+            unit = json_pack("{s:s s:o s:o s:o s:[]}", "code", code, "name", text_or_null(r, i, 1),
+                             "unit_type", text_or_null(r, i, 2), "district", text_or_null(r, i, 3),
+                             "officers");
             json_array_append_new(arr, unit);
         }
         if (!PQgetisnull(r, i, 4))

@@ -29,8 +29,8 @@ md_err md__pg_token_revoke(struct md_pg *pg, int64_t id, struct md_ctx *ctx) MD_
 md_err md__pg_token_list(struct md_pg *pg, md_token_fn fn, void *userdata,
                          struct md_ctx *ctx) MD_WUR;
 
-md_err md__pg_unit_add(struct md_pg *pg, const char *code, const char *name,
-                       const char *unit_type, const char *district, struct md_ctx *ctx) MD_WUR;
+md_err md__pg_unit_add(struct md_pg *pg, const char *code, const char *name, const char *unit_type,
+                       const char *district, struct md_ctx *ctx) MD_WUR;
 md_err md__pg_unit_exists(struct md_pg *pg, const char *code, struct md_ctx *ctx) MD_WUR;
 md_err md__pg_officer_add(struct md_pg *pg, const char *unit_code, const char *name, int64_t *id,
                           struct md_ctx *ctx) MD_WUR;

@@ -108,8 +108,7 @@ static const char *opt_string(json_t *change, const char *key)
 }
 
 static md_err add_missing_facility(struct md_pg *pg, int64_t report_id, json_t *change,
-                                   const struct md_principal *who, int64_t now,
-                                   struct md_ctx *ctx)
+                                   const struct md_principal *who, int64_t now, struct md_ctx *ctx)
 {
     static const char insert_sql[] =
         "INSERT INTO facilities(category, name, address, phone, opening_hours, district_code,"
@@ -165,9 +164,10 @@ static md_err apply_correction(struct md_store *s, int64_t report_id, const stru
         if (strcmp(rs->service_code, MD_MISSING_FACILITY_CODE) != 0)
             return MD_OK;
         json_t *proposed = json_loads(rs->proposed_change, 0, NULL);
-        md_err rc = json_is_object(proposed)
-                        ? add_missing_facility(pg, report_id, proposed, who, now, ctx)
-                        : md_fail(ctx, MD_EUNPROC, "the correction's proposed change is unreadable");
+        md_err rc =
+            json_is_object(proposed)
+                ? add_missing_facility(pg, report_id, proposed, who, now, ctx)
+                : md_fail(ctx, MD_EUNPROC, "the correction's proposed change is unreadable");
         json_decref(proposed);
         return rc;
     }
@@ -193,7 +193,10 @@ static md_err apply_correction(struct md_store *s, int64_t report_id, const stru
         goto out;
     }
     for (int i = 0; i < 3; i++)
-        json_object_set_new(before, i == 0 ? "name" : i == 1 ? "category" : "status",
+        json_object_set_new(before,
+                            i == 0   ? "name"
+                            : i == 1 ? "category"
+                                     : "status",
                             PQgetisnull(r, 0, i) ? json_null() : json_string(md__pg_text(r, 0, i)));
     json_object_set_new(before, "lon", json_real(md__pg_double(r, 0, 3)));
     json_object_set_new(before, "lat", json_real(md__pg_double(r, 0, 4)));
@@ -201,7 +204,8 @@ static md_err apply_correction(struct md_store *s, int64_t report_id, const stru
     json_t *lon = json_object_get(change, "lon"), *lat = json_object_get(change, "lat");
     char district[MD_DISTRICT_CODE_MAX] = "", grid[MD_GRID_CODE_MAX] = "";
     if (json_is_number(lon) && json_is_number(lat)) {
-        rc = md_store_locate(s, json_number_value(lon), json_number_value(lat), district, grid, ctx);
+        rc =
+            md_store_locate(s, json_number_value(lon), json_number_value(lat), district, grid, ctx);
         if (rc == MD_ENOTFOUND) {
             md_ctx_clear(ctx);
             rc = md_fail(ctx, MD_EUNPROC, "the proposed location is outside every district");
@@ -301,7 +305,8 @@ static md_err apply_step(struct md_store *s, const struct md_calendar *cal, int6
         struct md_category cat;
         rc = md__pg_category_get(pg, rs.service_code, &cat, ctx);
         if (!rc)
-            rc = md_calendar_deadline(cal, now, cat.deadline_value, cat.deadline_unit, &expected, ctx);
+            rc = md_calendar_deadline(cal, now, cat.deadline_value, cat.deadline_unit, &expected,
+                                      ctx);
         md_category_clear(&cat);
     }
     if (!rc && (fx & MD_FX_CORRECTION) && strcmp(rs.kind, "correction") == 0)
@@ -330,8 +335,8 @@ static md_err apply_step(struct md_store *s, const struct md_calendar *cal, int6
         note = merge_note;
     }
     if (!rc)
-        rc = md__pg_report_history_add(pg, id, step->action, rs.status, to,
-                                       md_role_name(who->role), who->actor, note, now, ctx);
+        rc = md__pg_report_history_add(pg, id, step->action, rs.status, to, md_role_name(who->role),
+                                       who->actor, note, now, ctx);
     if (!rc)
         rc = md__pg_report_public(pg, id, now, offset_min, &report, ctx);
     if (!rc) {

@@ -108,14 +108,14 @@ static int teardown(void **state)
 /* Drop what the clock and chance decide, recursively. */
 static void untime(json_t *j)
 {
-    static const char *const drop[] = {"created_at", "updated_at", "expected_at", "closed_at",
-                                       "at", "token"};
+    static const char *const drop[] = {"created_at", "updated_at", "expected_at",
+                                       "closed_at",  "at",         "token"};
     if (json_is_object(j)) {
         for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
             if (json_object_get(j, drop[i]))
                 json_object_set_new(j, drop[i],
                                     json_is_null(json_object_get(j, drop[i])) ? json_null()
-                                                                               : json_true());
+                                                                              : json_true());
         const char *k;
         json_t *v;
         json_object_foreach(j, k, v) untime(v);
@@ -190,8 +190,8 @@ static int64_t create(const char *desc, double lon, double lat)
 {
     char json[256], *body = NULL;
     snprintf(json, sizeof(json),
-             "{\"category\":\"200102\",\"lon\":%.7f,\"lat\":%.7f,\"description\":\"%s\"}", lon,
-             lat, desc);
+             "{\"category\":\"200102\",\"lon\":%.7f,\"lat\":%.7f,\"description\":\"%s\"}", lon, lat,
+             desc);
     same("POST", "/api/v1/reports", -1, json, 201, &body);
     json_t *j = json_loads(body, 0, NULL);
     json_t *r = json_object_get(j, "report") ? json_object_get(j, "report") : j;
@@ -336,8 +336,10 @@ static void same_workflow(void **state)
                      1);
     assert_int_equal(md_pg_scalar(conn, "SELECT n FROM token_usage WHERE token_id = 5"), 2);
     char q[256];
-    snprintf(q, sizeof(q), "SELECT count(*) FROM report_assignments WHERE report_id = %lld"
-             " AND unit_code = 'U2' AND officer_id IS NULL AND actor_id = 'token:1'", (long long)a);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM report_assignments WHERE report_id = %lld"
+             " AND unit_code = 'U2' AND officer_id IS NULL AND actor_id = 'token:1'",
+             (long long)a);
     assert_int_equal(md_pg_scalar(conn, q), 1);
     /* a history written differently into PostgreSQL reads differently */
     char sql[128], path[64];
