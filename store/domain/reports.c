@@ -15,6 +15,7 @@
 #include "md_time.h"
 #include "pg_reports.h"
 #include "pg_report_list.h"
+#include "pg_workflow.h"
 #include "workflow.h"
 #include "pg_city.h"
 #include "pg_citizen.h"
@@ -836,6 +837,8 @@ md_err md__facility_history(struct md_store *s, int64_t facility_id, int64_t rep
                             json_t *before, json_t *after, const struct md_principal *who,
                             int64_t now, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_facility_history(s->pg, facility_id, report_id, before, after, who, now, ctx);
     static const char sql[] = "INSERT INTO facility_history(facility_id, report_id, change,"
                               " actor_role, actor_id, at) VALUES (?, ?, ?, ?, ?, ?)";
     json_t *record = json_pack("{s:O? s:O}", "before", before, "after", after);
@@ -1122,6 +1125,8 @@ md_err md_report_transition(struct md_store *s, const struct md_calendar *cal, i
                             int64_t now, int offset_min, json_t **report_out,
                             struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_report_transition(s, cal, id, step, who, now, offset_min, report_out, ctx);
     json_t *report = NULL;
     md_err rc = md_store_begin(s, ctx);
     if (rc)
@@ -1175,6 +1180,8 @@ md_err md_events_last_id(struct md_store *s, int64_t *out, struct md_ctx *ctx)
 md_err md_facility_point(struct md_store *s, int64_t id, double *lon, double *lat,
                          struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_facility_point(s->pg, id, lon, lat, ctx);
     static const char sql[] = "SELECT lon, lat FROM facilities WHERE id = ?";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
@@ -1196,6 +1203,8 @@ md_err md_facility_point(struct md_store *s, int64_t id, double *lon, double *la
 
 md_err md_facility_category_check(struct md_store *s, const char *code, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_facility_category_check(s->pg, code, ctx);
     static const char sql[] = "SELECT 1 FROM facility_categories WHERE code = ?";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);

@@ -3,6 +3,7 @@
 #include "store_int.h"
 #include "md_sha256.h"
 #include "md_time.h"
+#include "pg_tokens.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -104,6 +105,8 @@ md_err md_random_bytes(void *buf, size_t n, struct md_ctx *ctx)
 md_err md_token_create(struct md_store *s, enum md_role role, const char *label,
                        char token[MD_TOKEN_TEXT_MAX], int64_t *id, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_token_create(s->pg, role, label, token, id, ctx);
     static const char sql[] = "INSERT INTO tokens(hash, role, label, created_at) VALUES (?, ?, ?, ?)";
     static const char hex[] = "0123456789abcdef";
     unsigned char raw[TOKEN_BYTES];
@@ -143,6 +146,8 @@ md_err md_token_create(struct md_store *s, enum md_role role, const char *label,
 md_err md_token_verify(struct md_store *s, const char *token, struct md_principal *out,
                        struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_token_verify(s->pg, token, out, ctx);
     static const char sql[] =
         "SELECT t.id, t.hash, t.role, t.revoked_at, p.officer_id, o.unit_code, p.scopes,"
         " p.quota_per_day, p.expires_at FROM tokens t LEFT JOIN token_policy p ON p.token_id = t.id"
@@ -199,6 +204,8 @@ md_err md_token_verify(struct md_store *s, const char *token, struct md_principa
 md_err md_token_set_policy(struct md_store *s, int64_t id, const struct md_token_policy *p,
                            struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_token_set_policy(s->pg, id, p, ctx);
     static const char sql[] = "INSERT OR REPLACE INTO token_policy(token_id, officer_id, scopes,"
                               " quota_per_day, expires_at) VALUES (?, ?, ?, ?, ?)";
     unsigned bits;
@@ -235,6 +242,8 @@ md_err md_token_set_policy(struct md_store *s, int64_t id, const struct md_token
 md_err md_token_use(struct md_store *s, const struct md_principal *who, int64_t now,
                     int64_t *retry_after_s, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_token_use(s->pg, who, now, retry_after_s, ctx);
     static const char sql[] =
         "INSERT INTO token_usage(token_id, day, n) VALUES (?1, ?2, 1)"
         " ON CONFLICT(token_id, day) DO UPDATE SET n = n + 1 WHERE n < ?3";
@@ -263,6 +272,8 @@ md_err md_token_use(struct md_store *s, const struct md_principal *who, int64_t 
 
 md_err md_token_revoke(struct md_store *s, int64_t id, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_token_revoke(s->pg, id, ctx);
     static const char sql[] = "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
@@ -281,6 +292,8 @@ md_err md_token_revoke(struct md_store *s, int64_t id, struct md_ctx *ctx)
 
 md_err md_token_list(struct md_store *s, md_token_fn fn, void *userdata, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_token_list(s->pg, fn, userdata, ctx);
     static const char sql[] =
         "SELECT t.id, t.role, t.label, t.hash, t.created_at, t.revoked_at, o.unit_code, o.name,"
         " p.scopes, p.quota_per_day, p.expires_at,"

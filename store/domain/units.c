@@ -12,6 +12,7 @@
 #include "store_int.h"
 #include "workflow.h"
 #include "md_time.h"
+#include "pg_tokens.h"
 #include "reports.h"
 #include "store.h"
 #include "tokens.h"
@@ -42,6 +43,8 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 md_err md_unit_add(struct md_store *s, const char *code, const char *name, const char *unit_type,
                    const char *district, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_unit_add(s->pg, code, name, unit_type, district, ctx);
     static const char sql[] = "INSERT INTO units(code, name, unit_type, district_code, created_at)"
                               " VALUES (?, ?, ?, ?, strftime('%s', 'now'))";
     if (!md_unit_code_valid(code))
@@ -65,6 +68,8 @@ md_err md_unit_add(struct md_store *s, const char *code, const char *name, const
 
 static md_err unit_exists(struct md_store *s, const char *code, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_unit_exists(s->pg, code, ctx);
     static const char sql[] = "SELECT 1 FROM units WHERE code = ?";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
@@ -83,6 +88,8 @@ static md_err unit_exists(struct md_store *s, const char *code, struct md_ctx *c
 md_err md_officer_add(struct md_store *s, const char *unit_code, const char *name, int64_t *id,
                       struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_officer_add(s->pg, unit_code, name, id, ctx);
     static const char sql[] = "INSERT INTO officers(unit_code, name, created_at)"
                               " VALUES (?, ?, strftime('%s', 'now'))";
     if (!name || !*name || strlen(name) >= MD_OFFICER_NAME_MAX)
@@ -107,6 +114,8 @@ md_err md_officer_add(struct md_store *s, const char *unit_code, const char *nam
 md_err md_officer_unit(struct md_store *s, int64_t officer_id, char unit[MD_UNIT_CODE_MAX],
                        struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_officer_unit(s->pg, officer_id, unit, ctx);
     static const char sql[] = "SELECT unit_code FROM officers WHERE id = ?";
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
@@ -132,6 +141,8 @@ static json_t *text_or_null(sqlite3_stmt *st, int col)
 
 md_err md_units_json(struct md_store *s, json_t **out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_units_json(s->pg, out, ctx);
     static const char sql[] =
         "SELECT u.code, u.name, u.unit_type, u.district_code, o.id, o.name"
         " FROM units u LEFT JOIN officers o ON o.unit_code = u.code ORDER BY u.code, o.id";
@@ -173,6 +184,8 @@ struct assignment {
 static md_err assignment_get(struct md_store *s, int64_t report_id, struct assignment *a,
                              struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_assignment_get(s->pg, report_id, &a->found, a->unit, &a->officer_id, ctx);
     static const char sql[] =
         "SELECT unit_code, officer_id FROM report_assignments WHERE report_id = ?";
     sqlite3_stmt *st = NULL;
@@ -257,6 +270,9 @@ md_err md__assignment_record(struct md_store *s, int64_t report_id, const struct
         " actor_id) VALUES (?, ?, ?, ?, ?)";
     if (!names_target(step))
         return MD_OK;
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_assignment_record(s->pg, report_id, step->unit, step->officer_id, now,
+                                        who->actor, ctx);
     sqlite3_stmt *st = NULL;
     md_err rc = md_store_stmt(s, sql, &st, ctx);
     if (rc)
@@ -277,6 +293,8 @@ md_err md__assignment_record(struct md_store *s, int64_t report_id, const struct
 md_err md_assignment_json(struct md_store *s, int64_t report_id, int offset_min, json_t **out,
                           struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_assignment_json(s->pg, report_id, offset_min, out, ctx);
     static const char sql[] =
         "SELECT a.unit_code, u.name, a.officer_id, o.name, a.assigned_at FROM report_assignments a"
         " JOIN units u ON u.code = a.unit_code LEFT JOIN officers o ON o.id = a.officer_id"
@@ -308,6 +326,8 @@ md_err md_assignment_json(struct md_store *s, int64_t report_id, int offset_min,
 md_err md_unit_cases_json(struct md_store *s, const char *unit, int64_t officer_id, int limit,
                           int64_t now, int offset_min, json_t **out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_unit_cases_json(s, s->pg, unit, officer_id, limit, now, offset_min, out, ctx);
     static const char sql[] =
         "SELECT r.id FROM report_assignments a JOIN reports r ON r.id = a.report_id"
         " WHERE a.unit_code = ?1 AND (?2 = 0 OR a.officer_id IS NULL OR a.officer_id = ?2)"

@@ -131,7 +131,7 @@ json_t *md__pg_report_row_json(const PGresult *r, int row, int64_t now, int offs
     json_object_set_new(j, "rating", int_or_null(r, row, 26));
     json_object_set_new(
         j, "overdue",
-        json_boolean(md_workflow_overdue(status, md__pg_int(r, row, 19), has_expected, now)));
+        json_boolean(md_workflow_overdue(status, has_expected, md__pg_int(r, row, 19), now)));
     return j;
 }
 

@@ -19,7 +19,7 @@ set_tests_properties(integration/pg_reports PROPERTIES LABELS "postgres")
 mapd_integration_test(pg_queries mapd_test_pg_harness mapd_store)
 set_tests_properties(integration/pg_queries PROPERTIES LABELS "postgres")
 # Several nodes over one database, a node on a replica, failover (issue 13).
-foreach(t pg_nodes pg_replica pg_failover pg_http pg_lists)
+foreach(t pg_nodes pg_replica pg_failover pg_http pg_lists pg_workflow)
   mapd_integration_test(${t} mapd_test_pg_harness mapd_tiles Threads::Threads m)
   set_tests_properties(integration/${t} PROPERTIES LABELS "postgres")
 endforeach()
