@@ -226,6 +226,8 @@ md_err md__export_serve(struct md_call *c, const struct md_export_opts *o, const
     char dir[4000], key[KEY_HEX + 1], path[4200], etag[96], value[96];
     struct md_layer_info info;
     struct stat sb;
+    if (md_store_path_is_pg(db)) /* its scans are SQLite's only (and no <db>.exports beside a URI) */
+        return md_fail(c->ctx, MD_ENOTIMPL, "exports: not yet on PostgreSQL");
     if (cfg->export_dir)
         snprintf(dir, sizeof(dir), "%s", cfg->export_dir);
     else
