@@ -81,6 +81,7 @@ static md_err answer(struct md_call *c, md_err rc, int status, json_t *report)
         json_decref(report);
         return rc;
     }
+    md__consistency_header(c);
     if (c->api->reports)
         md__events_hub_notify(c->api->reports->hub);
     return md__send_json(c, status, json_pack("{s:o}", "report", report));

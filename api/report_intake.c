@@ -385,6 +385,18 @@ static bool pending_poll(void *userdata, struct md_response *res)
     return true;
 }
 
+void md__consistency_header(struct md_call *c)
+{
+    struct md_ctx ctx;
+    md_ctx_init(&ctx);
+    int64_t seq = 0;
+    char token[24];
+    if (md_store_change_seq(c->w->store, &seq, &ctx) || seq <= 0)
+        return;
+    snprintf(token, sizeof(token), "%lld", (long long)seq);
+    MD_IGNORE(md_response_header(c->res, c->req->pool, "Mapd-Consistency", token));
+}
+
 /* ---- Idempotency-Key ------------------------------------------------- */
 
 /* The request's key (idem_key.h) scoped to this endpoint and caller.

@@ -545,6 +545,7 @@ static md_err transition(struct md_call *c)
     json_decref(body);
     if (rc)
         return rc;
+    md__consistency_header(c);
     md__events_hub_notify(st->hub);
     md__report_to_crs(report, crs);
     return md__send_json(c, 200, json_pack("{s:o}", "report", report));

@@ -33,6 +33,11 @@ struct md_reports_state {
     struct md_pg_changefeed *feed;
 };
 
+/* After a committed write: its consistency token, the newest change number
+ * (at least the write's), as the answer's Mapd-Consistency header; a
+ * failed read leaves the header out (the write stands). */
+void md__consistency_header(struct md_call *c);
+
 /* How a created report is answered. */
 enum md_created_form { MD_CREATED_JSON, MD_CREATED_O311_JSON, MD_CREATED_O311_XML };
 
