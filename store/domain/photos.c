@@ -14,6 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+void md__photos_add_urls(json_t *photos)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(photos, i, p)
+    {
+        char url[64];
+        json_int_t pid = json_integer_value(json_object_get(p, "id"));
+        snprintf(url, sizeof(url), "/api/v1/photos/%lld.jpg", (long long)pid);
+        json_object_set_new(p, "url", json_string(url));
+        snprintf(url, sizeof(url), "/api/v1/photos/%lld/thumb.jpg", (long long)pid);
+        json_object_set_new(p, "thumb_url", json_string(url));
+    }
+}
+
 static md_err kept_count(struct md_store *s, int64_t id, int64_t *n, char status[16],
                          struct md_ctx *ctx)
 {

@@ -76,17 +76,7 @@ static json_t *stored_json(sqlite3_stmt *st, int col, json_t *fallback)
 static json_t *photos_json(sqlite3_stmt *st, int col)
 {
     json_t *arr = stored_json(st, col, json_array());
-    size_t i;
-    json_t *p;
-    json_array_foreach(arr, i, p)
-    {
-        char url[64];
-        json_int_t pid = json_integer_value(json_object_get(p, "id"));
-        snprintf(url, sizeof(url), "/api/v1/photos/%lld.jpg", (long long)pid);
-        json_object_set_new(p, "url", json_string(url));
-        snprintf(url, sizeof(url), "/api/v1/photos/%lld/thumb.jpg", (long long)pid);
-        json_object_set_new(p, "thumb_url", json_string(url));
-    }
+    md__photos_add_urls(arr);
     return arr;
 }
 
@@ -1046,6 +1036,8 @@ static md_err apply_step(struct md_store *s, const struct md_calendar *cal, int6
                          const struct md_step *step, const struct md_principal *who, int64_t now,
                          int offset_min, json_t **report_out, struct md_ctx *ctx)
 {
+    if (s->backend == MD_BACKEND_PG)
+        return md__pg_apply_step(s, cal, id, step, who, now, offset_min, report_out, ctx);
     static const char update_sql[] =
         "UPDATE reports SET status = ?2, parked_from = ?3, updated_at = ?4,"
         " expected_at = coalesce(?5, expected_at), closed_at = ?6,"
@@ -1125,8 +1117,6 @@ md_err md_report_transition(struct md_store *s, const struct md_calendar *cal, i
                             int64_t now, int offset_min, json_t **report_out,
                             struct md_ctx *ctx)
 {
-    if (s->backend == MD_BACKEND_PG)
-        return md__pg_report_transition(s, cal, id, step, who, now, offset_min, report_out, ctx);
     json_t *report = NULL;
     md_err rc = md_store_begin(s, ctx);
     if (rc)

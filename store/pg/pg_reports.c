@@ -28,6 +28,7 @@
 #include "geodesic.h"
 #include "md_time.h"
 #include "pg_store.h"
+#include "store_int.h"
 #include "workflow.h"
 
 #include <math.h>
@@ -78,17 +79,7 @@ static json_t *stored_json(const PGresult *r, int row, int col, json_t *fallback
 static json_t *photos_json(const PGresult *r, int row, int col)
 {
     json_t *arr = stored_json(r, row, col, json_array());
-    size_t i;
-    json_t *p;
-    json_array_foreach(arr, i, p)
-    {
-        char url[64];
-        json_int_t pid = json_integer_value(json_object_get(p, "id"));
-        snprintf(url, sizeof(url), "/api/v1/photos/%lld.jpg", (long long)pid);
-        json_object_set_new(p, "url", json_string(url));
-        snprintf(url, sizeof(url), "/api/v1/photos/%lld/thumb.jpg", (long long)pid);
-        json_object_set_new(p, "thumb_url", json_string(url));
-    }
+    md__photos_add_urls(arr);
     return arr;
 }
 

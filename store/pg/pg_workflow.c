@@ -7,8 +7,9 @@
  * the calendar (calendar.c, shared), a merge target is checked, an
  * accepted correction changes its facility (geom is generated from lon/lat
  * by the schema) and records before/after in facility_history, then the
- * report row, its history, its event and its assignment (units.c, which
- * dispatches to pg_tokens.c) are written in one write transaction.
+ * report row, its history and its event are written, inside the write
+ * transaction md_report_transition (reports.c, shared) opens around it,
+ * with the case's assignment (units.c, which dispatches to pg_tokens.c).
  */
 #include "pg_workflow.h"
 
@@ -281,7 +282,7 @@ static md_err resumed_deadline(struct md_pg *pg, const struct md_calendar *cal, 
     return rc;
 }
 
-static md_err apply_step(struct md_store *s, const struct md_calendar *cal, int64_t id,
+md_err md__pg_apply_step(struct md_store *s, const struct md_calendar *cal, int64_t id,
                          const struct md_step *step, const struct md_principal *who, int64_t now,
                          int offset_min, json_t **report_out, struct md_ctx *ctx)
 {
@@ -352,31 +353,6 @@ static md_err apply_step(struct md_store *s, const struct md_calendar *cal, int6
                                 extra, now, NULL, ctx);
     }
     free(rs.proposed_change);
-    if (rc)
-        json_decref(report);
-    else
-        *report_out = report;
-    return rc;
-}
-
-md_err md__pg_report_transition(struct md_store *s, const struct md_calendar *cal, int64_t id,
-                                const struct md_step *step, const struct md_principal *who,
-                                int64_t now, int offset_min, json_t **report_out,
-                                struct md_ctx *ctx)
-{
-    json_t *report = NULL;
-    md_err rc = md_store_begin(s, ctx);
-    if (rc)
-        return rc;
-    rc = apply_step(s, cal, id, step, who, now, offset_min, &report, ctx);
-    if (!rc) /* after the workflow's 403/409: whose case it is (rolled back on failure) */
-        rc = md__assignment_check(s, id, step, who, ctx);
-    if (!rc)
-        rc = md__assignment_record(s, id, step, who, now, ctx);
-    if (!rc)
-        rc = md_store_commit(s, ctx);
-    else
-        md_store_rollback(s);
     if (rc)
         json_decref(report);
     else

@@ -14,12 +14,11 @@
 
 struct md_pg;
 
-/* md_report_transition on a PostgreSQL store `s` (its own READ COMMITTED
- * write transaction, through md_store_begin/commit). */
-md_err md__pg_report_transition(struct md_store *s, const struct md_calendar *cal, int64_t id,
-                                const struct md_step *step, const struct md_principal *who,
-                                int64_t now, int offset_min, json_t **report_out,
-                                struct md_ctx *ctx) MD_WUR;
+/* reports.c's apply_step on a PostgreSQL store `s`: one workflow step of
+ * report `id`, inside the caller's write transaction. */
+md_err md__pg_apply_step(struct md_store *s, const struct md_calendar *cal, int64_t id,
+                         const struct md_step *step, const struct md_principal *who, int64_t now,
+                         int offset_min, json_t **report_out, struct md_ctx *ctx) MD_WUR;
 md_err md__pg_facility_history(struct md_pg *pg, int64_t facility_id, int64_t report_id,
                                json_t *before, json_t *after, const struct md_principal *who,
                                int64_t now, struct md_ctx *ctx) MD_WUR;

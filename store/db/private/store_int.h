@@ -116,6 +116,9 @@ md_err md__report_history_add(struct md_store *s, int64_t id, const char *action
                               const char *from, const char *to, const char *role,
                               const char *actor, const char *note, int64_t now,
                               struct md_ctx *ctx) MD_WUR;
+/* photos.c: each photo {id, ...} of the array `photos` gets its "url" and
+ * "thumb_url" (the report JSON's photos, on either backend). */
+void md__photos_add_urls(json_t *photos);
 /* photos.c: store photos[0..n) of report `id` (now in `status`), each with
  * a "photo" history row by role/actor, inside the caller's transaction; no
  * count check (the caller's). ids[i] gets each photo's id. */
