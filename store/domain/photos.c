@@ -152,7 +152,8 @@ static md_err pg_photo_bytes(struct md_store *s, int64_t photo_id, bool thumb, b
     if (!staff && (strcmp(status, "reported") == 0 || strcmp(status, "rejected") == 0)) {
         free(*out);
         *out = NULL;
-        return md_fail(ctx, MD_ENOTFOUND, "photo %lld is not public: its report is not accepted yet",
+        return md_fail(ctx, MD_ENOTFOUND,
+                       "photo %lld is not public: its report is not accepted yet",
                        (long long)photo_id);
     }
     snprintf(etag, MD_SHA256_HEX_LEN + 2, "\"%.*s\"", MD_SHA256_HEX_LEN - 1, hex);

@@ -125,3 +125,46 @@ long long md_pg_scalar(PGconn *c, const char *sql)
     PQclear(r);
     return v;
 }
+
+/* Each server's own base URL ("http://127.0.0.1:PORT") in a body becomes
+ * "BASE" (links name the server that answered). */
+void md_pg_unbase(struct md_http_res *r, const char *base)
+{
+    size_t n = strlen(base);
+    char *w = r->body;
+    for (const char *p = r->body; p < r->body + r->len;) {
+        if ((size_t)(r->body + r->len - p) >= n && memcmp(p, base, n) == 0) {
+            memcpy(w, "BASE", 4);
+            w += 4;
+            p += n;
+        } else {
+            *w++ = *p++;
+        }
+    }
+    r->len = (size_t)(w - r->body);
+    *w = '\0';
+}
+
+/* GET path from both; the same status, Content-Type and body. Returns the
+ * body length. */
+size_t md_pg_same_get(const struct md_harness *lite, const struct md_harness *post,
+                      const char *path, const char *const *headers)
+{
+    struct md_http_res a, b;
+    assert_int_equal(md_http(lite, "GET", path, headers, NULL, 0, &a), 0);
+    assert_int_equal(md_http(post, "GET", path, headers, NULL, 0, &b), 0);
+    md_pg_unbase(&a, lite->base);
+    md_pg_unbase(&b, post->base);
+    char ta[128] = "", tb[128] = "";
+    md_http_header(&a, "Content-Type", ta, sizeof(ta));
+    md_http_header(&b, "Content-Type", tb, sizeof(tb));
+    if (a.status != b.status || a.len != b.len || (a.len && memcmp(a.body, b.body, a.len)) ||
+        strcmp(ta, tb))
+        fail_msg("%s: sqlite %ld (%zu bytes) %.300s\n  postgresql %ld (%zu bytes) %.300s", path,
+                 a.status, a.len, a.len && ta[0] != 'a' ? a.body : "", b.status, b.len,
+                 b.len && tb[0] != 'a' ? b.body : "");
+    size_t n = a.len;
+    md_http_res_free(&a);
+    md_http_res_free(&b);
+    return n;
+}

@@ -4,7 +4,10 @@
 #ifndef MD_PG_HARNESS_H
 #define MD_PG_HARNESS_H
 
+#include "harness.h"
+
 #include <libpq-fe.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct md_pg_cluster {
@@ -27,5 +30,14 @@ void md_pg_cluster_stop(struct md_pg_cluster *c);
 PGconn *md_pg_connect(const char *conninfo);
 void md_pg_exec_ok(PGconn *c, const char *sql);
 long long md_pg_scalar(PGconn *c, const char *sql);
+
+/* The same city served by two servers (SQLite `lite`, PostgreSQL `post`):
+ * each server's own base URL in a body becomes "BASE" (links name the
+ * server that answered); md_pg_same_get GETs path from both and fails the
+ * test unless status, Content-Type and body are the same. Returns the
+ * body's length. */
+void md_pg_unbase(struct md_http_res *r, const char *base);
+size_t md_pg_same_get(const struct md_harness *lite, const struct md_harness *post,
+                      const char *path, const char *const *headers);
 
 #endif

@@ -58,46 +58,10 @@ static int teardown(void **state)
     return a || b;
 }
 
-/* Each server's own base URL ("http://127.0.0.1:PORT") in a body becomes
- * "BASE" (links name the server that answered). */
-static void unbase(struct md_http_res *r, const char *base)
-{
-    size_t n = strlen(base);
-    char *w = r->body;
-    for (const char *p = r->body; p < r->body + r->len;) {
-        if ((size_t)(r->body + r->len - p) >= n && memcmp(p, base, n) == 0) {
-            memcpy(w, "BASE", 4);
-            w += 4;
-            p += n;
-        } else {
-            *w++ = *p++;
-        }
-    }
-    r->len = (size_t)(w - r->body);
-    *w = '\0';
-}
-
-/* GET path from both; the same status, Content-Type and body. Returns the
- * body length. */
+/* GET path from both servers: the same answer (md_pg_same_get). */
 static size_t same(const char *path, const char *const *headers)
 {
-    struct md_http_res a, b;
-    assert_int_equal(md_http(&lite, "GET", path, headers, NULL, 0, &a), 0);
-    assert_int_equal(md_http(&post, "GET", path, headers, NULL, 0, &b), 0);
-    unbase(&a, lite.base);
-    unbase(&b, post.base);
-    char ta[128] = "", tb[128] = "";
-    md_http_header(&a, "Content-Type", ta, sizeof(ta));
-    md_http_header(&b, "Content-Type", tb, sizeof(tb));
-    if (a.status != b.status || a.len != b.len || (a.len && memcmp(a.body, b.body, a.len)) ||
-        strcmp(ta, tb))
-        fail_msg("%s: sqlite %ld (%zu bytes) %.300s\n  postgresql %ld (%zu bytes) %.300s", path,
-                 a.status, a.len, a.len && ta[0] != 'a' ? a.body : "", b.status, b.len,
-                 b.len && tb[0] != 'a' ? b.body : "");
-    size_t n = a.len;
-    md_http_res_free(&a);
-    md_http_res_free(&b);
-    return n;
+    return md_pg_same_get(&lite, &post, path, headers);
 }
 
 static void same_tiles(void **state)
@@ -108,17 +72,17 @@ static void same_tiles(void **state)
     static const struct {
         int z;
         double lon, lat;
-    } at[] = {{8, 116.40, 39.91}, {10, 116.40, 39.91}, {11, 116.30, 39.95}, {12, 116.40, 39.91},
-              {13, 116.45, 39.92}, {14, 116.40, 39.91}, {15, 116.39, 39.90}, {16, 116.40, 39.91},
+    } at[] = {{8, 116.40, 39.91},    {10, 116.40, 39.91}, {11, 116.30, 39.95}, {12, 116.40, 39.91},
+              {13, 116.45, 39.92},   {14, 116.40, 39.91}, {15, 116.39, 39.90}, {16, 116.40, 39.91},
               {17, 116.397, 39.909}, {12, 116.65, 40.13}, {14, 116.20, 39.75}};
     for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
         double n = (double)(1L << at[i].z), rad = at[i].lat * 3.14159265358979323846 / 180.0;
         long x = (long)((at[i].lon + 180.0) / 360.0 * n);
-        long y = (long)((1.0 - __builtin_asinh(__builtin_tan(rad)) / 3.14159265358979323846) / 2.0 *
-                        n);
+        long y =
+            (long)((1.0 - __builtin_asinh(__builtin_tan(rad)) / 3.14159265358979323846) / 2.0 * n);
         char path[160];
-        snprintf(path, sizeof(path), "/tiles/facilities,reports,districts,grids,basemap/%d/%ld/%ld.mvt",
-                 at[i].z, x, y);
+        snprintf(path, sizeof(path),
+                 "/tiles/facilities,reports,districts,grids,basemap/%d/%ld/%ld.mvt", at[i].z, x, y);
         bytes += same(path, NULL);
         bytes += same(path, gz);
         snprintf(path, sizeof(path), "/tiles/reports/%d/%ld/%ld.mvt?crs=gcj02", at[i].z, x, y);
@@ -145,10 +109,16 @@ static void same_queries(void **state)
         "/api/v1/within?bbox=116.35,39.88,116.45,39.93&layer=reports&limit=20",
         "/api/v1/within?district=110101&layer=facilities&limit=15",
         "/api/v1/within?lon=116.4&lat=39.91&radius=2000&layer=reports&category=200102",
-        "/api/v1/reports/1", "/api/v1/reports/17", "/api/v1/reports/2999",
-        "/api/v1/reports/1/history", "/api/v1/reports/17/history", "/api/v1/reports/999999",
-        "/api/v1/categories", "/api/v1/facility-categories",
-        "/api/v1/nearest?lon=116.4&lat=91&k=3", "/api/v1/within?lon=116.4&lat=39.91&radius=-5",
+        "/api/v1/reports/1",
+        "/api/v1/reports/17",
+        "/api/v1/reports/2999",
+        "/api/v1/reports/1/history",
+        "/api/v1/reports/17/history",
+        "/api/v1/reports/999999",
+        "/api/v1/categories",
+        "/api/v1/facility-categories",
+        "/api/v1/nearest?lon=116.4&lat=91&k=3",
+        "/api/v1/within?lon=116.4&lat=39.91&radius=-5",
     };
     size_t bytes = 0;
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
